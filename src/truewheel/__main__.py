@@ -1,0 +1,3 @@
+from truewheel.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Analyses built on the facts core: scanning, resolution, identity, findings."""

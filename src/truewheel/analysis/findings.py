@@ -1,0 +1,231 @@
+"""Judge a wheel's facts: each function looks at one concern and returns findings."""
+
+from __future__ import annotations
+
+import posixpath
+from collections import defaultdict
+
+from truewheel.analysis.platform import architecture_of
+from truewheel.analysis.report import Finding, NativeFile, PlatformReport
+from truewheel.analysis.resolve import BROKEN, EXTERNAL, installed_path
+from truewheel.analysis.scan import ScannedMember
+from truewheel.policy.manylinux import PolicySet
+from truewheel.wheel import WheelArchive
+
+__all__ = ["collect_findings"]
+
+# Runtimes of which a process must load exactly one copy.
+_SINGLETON_CATEGORIES = {"openmp", "blas", "lapack", "cuda-runtime", "mpi"}
+
+
+def collect_findings(
+    wheel: WheelArchive,
+    scanned: list[ScannedMember],
+    native: list[NativeFile],
+    platform: PlatformReport | None,
+    glibc: PolicySet,
+) -> list[Finding]:
+    findings = [
+        *record_findings(wheel, scanned),
+        *tag_findings(platform, glibc),
+        *architecture_findings(native),
+        *dependency_findings(native),
+        *rpath_findings(native),
+        *vendored_findings(native),
+        *duplicate_findings(native),
+        *build_path_findings(native),
+    ]
+    return sorted(findings, key=lambda f: (f.rank, f.code, f.file or "", f.message))
+
+
+def record_findings(wheel: WheelArchive, scanned: list[ScannedMember]) -> list[Finding]:
+    out = [Finding("error", "metadata-mismatch", p, wheel.metadata_name) for p in wheel.problems]
+    out += [
+        Finding("error", "record-mismatch", m.record_problem, m.name)
+        for m in scanned
+        if m.record_problem
+    ]
+    present = {m.name for m in scanned}
+    out += [
+        Finding("error", "record-missing-file", "listed in RECORD but not in the wheel", path)
+        for path in sorted(set(wheel.record) - present)
+    ]
+    return out
+
+
+def tag_findings(platform: PlatformReport | None, glibc: PolicySet) -> list[Finding]:
+    if platform is None:
+        return []
+    computed = platform.computed
+    out: list[Finding] = []
+    if sorted(platform.filename_platforms) != sorted(platform.wheel_platforms):
+        out.append(
+            Finding(
+                "warning",
+                "tag-inconsistent",
+                f"file name tags {'.'.join(platform.filename_platforms)} differ from WHEEL's "
+                f"{'.'.join(platform.wheel_platforms) or '(none)'}",
+            )
+        )
+    claimed = [glibc.policy_of_tag(p) for p in platform.filename_platforms]
+    claimed_policies = [p for p, _ in claimed if p is not None]
+    if not claimed_policies:
+        if computed.policy is not None:
+            out.append(Finding("info", "tag-untagged", f"content would allow {computed.tag}"))
+        return out
+    oldest = min(claimed_policies, key=lambda p: p.libc_version)
+    why = "; ".join(
+        f"{r.value} ({', '.join(posixpath.basename(f) for f in r.files[:2])})"
+        for r, _ in computed.constraints[:4]
+    )
+    if computed.policy is None or oldest.libc_version < computed.policy.libc_version:
+        out.append(
+            Finding(
+                "error",
+                "tag-too-old",
+                f"claims {oldest.name} but content needs {computed.tag}: {why}",
+            )
+        )
+    elif oldest.libc_version > computed.policy.libc_version:
+        out.append(
+            Finding(
+                "info",
+                "tag-conservative",
+                f"claims {oldest.name}; content would allow {computed.tag}",
+            )
+        )
+    return out
+
+
+def architecture_findings(native: list[NativeFile]) -> list[Finding]:
+    if not native:
+        return []
+    arch = architecture_of(native)
+    return [
+        Finding("error", "architecture-mismatch", f"built for {f.elf.architecture}, not {arch}", f.path)
+        for f in native
+        if f.elf.architecture != arch
+    ]
+
+
+def dependency_findings(native: list[NativeFile]) -> list[Finding]:
+    out: list[Finding] = []
+    for f in native:
+        for dep in f.dependencies:
+            if dep.status == EXTERNAL:
+                out.append(
+                    Finding(
+                        "warning",
+                        "external-library",
+                        f"needs {dep.name}, which the user's system must provide",
+                        f.path,
+                    )
+                )
+            elif dep.status == BROKEN:
+                out.append(
+                    Finding(
+                        "error",
+                        "broken-reference",
+                        f"needs {dep.name}; the wheel has it at {dep.path} "
+                        "but no RPATH/RUNPATH entry reaches it",
+                        f.path,
+                    )
+                )
+    return out
+
+
+def rpath_findings(native: list[NativeFile]) -> list[Finding]:
+    out: list[Finding] = []
+    for f in native:
+        origin = posixpath.dirname(installed_path(f.path))
+        for entry in [*f.elf.rpath, *f.elf.runpath]:
+            if entry.startswith("/"):
+                out.append(
+                    Finding("warning", "absolute-rpath", f"search path {entry} is outside the wheel", f.path)
+                )
+            elif "$ORIGIN" in entry or "${ORIGIN}" in entry:
+                rel = entry.replace("${ORIGIN}", "$ORIGIN").replace("$ORIGIN", origin or ".")
+                if posixpath.normpath(rel).startswith(".."):
+                    out.append(
+                        Finding("warning", "rpath-outside-wheel", f"search path {entry} leaves the wheel", f.path)
+                    )
+            else:
+                out.append(
+                    Finding("warning", "relative-rpath", f"search path {entry} is relative to the working directory", f.path)
+                )
+    return out
+
+
+def vendored_findings(native: list[NativeFile]) -> list[Finding]:
+    out: list[Finding] = []
+    for f in native:
+        ident = f.identity
+        if ident is None:
+            continue
+        version = f" {ident.version}" if ident.version else ""
+        built = f", built by {f.toolchain}" if f.toolchain else ""
+        mangled = f", hash-mangled -{ident.mangled_hash}" if ident.mangled_hash else ""
+        out.append(Finding("info", "vendored-library", f"{ident.name}{version}{built}{mangled}", f.path))
+        if ident.mangled_hash is None:
+            severity = "warning" if ident.category in _SINGLETON_CATEGORIES else "info"
+            out.append(
+                Finding(
+                    severity,
+                    "vendored-unmangled",
+                    f"{ident.name} is shipped under its usual name {posixpath.basename(f.path)}; "
+                    "another copy loaded first in the process will be used instead of it",
+                    f.path,
+                )
+            )
+        if ident.restricted:
+            out.append(
+                Finding(
+                    "warning",
+                    "restricted-library",
+                    f"{ident.name} is proprietary or redistribution-restricted ({ident.license or 'see its licence'})",
+                    f.path,
+                )
+            )
+    return out
+
+
+def duplicate_findings(native: list[NativeFile]) -> list[Finding]:
+    out: list[Finding] = []
+    by_hash: dict[str, list[NativeFile]] = defaultdict(list)
+    by_family: dict[str, list[NativeFile]] = defaultdict(list)
+    for f in native:
+        by_hash[f.sha256].append(f)
+        if f.identity:
+            by_family[f.identity.family].append(f)
+    for copies in by_hash.values():
+        if len(copies) > 1:
+            paths = ", ".join(c.path for c in copies)
+            out.append(
+                Finding("warning", "duplicate-file", f"{len(copies)} identical copies ({copies[0].size} bytes each): {paths}")
+            )
+    for copies in by_family.values():
+        if len(copies) > 1 and len({c.sha256 for c in copies}) > 1:
+            name = copies[0].identity.name if copies[0].identity else "library"
+            paths = ", ".join(c.path for c in copies)
+            out.append(Finding("warning", "duplicate-library", f"{name} is vendored {len(copies)} times: {paths}"))
+    return out
+
+
+def build_path_findings(native: list[NativeFile]) -> list[Finding]:
+    out: list[Finding] = []
+    for f in native:
+        roots: dict[str, tuple[bool, list[str]]] = {}
+        for bp in f.build_paths:
+            randomized, sections = roots.setdefault(bp.root, (bp.randomized, []))
+            sections.append(bp.section)
+        for root, (randomized, sections) in roots.items():
+            out.append(
+                Finding(
+                    "warning" if randomized else "info",
+                    "build-path",
+                    f"embeds build path {root} in {', '.join(sections)}"
+                    + (" (differs on every build)" if randomized else ""),
+                    f.path,
+                )
+            )
+    return out

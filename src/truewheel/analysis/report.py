@@ -1,0 +1,115 @@
+"""The result of inspecting one wheel: plain data, no rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from truewheel.analysis.resolve import Dependency
+from truewheel.elf import ElfFile
+from truewheel.elf.buildpaths import BuildPath
+from truewheel.policy.manylinux import TagResult
+from truewheel.wheel import CoreMetadata, WheelInfo
+
+__all__ = [
+    "SEVERITIES",
+    "Finding",
+    "LibraryIdentity",
+    "NativeFile",
+    "PlatformReport",
+    "WheelReport",
+]
+
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    severity: str
+    code: str
+    message: str
+    file: str | None = None
+
+    @property
+    def rank(self) -> int:
+        return SEVERITIES.index(self.severity)
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryIdentity:
+    """A vendored third-party library as recognised from its name and contents."""
+
+    family: str
+    name: str
+    category: str
+    version: str | None
+    evidence: str | None
+    mangled_hash: str | None
+    restricted: bool
+    license: str | None
+    note: str | None
+
+
+@dataclass(slots=True)
+class NativeFile:
+    path: str
+    size: int
+    sha256: str
+    mode: int
+    elf: ElfFile
+    dependencies: list[Dependency]
+    build_paths: list[BuildPath]
+    identity: LibraryIdentity | None
+
+    @property
+    def max_versions(self) -> dict[str, str]:
+        """The newest version required in each namespace (GLIBC, GLIBCXX, ...)."""
+        best: dict[str, tuple[tuple[int, ...], str]] = {}
+        for need in self.elf.version_needs:
+            for name in need.versions:
+                namespace, _, version = name.partition("_")
+                key = tuple(int(p) for p in version.split(".") if p.isdigit())
+                if key and (namespace not in best or key > best[namespace][0]):
+                    best[namespace] = (key, version)
+        return {ns: v for ns, (_, v) in sorted(best.items())}
+
+    @property
+    def toolchain(self) -> str | None:
+        return self.elf.comment[0] if self.elf.comment else None
+
+
+@dataclass(slots=True)
+class PlatformReport:
+    """Tags the wheel claims against the tags its content supports."""
+
+    computed: TagResult
+    repairable: TagResult
+    filename_platforms: list[str]
+    wheel_platforms: list[str]
+    external_libraries: list[str]
+
+
+@dataclass(slots=True)
+class WheelReport:
+    path: str
+    filename: str
+    name: str
+    version: str
+    wheel_info: WheelInfo
+    metadata: CoreMetadata
+    member_count: int
+    total_bytes: int
+    compressed_bytes: int
+    native_files: list[NativeFile]
+    platform: PlatformReport | None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def native_bytes(self) -> int:
+        return sum(f.size for f in self.native_files)
+
+    @property
+    def vendored_bytes(self) -> int:
+        return sum(f.size for f in self.native_files if f.identity is not None)
+
+    def worst(self) -> str | None:
+        return min(self.findings, key=lambda f: f.rank).severity if self.findings else None

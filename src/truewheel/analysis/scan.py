@@ -1,0 +1,126 @@
+"""Read every member of a wheel once: inflate, check RECORD, and parse ELF files.
+
+This is the only stage that touches member bytes.  Each member is inflated
+exactly once, hashed, and, if its first bytes are the ELF magic, parsed and
+searched for build paths and library version strings; the bytes are dropped
+before the next member, so memory stays bounded by the members in flight (one
+per worker).  Inflation (ISA-L) and hashing release the GIL, so threads use
+every core without copying members between processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from truewheel.elf import ElfFile, is_elf
+from truewheel.elf.buildpaths import BuildPath, find_build_paths
+from truewheel.errors import TruewheelError
+from truewheel.policy.libraries import LibraryTable, VersionEvidence
+from truewheel.wheel import WheelArchive, ZipMember, record_digest
+
+__all__ = ["ScannedMember", "scan_members"]
+
+_BATCH_BYTES = 8 * 2**20
+
+
+@dataclass(slots=True)
+class ScannedMember:
+    """What one pass over a member's bytes established."""
+
+    name: str
+    size: int
+    mode: int
+    sha256: str
+    record_problem: str | None = None
+    elf: ElfFile | None = None
+    build_paths: list[BuildPath] = field(default_factory=list)
+    versions: list[VersionEvidence] = field(default_factory=list)
+
+
+ProgressCallback = Callable[[int], None]
+
+
+def scan_members(
+    wheel: WheelArchive,
+    libraries: LibraryTable,
+    *,
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> list[ScannedMember]:
+    """Scan every file member, largest first, on a pool of threads."""
+    workers = workers or min(os.cpu_count() or 1, 8)
+    batches = list(_batches(wheel.files))
+
+    def run(batch: list[ZipMember]) -> list[ScannedMember]:
+        results = [_scan_one(wheel, member, libraries) for member in batch]
+        if progress:
+            progress(sum(m.compressed_size for m in batch))
+        return results
+
+    if workers == 1 or len(batches) == 1:
+        scanned = [r for batch in batches for r in run(batch)]
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            scanned = [r for results in pool.map(run, batches) for r in results]
+    scanned.sort(key=lambda m: m.name)
+    return scanned
+
+
+def _batches(members: Iterable[ZipMember]) -> Iterator[list[ZipMember]]:
+    """Large members alone, small ones grouped, so scheduling overhead stays small."""
+    batch: list[ZipMember] = []
+    size = 0
+    for member in sorted(members, key=lambda m: m.compressed_size, reverse=True):
+        if member.compressed_size >= _BATCH_BYTES:
+            yield [member]
+            continue
+        batch.append(member)
+        size += member.compressed_size
+        if size >= _BATCH_BYTES or len(batch) >= 512:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _scan_one(wheel: WheelArchive, member: ZipMember, libraries: LibraryTable) -> ScannedMember:
+    try:
+        data = wheel.read(member)
+        sha256 = hashlib.sha256(data)
+        result = ScannedMember(member.name, member.file_size, member.mode, sha256.hexdigest())
+        result.record_problem = _check_record(wheel, member, data, sha256.digest())
+        if is_elf(data[:4]):
+            elf = ElfFile.parse(data)
+            result.elf = elf
+            result.build_paths = find_build_paths(elf, data)
+            result.versions = libraries.find_versions(member.name, elf, data)
+        return result
+    except TruewheelError as exc:
+        raise exc.located(path=wheel.path, member=member.name) from None
+
+
+def _check_record(
+    wheel: WheelArchive, member: ZipMember, data: bytes, sha256_digest: bytes
+) -> str | None:
+    if member.name == wheel.record_name or member.name.startswith(f"{wheel.record_name}."):
+        return None
+    entry = wheel.record_entry(member)
+    if entry is None:
+        return "not listed in RECORD"
+    if entry.size is not None and entry.size != len(data):
+        return f"size {len(data)} differs from RECORD's {entry.size}"
+    if entry.algorithm is None or entry.digest is None:
+        return "RECORD has no hash for it"
+    if entry.algorithm == "sha256":
+        import base64
+
+        actual = base64.urlsafe_b64encode(sha256_digest).rstrip(b"=").decode()
+    else:
+        actual = record_digest(entry.algorithm, data)
+    if actual != entry.digest:
+        return f"{entry.algorithm} differs from RECORD"
+    return None

@@ -1,0 +1,84 @@
+"""The ``truewheel`` command line: parse arguments, call a command, render, exit.
+
+Errors become exit codes in one place (:func:`main`): 0 success, 1 findings at
+or above ``--fail-on``, 2 bad input or usage.  Heavy modules (rich, the
+analysis) are imported inside the commands so ``truewheel --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from truewheel import __version__
+from truewheel.errors import TruewheelError
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+FAIL_ON = ("error", "warning", "info", "never")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="truewheel")
+def cli() -> None:
+    """Open, repair, prove and slim Python wheels that carry native code."""
+
+
+@cli.command("inspect")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON document (schema: docs/json-schema.md).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str), help="Write the output to this file (atomically) instead of stdout.")
+@click.option("--files", "show_files", is_flag=True, help="Also show a table of native files per wheel.")
+@click.option("-v", "--verbose", is_flag=True, help="Show every finding and the per-file tables.")
+@click.option("--fail-on", type=click.Choice(FAIL_ON), default="error", show_default=True, help="Exit 1 when a finding is at least this severe.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Threads for inflating and parsing (default: all cores).")
+def inspect_command(
+    paths: tuple[str, ...],
+    as_json: bool,
+    output: str | None,
+    show_files: bool,
+    verbose: bool,
+    fail_on: str,
+    workers: int | None,
+) -> int:
+    """What is really inside these wheels, and will they work?
+
+    PATHS are wheel files or directories (every *.whl inside).
+    """
+    from truewheel.cli._inspect import run_inspect
+
+    return run_inspect(
+        paths,
+        as_json=as_json,
+        output=output,
+        show_files=show_files or verbose,
+        verbose=verbose,
+        fail_on=fail_on,
+        workers=workers,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit status instead of raising SystemExit."""
+    try:
+        result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("truewheel: aborted", err=True)
+        return EXIT_ERROR
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_ERROR
+    except TruewheelError as exc:
+        click.echo(f"truewheel: error: {exc}", err=True)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        click.echo("truewheel: interrupted", err=True)
+        return EXIT_ERROR
+    return result if isinstance(result, int) else EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

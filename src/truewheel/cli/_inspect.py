@@ -1,0 +1,98 @@
+"""Glue between ``truewheel inspect`` arguments, the inspect command and the renderers."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+from truewheel.analysis.report import SEVERITIES, WheelReport
+from truewheel.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
+from truewheel.cli._output import write_atomically
+from truewheel.commands.inspect import Inspector
+from truewheel.errors import InputError, TruewheelError
+from truewheel.jsonreport import inspect_document
+
+_PROGRESS_BYTES = 32 * 2**20
+
+
+def expand_paths(paths: tuple[str, ...]) -> tuple[list[Path], list[TruewheelError]]:
+    """Files as given; directories become every ``*.whl`` inside (sorted)."""
+    wheels: list[Path] = []
+    errors: list[TruewheelError] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(path.glob("*.whl"))
+            if not found:
+                errors.append(InputError("directory holds no .whl files", path=raw))
+            wheels.extend(found)
+        elif path.exists():
+            wheels.append(path)
+        else:
+            errors.append(InputError("no such file or directory", path=raw))
+    return wheels, errors
+
+
+def run_inspect(
+    paths: tuple[str, ...],
+    *,
+    as_json: bool,
+    output: str | None,
+    show_files: bool,
+    verbose: bool,
+    fail_on: str,
+    workers: int | None,
+) -> int:
+    wheels, errors = expand_paths(paths)
+    inspector = Inspector(workers=workers)
+    reports: list[WheelReport] = []
+    show_progress = not as_json and sys.stderr.isatty()
+    for wheel in wheels:
+        try:
+            reports.append(_inspect_one(inspector, wheel, show_progress))
+        except TruewheelError as exc:
+            errors.append(exc.located(path=str(wheel)))
+    if as_json:
+        text = json.dumps(inspect_document(reports, errors), indent=2) + "\n"
+    else:
+        from truewheel.cli._render import make_console, render_reports
+
+        buffer = io.StringIO()
+        console = make_console(buffer if output else sys.stdout)
+        render_reports(reports, console, show_files=show_files, verbose=verbose)
+        text = buffer.getvalue()
+    if output and not errors:
+        write_atomically(output, text)
+    elif not output:
+        sys.stdout.write(text)
+    for error in errors:
+        sys.stderr.write(f"truewheel: error: {error}\n")
+    if errors:
+        return EXIT_ERROR
+    if fail_on != "never":
+        limit = SEVERITIES.index(fail_on)
+        if any(f.rank <= limit for r in reports for f in r.findings):
+            return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _inspect_one(inspector: Inspector, wheel: Path, show_progress: bool) -> WheelReport:
+    if not show_progress or wheel.stat().st_size < _PROGRESS_BYTES:
+        return inspector.inspect(wheel)
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(wheel.name, total=None)
+        return inspector.inspect(
+            wheel,
+            on_start=lambda total: bar.update(task, total=total),
+            progress=lambda done: bar.advance(task, done),
+        )

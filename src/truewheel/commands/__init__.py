@@ -1,0 +1,1 @@
+"""Commands: thin pipelines over the facts core, one module each."""

@@ -1,0 +1,107 @@
+"""Find absolute build paths that a compiler or a program baked into a binary.
+
+A path such as ``/tmp/pip-req-build-x1y2z3/src/foo.c`` in ``DW_AT_comp_dir`` or
+in an assertion message makes two builds of the same source differ and tells
+the world where and how a binary was built.  We search the sections that hold
+such strings (DWARF string tables, line programs, read-only data, the
+toolchain comment) rather than the whole file, so code bytes cannot produce
+false hits and large libraries stay cheap to scan.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from truewheel.elf.reader import ElfFile
+
+__all__ = ["BuildPath", "find_build_paths"]
+
+SCANNED_SECTIONS = (
+    ".debug_str",
+    ".debug_line_str",
+    ".debug_line",
+    ".debug_info",
+    ".rodata",
+    ".comment",
+    ".dynstr",
+)
+
+# Roots where builders put sources and temporary trees: pip and build isolation
+# (/tmp, /var/tmp), CI runners (/__w GitHub Actions, /builds GitLab, /project
+# cibuildwheel, /io manylinux docs), developer homes, distro and conda builders.
+_ROOTS = (
+    r"tmp|var/tmp|private/var/folders|build|builds|home|Users|root|__w|project|io|workspace"
+    r"|github/workspace|opt/conda/conda-bld|croot|usr/src|var/lib/jenkins|jenkins|buildbot"
+)
+_PATH = re.compile(
+    rb"(?<![A-Za-z0-9._+@%~=/-])/(?:" + _ROOTS.encode() + rb")/[A-Za-z0-9._+@%~=-][A-Za-z0-9._+@%~=/-]*"
+)
+# Components that differ on every build: pip's temp dirs, mkdtemp names.
+_RANDOM = re.compile(
+    r"pip-(?:req-build|install|build-env|wheel|ephem-wheel-cache|modern-metadata)-[a-z0-9_]{6,}"
+    r"|^tmp[a-z0-9_]{6,}$|^build-env-[a-z0-9_]{6,}$|^[0-9a-f]{16,}$"
+)
+_MAX_HITS_PER_SECTION = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class BuildPath:
+    """One build root found in a binary and where it was found."""
+
+    root: str
+    section: str
+    example: str
+    randomized: bool
+    count: int
+
+
+def find_build_paths(elf: ElfFile, data: bytes | memoryview) -> list[BuildPath]:
+    """Group the absolute build paths in ``data`` by root and section."""
+    view = memoryview(data)
+    counts: dict[tuple[str, str], int] = {}
+    examples: dict[tuple[str, str], tuple[str, bool]] = {}
+    for name in SCANNED_SECTIONS:
+        section = elf.sections.get(name)
+        if section is None or section.type == 8 or section.offset + section.size > len(view):
+            continue
+        chunk = view[section.offset : section.offset + section.size]
+        for hits, match in enumerate(_PATH.finditer(chunk)):
+            if hits >= _MAX_HITS_PER_SECTION:
+                break
+            path = match.group().decode("utf-8", "replace").rstrip(".-")
+            if not _looks_like_build_path(path, name):
+                continue
+            root, randomized = _root_of(path)
+            key = (root, name)
+            counts[key] = counts.get(key, 0) + 1
+            examples.setdefault(key, (path, randomized))
+    return [
+        BuildPath(root, section, examples[key][0], examples[key][1], counts[key])
+        for key in sorted(counts)
+        for root, section in [key]
+    ]
+
+
+_SOURCE_SUFFIX = re.compile(r"\.(?:c|cc|cpp|cxx|h|hh|hpp|hxx|pyx|pxd|pxi|f|f90|f95|cu|cuh|rs|S|s)$")
+
+
+def _looks_like_build_path(path: str, section: str) -> bool:
+    """Skip run-time templates such as ``/tmp/perf-%d.map`` found in read-only data."""
+    if "%" in path or "XXXXXX" in path:
+        return False
+    if section.startswith(".debug") or section == ".comment":
+        return True
+    if _root_of(path)[1]:
+        return True
+    return path.count("/") >= 4 or bool(_SOURCE_SUFFIX.search(path))
+
+
+def _root_of(path: str) -> tuple[str, bool]:
+    """Cut a path after its first randomized component, or after a few levels."""
+    parts = path.split("/")
+    for i, part in enumerate(parts[2:], start=2):
+        if _RANDOM.search(part):
+            return "/".join(parts[: i + 1]), True
+    depth = 4 if parts[1] in ("home", "Users", "__w", "var", "opt", "private", "github") else 3
+    return "/".join(parts[:depth]), False

@@ -1,0 +1,112 @@
+"""The ``--json`` document: a stable, versioned mapping of reports to JSON.
+
+The schema lives in ``schemas/inspect.schema.json`` and docs/json-schema.md;
+bump :data:`SCHEMA_VERSION` on any incompatible change (minor for additions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from truewheel import __version__
+from truewheel.analysis.report import NativeFile, PlatformReport, WheelReport
+from truewheel.errors import TruewheelError
+from truewheel.policy.manylinux import TagResult
+
+__all__ = ["SCHEMA_VERSION", "inspect_document"]
+
+SCHEMA_VERSION = "1.0"
+
+
+def inspect_document(reports: list[WheelReport], errors: list[TruewheelError]) -> dict[str, Any]:
+    return {
+        "schema": "truewheel-inspect",
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "truewheel", "version": __version__},
+        "wheels": [wheel_json(r) for r in reports],
+        "errors": [
+            {"path": e.path, "member": e.member, "message": e.message} for e in errors
+        ],
+    }
+
+
+def wheel_json(report: WheelReport) -> dict[str, Any]:
+    native_bytes = report.native_bytes
+    return {
+        "path": report.path,
+        "filename": report.filename,
+        "name": report.name,
+        "version": report.version,
+        "wheel": {
+            "wheel_version": report.wheel_info.wheel_version,
+            "generator": report.wheel_info.generator,
+            "root_is_purelib": report.wheel_info.root_is_purelib,
+            "tags": list(report.wheel_info.tags),
+        },
+        "summary": {
+            "members": report.member_count,
+            "bytes": report.total_bytes,
+            "compressed_bytes": report.compressed_bytes,
+            "native_files": len(report.native_files),
+            "native_bytes": native_bytes,
+            "vendored_bytes": report.vendored_bytes,
+            "vendored_share": round(report.vendored_bytes / native_bytes, 4) if native_bytes else 0.0,
+        },
+        "platform": platform_json(report.platform) if report.platform else None,
+        "native_files": [native_json(f) for f in report.native_files],
+        "findings": [asdict(f) for f in report.findings],
+    }
+
+
+def _tag_json(result: TagResult) -> dict[str, Any]:
+    return {
+        "tag": result.tag,
+        "tags": result.tags,
+        "policy": result.policy.name if result.policy else None,
+        "constraints": [
+            {"kind": r.kind, "value": r.value, "files": list(r.files), "first_allowed_by": first}
+            for r, first in result.constraints
+        ],
+    }
+
+
+def platform_json(platform: PlatformReport) -> dict[str, Any]:
+    return {
+        "architecture": platform.computed.architecture,
+        "libc": platform.computed.libc,
+        "computed_tag": platform.computed.tag,
+        "computed": _tag_json(platform.computed),
+        "repairable": _tag_json(platform.repairable),
+        "filename_platforms": platform.filename_platforms,
+        "wheel_platforms": platform.wheel_platforms,
+        "external_libraries": platform.external_libraries,
+    }
+
+
+def native_json(f: NativeFile) -> dict[str, Any]:
+    elf = f.elf
+    return {
+        "path": f.path,
+        "size": f.size,
+        "sha256": f.sha256,
+        "mode": f"{f.mode:04o}",
+        "elf_class": elf.elf_class,
+        "architecture": elf.architecture,
+        "type": elf.type,
+        "pie": elf.is_pie,
+        "interpreter": elf.interpreter,
+        "soname": elf.soname,
+        "needed": [asdict(d) for d in f.dependencies],
+        "rpath": elf.rpath,
+        "runpath": elf.runpath,
+        "version_needs": [{"file": n.file, "versions": list(n.versions)} for n in elf.version_needs],
+        "max_versions": f.max_versions,
+        "version_definitions": elf.version_defs,
+        "isa_level": elf.x86_isa_level,
+        "build_id": elf.build_id,
+        "toolchain": elf.comment,
+        "debug_info": elf.has_debug_info,
+        "build_paths": [asdict(b) for b in f.build_paths],
+        "identity": asdict(f.identity) if f.identity else None,
+    }
