@@ -41,7 +41,9 @@ def good(fixture_wheels: dict[str, Path]) -> Path:
     return fixture_wheels["internal_rpath"]
 
 
-def variant(good: Path, tmp_path: Path, change: Callable[[Members], Members | list[tuple[str, bytes]]]) -> Path:
+def variant(
+    good: Path, tmp_path: Path, change: Callable[[Members], Members | list[tuple[str, bytes]]]
+) -> Path:
     return write_wheel(tmp_path / good.name, change(read_members(good)))
 
 
@@ -50,7 +52,9 @@ def dist_info(members: Members) -> str:
 
 
 def elf_member(members: Members) -> str:
-    return next(n for n, d in members.items() if d[:4] == b"\x7fELF" and n.endswith("libinner.so.1"))
+    return next(
+        n for n, d in members.items() if d[:4] == b"\x7fELF" and n.endswith("libinner.so.1")
+    )
 
 
 def run_cli(path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
@@ -82,7 +86,9 @@ def test_truncated_zip(good: Path, tmp_path: Path, capsys: pytest.CaptureFixture
     assert good.name in message and "zip" in message
 
 
-def test_truncated_in_central_directory(good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_truncated_in_central_directory(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = good.read_bytes()
     bad = tmp_path / good.name
     bad.write_bytes(data[:-40])
@@ -90,13 +96,17 @@ def test_truncated_in_central_directory(good: Path, tmp_path: Path, capsys: pyte
 
 
 @pytest.mark.parametrize("name", ["../evil.txt", "/etc/evil", "twinner/../../evil", "C:/evil"])
-def test_unsafe_member_names(good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+def test_unsafe_member_names(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
     bad = variant(good, tmp_path, lambda m: {**m, name: b"x"})
     message = run_cli(bad, tmp_path, capsys)
     assert "unsafe member name" in message and name in message
 
 
-def test_duplicate_member_names(good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_duplicate_member_names(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = variant(good, tmp_path, lambda m: [*m.items(), ("twinner/__init__.py", b"evil")])
     message = run_cli(bad, tmp_path, capsys)
     assert "duplicate member name" in message and "twinner/__init__.py" in message
@@ -120,14 +130,18 @@ def test_zip_bomb_size_lie(good: Path, tmp_path: Path, capsys: pytest.CaptureFix
     assert "twinner/bomb.bin" in message and "zip bomb" in message
 
 
-def test_zip_bomb_impossible_ratio(good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_zip_bomb_impossible_ratio(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = variant(good, tmp_path, lambda m: {**m, "twinner/bomb.bin": b"abc"})
     bad.write_bytes(_patch_central_sizes(bad.read_bytes(), b"twinner/bomb.bin", 2**31))
     message = run_cli(bad, tmp_path, capsys)
     assert "twinner/bomb.bin" in message and "zip bomb" in message
 
 
-def test_overlapping_members(good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_overlapping_members(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = bytearray(variant(good, tmp_path, lambda m: m).read_bytes())
     first = data.find(b"PK\x01\x02")
     second = data.find(b"PK\x01\x02", first + 4)
@@ -139,8 +153,14 @@ def test_overlapping_members(good: Path, tmp_path: Path, capsys: pytest.CaptureF
 
 
 @pytest.mark.parametrize("missing", ["WHEEL", "METADATA", "RECORD"])
-def test_missing_dist_info_file(good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], missing: str) -> None:
-    bad = variant(good, tmp_path, lambda m: {k: v for k, v in m.items() if not k.endswith(f".dist-info/{missing}")})
+def test_missing_dist_info_file(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], missing: str
+) -> None:
+    bad = variant(
+        good,
+        tmp_path,
+        lambda m: {k: v for k, v in m.items() if not k.endswith(f".dist-info/{missing}")},
+    )
     message = run_cli(bad, tmp_path, capsys)
     assert f"missing {missing}" in message and f".dist-info/{missing}" in message
 
@@ -156,7 +176,12 @@ def test_missing_dist_info_file(good: Path, tmp_path: Path, capsys: pytest.Captu
     ],
 )
 def test_garbled_dist_info_file(
-    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], member: str, content: bytes, expected: str
+    good: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    member: str,
+    content: bytes,
+    expected: str,
 ) -> None:
     def garble(m: Members) -> Members:
         return {k: (content if k == f"{dist_info(m)}/{member}" else v) for k, v in m.items()}
@@ -165,7 +190,9 @@ def test_garbled_dist_info_file(
     assert expected in message and f".dist-info/{member}" in message
 
 
-def test_invalid_wheel_filename(good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_invalid_wheel_filename(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "not-a-wheel-name.whl"
     bad.write_bytes(good.read_bytes())
     assert "invalid wheel file name" in run_cli(bad, tmp_path, capsys)
@@ -180,7 +207,9 @@ def test_truncated_elf(good: Path, tmp_path: Path, capsys: pytest.CaptureFixture
     assert "libinner.so.1" in message and "truncated ELF" in message
 
 
-def test_malformed_elf_header(good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_malformed_elf_header(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     def corrupt(m: Members) -> Members:
         name = elf_member(m)
         data = bytearray(m[name])
@@ -198,9 +227,14 @@ def test_missing_file_and_empty_dir(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "no .whl files" in run_cli(empty, tmp_path, capsys)
 
 
-def test_record_mismatches_are_all_reported(good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_record_mismatches_are_all_reported(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     def tamper(m: Members) -> Members:
-        return {k: (v + b"\n# changed" if k.endswith(".py") or k.endswith("libinner.so.1") else v) for k, v in m.items()}
+        return {
+            k: (v + b"\n# changed" if k.endswith(".py") or k.endswith("libinner.so.1") else v)
+            for k, v in m.items()
+        }
 
     bad = variant(good, tmp_path, tamper)
     assert main(["inspect", "--fail-on", "never", "--verbose", str(bad)]) == 0

@@ -30,7 +30,9 @@ def findings_for(report: WheelReport, code: str) -> list[str]:
     return [f.message for f in report.findings if f.code == code]
 
 
-def test_elf_facts_match_the_recipes(reports: dict[str, WheelReport], wheelbuild: ModuleType) -> None:
+def test_elf_facts_match_the_recipes(
+    reports: dict[str, WheelReport], wheelbuild: ModuleType
+) -> None:
     for key, expected_files in wheelbuild.expected_dynamic().items():
         native = {f.path: f for f in reports[key].native_files}
         assert set(native) == set(expected_files), key
@@ -43,7 +45,9 @@ def test_elf_facts_match_the_recipes(reports: dict[str, WheelReport], wheelbuild
             assert elf.soname == facts.soname, path
 
 
-def test_elf_facts_match_readelf(fixture_wheels: dict[str, Path], reports: dict[str, WheelReport], tmp_path: Path) -> None:
+def test_elf_facts_match_readelf(
+    fixture_wheels: dict[str, Path], reports: dict[str, WheelReport], tmp_path: Path
+) -> None:
     """Every native file's build-id and symbol-version needs agree with binutils."""
     for key, wheel in fixture_wheels.items():
         with zipfile.ZipFile(wheel) as archive:
@@ -51,10 +55,14 @@ def test_elf_facts_match_readelf(fixture_wheels: dict[str, Path], reports: dict[
                 target = tmp_path / key / f.path
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(archive.read(f.path))
-                notes = subprocess.run(["readelf", "-nW", str(target)], capture_output=True, text=True, check=True).stdout
+                notes = subprocess.run(
+                    ["readelf", "-nW", str(target)], capture_output=True, text=True, check=True
+                ).stdout
                 build_id = re.search(r"Build ID: ([0-9a-f]+)", notes)
                 assert f.elf.build_id == (build_id.group(1) if build_id else None)
-                versions = subprocess.run(["readelf", "-VW", str(target)], capture_output=True, text=True, check=True).stdout
+                versions = subprocess.run(
+                    ["readelf", "-VW", str(target)], capture_output=True, text=True, check=True
+                ).stdout
                 needed_versions = set(re.findall(r"Name: (\S+)\s+Flags", versions))
                 ours = {v for n in f.elf.version_needs for v in n.versions}
                 assert ours == needed_versions, f.path
@@ -113,13 +121,17 @@ def test_absolute_rpath(reports: dict[str, WheelReport]) -> None:
     ]
 
 
-def test_debug_build_paths(reports: dict[str, WheelReport], fixture_wheels: dict[str, Path], wheelbuild: ModuleType) -> None:
+def test_debug_build_paths(
+    reports: dict[str, WheelReport], fixture_wheels: dict[str, Path], wheelbuild: ModuleType
+) -> None:
     [f] = reports["debug_paths"].native_files
     assert f.elf.has_debug_info
     roots = {(b.root, b.section, b.randomized) for b in f.build_paths}
     assert ("/tmp/pip-req-build-abc123", ".rodata", True) in roots
     build_dir = str(wheelbuild.debug_build_dir(fixture_wheels["debug_paths"].parent))
-    assert any(build_dir.startswith(b.root) and b.section.startswith(".debug") for b in f.build_paths)
+    assert any(
+        build_dir.startswith(b.root) and b.section.startswith(".debug") for b in f.build_paths
+    )
     messages = findings_for(reports["debug_paths"], "build-path")
     assert any("pip-req-build-abc123" in m and "differs on every build" in m for m in messages)
 
@@ -150,7 +162,9 @@ def test_record_verified(reports: dict[str, WheelReport]) -> None:
         assert not {"record-mismatch", "record-missing-file", "record-malformed"} & codes(report)
 
 
-def test_cli_json_and_exit_status(fixture_wheels: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_json_and_exit_status(
+    fixture_wheels: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     status = main(["inspect", "--json", str(fixture_wheels["extension"])])
     doc = json.loads(capsys.readouterr().out)
     assert status == 0
@@ -162,7 +176,9 @@ def test_cli_json_and_exit_status(fixture_wheels: dict[str, Path], tmp_path: Pat
     assert main(["inspect", "--fail-on", "warning", str(fixture_wheels["absolute_rpath"])]) == 1
 
 
-def test_cli_directory_means_every_wheel(fixture_wheels: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_directory_means_every_wheel(
+    fixture_wheels: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     directory = fixture_wheels["extension"].parent
     main(["inspect", "--json", "--fail-on", "never", str(directory)])
     doc = json.loads(capsys.readouterr().out)
@@ -171,6 +187,28 @@ def test_cli_directory_means_every_wheel(fixture_wheels: dict[str, Path], capsys
 
 def test_cli_output_file(fixture_wheels: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "report.txt"
-    assert main(["inspect", "--files", "-o", str(out), str(fixture_wheels["vendored_mangled"])]) == 0
+    assert (
+        main(["inspect", "--files", "-o", str(out), str(fixture_wheels["vendored_mangled"])]) == 0
+    )
     text = out.read_text()
     assert "twvend-1.0" in text and "native files" in text and "GNU MP" in text
+
+
+def test_json_matches_the_schema(
+    fixture_wheels: dict[str, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from importlib.resources import files
+
+    import jsonschema
+
+    schema = json.loads(
+        files("truewheel").joinpath("schemas").joinpath("inspect.schema.json").read_text()
+    )
+    jsonschema.Draft202012Validator.check_schema(schema)
+    bad = tmp_path / "broken-1.0-py3-none-any.whl"
+    bad.write_text("not a zip")
+    main(["inspect", "--json", str(fixture_wheels["extension"].parent), str(bad)])
+    doc = json.loads(capsys.readouterr().out)
+    jsonschema.validate(doc, schema, cls=jsonschema.Draft202012Validator)
+    assert len(doc["wheels"]) == len(fixture_wheels) and len(doc["errors"]) == 1
+    assert doc["errors"][0]["path"] == str(bad)

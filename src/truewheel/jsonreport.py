@@ -25,9 +25,7 @@ def inspect_document(reports: list[WheelReport], errors: list[TruewheelError]) -
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "truewheel", "version": __version__},
         "wheels": [wheel_json(r) for r in reports],
-        "errors": [
-            {"path": e.path, "member": e.member, "message": e.message} for e in errors
-        ],
+        "errors": [{"path": e.path, "member": e.member, "message": e.message} for e in errors],
     }
 
 
@@ -51,7 +49,9 @@ def wheel_json(report: WheelReport) -> dict[str, Any]:
             "native_files": len(report.native_files),
             "native_bytes": native_bytes,
             "vendored_bytes": report.vendored_bytes,
-            "vendored_share": round(report.vendored_bytes / native_bytes, 4) if native_bytes else 0.0,
+            "vendored_share": round(report.vendored_bytes / native_bytes, 4)
+            if native_bytes
+            else 0.0,
         },
         "platform": platform_json(report.platform) if report.platform else None,
         "native_files": [native_json(f) for f in report.native_files],
@@ -100,7 +100,9 @@ def native_json(f: NativeFile) -> dict[str, Any]:
         "needed": [asdict(d) for d in f.dependencies],
         "rpath": elf.rpath,
         "runpath": elf.runpath,
-        "version_needs": [{"file": n.file, "versions": list(n.versions)} for n in elf.version_needs],
+        "version_needs": [
+            {"file": n.file, "versions": list(n.versions)} for n in elf.version_needs
+        ],
         "max_versions": f.max_versions,
         "version_definitions": elf.version_defs,
         "isa_level": elf.x86_isa_level,

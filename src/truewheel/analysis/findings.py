@@ -102,7 +102,9 @@ def architecture_findings(native: list[NativeFile]) -> list[Finding]:
         return []
     arch = architecture_of(native)
     return [
-        Finding("error", "architecture-mismatch", f"built for {f.elf.architecture}, not {arch}", f.path)
+        Finding(
+            "error", "architecture-mismatch", f"built for {f.elf.architecture}, not {arch}", f.path
+        )
         for f in native
         if f.elf.architecture != arch
     ]
@@ -141,17 +143,32 @@ def rpath_findings(native: list[NativeFile]) -> list[Finding]:
         for entry in [*f.elf.rpath, *f.elf.runpath]:
             if entry.startswith("/"):
                 out.append(
-                    Finding("warning", "absolute-rpath", f"search path {entry} is outside the wheel", f.path)
+                    Finding(
+                        "warning",
+                        "absolute-rpath",
+                        f"search path {entry} is outside the wheel",
+                        f.path,
+                    )
                 )
             elif "$ORIGIN" in entry or "${ORIGIN}" in entry:
                 rel = entry.replace("${ORIGIN}", "$ORIGIN").replace("$ORIGIN", origin or ".")
                 if posixpath.normpath(rel).startswith(".."):
                     out.append(
-                        Finding("warning", "rpath-outside-wheel", f"search path {entry} leaves the wheel", f.path)
+                        Finding(
+                            "warning",
+                            "rpath-outside-wheel",
+                            f"search path {entry} leaves the wheel",
+                            f.path,
+                        )
                     )
             else:
                 out.append(
-                    Finding("warning", "relative-rpath", f"search path {entry} is relative to the working directory", f.path)
+                    Finding(
+                        "warning",
+                        "relative-rpath",
+                        f"search path {entry} is relative to the working directory",
+                        f.path,
+                    )
                 )
     return out
 
@@ -165,7 +182,9 @@ def vendored_findings(native: list[NativeFile]) -> list[Finding]:
         version = f" {ident.version}" if ident.version else ""
         built = f", built by {f.toolchain}" if f.toolchain else ""
         mangled = f", hash-mangled -{ident.mangled_hash}" if ident.mangled_hash else ""
-        out.append(Finding("info", "vendored-library", f"{ident.name}{version}{built}{mangled}", f.path))
+        out.append(
+            Finding("info", "vendored-library", f"{ident.name}{version}{built}{mangled}", f.path)
+        )
         if ident.mangled_hash is None:
             severity = "warning" if ident.category in _SINGLETON_CATEGORIES else "info"
             out.append(
@@ -182,7 +201,8 @@ def vendored_findings(native: list[NativeFile]) -> list[Finding]:
                 Finding(
                     "warning",
                     "restricted-library",
-                    f"{ident.name} is proprietary or redistribution-restricted ({ident.license or 'see its licence'})",
+                    f"{ident.name} is proprietary or redistribution-restricted "
+                    f"({ident.license or 'see its licence'})",
                     f.path,
                 )
             )
@@ -201,13 +221,23 @@ def duplicate_findings(native: list[NativeFile]) -> list[Finding]:
         if len(copies) > 1:
             paths = ", ".join(c.path for c in copies)
             out.append(
-                Finding("warning", "duplicate-file", f"{len(copies)} identical copies ({copies[0].size} bytes each): {paths}")
+                Finding(
+                    "warning",
+                    "duplicate-file",
+                    f"{len(copies)} identical copies ({copies[0].size} bytes each): {paths}",
+                )
             )
     for copies in by_family.values():
         if len(copies) > 1 and len({c.sha256 for c in copies}) > 1:
             name = copies[0].identity.name if copies[0].identity else "library"
             paths = ", ".join(c.path for c in copies)
-            out.append(Finding("warning", "duplicate-library", f"{name} is vendored {len(copies)} times: {paths}"))
+            out.append(
+                Finding(
+                    "warning",
+                    "duplicate-library",
+                    f"{name} is vendored {len(copies)} times: {paths}",
+                )
+            )
     return out
 
 

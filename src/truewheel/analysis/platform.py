@@ -44,7 +44,9 @@ def requirements(native: list[NativeFile], arch: str, *, graftable: bool) -> lis
                 needs[("library", dep.name)].add(f.path)
         if arch == "x86_64" and f.elf.x86_isa_level:
             needs[("isa", f.elf.x86_isa_level)].add(f.path)
-    return [Requirement(kind, value, tuple(sorted(files))) for (kind, value), files in needs.items()]
+    return [
+        Requirement(kind, value, tuple(sorted(files))) for (kind, value), files in needs.items()
+    ]
 
 
 def platform_report(

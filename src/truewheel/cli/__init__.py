@@ -29,12 +29,32 @@ def cli() -> None:
 
 @cli.command("inspect")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON document (schema: docs/json-schema.md).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str), help="Write the output to this file (atomically) instead of stdout.")
-@click.option("--files", "show_files", is_flag=True, help="Also show a table of native files per wheel.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the JSON document (schema: docs/json-schema.md)."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Write the output to this file (atomically) instead of stdout.",
+)
+@click.option(
+    "--files", "show_files", is_flag=True, help="Also show a table of native files per wheel."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show every finding and the per-file tables.")
-@click.option("--fail-on", type=click.Choice(FAIL_ON), default="error", show_default=True, help="Exit 1 when a finding is at least this severe.")
-@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Threads for inflating and parsing (default: all cores).")
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default="error",
+    show_default=True,
+    help="Exit 1 when a finding is at least this severe.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Threads for inflating and parsing (default: all cores).",
+)
 def inspect_command(
     paths: tuple[str, ...],
     as_json: bool,

@@ -60,7 +60,10 @@ def _render_summary(console: Console, r: WheelReport) -> None:
         grid.add_row("tags claimed", ".".join(r.wheel_info.tags))
         grid.add_row("native code", "none")
     share = r.vendored_bytes / r.native_bytes if r.native_bytes else 0.0
-    grid.add_row("members", f"{r.member_count} files, {_size(r.total_bytes)} ({_size(r.compressed_bytes)} compressed)")
+    grid.add_row(
+        "members",
+        f"{r.member_count} files, {_size(r.total_bytes)} ({_size(r.compressed_bytes)} compressed)",
+    )
     if r.native_files:
         grid.add_row(
             "native",
@@ -68,6 +71,14 @@ def _render_summary(console: Console, r: WheelReport) -> None:
             f"vendored third-party: {_size(r.vendored_bytes)} ({share:.0%})",
         )
     console.print(grid)
+
+
+def _merge_same_message(findings: list[Finding]) -> list[tuple[Finding, int]]:
+    """One row per (code, message): 69 test binaries with the same bad RUNPATH read as one."""
+    merged: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    for f in findings:
+        merged[(f.code, f.message)].append(f)
+    return [(group[0], len(group) - 1) for group in merged.values()]
 
 
 def _render_findings(console: Console, findings: list[Finding], verbose: bool) -> None:
@@ -79,24 +90,22 @@ def _render_findings(console: Console, findings: list[Finding], verbose: bool) -
     table.add_column("finding")
     table.add_column("file", overflow="fold")
     table.add_column("explanation", overflow="fold")
-    by_code: dict[str, list[Finding]] = defaultdict(list)
-    for f in findings:
-        by_code[f.code].append(f)
+    rows = [(f, 0) for f in findings] if verbose else _merge_same_message(findings)
+    per_code: dict[str, int] = defaultdict(int)
+    hidden: dict[str, int] = defaultdict(int)
     shown = 0
-    hidden = 0
-    for f in findings:
-        group = by_code[f.code]
-        index = group.index(f)
-        if not verbose and (index >= _MAX_PER_CODE or shown >= _MAX_FINDINGS):
-            hidden += 1
+    for f, others in rows:
+        if not verbose and (per_code[f.code] >= _MAX_PER_CODE or shown >= _MAX_FINDINGS):
+            hidden[f.code] += 1 + others
             continue
-        table.add_row(Text(f.severity, style=_STYLE[f.severity]), f.code, f.file or "", f.message)
+        per_code[f.code] += 1
         shown += 1
-        if not verbose and index == _MAX_PER_CODE - 1 and len(group) > _MAX_PER_CODE:
-            table.add_row("", "", "", Text(f"... {len(group) - _MAX_PER_CODE} more {f.code}", style="dim"))
+        where = (f.file or "") + (f" (+{others} more)" if others else "")
+        table.add_row(Text(f.severity, style=_STYLE[f.severity]), f.code, where, f.message)
     console.print(table)
     if hidden:
-        console.print(Text(f"{hidden} more findings hidden; use --verbose or --json", style="dim"))
+        counts = ", ".join(f"{n} {code}" for code, n in sorted(hidden.items()))
+        console.print(Text(f"not shown: {counts} (use --verbose or --json)", style="dim"))
 
 
 def _render_files(console: Console, r: WheelReport) -> None:

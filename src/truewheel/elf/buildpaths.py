@@ -35,7 +35,9 @@ _ROOTS = (
     r"|github/workspace|opt/conda/conda-bld|croot|usr/src|var/lib/jenkins|jenkins|buildbot"
 )
 _PATH = re.compile(
-    rb"(?<![A-Za-z0-9._+@%~=/-])/(?:" + _ROOTS.encode() + rb")/[A-Za-z0-9._+@%~=-][A-Za-z0-9._+@%~=/-]*"
+    rb"(?<![A-Za-z0-9._+@%~=/-])/(?:"
+    + _ROOTS.encode()
+    + rb")/[A-Za-z0-9._+@%~=-][A-Za-z0-9._+@%~=/-]*"
 )
 # Components that differ on every build: pip's temp dirs, mkdtemp names.
 _RANDOM = re.compile(

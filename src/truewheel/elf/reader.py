@@ -161,7 +161,9 @@ class _Parser:
             ]
         return elf
 
-    def _sections(self, shoff: int, shnum: int, shentsize: int, shstrndx: int) -> dict[str, Section]:
+    def _sections(
+        self, shoff: int, shnum: int, shentsize: int, shstrndx: int
+    ) -> dict[str, Section]:
         lay = self.layout
         if not shoff or not shnum:
             return {}
@@ -221,17 +223,22 @@ class _Parser:
     def _version_needs(self, at: int, count: int, strtab: int) -> list[VersionNeed]:
         lay = self.layout
         needs: list[VersionNeed] = []
-        for _ in range(min(count, 4096)):
+        seen: set[int] = set()
+        for _ in range(count):
+            _visit(seen, at, "verneed")
             _, vn_cnt, vn_file, vn_aux, vn_next = self._unpack(lay.verneed, at, "verneed")
             versions = []
             aux = at + vn_aux
-            for _ in range(min(vn_cnt, 4096)):
+            for _ in range(vn_cnt):
+                _visit(seen, aux, "vernaux")
                 _, _, _, vna_name, vna_next = self._unpack(lay.vernaux, aux, "vernaux")
                 versions.append(self._cstring(strtab + vna_name, "version name"))
                 if not vna_next:
                     break
                 aux += vna_next
-            needs.append(VersionNeed(self._cstring(strtab + vn_file, "verneed file"), tuple(versions)))
+            needs.append(
+                VersionNeed(self._cstring(strtab + vn_file, "verneed file"), tuple(versions))
+            )
             if not vn_next:
                 break
             at += vn_next
@@ -240,7 +247,9 @@ class _Parser:
     def _version_defs(self, at: int, count: int, strtab: int) -> list[str]:
         lay = self.layout
         names: list[str] = []
-        for _ in range(min(count, 65536)):
+        seen: set[int] = set()
+        for _ in range(count):
+            _visit(seen, at, "verdef")
             _, flags, _, vd_cnt, _, vd_aux, vd_next = self._unpack(lay.verdef, at, "verdef")
             if vd_cnt and not flags & 1:  # VER_FLG_BASE names the file itself
                 vda_name, _ = self._unpack(lay.verdaux, at + vd_aux, "verdaux")
@@ -279,6 +288,13 @@ class _Parser:
                 needed |= u32.unpack_from(desc, pos + 8)[0]
             pos += 8 + _align(pr_datasz, self.layout.word)
         return needed
+
+
+def _visit(seen: set[int], offset: int, what: str) -> None:
+    """Refuse version chains that loop back on themselves (a crafted file could spin forever)."""
+    if offset in seen:
+        raise ElfError(f"malformed ELF ({what} chain loops)")
+    seen.add(offset)
 
 
 def _align(value: int, to: int) -> int:

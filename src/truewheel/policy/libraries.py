@@ -67,9 +67,7 @@ class Family:
             id=raw["id"],
             name=raw["name"],
             patterns=tuple(raw.get("soname_patterns", ())),
-            version_patterns=tuple(
-                re.compile(p.encode()) for p in raw.get("version_patterns", ())
-            ),
+            version_patterns=tuple(re.compile(p.encode()) for p in raw.get("version_patterns", ())),
             category=raw.get("category", "other"),
             license=raw.get("license"),
             restricted=raw.get("redistribution") == "restricted",

@@ -17,8 +17,11 @@ from truewheel.policy._data import load_table
 
 __all__ = ["Policy", "PolicySet", "Requirement", "TagResult"]
 
-_LEGACY = {"manylinux1": "manylinux_2_5", "manylinux2010": "manylinux_2_12",
-           "manylinux2014": "manylinux_2_17"}
+_LEGACY = {
+    "manylinux1": "manylinux_2_5",
+    "manylinux2010": "manylinux_2_12",
+    "manylinux2014": "manylinux_2_17",
+}
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,9 @@ class WheelArchive:
             raise
         self.problems: list[str] = []
         if not self.metadata.matches(self.name.name):
-            self.problems.append(f"METADATA Name {self.metadata.name!r} does not match the file name")
+            self.problems.append(
+                f"METADATA Name {self.metadata.name!r} does not match the file name"
+            )
 
     def __enter__(self) -> WheelArchive:
         return self

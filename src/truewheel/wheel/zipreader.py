@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 
 from isal import igzip_lib, isal_zlib
@@ -129,7 +128,8 @@ class ZipReader:
         fields = _LOCAL.unpack(header)
         if fields[0] != _LOCAL_SIG:
             raise self._error("bad local file header signature", member)
-        name_len, extra_len = fields[9], fields[10]
+        name_len: int = fields[9]
+        extra_len: int = fields[10]
         name = self._pread(name_len, member.header_offset + _LOCAL.size, member)
         if _decode_name(name, fields[2]) != member.name:
             raise self._error("local header name differs from the central directory", member)
@@ -149,7 +149,7 @@ class ZipReader:
             try:
                 # One byte more than declared is enough to prove a lie about the size.
                 data = inflater.decompress(raw, member.file_size + 1)
-            except igzip_lib.error as exc:
+            except igzip_lib.IsalError as exc:  # type: ignore[misc]  # the stub calls it an instance
                 raise self._error(f"corrupt deflate data ({exc})", member) from exc
             if len(data) > member.file_size:
                 raise self._error(
@@ -159,9 +159,7 @@ class ZipReader:
             if not inflater.eof:
                 raise self._error("truncated deflate stream", member)
         if len(data) != member.file_size:
-            raise self._error(
-                f"inflates to {len(data)} bytes, declared {member.file_size}", member
-            )
+            raise self._error(f"inflates to {len(data)} bytes, declared {member.file_size}", member)
         if isal_zlib.crc32(data) != member.crc32:
             raise self._error("CRC-32 mismatch (corrupt member)", member)
         return data
@@ -224,8 +222,12 @@ class ZipReader:
             end = pos + _CENTRAL.size + name_len + extra_len + comment_len
             if end > len(directory):
                 raise self._error("truncated central directory")
-            name = _decode_name(directory[pos + _CENTRAL.size : pos + _CENTRAL.size + name_len], flags)
-            extra = directory[pos + _CENTRAL.size + name_len : pos + _CENTRAL.size + name_len + extra_len]
+            name = _decode_name(
+                directory[pos + _CENTRAL.size : pos + _CENTRAL.size + name_len], flags
+            )
+            extra = directory[
+                pos + _CENTRAL.size + name_len : pos + _CENTRAL.size + name_len + extra_len
+            ]
             offset = f[16]
             if 0xFFFFFFFF in (usize, csize, offset):
                 usize, csize, offset = _apply_zip64(extra, usize, csize, offset)
@@ -275,7 +277,7 @@ class ZipReader:
     def _check_no_overlap(self, members: list[ZipMember], cd_start: int) -> None:
         """Refuse members whose data overlap: the trick behind non-recursive zip bombs."""
         ordered = sorted(members, key=lambda m: m.header_offset)
-        for current, following in zip(ordered, [*ordered[1:], None]):
+        for current, following in zip(ordered, [*ordered[1:], None], strict=True):
             end = (
                 current.header_offset
                 + _LOCAL.size
@@ -317,9 +319,9 @@ def _apply_zip64(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int
 
 def unsafe_name_reason(name: str) -> str | None:
     """Why a member name could escape the install root, or None when it is safe."""
-    if name and ".." not in name and "\\" not in name and "\x00" not in name:
-        if name[0] != "/" and name[1:2] != ":":
-            return None
+    ordinary = name and ".." not in name and "\\" not in name and "\x00" not in name
+    if ordinary and name[0] != "/" and name[1:2] != ":":
+        return None
     if not name:
         return "empty name"
     if "\x00" in name:

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set up everything, then run the linters, the type checker and the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup.sh
+.venv/bin/ruff check src tests benchmarks
+.venv/bin/ruff format --check src tests benchmarks
+.venv/bin/mypy
+.venv/bin/python -m pytest "$@"
