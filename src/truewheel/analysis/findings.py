@@ -179,6 +179,18 @@ def vendored_findings(native: list[NativeFile]) -> list[Finding]:
         ident = f.identity
         if ident is None:
             continue
+        if ident.first_party:
+            if ident.restricted:
+                out.append(
+                    Finding(
+                        "info",
+                        "restricted-library",
+                        f"{ident.name} is distributed under a proprietary licence "
+                        f"({ident.license or 'see its licence'})",
+                        f.path,
+                    )
+                )
+            continue
         version = f" {ident.version}" if ident.version else ""
         built = f", built by {f.toolchain}" if f.toolchain else ""
         mangled = f", hash-mangled -{ident.mangled_hash}" if ident.mangled_hash else ""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import posixpath
+from fnmatch import fnmatchcase
+
+from packaging.utils import canonicalize_name
 
 from truewheel.analysis.report import LibraryIdentity
 from truewheel.elf import ElfFile
@@ -12,9 +15,13 @@ __all__ = ["identify"]
 
 
 def identify(
-    path: str, elf: ElfFile, versions: list[VersionEvidence], table: LibraryTable
+    path: str, elf: ElfFile, versions: list[VersionEvidence], table: LibraryTable, dist: str
 ) -> LibraryIdentity | None:
-    """Match the file name and SONAME against the family table; extension modules never match."""
+    """Match the file name and SONAME against the family table; extension modules never match.
+
+    A family the distribution itself produces (libtorch in torch, the CUDA libraries in
+    nvidia-* wheels) is identified but marked first-party: it is not vendored code.
+    """
     basename = posixpath.basename(path)
     if ".cpython-" in basename or ".abi3." in basename or not elf.is_shared_object:
         return None
@@ -36,4 +43,5 @@ def identify(
         restricted=family.restricted,
         license=family.license,
         note=family.note,
+        first_party=any(fnmatchcase(canonicalize_name(dist), p) for p in family.first_party_dists),
     )

@@ -47,6 +47,7 @@ class LibraryIdentity:
     restricted: bool
     license: str | None
     note: str | None
+    first_party: bool = False
 
 
 @dataclass(slots=True)
@@ -109,7 +110,7 @@ class WheelReport:
 
     @property
     def vendored_bytes(self) -> int:
-        return sum(f.size for f in self.native_files if f.identity is not None)
+        return sum(f.size for f in self.native_files if f.identity and not f.identity.first_party)
 
     def worst(self) -> str | None:
         return min(self.findings, key=lambda f: f.rank).severity if self.findings else None

@@ -29,7 +29,9 @@ class Dependency:
     name: str
     status: str  # bundled | system | external | broken
     path: str | None = None  # the wheel member that provides it, when bundled or broken
-    via: str | None = None  # "rpath", "runpath", "loaded" (SONAME already loaded by a parent)
+    # "rpath" / "runpath": its own search path; "loaded": a loader already loaded that SONAME;
+    # "inherited-rpath": found through a loader's DT_RPATH
+    via: str | None = None
 
 
 def installed_path(member: str) -> str:
@@ -57,84 +59,98 @@ def resolve_dependencies(
     files: Mapping[str, ElfFile], system_libraries: frozenset[str]
 ) -> dict[str, list[Dependency]]:
     """For every ELF member (by member name), where each of its DT_NEEDED entries resolves."""
-    by_installed = {installed_path(name): name for name in files}
-    by_basename: dict[str, str] = {}
-    for name, elf in files.items():
-        by_basename.setdefault(posixpath.basename(name), name)
-        if elf.soname:
-            by_basename.setdefault(elf.soname, name)
-    direct: dict[str, list[Dependency]] = {}
-    for name, elf in files.items():
-        origin = posixpath.dirname(installed_path(name))
-        direct[name] = [
-            _resolve(needed, elf, origin, by_installed, by_basename, system_libraries)
-            for needed in elf.needed
-        ]
-    return _satisfy_from_parents(files, direct)
+    wheel = _WheelFiles(files)
+    resolved = {
+        name: [_resolve(needed, name, wheel, system_libraries) for needed in elf.needed]
+        for name, elf in files.items()
+    }
+    return _satisfy_through_loaders(wheel, resolved)
 
 
-def _resolve(
-    needed: str,
-    elf: ElfFile,
-    origin: str,
-    by_installed: Mapping[str, str],
-    by_basename: Mapping[str, str],
-    system_libraries: frozenset[str],
-) -> Dependency:
+class _WheelFiles:
+    """The ELF members indexed the ways ld.so finds them: installed path, name, SONAME."""
+
+    def __init__(self, files: Mapping[str, ElfFile]) -> None:
+        self.files = files
+        self.by_installed = {installed_path(name): name for name in files}
+        self.by_basename: dict[str, str] = {}
+        for name, elf in files.items():
+            self.by_basename.setdefault(posixpath.basename(name), name)
+            if elf.soname:
+                self.by_basename.setdefault(elf.soname, name)
+
+    def find(self, needed: str, directory: str) -> str | None:
+        if not directory.startswith("/"):
+            return None
+        candidate = posixpath.normpath(posixpath.join(directory, needed)).lstrip("/")
+        return self.by_installed.get(candidate)
+
+    def dirs(self, name: str) -> list[tuple[str, str]]:
+        return search_dirs(self.files[name], posixpath.dirname(installed_path(name)))
+
+
+def _resolve(needed: str, name: str, wheel: _WheelFiles, system: frozenset[str]) -> Dependency:
     if "/" not in needed:
-        for directory, kind in search_dirs(elf, origin):
-            if not directory.startswith("/"):
-                continue
-            candidate = posixpath.normpath(posixpath.join(directory, needed)).lstrip("/")
-            if candidate in by_installed:
-                return Dependency(needed, BUNDLED, by_installed[candidate], kind)
-    if needed in system_libraries:
+        for directory, kind in wheel.dirs(name):
+            found = wheel.find(needed, directory)
+            if found:
+                return Dependency(needed, BUNDLED, found, kind)
+    if needed in system:
         return Dependency(needed, SYSTEM)
-    if needed in by_basename:
-        return Dependency(needed, BROKEN, by_basename[needed])
+    if needed in wheel.by_basename:
+        return Dependency(needed, BROKEN, wheel.by_basename[needed])
     return Dependency(needed, EXTERNAL)
 
 
-def _satisfy_from_parents(
-    files: Mapping[str, ElfFile], direct: dict[str, list[Dependency]]
+def _satisfy_through_loaders(
+    wheel: _WheelFiles, resolved: dict[str, list[Dependency]]
 ) -> dict[str, list[Dependency]]:
-    """A library loaded by a parent is reused by SONAME: repair unresolved entries with it."""
-    parents: dict[str, set[str]] = {name: set() for name in files}
+    """Resolve what a file's own paths miss through the files that load it.
+
+    ld.so reuses a library a loader already loaded under the same SONAME, and a file
+    without DT_RUNPATH also searches the DT_RPATH of every loader up the chain (loaders
+    that have DT_RUNPATH contribute nothing), as glibc's _dl_map_object does.
+    """
     changed = True
-    resolved = {name: list(deps) for name, deps in direct.items()}
     while changed:
         changed = False
+        parents: dict[str, set[str]] = {name: set() for name in resolved}
         for name, deps in resolved.items():
             for dep in deps:
-                if dep.status == BUNDLED and dep.path in parents and name not in parents[dep.path]:
+                if dep.status == BUNDLED and dep.path in parents:
                     parents[dep.path].add(name)
-                    changed = True
         for name, deps in resolved.items():
             for i, dep in enumerate(deps):
-                if dep.status not in (EXTERNAL, BROKEN):
-                    continue
-                provider = _loaded_by_ancestor(name, dep.name, parents, resolved)
-                if provider:
-                    deps[i] = Dependency(dep.name, BUNDLED, provider, "loaded")
-                    changed = True
+                if dep.status in (EXTERNAL, BROKEN):
+                    better = _through_loaders(name, dep.name, wheel, parents, resolved)
+                    if better:
+                        deps[i] = better
+                        changed = True
     return resolved
 
 
-def _loaded_by_ancestor(
+def _through_loaders(
     name: str,
     needed: str,
+    wheel: _WheelFiles,
     parents: Mapping[str, set[str]],
     resolved: Mapping[str, list[Dependency]],
-) -> str | None:
+) -> Dependency | None:
+    inherits_rpath = not wheel.files[name].runpath
     seen: set[str] = set()
     stack = list(parents[name])
     while stack:
-        parent = stack.pop()
-        if parent in seen:
+        loader = stack.pop()
+        if loader in seen:
             continue
-        seen.add(parent)
-        for dep in resolved[parent]:
+        seen.add(loader)
+        for dep in resolved[loader]:
             if dep.name == needed and dep.status == BUNDLED and dep.path:
-                return dep.path
-        stack.extend(parents[parent])
+                return Dependency(needed, BUNDLED, dep.path, "loaded")
+        if inherits_rpath and not wheel.files[loader].runpath:
+            for directory, _ in wheel.dirs(loader):
+                found = wheel.find(needed, directory)
+                if found:
+                    return Dependency(needed, BUNDLED, found, "inherited-rpath")
+        stack.extend(parents[loader])
     return None

@@ -58,7 +58,9 @@ class Inspector:
                     elf=m.elf,
                     dependencies=dependencies[m.name],
                     build_paths=m.build_paths,
-                    identity=identify(m.name, m.elf, m.versions, self.libraries),
+                    identity=identify(
+                        m.name, m.elf, m.versions, self.libraries, wheel.metadata.name
+                    ),
                 )
                 for m in scanned
                 if m.elf is not None

@@ -59,6 +59,14 @@ class ElfFile:
     isa_needed: int = 0
     comment: list[str] = field(default_factory=list)
     sections: dict[str, Section] = field(default_factory=dict)
+    loads: list[tuple[int, int, int]] = field(default_factory=list)
+
+    def offset_of(self, vaddr: int) -> int | None:
+        """The file offset that a virtual address in a load segment maps to."""
+        for p_vaddr, p_offset, p_filesz in self.loads:
+            if p_vaddr <= vaddr < p_vaddr + p_filesz:
+                return p_offset + (vaddr - p_vaddr)
+        return None
 
     @property
     def architecture(self) -> str:
@@ -144,6 +152,7 @@ class _Parser:
                 elf.interpreter = self._cstring(p_offset, "interpreter")
             elif p_type == L.PT_NOTE:
                 notes.append((p_offset, p_filesz, raw[-1]))
+        elf.loads = self.loads
         elf.sections = self._sections(e_shoff, e_shnum, e_shentsize, e_shstrndx)
         if dynamic:
             self._read_dynamic(elf, *dynamic)

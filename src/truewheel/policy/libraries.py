@@ -1,9 +1,11 @@
 """Recognise third-party libraries by identity: family, version, and how they are named.
 
 A vendored copy is recognised from its file name or SONAME with any hash
-mangling removed (auditwheel appends ``-<8 hex>``, delvewheel
-``-<32 hex>``), and its version from strings the library itself embeds (e.g.
-``OpenBLAS 0.3.27``).  The table lives in ``data/libraries.json``.
+mangling removed (auditwheel appends ``-<8 hex>``, sometimes twice), and its
+version from what the library itself carries: a version string in its bytes,
+a string behind an exported symbol, its file name, or the RPM debuglink name
+of a GCC runtime.  The table and its matching rules live in
+``data/libraries.json`` (see ``data/libraries.md``).
 """
 
 from __future__ import annotations
@@ -12,21 +14,24 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
 from truewheel.elf import ElfFile
+from truewheel.elf.symbols import exported_string
 from truewheel.policy._data import load_table
 
 __all__ = ["Family", "LibraryName", "LibraryTable", "VersionEvidence"]
 
+_HASH_SUFFIX = re.compile(r"-(?:[0-9a-f]{8}|[0-9a-f]{32})$")
 _MANGLED = re.compile(
     r"^(?P<stem>.+?)-(?P<hash>[0-9a-f]{8}|[0-9a-f]{32})(?P<rest>(?:\.[0-9]+)*\.so(?:\.[0-9]+)*)$"
 )
-_PLAIN = re.compile(r"^(?P<stem>.+?)(?P<rest>(?:\.so)(?:\.[0-9A-Za-z_]+)*)$")
-_VERSION_SECTIONS = (".rodata", ".comment", ".data.rel.ro", ".data")
+_MAX_VERSION_SCAN = 512 * 2**20
 
 
 @dataclass(frozen=True, slots=True)
 class LibraryName:
-    """A shared-library file name split into stem, mangling hash and suffix."""
+    """A shared-library file name split into its stem, mangling hash and suffix."""
 
     stem: str
     hash: str | None
@@ -36,11 +41,13 @@ class LibraryName:
     def parse(cls, basename: str) -> LibraryName:
         match = _MANGLED.match(basename)
         if match:
-            return cls(match["stem"], match["hash"], match["rest"])
-        match = _PLAIN.match(basename)
-        if match:
-            return cls(match["stem"], None, match["rest"])
-        return cls(basename, None, "")
+            stem, hash_, suffix = match["stem"], match["hash"], match["rest"]
+        else:
+            head, sep, tail = basename.partition(".so")
+            stem, hash_, suffix = head, None, sep + tail
+        while _HASH_SUFFIX.search(stem):  # a second auditwheel pass adds a second hash
+            stem = _HASH_SUFFIX.sub("", stem)
+        return cls(stem, hash_, suffix)
 
     @property
     def unmangled(self) -> str:
@@ -54,41 +61,58 @@ class Family:
     id: str
     name: str
     patterns: tuple[str, ...]
+    exact: bool
     version_patterns: tuple[re.Pattern[bytes], ...]
+    version_symbol: str | None
+    version_symbol_kind: str | None
+    version_symbol_encoding: str | None
+    filename_version: re.Pattern[str] | None
+    version_from_toolchain: bool
     category: str
     license: str | None
     restricted: bool
     note: str | None
-    version_from_toolchain: bool
+    first_party_dists: frozenset[str]
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Family:
+        filename_version = raw.get("filename_version_pattern")
         return cls(
             id=raw["id"],
             name=raw["name"],
             patterns=tuple(raw.get("soname_patterns", ())),
+            exact=raw.get("soname_match") == "exact",
             version_patterns=tuple(re.compile(p.encode()) for p in raw.get("version_patterns", ())),
+            version_symbol=raw.get("version_symbol"),
+            version_symbol_kind=raw.get("version_symbol_kind"),
+            version_symbol_encoding=raw.get("version_symbol_encoding"),
+            filename_version=re.compile(filename_version) if filename_version else None,
+            version_from_toolchain=raw.get("version_from") == "toolchain",
             category=raw.get("category", "other"),
             license=raw.get("license"),
             restricted=raw.get("redistribution") == "restricted",
             note=raw.get("note"),
-            version_from_toolchain=raw.get("version_from") == "toolchain",
+            first_party_dists=frozenset(
+                canonicalize_name(d) for d in raw.get("first_party_dists", ())
+            ),
         )
 
-    def matches(self, stem: str) -> bool:
-        for pattern in self.patterns:
-            if stem == pattern:
-                return True
-            if stem.startswith(pattern):
-                following = stem[len(pattern)]
-                if pattern[-1] in "-_." or following in "-_.0123456789" or following.isupper():
-                    return True
-        return False
+    def match_length(self, stem: str) -> int:
+        """Length of the longest pattern naming this stem, 0 when none does."""
+        best = 0
+        for p in self.patterns:
+            if stem == p or (
+                not self.exact
+                and stem.startswith(p)
+                and (p[-1] in "-_" or not stem[len(p)].isalpha())
+            ):
+                best = max(best, len(p))
+        return best
 
 
 @dataclass(frozen=True, slots=True)
 class VersionEvidence:
-    """A version and the string inside the binary that told it."""
+    """A version and what inside the binary told it."""
 
     family: str
     version: str
@@ -96,42 +120,82 @@ class VersionEvidence:
 
 
 class LibraryTable:
-    """The families from ``libraries.json``, matched most specific first."""
+    """The families from ``libraries.json``; the longest matching pattern wins."""
 
-    def __init__(self, families: list[Family]) -> None:
+    def __init__(self, families: list[Family], generic: dict[str, re.Pattern[bytes]]) -> None:
         self.families = families
-        self._by_pattern = sorted(
-            ((p, f) for f in families for p in f.patterns), key=lambda pf: -len(pf[0])
-        )
+        self.generic = generic
 
     @classmethod
     def load(cls) -> LibraryTable:
         table = load_table("libraries.json")
-        return cls([Family.from_json(raw) for raw in table["families"]])
+        generic = {
+            g["id"]: re.compile(g["pattern"].encode())
+            for g in table.get("generic_version_patterns", ())
+        }
+        return cls([Family.from_json(raw) for raw in table["families"]], generic)
 
     def family_for(self, basename: str) -> Family | None:
         stem = LibraryName.parse(basename).stem
-        for pattern, family in self._by_pattern:
-            if stem.startswith(pattern) and family.matches(stem):
-                return family
-        return None
+        scored = [(f.match_length(stem), f) for f in self.families]
+        length, family = max(scored, key=lambda s: s[0], default=(0, None))
+        return family if length else None
 
     def find_versions(self, member: str, elf: ElfFile, data: bytes) -> list[VersionEvidence]:
-        """Version strings of the family this file belongs to, searched in its data sections."""
-        names = [member.rsplit("/", 1)[-1]] + ([elf.soname] if elf.soname else [])
+        """The version of the library this file is, from the best evidence it carries."""
+        basename = member.rsplit("/", 1)[-1]
+        names = [basename] + ([elf.soname] if elf.soname else [])
         family = next((f for f in map(self.family_for, names) if f), None)
-        if family is None or not family.version_patterns:
+        if family is None:
             return []
-        view = memoryview(data)
-        for section_name in _VERSION_SECTIONS:
-            section = elf.sections.get(section_name)
-            if section is None or section.type == 8:
+        found = (
+            self._from_strings(family, data)
+            or self._from_symbol(family, elf, data)
+            or self._from_filename(family, basename)
+            or self._from_toolchain(family, elf, data)
+        )
+        return [VersionEvidence(family.id, found[0], found[1])] if found else []
+
+    def _from_strings(self, family: Family, data: bytes) -> tuple[str, str] | None:
+        if len(data) > _MAX_VERSION_SCAN:
+            return None
+        for pattern in family.version_patterns:
+            match = pattern.search(data)
+            if match:
+                return match.group(1).decode(errors="replace"), match.group().decode(
+                    errors="replace"
+                )
+        return None
+
+    def _from_symbol(self, family: Family, elf: ElfFile, data: bytes) -> tuple[str, str] | None:
+        if not family.version_symbol or not family.version_symbol_kind:
+            return None
+        value = exported_string(elf, data, family.version_symbol, family.version_symbol_kind)
+        if not value:
+            return None
+        version = value
+        if family.version_symbol_encoding == "MMmmpp" and value.isdigit():
+            number = int(value)
+            version = f"{number // 10000}.{number // 100 % 100}.{number % 100}"
+        return version, f"{family.version_symbol} = {value!r}"
+
+    def _from_filename(self, family: Family, basename: str) -> tuple[str, str] | None:
+        if family.filename_version is None:
+            return None
+        match = family.filename_version.match(LibraryName.parse(basename).unmangled)
+        return (match.group(1), f"file name {basename}") if match else None
+
+    def _from_toolchain(self, family: Family, elf: ElfFile, data: bytes) -> tuple[str, str] | None:
+        if not family.version_from_toolchain:
+            return None
+        sources = [("rpm-debuglink", ".gnu_debuglink", 2), ("gcc-comment", ".comment", 1)]
+        for pattern_id, section_name, group in sources:
+            section, pattern = elf.sections.get(section_name), self.generic.get(pattern_id)
+            if section is None or pattern is None:
                 continue
-            chunk = view[section.offset : section.offset + section.size]
-            for pattern in family.version_patterns:
-                match = pattern.search(chunk)
-                if match:
-                    evidence = match.group().decode("utf-8", "replace")
-                    version = match.group(1).decode("utf-8", "replace")
-                    return [VersionEvidence(family.id, version, evidence)]
-        return []
+            match = pattern.search(data[section.offset : section.offset + section.size])
+            if match:
+                return match.group(group).decode(
+                    errors="replace"
+                ), f"toolchain: {match.group().decode(errors='replace')}"
+        return None
