@@ -132,9 +132,10 @@ class PolicySet:
                 constraints.setdefault(req, self._first_allowing(arch, req))
         order = {p.name: i for i, p in enumerate(self.policies)}
 
-        def binding_first(item: tuple[Requirement, str | None]) -> tuple[int, str, str]:
+        def binding_first(item: tuple[Requirement, str | None]) -> tuple[int, str, list[int], str]:
             req, first = item
-            return (-order.get(first or "", len(order)), req.kind, req.value)
+            number = [-int(p) for p in req.value.rpartition("_")[2].split(".") if p.isdigit()]
+            return (-order.get(first or "", len(order)), req.kind, number, req.value)
 
         return TagResult(self.libc, arch, best, sorted(constraints.items(), key=binding_first))
 
