@@ -1,0 +1,1 @@
+"""``truewheel repair``: graft external libraries, exclude or delegate them, deterministically."""
