@@ -81,6 +81,88 @@ def inspect_command(
     )
 
 
+@cli.command("repair")
+@click.argument("wheels", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option(
+    "--plat",
+    default=None,
+    help="Target platform tag (default: the most compatible the content allows).",
+)
+@click.option(
+    "-w",
+    "--wheel-dir",
+    default="wheelhouse",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=str),
+    help="Directory for the repaired wheels.",
+)
+@click.option(
+    "-L",
+    "--lib-sdir",
+    default=".libs",
+    show_default=True,
+    help="Suffix of the directory grafted libraries go to (<dist><suffix>).",
+)
+@click.option(
+    "--exclude",
+    "excludes",
+    multiple=True,
+    metavar="PATTERN",
+    help="Do not graft libraries matching this glob (SONAME or path), nor what only they need.",
+)
+@click.option(
+    "--provided-by",
+    "providers",
+    multiple=True,
+    metavar="DIST[SPEC]:PATTERN",
+    help="Libraries another distribution provides: keep DT_NEEDED, require it, preload it.",
+)
+@click.option("--strip", is_flag=True, help="Strip symbols from the wheel's ELF files.")
+@click.option(
+    "--only-plat",
+    is_flag=True,
+    help="Tag the wheel with the target tag only, not its legacy alias.",
+)
+@click.option("--no-update-tags", is_flag=True, help="Keep the wheel's file name and WHEEL tags.")
+@click.option(
+    "-z",
+    "--zip-compression-level",
+    type=click.IntRange(-1, 9),
+    default=None,
+    help="Deflate level for new members, 0 (stored) to 9.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report of everything done.")
+def repair_command(
+    wheels: tuple[str, ...],
+    plat: str | None,
+    wheel_dir: str,
+    lib_sdir: str,
+    excludes: tuple[str, ...],
+    providers: tuple[str, ...],
+    strip: bool,
+    only_plat: bool,
+    no_update_tags: bool,
+    zip_compression_level: int | None,
+    as_json: bool,
+) -> int:
+    """Graft external libraries into wheels, drop-in compatible with auditwheel repair."""
+    from truewheel.cli._repair import run_repair
+
+    return run_repair(
+        wheels,
+        plat=plat,
+        wheel_dir=wheel_dir,
+        lib_sdir=lib_sdir,
+        excludes=excludes,
+        providers=providers,
+        strip=strip,
+        only_plat=only_plat,
+        update_tags=not no_update_tags,
+        zip_level=zip_compression_level,
+        as_json=as_json,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit status instead of raising SystemExit."""
     try:

@@ -17,7 +17,7 @@ from truewheel.analysis.identity import identify
 from truewheel.analysis.platform import platform_report
 from truewheel.analysis.report import NativeFile, WheelReport
 from truewheel.analysis.resolve import resolve_dependencies
-from truewheel.analysis.scan import scan_members
+from truewheel.analysis.scan import ScannedMember, scan_members
 from truewheel.policy.libraries import LibraryTable
 from truewheel.policy.manylinux import PolicySet
 from truewheel.wheel import Limits, WheelArchive
@@ -43,44 +43,52 @@ class Inspector:
         progress: Callable[[int], None] | None = None,
     ) -> WheelReport:
         with WheelArchive(path, self.limits) as wheel:
-            if on_start:
-                on_start(sum(m.compressed_size for m in wheel.files))
-            scanned = scan_members(wheel, self.libraries, workers=self.workers, progress=progress)
-            elves = {m.name: m.elf for m in scanned if m.elf is not None}
-            system = self.glibc.whitelist | self.musl.whitelist
-            dependencies = resolve_dependencies(elves, system)
-            native = [
-                NativeFile(
-                    path=m.name,
-                    size=m.size,
-                    sha256=m.sha256,
-                    mode=m.mode,
-                    elf=m.elf,
-                    dependencies=dependencies[m.name],
-                    build_paths=m.build_paths,
-                    identity=identify(
-                        m.name, m.elf, m.versions, self.libraries, wheel.metadata.name
-                    ),
-                )
-                for m in scanned
-                if m.elf is not None
-            ]
-            platform = platform_report(wheel, native, self.glibc, self.musl)
-            report = WheelReport(
-                path=wheel.path,
-                filename=wheel.name.filename,
-                name=wheel.metadata.name,
-                version=wheel.metadata.version,
-                wheel_info=wheel.wheel_info,
-                metadata=wheel.metadata,
-                member_count=len(wheel.files),
-                total_bytes=sum(m.file_size for m in wheel.files),
-                compressed_bytes=sum(m.compressed_size for m in wheel.files),
-                native_files=native,
-                platform=platform,
+            return self.analyze(wheel, on_start=on_start, progress=progress)[0]
+
+    def analyze(
+        self,
+        wheel: WheelArchive,
+        *,
+        on_start: Callable[[int], None] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[WheelReport, list[ScannedMember]]:
+        """Inspect an open wheel; also return the per-member scan (hashes) for rewriting."""
+        if on_start:
+            on_start(sum(m.compressed_size for m in wheel.files))
+        scanned = scan_members(wheel, self.libraries, workers=self.workers, progress=progress)
+        elves = {m.name: m.elf for m in scanned if m.elf is not None}
+        system = self.glibc.whitelist | self.musl.whitelist
+        dependencies = resolve_dependencies(elves, system)
+        native = [
+            NativeFile(
+                path=m.name,
+                size=m.size,
+                sha256=m.sha256,
+                mode=m.mode,
+                elf=m.elf,
+                dependencies=dependencies[m.name],
+                build_paths=m.build_paths,
+                identity=identify(m.name, m.elf, m.versions, self.libraries, wheel.metadata.name),
             )
-            report.findings = collect_findings(wheel, scanned, native, platform, self.glibc)
-            return report
+            for m in scanned
+            if m.elf is not None
+        ]
+        platform = platform_report(wheel, native, self.glibc, self.musl)
+        report = WheelReport(
+            path=wheel.path,
+            filename=wheel.name.filename,
+            name=wheel.metadata.name,
+            version=wheel.metadata.version,
+            wheel_info=wheel.wheel_info,
+            metadata=wheel.metadata,
+            member_count=len(wheel.files),
+            total_bytes=sum(m.file_size for m in wheel.files),
+            compressed_bytes=sum(m.compressed_size for m in wheel.files),
+            native_files=native,
+            platform=platform,
+        )
+        report.findings = collect_findings(wheel, scanned, native, platform, self.glibc)
+        return report, scanned
 
 
 def inspect_wheel(path: str | os.PathLike[str]) -> WheelReport:

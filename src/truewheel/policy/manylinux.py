@@ -122,7 +122,7 @@ class PolicySet:
         return frozenset().union(*(p.libraries for p in self.policies))
 
     def best(self, arch: str, requirements: list[Requirement]) -> TagResult:
-        verdicts = [(p, self._violations(p, arch, requirements)) for p in self.policies]
+        verdicts = [(p, self.violations(p, arch, requirements)) for p in self.policies]
         best = next((p for p, violated in verdicts if not violated), None)
         constraints: dict[Requirement, str | None] = {}
         for policy, violated in verdicts:
@@ -139,7 +139,8 @@ class PolicySet:
 
         return TagResult(self.libc, arch, best, sorted(constraints.items(), key=binding_first))
 
-    def _violations(self, policy: Policy, arch: str, reqs: list[Requirement]) -> list[Requirement]:
+    def violations(self, policy: Policy, arch: str, reqs: list[Requirement]) -> list[Requirement]:
+        """The requirements ``policy`` does not accept on ``arch``."""
         if arch not in policy.architectures:
             return [Requirement("architecture", arch, ())]
         return [r for r in reqs if not _allows(policy, arch, r)]

@@ -1,0 +1,111 @@
+"""Glue between ``truewheel repair`` arguments, the repair command and its output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from truewheel import __version__
+from truewheel.cli import EXIT_ERROR, EXIT_OK
+from truewheel.cli._inspect import expand_paths
+from truewheel.commands.repair import Repairer, RepairOptions, RepairResult
+from truewheel.errors import TruewheelError
+from truewheel.repair.plan import Provider
+
+REPAIR_SCHEMA_VERSION = "1.0"
+
+
+def run_repair(
+    wheels: tuple[str, ...],
+    *,
+    plat: str | None,
+    wheel_dir: str,
+    lib_sdir: str,
+    excludes: tuple[str, ...],
+    providers: tuple[str, ...],
+    strip: bool,
+    only_plat: bool,
+    update_tags: bool,
+    zip_level: int | None,
+    as_json: bool,
+) -> int:
+    options = RepairOptions(
+        wheel_dir=Path(wheel_dir),
+        plat=plat,
+        lib_sdir=lib_sdir,
+        excludes=excludes,
+        providers=tuple(Provider.parse(p) for p in providers),
+        strip=strip,
+        only_plat=only_plat,
+        update_tags=update_tags,
+        zip_level=zip_level,
+    )
+    paths, errors = expand_paths(wheels)
+    repairer = Repairer()
+    results: list[RepairResult] = []
+    for path in paths:
+        try:
+            results.append(repairer.repair(path, options))
+        except TruewheelError as exc:
+            errors.append(exc.located(path=str(path)))
+    if as_json:
+        sys.stdout.write(json.dumps(repair_document(results, errors), indent=2) + "\n")
+    else:
+        for result in results:
+            sys.stdout.write(describe(result))
+    for error in errors:
+        sys.stderr.write(f"truewheel: error: {error}\n")
+    return EXIT_ERROR if errors else EXIT_OK
+
+
+def describe(result: RepairResult) -> str:
+    lines = [f"{Path(result.input).name} -> {result.output}"]
+    if not result.changed:
+        lines.append(f"  {result.note}")
+    plan = result.plan
+    if plan is not None:
+        lines.append(f"  tags: {'.'.join(result.platform_tags)}")
+        for g in plan.grafted:
+            what = f" ({g.family_name} {g.version})" if g.family_name and g.version else ""
+            lines.append(
+                f"  grafted {g.original_name} from {g.source_path} as {g.wheel_path}{what}"
+            )
+        for e in plan.excluded:
+            lines.append(
+                f"  excluded {e.name} (--exclude {e.pattern}), needed by {', '.join(e.needed_by)}"
+            )
+        for p in plan.provided:
+            lines.append(f"  provided by {p.requirement}: {p.name} (kept DT_NEEDED, preloaded)")
+    return "\n".join(lines) + "\n"
+
+
+def repair_document(results: list[RepairResult], errors: list[TruewheelError]) -> dict[str, Any]:
+    return {
+        "schema": "truewheel-repair",
+        "schema_version": REPAIR_SCHEMA_VERSION,
+        "tool": {"name": "truewheel", "version": __version__},
+        "wheels": [_result_json(r) for r in results],
+        "errors": [{"path": e.path, "member": e.member, "message": e.message} for e in errors],
+    }
+
+
+def _result_json(result: RepairResult) -> dict[str, Any]:
+    plan = result.plan
+    return {
+        "input": result.input,
+        "output": result.output,
+        "changed": result.changed,
+        "note": result.note,
+        "platform_tags": result.platform_tags,
+        "libs_dir": plan.libs_dir if plan else None,
+        "grafted": [
+            {**asdict(g), "owner": ({**asdict(g.owner), "purl": g.owner.purl} if g.owner else None)}
+            for g in (plan.grafted if plan else [])
+        ],
+        "excluded": [asdict(e) for e in (plan.excluded if plan else [])],
+        "provided": [asdict(p) for p in (plan.provided if plan else [])],
+        "patched": result.patched,
+    }

@@ -1,0 +1,340 @@
+"""``truewheel repair``: make a wheel self-contained for a manylinux/musllinux policy.
+
+The pipeline: inspect the wheel (one pass over its bytes), choose the target
+policy, plan grafts/exclusions/providers and every ELF edit, apply the edits
+with patchelf, then write the new wheel with unchanged members' compressed
+bytes copied as they are.  Nothing is written unless everything succeeded.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from truewheel import __version__
+from truewheel.analysis.platform import is_musl, requirements
+from truewheel.analysis.report import WheelReport
+from truewheel.analysis.scan import ScannedMember
+from truewheel.commands.inspect import Inspector
+from truewheel.errors import InputError
+from truewheel.policy.manylinux import Policy, PolicySet, Requirement
+from truewheel.repair.hostlibs import HostLibraries
+from truewheel.repair.model import GraftedLibrary
+from truewheel.repair.owners import OwnerLookup
+from truewheel.repair.patchelf import apply_edits
+from truewheel.repair.plan import Provider, RepairError, RepairPlan, plan_repair
+from truewheel.repair.preload import inject_preload, preload_source, target_packages
+from truewheel.repair.rewrite import (
+    add_requirements,
+    dos_datetime,
+    retag_filename,
+    retag_wheel_file,
+)
+from truewheel.repair.sbom import build_sbom, licence_members
+from truewheel.wheel import WheelArchive, record_digest
+from truewheel.wheel.writer import NewMember, RawMember, wheel_order, write_wheel, zip_level
+
+__all__ = ["RepairOptions", "RepairResult", "Repairer"]
+
+SBOM_NAME = "sboms/truewheel.cdx.json"
+
+
+@dataclass(frozen=True)
+class RepairOptions:
+    wheel_dir: Path
+    plat: str | None = None
+    lib_sdir: str = ".libs"
+    excludes: tuple[str, ...] = ()
+    providers: tuple[Provider, ...] = ()
+    strip: bool = False
+    only_plat: bool = False
+    update_tags: bool = True
+    zip_level: int | None = None
+
+
+@dataclass
+class RepairResult:
+    input: str
+    output: str
+    changed: bool
+    platform_tags: list[str]
+    plan: RepairPlan | None
+    patched: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class Repairer:
+    inspector: Inspector = field(default_factory=Inspector)
+    host: HostLibraries = field(default_factory=HostLibraries.from_system)
+    owners: OwnerLookup = field(default_factory=OwnerLookup)
+    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    def repair(self, path: str | os.PathLike[str], options: RepairOptions) -> RepairResult:
+        with WheelArchive(path, self.inspector.limits) as wheel:
+            report, scanned = self.inspector.analyze(wheel)
+            if report.platform is None:
+                return self._copy(
+                    wheel, options, report.wheel_info.platforms, "no ELF files: copied"
+                )
+            musl = is_musl(report.native_files)
+            policies = self.inspector.musl if musl else self.inspector.glibc
+            arch = report.platform.computed.architecture
+            policy, plan = self._plan(report, policies, arch, options)
+            tags = self._platform_tags(report, policy, arch, options)
+            if not plan.changes_anything and sorted(tags) == sorted(
+                report.platform.filename_platforms
+            ):
+                return self._copy(wheel, options, tags, "already repaired: nothing to change")
+            return self._write(wheel, report, scanned, plan, tags, options)
+
+    # -- planning -----------------------------------------------------------------------
+
+    def _plan(
+        self, report: WheelReport, policies: PolicySet, arch: str, options: RepairOptions
+    ) -> tuple[Policy, RepairPlan]:
+        assert report.platform is not None
+        requested = self._requested_policy(policies, arch, options.plat)
+        policy = requested or report.platform.repairable.policy
+        if policy is None:
+            raise RepairError(
+                _cannot_meet(
+                    report.platform.repairable.tag, report.platform.repairable.constraints
+                ),
+                path=report.path,
+            )
+        for _ in range(len(policies.policies)):
+            plan = plan_repair(
+                report,
+                policy,
+                host=self.host,
+                libraries=self.inspector.libraries,
+                excludes=list(options.excludes),
+                providers=list(options.providers),
+                lib_sdir=options.lib_sdir,
+            )
+            needs = requirements(report.native_files, arch, graftable=True) + _graft_requirements(
+                plan, policy, arch
+            )
+            if requested is not None:
+                violated = policies.violations(requested, arch, needs)
+                if violated:
+                    raise RepairError(
+                        _cannot_meet(requested.tag(arch), [(r, None) for r in violated]),
+                        path=report.path,
+                    )
+                return requested, plan
+            result = policies.best(arch, needs)
+            if result.policy is None:
+                raise RepairError(_cannot_meet(result.tag, result.constraints), path=report.path)
+            if result.policy.name == policy.name:
+                return policy, plan
+            policy = result.policy
+        raise RepairError("no stable target policy found", path=report.path)
+
+    def _requested_policy(self, policies: PolicySet, arch: str, plat: str | None) -> Policy | None:
+        if plat is None or plat == "auto":
+            return None
+        policy, plat_arch = policies.policy_of_tag(plat)
+        if policy is None:
+            raise InputError(f"--plat: unknown platform tag {plat!r}")
+        if plat_arch != arch:
+            raise InputError(f"--plat {plat} does not match the wheel's architecture {arch}")
+        return policy
+
+    def _platform_tags(
+        self, report: WheelReport, policy: Policy, arch: str, options: RepairOptions
+    ) -> list[str]:
+        assert report.platform is not None
+        if not options.update_tags:
+            return report.platform.filename_platforms
+        if options.only_plat:
+            return [policy.tag(arch)]
+        return sorted(
+            policy.tags(arch),
+            key=lambda t: (not t.startswith("manylinux_") and not t.startswith("musllinux_"), t),
+        )
+
+    # -- writing ------------------------------------------------------------------------
+
+    def _copy(
+        self, wheel: WheelArchive, options: RepairOptions, tags: list[str], note: str
+    ) -> RepairResult:
+        options.wheel_dir.mkdir(parents=True, exist_ok=True)
+        target = options.wheel_dir / Path(wheel.path).name
+        if Path(wheel.path).resolve() != target.resolve():
+            tmp = target.with_name(f".{target.name}.tmp")
+            try:
+                shutil.copyfile(wheel.path, tmp)
+                tmp.replace(target)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+        return RepairResult(wheel.path, str(target), False, tags, None, note=note)
+
+    def _write(
+        self,
+        wheel: WheelArchive,
+        report: WheelReport,
+        scanned: list[ScannedMember],
+        plan: RepairPlan,
+        tags: list[str],
+        options: RepairOptions,
+    ) -> RepairResult:
+        dist_info = wheel.dist_info
+        by_name = {m.name: m for m in wheel.files}
+        originals = {name: wheel.read(by_name[name]) for name in plan.edits if name in by_name}
+        originals.update(plan.graft_data)
+        native_paths = frozenset(f.path for f in report.native_files)
+        strip = frozenset(originals) | native_paths if options.strip else frozenset()
+        for name in sorted(strip - set(originals)):
+            originals[name] = wheel.read(by_name[name])
+        edited = apply_edits(originals, plan.edits, strip=strip)
+        grafted = [self._with_owner(g) for g in plan.grafted]
+        new_files = dict(edited)
+        new_files.update(self._text_changes(wheel, plan, tags))
+        new_files.update(self._sbom_files(wheel, report, grafted, plan))
+        stamp = self._timestamp(wheel)
+        executable = {m.name for m in wheel.files if m.mode & 0o111} | set(plan.graft_data)
+        members: list[RawMember | NewMember] = []
+        for m in wheel.files:
+            if m.name == f"{dist_info}/RECORD" or m.name in new_files:
+                continue
+            when = stamp if "SOURCE_DATE_EPOCH" in self.environ else m.dos_datetime
+            members.append(RawMember(m, m.name, m.name in executable, when))
+        for name, data in new_files.items():
+            source = wheel.zip.get(name)
+            when = (
+                source.dos_datetime if source and "SOURCE_DATE_EPOCH" not in self.environ else stamp
+            )
+            members.append(NewMember(name, data, name in executable, when))
+        record = self._record(wheel, scanned, members)
+        members.append(NewMember(f"{dist_info}/RECORD", record, False, stamp))
+        members.sort(key=lambda m: wheel_order(m.name, dist_info))
+        options.wheel_dir.mkdir(parents=True, exist_ok=True)
+        filename = (
+            retag_filename(Path(wheel.path).name, tags)
+            if options.update_tags
+            else Path(wheel.path).name
+        )
+        target = options.wheel_dir / filename
+        if target.resolve() == Path(wheel.path).resolve():
+            raise InputError(
+                "refusing to overwrite the input wheel; choose another --wheel-dir", path=wheel.path
+            )
+        write_wheel(target, members, wheel.zip, level=zip_level(options.zip_level))
+        plan.grafted = grafted
+        return RepairResult(wheel.path, str(target), True, tags, plan, sorted(plan.edits))
+
+    def _with_owner(self, graft: GraftedLibrary) -> GraftedLibrary:
+        return replace(graft, owner=self.owners.find(graft.source_path))
+
+    def _text_changes(
+        self, wheel: WheelArchive, plan: RepairPlan, tags: list[str]
+    ) -> dict[str, bytes]:
+        changes: dict[str, bytes] = {
+            f"{wheel.dist_info}/WHEEL": retag_wheel_file(wheel.read_text("WHEEL"), tags).encode()
+        }
+        if plan.provided:
+            metadata = add_requirements(
+                wheel.read_text("METADATA"), sorted({p.requirement for p in plan.provided})
+            )
+            changes[f"{wheel.dist_info}/METADATA"] = metadata.encode()
+            users = sorted(
+                {u for p in plan.provided for u in p.needed_by if not u.startswith(plan.libs_dir)}
+            )
+            inits = target_packages(users, [m.name for m in wheel.files])
+            if not inits:
+                raise RepairError(
+                    "--provided-by needs a package __init__.py to preload from; "
+                    "the extensions needing it are top-level modules",
+                    path=wheel.path,
+                )
+            block = preload_source(plan.provided)
+            for init in inits:
+                member = wheel.zip.get(init)
+                text = wheel.read(member).decode("utf-8") if member else ""
+                changes[init] = inject_preload(text, block).encode()
+        return changes
+
+    def _sbom_files(
+        self,
+        wheel: WheelArchive,
+        report: WheelReport,
+        grafted: list[GraftedLibrary],
+        plan: RepairPlan,
+    ) -> dict[str, bytes]:
+        if not plan.changes_anything:
+            return {}
+        files = {
+            f"{wheel.dist_info}/{SBOM_NAME}": build_sbom(
+                wheel_name=report.name,
+                wheel_version=report.version,
+                grafted=grafted,
+                excluded=plan.excluded,
+                provided=plan.provided,
+                tool_version=__version__,
+                timestamp=None,
+            ).encode()
+        }
+        for name, data in licence_members(grafted).items():
+            files[f"{wheel.dist_info}/{name}"] = data
+        return files
+
+    def _timestamp(self, wheel: WheelArchive) -> tuple[int, int]:
+        epoch = self.environ.get("SOURCE_DATE_EPOCH")
+        if epoch is not None:
+            try:
+                return dos_datetime(int(epoch))
+            except ValueError as exc:
+                raise InputError(f"SOURCE_DATE_EPOCH is not an integer: {epoch!r}") from exc
+        return max((m.dos_datetime for m in wheel.files), default=dos_datetime(0))
+
+    def _record(
+        self,
+        wheel: WheelArchive,
+        scanned: list[ScannedMember],
+        members: list[RawMember | NewMember],
+    ) -> bytes:
+        sha = {m.name: m.sha256 for m in scanned}
+        rows = []
+        for member in sorted(members, key=lambda m: wheel_order(m.name, wheel.dist_info)):
+            if isinstance(member, RawMember):
+                digest = (
+                    base64.urlsafe_b64encode(bytes.fromhex(sha[member.name])).rstrip(b"=").decode()
+                )
+                size = member.source.file_size
+            else:
+                digest = record_digest("sha256", member.data)
+                size = len(member.data)
+            rows.append(f"{_csv(member.name)},sha256={digest},{size}")
+        rows.append(f"{wheel.dist_info}/RECORD,,")
+        return ("\n".join(rows) + "\n").encode()
+
+
+def _csv(name: str) -> str:
+    return f'"{name}"' if any(c in name for c in ',"\n') else name
+
+
+def _graft_requirements(plan: RepairPlan, policy: Policy, arch: str) -> list[Requirement]:
+    grafted_names = {g.original_name for g in plan.grafted}
+    out: list[Requirement] = []
+    for path, elf in plan.graft_elves.items():
+        for need in elf.version_needs:
+            if need.file in grafted_names:
+                continue
+            out += [Requirement("symbol-version", v, (path,)) for v in need.versions]
+        out += [Requirement("library", n, (path,)) for n in elf.needed if n in policy.libraries]
+        if arch == "x86_64" and elf.x86_isa_level:
+            out.append(Requirement("isa", elf.x86_isa_level, (path,)))
+    return out
+
+
+def _cannot_meet(tag: str, constraints: list[tuple[Requirement, str | None]]) -> str:
+    reasons = "; ".join(
+        f"{r.value} ({', '.join(Path(f).name for f in r.files[:2])})" for r, _ in constraints[:6]
+    )
+    return f"the content cannot meet {tag}: {reasons}"

@@ -1,0 +1,247 @@
+"""Find the distribution package (dpkg or rpm) that installed a host library.
+
+The answer is best effort: a host without a package manager, a file no package
+owns, a package database that cannot be read or a query that times out all give
+``None``.  Nothing here raises for those; the SBOM simply says less.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from truewheel.repair.model import OwnerPackage
+
+__all__ = ["OwnerLookup", "find_owner", "read_os_release_id"]
+
+DEFAULT_TIMEOUT = 60.0
+"""Seconds one ``dpkg-query`` or ``rpm`` call may take before it counts as no answer."""
+
+# Top-level directories that Debian and Fedora "usr-merge" into /usr: the package
+# database may record a file under either spelling.
+_MERGED_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+
+_RPM_QUERY_FORMAT = "%{NAME} %{EPOCHNUM}:%{VERSION}-%{RELEASE} %{ARCH}\\n"
+
+
+def read_os_release_id(path: str = "/etc/os-release") -> str | None:
+    """The ``ID`` field of an os-release file (e.g. ``debian``), or None if unknown."""
+    candidates = [path] if path != "/etc/os-release" else [path, "/usr/lib/os-release"]
+    for candidate in candidates:
+        try:
+            with open(candidate, encoding="utf-8", errors="replace") as fh:
+                lines = fh.read().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            key, sep, value = line.strip().partition("=")
+            if sep and key == "ID":
+                value = value.strip().strip("'\"").strip()
+                return value or None
+        return None
+    return None
+
+
+def usr_merge_spellings(path: str) -> list[str]:
+    """The path and its other usr-merge spelling (/lib/x ⇄ /usr/lib/x), in that order."""
+    spellings = [path]
+    for top in _MERGED_DIRS:
+        if path.startswith(top + "/"):
+            spellings.append("/usr" + path)
+            break
+        if path.startswith("/usr" + top + "/"):
+            spellings.append(path[len("/usr") :])
+            break
+    return spellings
+
+
+def candidate_paths(path: str) -> list[str]:
+    """Spellings a package database may know ``path`` by, most literal first, no duplicates."""
+    literal = _absolute(path)
+    forms = [literal, str(_resolve(Path(literal).parent) / Path(literal).name)]
+    forms.append(str(_resolve(Path(literal))))
+    result: list[str] = []
+    for form in forms:
+        for spelling in usr_merge_spellings(form):
+            if spelling not in result:
+                result.append(spelling)
+    return result
+
+
+def _absolute(path: str) -> str:
+    """``path`` made absolute and normalised lexically (symlinks are kept)."""
+    return os.path.normpath(Path(path).absolute())
+
+
+def _resolve(path: Path) -> Path:
+    """Symlinks resolved; ``path`` itself if that fails (a symlink loop, say)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path
+
+
+def _readable_file(path: str) -> bool:
+    return Path(path).is_file() and os.access(path, os.R_OK)
+
+
+class OwnerLookup:
+    """Answers "which package installed this file?", remembering answers for its lifetime.
+
+    One instance is meant to live for one repair run; nothing is cached between
+    instances.  ``os_release`` and ``timeout`` exist so tests and unusual hosts can
+    point elsewhere.
+    """
+
+    def __init__(
+        self, *, os_release: str = "/etc/os-release", timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
+        self.timeout = timeout
+        self._os_release = os_release
+        self._distro_known = False
+        self._distro: str | None = None
+        self._by_path: dict[str, OwnerPackage | None] = {}
+        self._deb_packages: dict[str, OwnerPackage | None] = {}
+        self._rpm_licences: dict[str, tuple[str, ...]] = {}
+        self._dpkg_query = shutil.which("dpkg-query")
+        self._rpm = shutil.which("rpm")
+
+    @property
+    def distro(self) -> str | None:
+        """The host's os-release ID, read once."""
+        if not self._distro_known:
+            self._distro = read_os_release_id(self._os_release)
+            self._distro_known = True
+        return self._distro
+
+    def find(self, path: str) -> OwnerPackage | None:
+        """The package that installed ``path``, or None if there is none or it cannot be told."""
+        key = _absolute(path)
+        if key not in self._by_path:
+            self._by_path[key] = self._lookup(key)
+        return self._by_path[key]
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _run(self, argv: list[str]) -> str | None:
+        """Stdout of a successful query, or None for any failure (missing, error, timeout)."""
+        env = dict(os.environ)
+        env["LC_ALL"] = "C"
+        try:
+            proc = subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                env=env,
+                timeout=self.timeout,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        if proc.returncode != 0:
+            return None
+        return proc.stdout.decode("utf-8", errors="replace")
+
+    def _lookup(self, path: str) -> OwnerPackage | None:
+        candidates = candidate_paths(path)
+        if self._dpkg_query is not None:
+            for candidate in candidates:
+                package = self._dpkg_owner(candidate)
+                if package is not None:
+                    return self._deb_package(package)
+        if self._rpm is not None:
+            for candidate in candidates:
+                owner = self._rpm_owner(candidate)
+                if owner is not None:
+                    return owner
+        return None
+
+    def _dpkg_owner(self, path: str) -> str | None:
+        """The dpkg package name (maybe with ``:arch``) that lists exactly ``path``."""
+        assert self._dpkg_query is not None
+        if any(ch in path for ch in "*?[\\"):
+            return None  # dpkg-query -S would read these as a glob, not a file name
+        out = self._run([self._dpkg_query, "-S", path])
+        if out is None:
+            return None
+        for line in out.splitlines():
+            if line.startswith("diversion by "):
+                continue
+            packages, sep, listed = line.partition(": ")
+            if not sep or listed != path:
+                continue
+            names = sorted(p.strip() for p in packages.split(",") if p.strip())
+            if names:
+                return names[0]
+        return None
+
+    def _deb_package(self, package: str) -> OwnerPackage | None:
+        if package in self._deb_packages:
+            return self._deb_packages[package]
+        owner: OwnerPackage | None = None
+        assert self._dpkg_query is not None
+        out = self._run([self._dpkg_query, "-W", "-f", "${Version} ${Architecture}", package])
+        fields = out.split() if out else []
+        if len(fields) == 2:
+            version, arch = fields
+            name = package.partition(":")[0]
+            copyright_file = f"/usr/share/doc/{name}/copyright"
+            licences = (copyright_file,) if _readable_file(copyright_file) else ()
+            owner = OwnerPackage(
+                manager="deb",
+                name=name,
+                version=version,
+                architecture=arch or None,
+                distro=self.distro,
+                licence_files=licences,
+            )
+        self._deb_packages[package] = owner
+        return owner
+
+    def _rpm_owner(self, path: str) -> OwnerPackage | None:
+        assert self._rpm is not None
+        out = self._run([self._rpm, "-qf", "--qf", _RPM_QUERY_FORMAT, path])
+        if out is None:
+            return None
+        for line in out.splitlines():
+            fields = line.split()
+            if len(fields) != 3 or line.startswith("file "):
+                continue
+            name, version, arch = fields
+            if arch == "(none)":
+                arch = ""
+            return OwnerPackage(
+                manager="rpm",
+                name=name,
+                version=version,
+                architecture=arch or None,
+                distro=self.distro,
+                licence_files=self._rpm_licence_files(name, arch),
+            )
+        return None
+
+    def _rpm_licence_files(self, name: str, arch: str) -> tuple[str, ...]:
+        key = f"{name}.{arch}" if arch else name
+        if key not in self._rpm_licences:
+            assert self._rpm is not None
+            found: list[str] = []
+            out = self._run([self._rpm, "-qL", key])
+            if out is not None:
+                found.extend(line.strip() for line in out.splitlines() if line.startswith("/"))
+            licence_dir = Path("/usr/share/licenses") / name
+            if "/" not in name and name not in (".", ".."):
+                found.extend(sorted(str(p) for p in licence_dir.glob("*")))
+            unique = dict.fromkeys(p for p in found if _readable_file(p))
+            self._rpm_licences[key] = tuple(unique)
+        return self._rpm_licences[key]
+
+
+def find_owner(path: str, *, lookup: OwnerLookup | None = None) -> OwnerPackage | None:
+    """Which distro package installed the host file ``path``; None if none or unknown.
+
+    Pass an :class:`OwnerLookup` to share its cache across calls; without one each
+    call starts afresh.
+    """
+    return (lookup or OwnerLookup()).find(path)

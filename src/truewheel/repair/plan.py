@@ -1,0 +1,263 @@
+"""Plan a repair: which host libraries to graft, which to leave out, and every ELF edit.
+
+Planning reads only facts (the inspect report, host library files, the target
+policy) and produces a :class:`RepairPlan`; nothing is written or patched here.
+All edits to one file are gathered in one :class:`ElfEdit` and checked for
+conflicts before anything is applied (auditwheel's patcher does the same).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+from collections import deque
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from truewheel.analysis.report import WheelReport
+from truewheel.analysis.resolve import EXTERNAL, SYSTEM, installed_path
+from truewheel.elf import ElfFile
+from truewheel.errors import InputError, TruewheelError
+from truewheel.policy.libraries import LibraryName, LibraryTable
+from truewheel.policy.manylinux import Policy
+from truewheel.repair.hostlibs import HostLibraries
+from truewheel.repair.model import ExcludedLibrary, GraftedLibrary, ProvidedLibrary
+
+__all__ = ["ElfEdit", "Provider", "RepairError", "RepairPlan", "plan_repair"]
+
+
+class RepairError(TruewheelError):
+    """The wheel cannot be repaired as asked (a missing library, an unreachable tag)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """One ``--provided-by DIST[SPEC]:PATTERN`` option."""
+
+    requirement: str
+    distribution: str
+    pattern: str
+
+    @classmethod
+    def parse(cls, option: str) -> Provider:
+        spec, sep, pattern = option.rpartition(":")
+        if not sep or not spec or not pattern:
+            raise InputError(f"--provided-by needs DIST[SPEC]:PATTERN, got {option!r}")
+        try:
+            requirement = Requirement(spec)
+        except InvalidRequirement as exc:
+            raise InputError(f"--provided-by: invalid requirement {spec!r} ({exc})") from exc
+        return cls(str(requirement), canonicalize_name(requirement.name), pattern)
+
+
+@dataclass(slots=True)
+class ElfEdit:
+    """Everything to change in one ELF file, applied in a single patchelf run."""
+
+    set_soname: str | None = None
+    replace_needed: dict[str, str] = field(default_factory=dict)
+    set_rpath: list[str] | None = None
+
+    def replace(self, old: str, new: str, where: str) -> None:
+        if self.replace_needed.get(old, new) != new:
+            raise RepairError(
+                f"conflicting edits: {old} -> {self.replace_needed[old]} and {new}", member=where
+            )
+        self.replace_needed[old] = new
+
+
+@dataclass(slots=True)
+class RepairPlan:
+    libs_dir: str
+    grafted: list[GraftedLibrary] = field(default_factory=list)
+    graft_data: dict[str, bytes] = field(default_factory=dict)
+    graft_elves: dict[str, ElfFile] = field(default_factory=dict)
+    excluded: list[ExcludedLibrary] = field(default_factory=list)
+    provided: list[ProvidedLibrary] = field(default_factory=list)
+    edits: dict[str, ElfEdit] = field(default_factory=dict)
+
+    @property
+    def changes_anything(self) -> bool:
+        return bool(self.grafted or self.provided or self.excluded)
+
+
+def libs_dir_name(report: WheelReport, lib_sdir: str) -> str:
+    """auditwheel's layout: ``<distribution>.libs`` beside the packages."""
+    return f"{report.filename.split('-')[0]}{lib_sdir}"
+
+
+def plan_repair(
+    report: WheelReport,
+    policy: Policy,
+    *,
+    host: HostLibraries,
+    libraries: LibraryTable,
+    excludes: list[str],
+    providers: list[Provider],
+    lib_sdir: str = ".libs",
+) -> RepairPlan:
+    plan = RepairPlan(libs_dir=libs_dir_name(report, lib_sdir))
+    grafts: dict[str, _Graft] = {}
+    left_out: dict[str, tuple[str, str, set[str]]] = {}
+    queue: deque[tuple[str, str, ElfFile, str | None]] = deque()
+    for f in report.native_files:
+        for dep in f.dependencies:
+            if dep.status == EXTERNAL or (
+                dep.status == SYSTEM and dep.name not in policy.libraries
+            ):
+                queue.append((dep.name, f.path, f.elf, None))
+    while queue:
+        name, requester, requester_elf, origin = queue.popleft()
+        if name in grafts:
+            grafts[name].needed_by.add(requester)
+            continue
+        if name in left_out:
+            left_out[name][2].add(requester)
+            continue
+        found = host.find(
+            name,
+            elf_class=requester_elf.elf_class,
+            machine=requester_elf.machine,
+            rpath=requester_elf.rpath,
+            runpath=requester_elf.runpath,
+            origin=origin,
+            little_endian=requester_elf.little_endian,
+        )
+        reason = _left_out(name, found, excludes, providers)
+        if reason:
+            left_out[name] = (reason[0], reason[1], {requester})
+            continue
+        if found is None:
+            raise RepairError(
+                f"needed library {name} (needed by {requester}) was not found on this system; "
+                f"install it, or leave it out with --exclude '{name}' or "
+                f"--provided-by 'DIST:{name}'",
+                path=report.path,
+            )
+        graft = _Graft.read(name, found, plan.libs_dir, requester)
+        grafts[name] = graft
+        for needed in graft.elf.needed:
+            if needed not in policy.libraries:
+                queue.append((needed, graft.wheel_path, graft.elf, str(Path(found).parent)))
+    _record_left_out(plan, left_out, providers)
+    for graft in sorted(grafts.values(), key=lambda g: g.wheel_path):
+        version = libraries.find_versions(graft.wheel_path, graft.elf, graft.data)
+        family = libraries.family_for(Path(graft.source).name)
+        plan.grafted.append(
+            graft.result(
+                family.id if family else None,
+                family.name if family else None,
+                version[0].version if version else None,
+            )
+        )
+        plan.graft_data[graft.wheel_path] = graft.data
+        plan.graft_elves[graft.wheel_path] = graft.elf
+    _plan_edits(plan, report, grafts)
+    return plan
+
+
+def _left_out(
+    name: str, found: str | None, excludes: list[str], providers: list[Provider]
+) -> tuple[str, str] | None:
+    candidates = [name] + ([found] if found else [])
+    for pattern in excludes:
+        if any(
+            fnmatchcase(c, pattern) or fnmatchcase(posixpath.basename(c), pattern)
+            for c in candidates
+        ):
+            return ("exclude", pattern)
+    for provider in providers:
+        if fnmatchcase(name, provider.pattern):
+            return ("provided", provider.pattern)
+    return None
+
+
+def _record_left_out(
+    plan: RepairPlan, left_out: dict[str, tuple[str, str, set[str]]], providers: list[Provider]
+) -> None:
+    for name, (kind, pattern, needed_by) in sorted(left_out.items()):
+        users = tuple(sorted(needed_by))
+        if kind == "exclude":
+            plan.excluded.append(ExcludedLibrary(name, pattern, users))
+            continue
+        provider = next(p for p in providers if p.pattern == pattern)
+        plan.provided.append(
+            ProvidedLibrary(name, provider.requirement, provider.distribution, pattern, users)
+        )
+
+
+@dataclass(slots=True)
+class _Graft:
+    name: str
+    source: str
+    data: bytes
+    elf: ElfFile
+    wheel_path: str
+    soname: str
+    sha256: str
+    needed_by: set[str]
+
+    @classmethod
+    def read(cls, name: str, source: str, libs_dir: str, requester: str) -> _Graft:
+        try:
+            data = Path(source).read_bytes()
+            elf = ElfFile.parse(data)
+        except OSError as exc:
+            raise RepairError(f"cannot read {source} ({exc.strerror})") from exc
+        except TruewheelError as exc:
+            raise exc.located(path=source) from None
+        digest = hashlib.sha256(data).hexdigest()
+        parsed = LibraryName.parse(Path(source).name)
+        soname = f"{parsed.stem}-{digest[:8]}{parsed.suffix}"
+        return cls(name, source, data, elf, f"{libs_dir}/{soname}", soname, digest, {requester})
+
+    def result(
+        self, family: str | None, family_name: str | None, version: str | None
+    ) -> GraftedLibrary:
+        return GraftedLibrary(
+            original_name=self.name,
+            source_path=self.source,
+            wheel_path=self.wheel_path,
+            soname=self.soname,
+            sha256=self.sha256,
+            size=len(self.data),
+            family=family,
+            family_name=family_name,
+            version=version,
+            needed_by=tuple(sorted(self.needed_by)),
+        )
+
+
+def _plan_edits(plan: RepairPlan, report: WheelReport, grafts: dict[str, _Graft]) -> None:
+    new_names = {name: g.soname for name, g in grafts.items()}
+    for graft in grafts.values():
+        edit = plan.edits.setdefault(graft.wheel_path, ElfEdit())
+        edit.set_soname = graft.soname
+        for needed in graft.elf.needed:
+            if needed in new_names:
+                edit.replace(needed, new_names[needed], graft.wheel_path)
+                edit.set_rpath = ["$ORIGIN"]
+    for f in report.native_files:
+        needs = [n for n in f.elf.needed if n in new_names]
+        if not needs:
+            continue
+        edit = plan.edits.setdefault(f.path, ElfEdit())
+        for needed in needs:
+            edit.replace(needed, new_names[needed], f.path)
+        origin = posixpath.dirname(installed_path(f.path))
+        rel = posixpath.relpath(plan.libs_dir, origin or ".")
+        entry = "$ORIGIN" if rel == "." else f"$ORIGIN/{rel}"
+        kept = [p for p in [*f.elf.rpath, *f.elf.runpath] if _inside_wheel(p, origin)]
+        edit.set_rpath = list(dict.fromkeys([*kept, entry]))
+
+
+def _inside_wheel(entry: str, origin: str) -> bool:
+    """Keep $ORIGIN-relative search paths that stay in the wheel; drop absolute ones."""
+    if "$ORIGIN" not in entry and "${ORIGIN}" not in entry:
+        return False
+    rel = entry.replace("${ORIGIN}", "$ORIGIN").replace("$ORIGIN", origin or ".")
+    return not posixpath.normpath(rel).startswith("..")
