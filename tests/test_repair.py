@@ -228,3 +228,48 @@ def test_auditwheel_flags_are_accepted(
     )
     assert status == 0
     assert Path(doc["wheels"][0]["output"]).name == fixture_wheels["system_libs"].name
+
+
+def test_json_report_matches_the_schema(
+    fixture_wheels: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from importlib.resources import files
+
+    import jsonschema
+
+    schema = json.loads(
+        files("truewheel").joinpath("schemas").joinpath("repair.schema.json").read_text()
+    )
+    status, doc = repair(
+        capsys,
+        "-w",
+        str(tmp_path),
+        "--exclude",
+        "libgomp*",
+        str(fixture_wheels["system_libs"]),
+        str(fixture_wheels["extension"]),
+    )
+    assert status == 0
+    jsonschema.validate(doc, schema, cls=jsonschema.Draft202012Validator)
+    owners = [g["owner"] for g in doc["wheels"][0]["grafted"]]
+    assert owners and all(
+        o and o["manager"] == "deb" and o["purl"].startswith("pkg:deb/") for o in owners
+    )
+
+
+def test_patchelf_failure_leaves_nothing(
+    fixture_wheels: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    failing = tmp_path / "patchelf"
+    failing.write_text("#!/bin/sh\necho 'patchelf: cannot find section .dynstr' >&2\nexit 1\n")
+    failing.chmod(0o755)
+    monkeypatch.setattr("truewheel.repair.patchelf.find_patchelf", lambda: str(failing))
+    out = tmp_path / "out"
+    status = main(["repair", "-w", str(out), str(fixture_wheels["system_libs"])])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2
+    assert len(err) == 1 and "patchelf failed: patchelf: cannot find section .dynstr" in err[0]
+    assert not out.exists() or list(out.iterdir()) == []
