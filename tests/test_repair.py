@@ -273,3 +273,15 @@ def test_patchelf_failure_leaves_nothing(
     assert status == 2
     assert len(err) == 1 and "patchelf failed: patchelf: cannot find section .dynstr" in err[0]
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_unreadable_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "pkg-1.0-cp311-cp311-linux_x86_64.whl"
+    bad.write_bytes(b"PK\x03\x04 truncated")
+    out = tmp_path / "out"
+    assert main(["repair", "-w", str(out), str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and bad.name in err[0] and "zip" in err[0]
+    assert not out.exists() or list(out.iterdir()) == []
+    assert main(["repair", "--provided-by", "no-colon-here", str(bad)]) == 2
+    assert "DIST[SPEC]:PATTERN" in capsys.readouterr().err

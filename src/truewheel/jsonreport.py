@@ -14,19 +14,26 @@ from truewheel.analysis.report import NativeFile, PlatformReport, WheelReport
 from truewheel.errors import TruewheelError
 from truewheel.policy.manylinux import TagResult
 
-__all__ = ["SCHEMA_VERSION", "inspect_document"]
+__all__ = ["SCHEMA_VERSION", "document", "inspect_document"]
 
 SCHEMA_VERSION = "1.0"
 
 
-def inspect_document(reports: list[WheelReport], errors: list[TruewheelError]) -> dict[str, Any]:
+def document(
+    schema: str, version: str, wheels: list[dict[str, Any]], errors: list[TruewheelError]
+) -> dict[str, Any]:
+    """The envelope every --json document shares: schema, tool, wheels, errors."""
     return {
-        "schema": "truewheel-inspect",
-        "schema_version": SCHEMA_VERSION,
+        "schema": schema,
+        "schema_version": version,
         "tool": {"name": "truewheel", "version": __version__},
-        "wheels": [wheel_json(r) for r in reports],
+        "wheels": wheels,
         "errors": [{"path": e.path, "member": e.member, "message": e.message} for e in errors],
     }
+
+
+def inspect_document(reports: list[WheelReport], errors: list[TruewheelError]) -> dict[str, Any]:
+    return document("truewheel-inspect", SCHEMA_VERSION, [wheel_json(r) for r in reports], errors)
 
 
 def wheel_json(report: WheelReport) -> dict[str, Any]:

@@ -8,11 +8,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from truewheel import __version__
 from truewheel.cli import EXIT_ERROR, EXIT_OK
 from truewheel.cli._inspect import expand_paths
 from truewheel.commands.repair import Repairer, RepairOptions, RepairResult
 from truewheel.errors import TruewheelError
+from truewheel.jsonreport import document
 from truewheel.repair.plan import Provider
 
 REPAIR_SCHEMA_VERSION = "1.0"
@@ -83,13 +83,8 @@ def describe(result: RepairResult) -> str:
 
 
 def repair_document(results: list[RepairResult], errors: list[TruewheelError]) -> dict[str, Any]:
-    return {
-        "schema": "truewheel-repair",
-        "schema_version": REPAIR_SCHEMA_VERSION,
-        "tool": {"name": "truewheel", "version": __version__},
-        "wheels": [_result_json(r) for r in results],
-        "errors": [{"path": e.path, "member": e.member, "message": e.message} for e in errors],
-    }
+    wheels = [_result_json(r) for r in results]
+    return document("truewheel-repair", REPAIR_SCHEMA_VERSION, wheels, errors)
 
 
 def _result_json(result: RepairResult) -> dict[str, Any]:
