@@ -163,6 +163,26 @@ def repair_command(
     )
 
 
+@cli.command("normalize")
+@click.argument("wheels", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option(
+    "-w",
+    "--wheel-dir",
+    default="wheelhouse",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=str),
+    help="Directory for the normalized wheels.",
+)
+@click.option(
+    "--check", is_flag=True, help="Write nothing; exit 1 if a wheel is not already normal."
+)
+def normalize_command(wheels: tuple[str, ...], wheel_dir: str, check: bool) -> int:
+    """Rewrite wheels deterministically without changing any file inside."""
+    from truewheel.cli._normalize import run_normalize
+
+    return run_normalize(wheels, wheel_dir=wheel_dir, check=check)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit status instead of raising SystemExit."""
     try:

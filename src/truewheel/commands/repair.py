@@ -34,7 +34,7 @@ from truewheel.repair.rewrite import (
     retag_wheel_file,
 )
 from truewheel.repair.sbom import build_sbom, licence_members
-from truewheel.wheel import WheelArchive, record_digest
+from truewheel.wheel import WheelArchive, format_record, record_digest
 from truewheel.wheel.writer import NewMember, RawMember, wheel_order, write_wheel, zip_level
 
 __all__ = ["RepairOptions", "RepairResult", "Repairer"]
@@ -303,20 +303,12 @@ class Repairer:
         rows = []
         for member in sorted(members, key=lambda m: wheel_order(m.name, wheel.dist_info)):
             if isinstance(member, RawMember):
-                digest = (
-                    base64.urlsafe_b64encode(bytes.fromhex(sha[member.name])).rstrip(b"=").decode()
-                )
-                size = member.source.file_size
+                raw = bytes.fromhex(sha[member.name])
+                digest = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+                rows.append((member.name, digest, member.source.file_size))
             else:
-                digest = record_digest("sha256", member.data)
-                size = len(member.data)
-            rows.append(f"{_csv(member.name)},sha256={digest},{size}")
-        rows.append(f"{wheel.dist_info}/RECORD,,")
-        return ("\n".join(rows) + "\n").encode()
-
-
-def _csv(name: str) -> str:
-    return f'"{name}"' if any(c in name for c in ',"\n') else name
+                rows.append((member.name, record_digest("sha256", member.data), len(member.data)))
+        return format_record(rows, wheel.record_name)
 
 
 def _graft_requirements(plan: RepairPlan, policy: Policy, arch: str) -> list[Requirement]:

@@ -3,7 +3,7 @@
 from truewheel.wheel.archive import WheelArchive
 from truewheel.wheel.filename import WheelName
 from truewheel.wheel.metadata import CoreMetadata, WheelInfo
-from truewheel.wheel.record import RecordEntry, parse_record, record_digest
+from truewheel.wheel.record import RecordEntry, format_record, parse_record, record_digest
 from truewheel.wheel.zipreader import Limits, ZipMember, ZipReader
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "WheelName",
     "ZipMember",
     "ZipReader",
+    "format_record",
     "parse_record",
     "record_digest",
 ]

@@ -12,7 +12,7 @@ import csv
 import hashlib
 from dataclasses import dataclass
 
-__all__ = ["RecordEntry", "parse_record", "record_digest"]
+__all__ = ["RecordEntry", "format_record", "parse_record", "record_digest"]
 
 # The wheel spec forbids md5 and sha1; anything hashlib has that is sha256 or stronger passes.
 _ALLOWED = {"sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512", "blake2b"}
@@ -62,3 +62,13 @@ def record_digest(algorithm: str, data: bytes | memoryview) -> str:
     """The urlsafe, unpadded base64 digest RECORD uses."""
     raw = hashlib.new(algorithm, data).digest()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def format_record(rows: list[tuple[str, str, int]], record_name: str) -> bytes:
+    """RECORD text for (path, sha256 digest as RECORD writes it, size) rows, RECORD's own last."""
+    lines = [f"{_csv_field(path)},sha256={digest},{size}" for path, digest, size in rows]
+    return ("\n".join([*lines, f"{_csv_field(record_name)},,"]) + "\n").encode()
+
+
+def _csv_field(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"' if any(c in value for c in ',"\n\r') else value
