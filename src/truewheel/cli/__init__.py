@@ -183,6 +183,20 @@ def normalize_command(wheels: tuple[str, ...], wheel_dir: str, check: bool) -> i
     return run_normalize(wheels, wheel_dir=wheel_dir, check=check)
 
 
+@cli.command("diff")
+@click.argument("wheel_a", type=click.Path(path_type=str))
+@click.argument("wheel_b", type=click.Path(path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Also list every member whose zip metadata differs."
+)
+def diff_command(wheel_a: str, wheel_b: str, as_json: bool, verbose: bool) -> int:
+    """Explain how two wheels differ: causes first, consequences after."""
+    from truewheel.cli._diff import run_diff
+
+    return run_diff(wheel_a, wheel_b, as_json=as_json, verbose=verbose)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit status instead of raising SystemExit."""
     try:

@@ -1,0 +1,1 @@
+"""Explain how two wheels differ: causes first, consequences after."""
