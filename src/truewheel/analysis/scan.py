@@ -10,6 +10,7 @@ every core without copying members between processes.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -50,13 +51,20 @@ def scan_members(
     *,
     workers: int | None = None,
     progress: ProgressCallback | None = None,
+    deep: bool = True,
 ) -> list[ScannedMember]:
-    """Scan every file member, largest first, on a pool of threads."""
+    """Scan every file member, largest first, on a pool of threads.
+
+    ``deep=False`` is the repair planner's pass: only ELF members are inflated (others are
+    recognised from their first bytes), nothing is hashed and no strings are searched;
+    ``sha256`` is then empty and RECORD is not checked.
+    """
     workers = workers or min(os.cpu_count() or 1, 8)
     batches = list(_batches(wheel.files))
 
     def run(batch: list[ZipMember]) -> list[ScannedMember]:
-        results = [_scan_one(wheel, member, libraries) for member in batch]
+        scan = _scan_one if deep else _scan_elf_only
+        results = [scan(wheel, member, libraries) for member in batch]
         if progress:
             progress(sum(m.compressed_size for m in batch))
         return results
@@ -103,6 +111,18 @@ def _scan_one(wheel: WheelArchive, member: ZipMember, libraries: LibraryTable) -
         raise exc.located(path=wheel.path, member=member.name) from None
 
 
+def _scan_elf_only(
+    wheel: WheelArchive, member: ZipMember, libraries: LibraryTable
+) -> ScannedMember:
+    try:
+        result = ScannedMember(member.name, member.file_size, member.mode, "")
+        if is_elf(wheel.zip.read_head(member, 4)):
+            result.elf = ElfFile.parse(wheel.read(member))
+        return result
+    except TruewheelError as exc:
+        raise exc.located(path=wheel.path, member=member.name) from None
+
+
 def _check_record(
     wheel: WheelArchive, member: ZipMember, data: bytes, sha256_digest: bytes
 ) -> str | None:
@@ -116,8 +136,6 @@ def _check_record(
     if entry.algorithm is None or entry.digest is None:
         return "RECORD has no hash for it"
     if entry.algorithm == "sha256":
-        import base64
-
         actual = base64.urlsafe_b64encode(sha256_digest).rstrip(b"=").decode()
     else:
         actual = record_digest(entry.algorithm, data)

@@ -51,11 +51,18 @@ class Inspector:
         *,
         on_start: Callable[[int], None] | None = None,
         progress: Callable[[int], None] | None = None,
+        deep: bool = True,
     ) -> tuple[WheelReport, list[ScannedMember]]:
-        """Inspect an open wheel; also return the per-member scan (hashes) for rewriting."""
+        """Inspect an open wheel; also return the per-member scan (hashes) for rewriting.
+
+        ``deep=False`` gives the facts a repair needs (ELF files, dependencies, tags)
+        without hashing members or judging RECORD; findings are then left empty.
+        """
         if on_start:
             on_start(sum(m.compressed_size for m in wheel.files))
-        scanned = scan_members(wheel, self.libraries, workers=self.workers, progress=progress)
+        scanned = scan_members(
+            wheel, self.libraries, workers=self.workers, progress=progress, deep=deep
+        )
         elves = {m.name: m.elf for m in scanned if m.elf is not None}
         system = self.glibc.whitelist | self.musl.whitelist
         dependencies = resolve_dependencies(elves, system)
@@ -87,7 +94,8 @@ class Inspector:
             native_files=native,
             platform=platform,
         )
-        report.findings = collect_findings(wheel, scanned, native, platform, self.glibc)
+        if deep:
+            report.findings = collect_findings(wheel, scanned, native, platform, self.glibc)
         return report, scanned
 
 

@@ -8,16 +8,15 @@ bytes copied as they are.  Nothing is written unless everything succeeded.
 
 from __future__ import annotations
 
-import base64
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from truewheel import __version__
 from truewheel.analysis.platform import is_musl, requirements
 from truewheel.analysis.report import WheelReport
-from truewheel.analysis.scan import ScannedMember
 from truewheel.commands.inspect import Inspector
 from truewheel.errors import InputError
 from truewheel.policy.manylinux import Policy, PolicySet, Requirement
@@ -75,7 +74,7 @@ class Repairer:
 
     def repair(self, path: str | os.PathLike[str], options: RepairOptions) -> RepairResult:
         with WheelArchive(path, self.inspector.limits) as wheel:
-            report, scanned = self.inspector.analyze(wheel)
+            report, _ = self.inspector.analyze(wheel, deep=False)
             if report.platform is None:
                 return self._copy(
                     wheel, options, report.wheel_info.platforms, "no ELF files: copied"
@@ -89,7 +88,7 @@ class Repairer:
                 report.platform.filename_platforms
             ):
                 return self._copy(wheel, options, tags, "already repaired: nothing to change")
-            return self._write(wheel, report, scanned, plan, tags, options)
+            return self._write(wheel, report, plan, tags, options)
 
     # -- planning -----------------------------------------------------------------------
 
@@ -179,7 +178,6 @@ class Repairer:
         self,
         wheel: WheelArchive,
         report: WheelReport,
-        scanned: list[ScannedMember],
         plan: RepairPlan,
         tags: list[str],
         options: RepairOptions,
@@ -193,6 +191,7 @@ class Repairer:
         for name in sorted(strip - set(originals)):
             originals[name] = wheel.read(by_name[name])
         edited = apply_edits(originals, plan.edits, strip=strip)
+        self.owners.prefetch([g.source_path for g in plan.grafted])
         grafted = [self._with_owner(g) for g in plan.grafted]
         new_files = dict(edited)
         new_files.update(self._text_changes(wheel, plan, tags))
@@ -211,7 +210,7 @@ class Repairer:
                 source.dos_datetime if source and "SOURCE_DATE_EPOCH" not in self.environ else stamp
             )
             members.append(NewMember(name, data, name in executable, when))
-        record = self._record(wheel, scanned, members)
+        record = self._record(wheel, members)
         members.append(NewMember(f"{dist_info}/RECORD", record, False, stamp))
         members.sort(key=lambda m: wheel_order(m.name, dist_info))
         options.wheel_dir.mkdir(parents=True, exist_ok=True)
@@ -293,22 +292,33 @@ class Repairer:
                 raise InputError(f"SOURCE_DATE_EPOCH is not an integer: {epoch!r}") from exc
         return max((m.dos_datetime for m in wheel.files), default=dos_datetime(0))
 
-    def _record(
-        self,
-        wheel: WheelArchive,
-        scanned: list[ScannedMember],
-        members: list[RawMember | NewMember],
-    ) -> bytes:
-        sha = {m.name: m.sha256 for m in scanned}
+    def _record(self, wheel: WheelArchive, members: list[RawMember | NewMember]) -> bytes:
+        raw = _verified_digests(wheel, [m.name for m in members if isinstance(m, RawMember)])
         rows = []
         for member in sorted(members, key=lambda m: wheel_order(m.name, wheel.dist_info)):
             if isinstance(member, RawMember):
-                raw = bytes.fromhex(sha[member.name])
-                digest = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-                rows.append((member.name, digest, member.source.file_size))
+                rows.append((member.name, raw[member.name], member.source.file_size))
             else:
                 rows.append((member.name, record_digest("sha256", member.data), len(member.data)))
         return format_record(rows, wheel.record_name)
+
+
+def _verified_digests(wheel: WheelArchive, names: list[str]) -> dict[str, str]:
+    """sha256 of members copied unchanged, checked against the input's RECORD."""
+    by_name = {m.name: m for m in wheel.files}
+
+    def one(name: str) -> tuple[str, str]:
+        digest = record_digest("sha256", wheel.read(by_name[name]))
+        entry = wheel.record.get(name)
+        if entry is not None and entry.algorithm == "sha256" and entry.digest != digest:
+            raise RepairError(
+                "member does not match the input's RECORD", path=wheel.path, member=name
+            )
+        return name, digest
+
+    ordered = sorted(names, key=lambda n: -by_name[n].compressed_size)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return dict(pool.map(one, ordered))
 
 
 def _graft_requirements(plan: RepairPlan, policy: Policy, arch: str) -> list[Requirement]:

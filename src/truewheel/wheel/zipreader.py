@@ -139,6 +139,17 @@ class ZipReader:
         """The member's bytes exactly as stored (compressed)."""
         return self._pread(member.compressed_size, self.data_offset(member), member)
 
+    def read_head(self, member: ZipMember, size: int) -> bytes:
+        """The first ``size`` bytes of a member, inflating no more than needed."""
+        if member.method == STORED:
+            return self._pread(min(size, member.file_size), self.data_offset(member), member)
+        raw = self._pread(min(member.compressed_size, 64 * 1024), self.data_offset(member), member)
+        inflater = igzip_lib.IgzipDecompressor(flag=igzip_lib.DECOMP_DEFLATE)
+        try:
+            return bytes(inflater.decompress(raw, size))
+        except igzip_lib.IsalError as exc:  # type: ignore[misc]  # the stub calls it an instance
+            raise self._error(f"corrupt deflate data ({exc})", member) from exc
+
     def read(self, member: ZipMember) -> bytes:
         """Inflate a member, refusing output that differs from the declared size or CRC."""
         raw = self.read_raw(member)
