@@ -23,7 +23,7 @@ from truewheel.errors import TruewheelError
 from truewheel.policy.libraries import LibraryTable, VersionEvidence
 from truewheel.wheel import WheelArchive, ZipMember, record_digest
 
-__all__ = ["ScannedMember", "scan_members"]
+__all__ = ["ScannedMember", "digest_members", "scan_members"]
 
 _BATCH_BYTES = 8 * 2**20
 
@@ -76,6 +76,31 @@ def scan_members(
             scanned = [r for results in pool.map(run, batches) for r in results]
     scanned.sort(key=lambda m: m.name)
     return scanned
+
+
+def digest_members(
+    wheel: WheelArchive, members: list[ZipMember], *, workers: int | None = None
+) -> dict[str, tuple[str, str | None]]:
+    """RECORD-style sha256 of each member and the RECORD problem it has, if any."""
+    workers = workers or min(os.cpu_count() or 1, 8)
+
+    def run(batch: list[ZipMember]) -> list[tuple[str, tuple[str, str | None]]]:
+        out = []
+        for member in batch:
+            try:
+                data = wheel.read(member)
+            except TruewheelError as exc:
+                raise exc.located(path=wheel.path, member=member.name) from None
+            digest = hashlib.sha256(data).digest()
+            problem = _check_record(wheel, member, data, digest)
+            out.append(
+                (member.name, (base64.urlsafe_b64encode(digest).rstrip(b"=").decode(), problem))
+            )
+        return out
+
+    batches = list(_batches(members))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return dict(item for results in pool.map(run, batches) for item in results)
 
 
 def _batches(members: Iterable[ZipMember]) -> Iterator[list[ZipMember]]:

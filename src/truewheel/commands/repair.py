@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from truewheel import __version__
 from truewheel.analysis.platform import is_musl, requirements
 from truewheel.analysis.report import WheelReport
+from truewheel.analysis.scan import digest_members
 from truewheel.commands.inspect import Inspector
 from truewheel.errors import InputError
 from truewheel.policy.manylinux import Policy, PolicySet, Requirement
@@ -82,8 +82,8 @@ class Repairer:
             musl = is_musl(report.native_files)
             policies = self.inspector.musl if musl else self.inspector.glibc
             arch = report.platform.computed.architecture
-            policy, plan = self._plan(report, policies, arch, options)
-            tags = self._platform_tags(report, policy, arch, options)
+            policy, plan, best = self._plan(report, policies, arch, options)
+            tags = self._platform_tags(report, policy, best, arch, options)
             if not plan.changes_anything and sorted(tags) == sorted(
                 report.platform.filename_platforms
             ):
@@ -94,7 +94,8 @@ class Repairer:
 
     def _plan(
         self, report: WheelReport, policies: PolicySet, arch: str, options: RepairOptions
-    ) -> tuple[Policy, RepairPlan]:
+    ) -> tuple[Policy, RepairPlan, Policy | None]:
+        """The target policy, the plan for it, and the most compatible policy it allows."""
         assert report.platform is not None
         requested = self._requested_policy(policies, arch, options.plat)
         policy = requested or report.platform.repairable.policy
@@ -125,12 +126,12 @@ class Repairer:
                         _cannot_meet(requested.tag(arch), [(r, None) for r in violated]),
                         path=report.path,
                     )
-                return requested, plan
+                return requested, plan, policies.best(arch, needs).policy
             result = policies.best(arch, needs)
             if result.policy is None:
                 raise RepairError(_cannot_meet(result.tag, result.constraints), path=report.path)
             if result.policy.name == policy.name:
-                return policy, plan
+                return policy, plan, policy
             policy = result.policy
         raise RepairError("no stable target policy found", path=report.path)
 
@@ -145,17 +146,23 @@ class Repairer:
         return policy
 
     def _platform_tags(
-        self, report: WheelReport, policy: Policy, arch: str, options: RepairOptions
+        self,
+        report: WheelReport,
+        policy: Policy,
+        best: Policy | None,
+        arch: str,
+        options: RepairOptions,
     ) -> list[str]:
+        """Like auditwheel: the target's tags, plus the more compatible ones the content meets."""
         assert report.platform is not None
         if not options.update_tags:
             return report.platform.filename_platforms
         if options.only_plat:
             return [policy.tag(arch)]
-        return sorted(
-            policy.tags(arch),
-            key=lambda t: (not t.startswith("manylinux_") and not t.startswith("musllinux_"), t),
-        )
+        tags = set(policy.tags(arch))
+        if best is not None and best.libc_version < policy.libc_version:
+            tags |= set(best.tags(arch))
+        return sorted(tags)
 
     # -- writing ------------------------------------------------------------------------
 
@@ -305,20 +312,12 @@ class Repairer:
 
 def _verified_digests(wheel: WheelArchive, names: list[str]) -> dict[str, str]:
     """sha256 of members copied unchanged, checked against the input's RECORD."""
-    by_name = {m.name: m for m in wheel.files}
-
-    def one(name: str) -> tuple[str, str]:
-        digest = record_digest("sha256", wheel.read(by_name[name]))
-        entry = wheel.record.get(name)
-        if entry is not None and entry.algorithm == "sha256" and entry.digest != digest:
-            raise RepairError(
-                "member does not match the input's RECORD", path=wheel.path, member=name
-            )
-        return name, digest
-
-    ordered = sorted(names, key=lambda n: -by_name[n].compressed_size)
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        return dict(pool.map(one, ordered))
+    wanted = set(names)
+    digests = digest_members(wheel, [m for m in wheel.files if m.name in wanted])
+    for name, (_, problem) in sorted(digests.items()):
+        if problem and problem != "not listed in RECORD":
+            raise RepairError(f"input RECORD: {problem}", path=wheel.path, member=name)
+    return {name: digest for name, (digest, _) in digests.items()}
 
 
 def _graft_requirements(plan: RepairPlan, policy: Policy, arch: str) -> list[Requirement]:
