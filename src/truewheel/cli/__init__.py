@@ -197,6 +197,32 @@ def diff_command(wheel_a: str, wheel_b: str, as_json: bool, verbose: bool) -> in
     return run_diff(wheel_a, wheel_b, as_json=as_json, verbose=verbose)
 
 
+@cli.command("build")
+@click.argument("source")
+@click.option(
+    "-w",
+    "--wheel-dir",
+    default="dist",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=str),
+    help="Directory for the wheel and its buildinfo.",
+)
+@click.option(
+    "--check",
+    "check",
+    type=click.IntRange(min=2),
+    default=None,
+    is_flag=False,
+    flag_value=2,
+    help="Build N times (default 2) under varied conditions; exit 1 unless identical.",
+)
+def build_command(source: str, wheel_dir: str, check: int | None) -> int:
+    """Build SOURCE (sdist, directory or requirement) reproducibly."""
+    from truewheel.cli._build import run_build
+
+    return run_build(source, wheel_dir=wheel_dir, check=check)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit status instead of raising SystemExit."""
     try:

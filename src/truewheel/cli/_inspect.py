@@ -7,9 +7,9 @@ import json
 import sys
 from pathlib import Path
 
+from truewheel._atomic import write_atomically
 from truewheel.analysis.report import SEVERITIES, WheelReport
 from truewheel.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
-from truewheel.cli._output import write_atomically
 from truewheel.commands.inspect import Inspector
 from truewheel.errors import InputError, TruewheelError
 from truewheel.jsonreport import inspect_document

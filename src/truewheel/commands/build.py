@@ -1,0 +1,224 @@
+"""``truewheel build``: build a wheel bit-for-bit reproducibly, and prove it with ``--check``.
+
+The source is placed at the canonical build root, built through its PEP 517
+backend in an isolated environment at a canonical path with a neutralized
+environment, normalized, and described by a buildinfo record.  ``--check``
+builds N times in fresh processes while varying what users' machines vary
+(working directory, clock, umask, time zone, locale, CPU count) and compares
+the results bit for bit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from truewheel import __version__
+from truewheel._atomic import write_atomically
+from truewheel.build.backend import BuildSystem, ensure_environment, run_build_wheel
+from truewheel.build.environment import backend_config_settings, build_environment
+from truewheel.build.root import build_root, locked_root
+from truewheel.build.source import (
+    fetch_sdist,
+    is_archive,
+    newest_member_time,
+    prepare_source,
+    sha256_file,
+)
+from truewheel.commands.diff import WheelDiff, diff_wheels
+from truewheel.commands.normalize import ZIP_EPOCH, normalize_wheel
+from truewheel.errors import InputError
+
+__all__ = ["BuildResult", "CheckResult", "build_wheel", "check_build"]
+
+_RECORDED_ENV = ("SOURCE_DATE_EPOCH", "PYTHONHASHSEED", "TZ", "LC_ALL", "CFLAGS", "CXXFLAGS")
+
+
+@dataclass
+class BuildResult:
+    wheel: Path
+    sha256: str
+    buildinfo: Path
+
+
+@dataclass
+class CheckResult:
+    identical: bool
+    wheels: list[Path]
+    digests: list[str]
+    variations: list[dict[str, str]]
+    diff: WheelDiff | None = None
+    kept: Path | None = None
+    seconds: list[float] = field(default_factory=list)
+
+
+def build_wheel(source: str, out_dir: Path, environ: dict[str, str] | None = None) -> BuildResult:
+    environ = dict(os.environ) if environ is None else environ
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="truewheel-fetch-") as fetched:
+        path = _resolve_source(source, Path(fetched))
+        epoch = _source_epoch(path, environ)
+        with locked_root(build_root(environ)) as root:
+            src = prepare_source(path, root / "src")
+            system = BuildSystem(src)
+            env = build_environment(environ, root, epoch)
+            python = ensure_environment(root, system.requires, env)
+            with tempfile.TemporaryDirectory(dir=root) as raw:
+                built = run_build_wheel(
+                    src, python, system, env, Path(raw), backend_config_settings(system.backend)
+                )
+                result = normalize_wheel(built, out_dir, environ={"SOURCE_DATE_EPOCH": str(epoch)})
+            wheel = Path(str(result.output))
+            info = _buildinfo(path, epoch, env, python, system.backend, wheel)
+    buildinfo = wheel.with_name(wheel.name + ".buildinfo.json")
+    write_atomically(str(buildinfo), json.dumps(info, indent=2, sort_keys=True) + "\n")
+    return BuildResult(wheel, info["wheel"]["sha256"], buildinfo)
+
+
+def check_build(source: str, out_dir: Path, runs: int = 2) -> CheckResult:
+    """Build ``runs`` times in fresh processes under varied conditions; compare bit for bit."""
+    if runs < 2:
+        raise InputError("--check needs at least 2 builds")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="truewheel-check-") as work:
+        path = _resolve_source(source, Path(work) / "fetched")
+        result = CheckResult(identical=True, wheels=[], digests=[], variations=[])
+        for index in range(runs):
+            variation = _variation(index)
+            run_dir = Path(work) / f"run-{index}-{variation['name']}"
+            run_dir.mkdir()
+            started = time.monotonic()
+            wheel = _build_in_child(path, run_dir, variation)
+            result.seconds.append(time.monotonic() - started)
+            result.wheels.append(wheel)
+            result.digests.append(sha256_file(wheel))
+            result.variations.append(variation)
+        result.identical = len(set(result.digests)) == 1
+        if not result.identical:
+            other = next(
+                w
+                for w, d in zip(result.wheels, result.digests, strict=True)
+                if d != result.digests[0]
+            )
+            result.diff = diff_wheels(result.wheels[0], other)
+        kept = out_dir / result.wheels[0].name
+        shutil.copyfile(result.wheels[0], kept)
+        shutil.copyfile(
+            result.wheels[0].with_name(result.wheels[0].name + ".buildinfo.json"),
+            kept.with_name(kept.name + ".buildinfo.json"),
+        )
+        result.kept = kept
+        result.wheels = [kept, *result.wheels[1:]]
+        return result
+
+
+def _variation(index: int) -> dict[str, str]:
+    """What differs between users' machines, cycled through the check runs."""
+    table = [
+        {"name": "a", "TZ": "UTC", "LC_ALL": "C.UTF-8", "umask": "022", "cpus": "all"},
+        {"name": "b", "TZ": "America/New_York", "LC_ALL": "C", "umask": "077", "cpus": "1"},
+        {"name": "c", "TZ": "Asia/Kolkata", "LC_ALL": "C.UTF-8", "umask": "002", "cpus": "all"},
+    ]
+    return dict(table[index % len(table)])
+
+
+def _build_in_child(source: Path, run_dir: Path, variation: dict[str, str]) -> Path:
+    out = run_dir / "out"
+    env = {**os.environ, "TZ": variation["TZ"], "LC_ALL": variation["LC_ALL"]}
+    argv = [sys.executable, "-m", "truewheel", "build", str(source.resolve()), "-w", str(out)]
+    if variation["cpus"] == "1" and shutil.which("taskset"):
+        argv = ["taskset", "-c", "0", *argv]
+    done = subprocess.run(
+        argv,
+        cwd=run_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        umask=int(variation["umask"], 8),
+        check=False,
+    )
+    if done.returncode != 0:
+        raise InputError(
+            f"build {variation['name']} failed: {done.stderr.strip().splitlines()[-1:] or ['?']}"
+        )
+    [wheel] = list(out.glob("*.whl"))
+    return wheel
+
+
+def _resolve_source(source: str, scratch: Path) -> Path:
+    path = Path(source)
+    if path.exists():
+        if not (path.is_dir() or is_archive(path)):
+            raise InputError("not an sdist archive or a source directory", path=source)
+        return path.resolve()
+    if "/" in source or source.endswith(".tar.gz") or source.endswith(".zip"):
+        raise InputError("no such file or directory", path=source)
+    scratch.mkdir(parents=True, exist_ok=True)
+    return fetch_sdist(source, scratch)
+
+
+def _source_epoch(path: Path, environ: dict[str, str]) -> int:
+    if "SOURCE_DATE_EPOCH" in environ:
+        try:
+            return int(environ["SOURCE_DATE_EPOCH"])
+        except ValueError as exc:
+            raise InputError(
+                f"SOURCE_DATE_EPOCH is not an integer: {environ['SOURCE_DATE_EPOCH']!r}"
+            ) from exc
+    if path.is_file():
+        return newest_member_time(path)
+    done = subprocess.run(
+        ["git", "-C", str(path), "log", "-1", "--format=%ct", "--", "."],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return (
+        int(done.stdout.strip())
+        if done.returncode == 0 and done.stdout.strip().isdigit()
+        else ZIP_EPOCH
+    )
+
+
+def _first_line(argv: list[str]) -> str | None:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    lines = done.stdout.strip().splitlines()
+    return lines[0] if lines else None
+
+
+def _buildinfo(
+    source: Path, epoch: int, env: dict[str, str], python: Path, backend: str, wheel: Path
+) -> dict[str, Any]:
+    freeze = subprocess.run(
+        [str(python), "-m", "pip", "freeze", "--all"], capture_output=True, text=True, check=False
+    )
+    return {
+        "format": 1,
+        "tool": {"name": "truewheel", "version": __version__},
+        "source": {
+            "name": source.name,
+            "sha256": sha256_file(source) if source.is_file() else None,
+        },
+        "source_date_epoch": epoch,
+        "environment": {k: env[k] for k in _RECORDED_ENV if k in env},
+        "umask": "022",
+        "toolchain": {
+            "compiler": _first_line([env.get("CC", "cc"), "--version"]),
+            "linker": _first_line(["ld", "--version"]),
+            "python": sys.version.split()[0],
+        },
+        "backend": backend,
+        "build_requirements": sorted(freeze.stdout.split()),
+        "wheel": {"name": wheel.name, "sha256": sha256_file(wheel)},
+    }

@@ -1,0 +1,139 @@
+"""`truewheel build`: the same sdist or tree gives the same bytes, wherever and whenever."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+import subprocess
+import sys
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from truewheel.cli import main
+
+PROJECT = Path(__file__).parent / "fixtures" / "buildproj"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def build_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    probe = tmp_path_factory.mktemp("probe")
+    fetched = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--no-deps",
+            "-d",
+            str(probe),
+            "setuptools>=68",
+        ],
+        capture_output=True,
+        check=False,
+    )
+    if fetched.returncode != 0:
+        pytest.skip("PyPI is not reachable: build environments cannot be installed")
+    root = tmp_path_factory.mktemp("root") / "truewheel-build"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRUEWHEEL_BUILD_ROOT", str(root))
+        yield root
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def copy_project(to: Path) -> Path:
+    shutil.copytree(PROJECT, to)
+    return to
+
+
+def test_two_builds_from_different_places_are_identical(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = copy_project(tmp_path / "checkout-one")
+    second = copy_project(tmp_path / "elsewhere" / "checkout-two")
+    assert main(["build", str(first), "-w", str(tmp_path / "out1")]) == 0
+    assert main(["build", str(second), "-w", str(tmp_path / "out2")]) == 0
+    [one] = (tmp_path / "out1").glob("*.whl")
+    [two] = (tmp_path / "out2").glob("*.whl")
+    assert sha(one) == sha(two)
+    info = (tmp_path / "out1" / (one.name + ".buildinfo.json")).read_text()
+    assert '"SOURCE_DATE_EPOCH"' in info and "setuptools==" in info and '"compiler"' in info
+
+
+def test_plain_pip_wheel_differs_and_diff_names_the_build_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wheels = []
+    for name in ("pip-one", "pip-two"):
+        source = copy_project(tmp_path / name)
+        out = tmp_path / f"{name}-out"
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "-q",
+                "--no-deps",
+                "--no-cache-dir",
+                "-w",
+                str(out),
+                str(source),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        [wheel] = out.glob("*.whl")
+        wheels.append(wheel)
+    assert sha(wheels[0]) != sha(wheels[1])
+    assert main(["diff", str(wheels[0]), str(wheels[1])]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    cause = next(i for i, line in enumerate(lines) if "build path differs" in line)
+    assert cause < 10 and "pip-one" in lines[cause] and "pip-two" in lines[cause]
+
+
+def test_check_builds_twice_and_agrees(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = copy_project(tmp_path / "checked")
+    assert main(["build", "--check", "-w", str(tmp_path / "out"), str(source)]) == 0
+    out = capsys.readouterr().out
+    assert "reproducible" in out and "umask=077" in out and "TZ=America/New_York" in out
+    assert len(list((tmp_path / "out").glob("*.whl"))) == 1
+
+
+def test_sdist_with_path_traversal_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    evil = tmp_path / "evil-1.0.tar.gz"
+    with tarfile.open(evil, "w:gz") as tf:
+        data = b"pwned"
+        info = tarfile.TarInfo("../../escaped.txt")
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+    assert main(["build", str(evil), "-w", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unsafe member refused" in err[0]
+    assert not (tmp_path.parent / "escaped.txt").exists()
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_failing_build_shows_the_backend_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = copy_project(tmp_path / "broken")
+    (broken / "src" / "twbuild_core.c").write_text("this is not C;\n")
+    assert main(["build", str(broken), "-w", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "build backend" in err[0] and "failed" in err[0]
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_missing_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build", str(tmp_path / "nothing.tar.gz")]) == 2
+    assert "no such file" in capsys.readouterr().err
