@@ -50,8 +50,15 @@ def explain_elf_difference(a: bytes, b: bytes) -> ElfDifference:
         substituted = _substitute_paths(a, changes)
         if substituted is not None:
             remaining = _differing_sections(ElfFile.parse(substituted), substituted, elf_b, b)
-            if not [s for s in remaining if s not in CONSEQUENCE_SECTIONS]:
+            rest = [s for s in remaining if s not in CONSEQUENCE_SECTIONS]
+            if not rest:
                 result.causes[-1] += "; with the path replaced the files match (the only cause)"
+            elif all(s.startswith(".debug") for s in rest):
+                result.causes[-1] += (
+                    f"; the other differences are in debug sections only ({', '.join(rest)}), "
+                    "where the linker laid the changed strings out in another order"
+                )
+                remaining = []
     other = [s for s in remaining if s not in CONSEQUENCE_SECTIONS]
     result.causes += _other_causes(elf_a, a, elf_b, b, other)
     if not result.causes and other:
