@@ -8,7 +8,8 @@ analysis) are imported inside the commands so ``truewheel --help`` stays fast.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import click
 
@@ -19,6 +20,19 @@ __all__ = ["main"]
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FAIL_ON = ("error", "warning", "info", "never")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def wheel_dir_option(default: str, help_text: str) -> Callable[[F], F]:
+    """The ``-w/--wheel-dir`` option every writing command shares with auditwheel."""
+    return click.option(
+        "-w",
+        "--wheel-dir",
+        default=default,
+        show_default=True,
+        type=click.Path(file_okay=False, path_type=str),
+        help=help_text,
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -88,14 +102,7 @@ def inspect_command(
     default=None,
     help="Target platform tag (default: the most compatible the content allows).",
 )
-@click.option(
-    "-w",
-    "--wheel-dir",
-    default="wheelhouse",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=str),
-    help="Directory for the repaired wheels.",
-)
+@wheel_dir_option("wheelhouse", "Directory for the repaired wheels.")
 @click.option(
     "-L",
     "--lib-sdir",
@@ -165,14 +172,7 @@ def repair_command(
 
 @cli.command("normalize")
 @click.argument("wheels", nargs=-1, required=True, type=click.Path(path_type=str))
-@click.option(
-    "-w",
-    "--wheel-dir",
-    default="wheelhouse",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=str),
-    help="Directory for the normalized wheels.",
-)
+@wheel_dir_option("wheelhouse", "Directory for the normalized wheels.")
 @click.option(
     "--check", is_flag=True, help="Write nothing; exit 1 if a wheel is not already normal."
 )
@@ -199,14 +199,7 @@ def diff_command(wheel_a: str, wheel_b: str, as_json: bool, verbose: bool) -> in
 
 @cli.command("build")
 @click.argument("source")
-@click.option(
-    "-w",
-    "--wheel-dir",
-    default="dist",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=str),
-    help="Directory for the wheel and its buildinfo.",
-)
+@wheel_dir_option("dist", "Directory for the wheel and its buildinfo.")
 @click.option(
     "--check",
     "check",
