@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# Set up everything, build real native wheels from the C fixtures with gcc, and inspect them.
+# Set up everything, build real native wheels from the C fixtures with gcc, then inspect,
+# repair, normalize and diff them: the main jobs of truewheel on real examples.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
 out=$(mktemp -d "${TMPDIR:-/tmp}/truewheel-demo.XXXXXX")
-.venv/bin/python tests/fixtures/wheelbuild.py "$out" >/dev/null
-echo "== built fixture wheels in $out"
+tw=.venv/bin/truewheel
+.venv/bin/python tests/fixtures/wheelbuild.py "$out/a" >/dev/null
+.venv/bin/python tests/fixtures/wheelbuild.py "$out/b" >/dev/null
+echo "== built fixture wheels in $out/a and, a second time, in $out/b"
 echo "== truewheel inspect: a wheel with vendored GMP, an unmangled libgomp and a CUDA-named stub"
-.venv/bin/truewheel inspect --files --fail-on never "$out"/twvend-*.whl
+$tw inspect --files --fail-on never "$out"/a/twvend-*.whl
 echo "== truewheel inspect: every fixture wheel at once (a directory means every wheel in it)"
-.venv/bin/truewheel inspect --fail-on never "$out"
+$tw inspect --fail-on never "$out/a"
+echo "== truewheel repair: graft the system's libgmp and libgomp into a wheel that links them"
+$tw repair -w "$out/wheelhouse" "$out"/a/twsys-*.whl
+$tw inspect --fail-on never "$out"/wheelhouse/twsys-*.whl
+echo "== truewheel diff: the same -g build made in two directories"
+$tw diff "$out"/a/twdebug-*.whl "$out"/b/twdebug-*.whl || true
 if [ -f /opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl ]; then
     echo "== truewheel inspect: the torch 2.13.0 CPU wheel found on this machine"
-    .venv/bin/truewheel inspect --fail-on never /opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl
+    $tw inspect --fail-on never /opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl
 fi
