@@ -19,6 +19,7 @@ from truewheel.elf import ElfFile
 __all__ = ["ElfDifference", "explain_elf_difference"]
 
 CONSEQUENCE_SECTIONS = (".note.gnu.build-id", ".gnu_debuglink")
+_SHT_NOBITS = 8
 _DATE = re.compile(rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 0-3]\d \d{4}")
 _TIME = re.compile(rb"\b[0-2]\d:[0-5]\d:[0-5]\d\b")
 _ABSOLUTE_PATH = re.compile(rb"/[A-Za-z0-9._+@%~=-]+(?:/[A-Za-z0-9._+@%~=-]+)+")
@@ -110,6 +111,10 @@ def _differing_sections(elf_a: ElfFile, a: bytes, elf_b: ElfFile, b: bytes) -> l
         sa, sb = elf_a.sections.get(name), elf_b.sections.get(name)
         if sa is None or sb is None:
             out.append(name)
+            continue
+        if sa.type == sb.type == _SHT_NOBITS:  # .bss and friends occupy no file bytes
+            if sa.size != sb.size:
+                out.append(name)
             continue
         if a[sa.offset : sa.offset + sa.size] != b[sb.offset : sb.offset + sb.size]:
             out.append(name)
