@@ -23,7 +23,7 @@ from typing import Any
 
 from truewheel import __version__
 from truewheel._atomic import write_atomically
-from truewheel.build.backend import BuildSystem, ensure_environment, run_build_wheel
+from truewheel.build.backend import BuildSystem, ensure_environment, pip_for, run_build_wheel
 from truewheel.build.environment import backend_config_settings, build_environment
 from truewheel.build.root import build_root, locked_root
 from truewheel.build.source import (
@@ -201,7 +201,7 @@ def _buildinfo(
     source: Path, epoch: int, env: dict[str, str], python: Path, backend: str, wheel: Path
 ) -> dict[str, Any]:
     freeze = subprocess.run(
-        [str(python), "-m", "pip", "freeze", "--all"], capture_output=True, text=True, check=False
+        [*pip_for(python), "freeze", "--all"], capture_output=True, text=True, check=False
     )
     return {
         "format": 1,
