@@ -7,7 +7,9 @@ import io
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tarfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,6 +65,15 @@ def test_two_builds_from_different_places_are_identical(
     [one] = (tmp_path / "out1").glob("*.whl")
     [two] = (tmp_path / "out2").glob("*.whl")
     assert sha(one) == sha(two)
+    with zipfile.ZipFile(one) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".so"))
+        binary = archive.read(name)
+    optimization = [
+        f for f in (sysconfig.get_config_var("OPT") or "").split() if f.startswith("-O")
+    ]
+    assert b".debug_info" in binary, "debug info is kept"
+    for flag in optimization:
+        assert flag.encode() in binary, f"the interpreter's {flag} must survive truewheel's CFLAGS"
     info = (tmp_path / "out1" / (one.name + ".buildinfo.json")).read_text()
     assert '"SOURCE_DATE_EPOCH"' in info and "setuptools==" in info and '"compiler"' in info
 
