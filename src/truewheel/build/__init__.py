@@ -1,0 +1,1 @@
+"""Reproducible builds: canonical paths, neutralized environment, PEP 517 backends."""
