@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -93,11 +92,22 @@ def run_build_wheel(
     """Ask the backend for a wheel; return its path."""
     from pyproject_hooks import BuildBackendHookCaller
 
-    def runner(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
-        _run(cmd, env={**env, **(extra_environ or {})}, cwd=Path(cwd) if cwd else None, what=f"the build backend {system.backend}")
+    def runner(
+        cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None
+    ) -> None:
+        _run(
+            cmd,
+            env={**env, **(extra_environ or {})},
+            cwd=Path(cwd) if cwd else None,
+            what=f"the build backend {system.backend}",
+        )
 
     hooks = BuildBackendHookCaller(
-        str(source), system.backend, system.backend_path, runner=runner, python_executable=str(python)
+        str(source),
+        system.backend,
+        system.backend_path,
+        runner=runner,
+        python_executable=str(python),
     )
     # pyproject_hooks re-raises the backend's warnings (deprecated metadata and the like)
     # in this process; they are the project's business, not the build's result.
@@ -106,7 +116,7 @@ def run_build_wheel(
         extra = hooks.get_requires_for_build_wheel(config_settings)
         install(python, [r for r in extra if r not in system.requires], env)
         name = hooks.build_wheel(str(out_dir), config_settings)
-    wheel = out_dir / os.path.basename(name)
+    wheel = out_dir / Path(name).name
     if not wheel.is_file():
         raise BuildError(f"the backend reported {name} but wrote no such wheel")
     return wheel

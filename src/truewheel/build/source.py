@@ -38,8 +38,20 @@ def is_archive(path: Path) -> bool:
 
 def fetch_sdist(requirement: str, into: Path) -> Path:
     """Download the sdist of a requirement such as ``pyyaml==6.0.2`` with pip."""
-    argv = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-            "--no-build-isolation", "-q", "-d", str(into), requirement]
+    argv = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--no-binary",
+        ":all:",
+        "--no-build-isolation",
+        "-q",
+        "-d",
+        str(into),
+        requirement,
+    ]
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     found = [p for p in into.iterdir() if is_archive(p)] if into.is_dir() else []
     if done.returncode != 0 or len(found) != 1:
@@ -65,8 +77,13 @@ def prepare_source(source: Path, target: Path) -> Path:
         shutil.rmtree(target)
     target.mkdir(parents=True)
     if source.is_dir():
-        shutil.copytree(source, target, dirs_exist_ok=True, symlinks=True,
-                        ignore=shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__"))
+        shutil.copytree(
+            source,
+            target,
+            dirs_exist_ok=True,
+            symlinks=True,
+            ignore=shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__"),
+        )
         return target
     if not is_archive(source):
         raise InputError("not an sdist archive or a directory", path=str(source))
