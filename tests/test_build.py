@@ -148,3 +148,28 @@ def test_failing_build_shows_the_backend_error(
 def test_missing_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build", str(tmp_path / "nothing.tar.gz")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_link_out_of_the_tree_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    evil = tmp_path / "links-1.0.tar.gz"
+    with tarfile.open(evil, "w:gz") as tf:
+        link = tarfile.TarInfo("links-1.0/passwd")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "/etc/passwd"
+        tf.addfile(link)
+    assert main(["build", str(evil), "-w", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unsafe member refused" in err[0]
+
+
+def test_missing_compiler_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = copy_project(tmp_path / "nocc")
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
+    assert main(["build", str(source), "-w", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no-such-compiler" in err[0]
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
