@@ -239,6 +239,14 @@ def build_markdown(report: dict[str, Any]) -> str:
             "DWARF (`.debug_info`) / ELF members: the interpreter's default flags include "
             "`-g`, so `0/N` means the extensions were compiled without them."
         ),
+    ]
+    loads = [row["loadavg_before"][0] for row in rows if row.get("loadavg_before")]
+    if loads:
+        lines.append(
+            f"1-minute load average before each package: {min(loads):.2f}-{max(loads):.2f} "
+            "(one build at a time adds about 1)."
+        )
+    lines += [
         "",
         f"**{ok} of {len(rows)} reproducible.**",
         "",

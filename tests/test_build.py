@@ -173,3 +173,32 @@ def test_missing_compiler_is_reported(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no-such-compiler" in err[0]
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_zip_sdist_epoch_does_not_depend_on_the_time_zone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from truewheel.build.source import newest_member_time
+
+    sdist = tmp_path / "pkg-1.0.zip"
+    with zipfile.ZipFile(sdist, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("pkg-1.0/setup.py", (2024, 10, 18, 15, 3, 18)), "")
+    epochs = set()
+    for zone in ("UTC", "America/New_York", "Asia/Kolkata"):
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+        epochs.add(newest_member_time(sdist))
+    monkeypatch.delenv("TZ")
+    time.tzset()
+    assert epochs == {1729263798}
+
+
+def test_relative_build_root_is_made_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from truewheel.build.root import build_root
+
+    monkeypatch.chdir(tmp_path)
+    assert build_root({"TRUEWHEEL_BUILD_ROOT": "relroot"}) == tmp_path / "relroot"

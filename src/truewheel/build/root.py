@@ -25,7 +25,8 @@ __all__ = ["build_root", "locked_root"]
 def build_root(environ: dict[str, str] | None = None) -> Path:
     environ = dict(os.environ) if environ is None else environ
     chosen = environ.get("TRUEWHEEL_BUILD_ROOT")
-    return Path(chosen) if chosen else Path("/tmp") / f"truewheel-build-{os.getuid()}"
+    # Absolute, so that every build of a --check run (each in its own directory) shares it.
+    return Path(chosen).absolute() if chosen else Path("/tmp") / f"truewheel-build-{os.getuid()}"
 
 
 @contextmanager

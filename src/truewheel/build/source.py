@@ -7,6 +7,7 @@ paths, no ``..``, no links or devices pointing out of the tree (tarfile's
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import shutil
 import subprocess
@@ -64,9 +65,8 @@ def newest_member_time(archive: Path) -> int:
     """The newest modification time inside an sdist: its natural SOURCE_DATE_EPOCH."""
     if archive.name.endswith(".zip"):
         with zipfile.ZipFile(archive) as zf:
-            import time
-
-            return max(int(time.mktime((*i.date_time, 0, 0, -1))) for i in zf.infolist())
+            # zip times carry no zone; read them as UTC so the local TZ cannot change the result
+            return max(calendar.timegm((*i.date_time, 0, 0, 0)) for i in zf.infolist())
     with tarfile.open(archive) as tf:
         return max((int(m.mtime) for m in tf.getmembers()), default=0)
 

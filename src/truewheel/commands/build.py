@@ -146,9 +146,8 @@ def _build_in_child(source: Path, run_dir: Path, variation: dict[str, str]) -> P
         check=False,
     )
     if done.returncode != 0:
-        raise InputError(
-            f"build {variation['name']} failed: {done.stderr.strip().splitlines()[-1:] or ['?']}"
-        )
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise InputError(f"build {variation['name']} failed: {last}")
     [wheel] = list(out.glob("*.whl"))
     return wheel
 
