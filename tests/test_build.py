@@ -202,3 +202,22 @@ def test_relative_build_root_is_made_absolute(
 
     monkeypatch.chdir(tmp_path)
     assert build_root({"TRUEWHEEL_BUILD_ROOT": "relroot"}) == tmp_path / "relroot"
+
+
+def test_check_reports_a_build_that_is_not_reproducible(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = copy_project(tmp_path / "random")
+    setup = source / "setup.py"
+    setup.write_text(
+        "import os\n"
+        "os.makedirs('twbuild', exist_ok=True)\n"
+        "open('twbuild/nonce.txt', 'w').write(os.urandom(8).hex())\n"
+        "from setuptools import setup\n"
+        "setup(packages=['twbuild'], package_data={'twbuild': ['nonce.txt']})\n"
+    )
+    out = tmp_path / "out"
+    assert main(["build", "--check", "-w", str(out), str(source)]) == 1
+    report = capsys.readouterr().out
+    assert "NOT reproducible" in report and "twbuild/nonce.txt: text differs" in report
+    assert len(list(out.glob("*.whl"))) == 1 and len(list(out.glob("check-b/*.whl"))) == 1

@@ -102,22 +102,28 @@ def check_build(source: str, out_dir: Path, runs: int = 2) -> CheckResult:
             result.digests.append(sha256_file(wheel))
             result.variations.append(variation)
         result.identical = len(set(result.digests)) == 1
+        kept = [_keep(result.wheels[0], out_dir)]
         if not result.identical:
-            other = next(
-                w
-                for w, d in zip(result.wheels, result.digests, strict=True)
-                if d != result.digests[0]
-            )
-            result.diff = diff_wheels(result.wheels[0], other)
-        kept = out_dir / result.wheels[0].name
-        shutil.copyfile(result.wheels[0], kept)
-        shutil.copyfile(
-            result.wheels[0].with_name(result.wheels[0].name + ".buildinfo.json"),
-            kept.with_name(kept.name + ".buildinfo.json"),
-        )
-        result.kept = kept
-        result.wheels = [kept, *result.wheels[1:]]
+            # Keep every differing build beside the first, so the user can diff them again.
+            for wheel, digest, variation in zip(
+                result.wheels, result.digests, result.variations, strict=True
+            ):
+                if digest != result.digests[0]:
+                    kept.append(_keep(wheel, out_dir / f"check-{variation['name']}"))
+            result.diff = diff_wheels(kept[0], kept[1])
+        result.kept = kept[0]
+        result.wheels = [kept[0], *result.wheels[1:]]
         return result
+
+
+def _keep(wheel: Path, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / wheel.name
+    shutil.copyfile(wheel, target)
+    info = wheel.with_name(wheel.name + ".buildinfo.json")
+    if info.exists():
+        shutil.copyfile(info, target.with_name(target.name + ".buildinfo.json"))
+    return target
 
 
 def _variation(index: int) -> dict[str, str]:
