@@ -162,6 +162,18 @@ def test_lookup_caches_per_instance() -> None:
     assert OwnerLookup().find(GMP) == first
 
 
+@needs_dpkg
+def test_background_prefetch_answers_like_direct_lookups(tmp_path: Path) -> None:
+    orphan = tmp_path / "libnobody.so.1"
+    orphan.write_bytes(b"\x7fELF")
+    paths = [GMP, ZLIB, str(orphan)]
+    lookup = OwnerLookup()
+    lookup.start_prefetch(paths)
+    prefetched = [lookup.find(p) for p in paths]
+    assert prefetched == [OwnerLookup().find(p) for p in paths]
+    assert [o.name if o else None for o in prefetched] == ["libgmp10", "zlib1g", None]
+
+
 def test_missing_tools_give_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     assert find_owner("/usr/lib/x86_64-linux-gnu/libgmp.so.10") is None

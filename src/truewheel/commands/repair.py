@@ -33,6 +33,7 @@ from truewheel.repair.rewrite import (
     retag_wheel_file,
 )
 from truewheel.repair.sbom import build_sbom, licence_members
+from truewheel.repair.sbom import load_library as load_sbom_library
 from truewheel.wheel import WheelArchive, format_record, record_digest
 from truewheel.wheel.writer import NewMember, RawMember, wheel_order, write_wheel, zip_level
 
@@ -189,6 +190,7 @@ class Repairer:
         tags: list[str],
         options: RepairOptions,
     ) -> RepairResult:
+        self.owners.start_prefetch([g.source_path for g in plan.grafted])
         dist_info = wheel.dist_info
         by_name = {m.name: m for m in wheel.files}
         originals = {name: wheel.read(by_name[name]) for name in plan.edits if name in by_name}
@@ -198,10 +200,11 @@ class Repairer:
         for name in sorted(strip - set(originals)):
             originals[name] = wheel.read(by_name[name])
         edited = apply_edits(originals, plan.edits, strip=strip)
-        self.owners.prefetch([g.source_path for g in plan.grafted])
-        grafted = [self._with_owner(g) for g in plan.grafted]
         new_files = dict(edited)
         new_files.update(self._text_changes(wheel, plan, tags))
+        if plan.changes_anything:
+            load_sbom_library()
+        grafted = [self._with_owner(g) for g in plan.grafted]
         new_files.update(self._sbom_files(wheel, report, grafted, plan))
         stamp = self._timestamp(wheel)
         executable = {m.name for m in wheel.files if m.mode & 0o111} | set(plan.graft_data)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from packaging.utils import canonicalize_name
@@ -62,11 +63,11 @@ class Family:
     name: str
     patterns: tuple[str, ...]
     exact: bool
-    version_patterns: tuple[re.Pattern[bytes], ...]
+    version_sources: tuple[str, ...]
     version_symbol: str | None
     version_symbol_kind: str | None
     version_symbol_encoding: str | None
-    filename_version: re.Pattern[str] | None
+    filename_version_source: str | None
     version_from_toolchain: bool
     category: str
     license: str | None
@@ -76,17 +77,16 @@ class Family:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Family:
-        filename_version = raw.get("filename_version_pattern")
         return cls(
             id=raw["id"],
             name=raw["name"],
             patterns=tuple(raw.get("soname_patterns", ())),
             exact=raw.get("soname_match") == "exact",
-            version_patterns=tuple(re.compile(p.encode()) for p in raw.get("version_patterns", ())),
+            version_sources=tuple(raw.get("version_patterns", ())),
             version_symbol=raw.get("version_symbol"),
             version_symbol_kind=raw.get("version_symbol_kind"),
             version_symbol_encoding=raw.get("version_symbol_encoding"),
-            filename_version=re.compile(filename_version) if filename_version else None,
+            filename_version_source=raw.get("filename_version_pattern") or None,
             version_from_toolchain=raw.get("version_from") == "toolchain",
             category=raw.get("category", "other"),
             license=raw.get("license"),
@@ -96,6 +96,16 @@ class Family:
                 canonicalize_name(d) for d in raw.get("first_party_dists", ())
             ),
         )
+
+    @cached_property
+    def version_patterns(self) -> tuple[re.Pattern[bytes], ...]:
+        """Compiled on first use: a run touches few families, compiling all costs ~30 ms."""
+        return tuple(re.compile(p.encode()) for p in self.version_sources)
+
+    @cached_property
+    def filename_version(self) -> re.Pattern[str] | None:
+        source = self.filename_version_source
+        return re.compile(source) if source else None
 
     def match_length(self, stem: str) -> int:
         """Length of the longest pattern naming this stem, 0 when none does."""

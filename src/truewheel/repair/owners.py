@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 from truewheel.repair.model import OwnerPackage
@@ -108,6 +109,7 @@ class OwnerLookup:
         self._dpkg_paths: dict[str, str | None] = {}
         self._dpkg_query = shutil.which("dpkg-query")
         self._rpm = shutil.which("rpm")
+        self._background: threading.Thread | None = None
 
     @property
     def distro(self) -> str | None:
@@ -119,10 +121,30 @@ class OwnerLookup:
 
     def find(self, path: str) -> OwnerPackage | None:
         """The package that installed ``path``, or None if there is none or it cannot be told."""
+        self._wait_for_background()
         key = _absolute(path)
         if key not in self._by_path:
             self._by_path[key] = self._lookup(key)
         return self._by_path[key]
+
+    def start_prefetch(self, paths: list[str]) -> None:
+        """Begin :meth:`prefetch` in a background thread; :meth:`find` waits for it.
+
+        The queries spend their time in dpkg, not in Python, so a repair can patch
+        and compress while they run.
+        """
+        self._wait_for_background()
+        if self._dpkg_query is None or not paths:
+            return
+        self._background = threading.Thread(
+            target=self.prefetch, args=(list(paths),), name="truewheel-owners", daemon=True
+        )
+        self._background.start()
+
+    def _wait_for_background(self) -> None:
+        thread, self._background = self._background, None
+        if thread is not None:
+            thread.join()
 
     def prefetch(self, paths: list[str]) -> None:
         """Ask dpkg about many files in two calls instead of two per file (each costs ~50 ms)."""

@@ -31,7 +31,7 @@ from truewheel.repair.model import (
 if TYPE_CHECKING:
     from packageurl import PackageURL
 
-__all__ = ["SBOM_NAMESPACE", "build_sbom", "licence_members"]
+__all__ = ["SBOM_NAMESPACE", "build_sbom", "licence_members", "load_library"]
 
 SBOM_NAMESPACE = uuid.UUID("6f0b8a52-5d0e-5c35-9a7f-1d3c2b8e4a10")
 """Namespace of the name-based (version 5) UUIDs used as BOM serial numbers."""
@@ -101,6 +101,12 @@ def _check_unique(grafted: list[GraftedLibrary]) -> None:
                 member=lib.wheel_path,
             )
         seen.add(lib.wheel_path)
+
+
+def load_library() -> None:
+    """Import cyclonedx-python-lib now (it takes ~50 ms), e.g. while dpkg is queried."""
+    import cyclonedx.model.bom
+    import cyclonedx.output.json  # noqa: F401
 
 
 def build_sbom(
