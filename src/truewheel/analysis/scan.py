@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import posixpath
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -52,19 +53,23 @@ def scan_members(
     workers: int | None = None,
     progress: ProgressCallback | None = None,
     deep: bool = True,
+    native_only: bool = False,
 ) -> list[ScannedMember]:
     """Scan every file member, largest first, on a pool of threads.
 
     ``deep=False`` is the repair planner's pass: only ELF members are inflated (others are
     recognised from their first bytes), nothing is hashed and no strings are searched;
-    ``sha256`` is then empty and RECORD is not checked.
+    ``sha256`` is then empty and RECORD is not checked.  ``native_only=True`` is the
+    catalog's pass: ELF members get the deep scan, the others are left out of the result
+    without being inflated (names that are never ELF are not even opened).
     """
     workers = workers or min(os.cpu_count() or 1, 8)
     batches = list(_batches(wheel.files))
 
+    scan = _scan_native if native_only else _scan_one if deep else _scan_elf_only
+
     def run(batch: list[ZipMember]) -> list[ScannedMember]:
-        scan = _scan_one if deep else _scan_elf_only
-        results = [scan(wheel, member, libraries) for member in batch]
+        results = [r for member in batch if (r := scan(wheel, member, libraries)) is not None]
         if progress:
             progress(sum(m.compressed_size for m in batch))
         return results
@@ -134,6 +139,60 @@ def _scan_one(wheel: WheelArchive, member: ZipMember, libraries: LibraryTable) -
         return result
     except TruewheelError as exc:
         raise exc.located(path=wheel.path, member=member.name) from None
+
+
+# Suffixes of members that are text, bytecode or data in practice; everything else is
+# checked for the ELF magic, since executables and libraries often have no suffix at all.
+_NEVER_ELF = frozenset(
+    [
+        ".py",
+        ".pyc",
+        ".pyi",
+        ".pyx",
+        ".pxd",
+        ".pxi",
+        ".h",
+        ".hpp",
+        ".c",
+        ".cc",
+        ".cpp",
+        ".txt",
+        ".md",
+        ".rst",
+        ".json",
+        ".toml",
+        ".cfg",
+        ".ini",
+        ".yaml",
+        ".yml",
+        ".html",
+        ".js",
+        ".css",
+        ".svg",
+        ".png",
+        ".jpg",
+        ".gif",
+        ".csv",
+        ".typed",
+        ".mo",
+        ".po",
+        ".xml",
+        ".pem",
+    ]
+)
+
+
+def _scan_native(
+    wheel: WheelArchive, member: ZipMember, libraries: LibraryTable
+) -> ScannedMember | None:
+    suffix = posixpath.splitext(member.name)[1].lower()
+    if member.file_size < 64 or suffix in _NEVER_ELF:
+        return None
+    try:
+        head = wheel.zip.read_head(member, 4)
+    except TruewheelError as exc:
+        raise exc.located(path=wheel.path, member=member.name) from None
+    return _scan_one(wheel, member, libraries) if is_elf(head) else None
 
 
 def _scan_elf_only(

@@ -216,6 +216,102 @@ def build_command(source: str, wheel_dir: str, check: int | None) -> int:
     return run_build(source, wheel_dir=wheel_dir, check=check)
 
 
+@cli.command("scan")
+@click.argument("sources", nargs=-1, type=click.Path(path_type=str))
+@click.option(
+    "--env", "include_running", is_flag=True, help="Also scan this interpreter's environment."
+)
+@click.option(
+    "--catalog",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="SQLite catalog to use [default: $XDG_CACHE_HOME/truewheel/catalog.sqlite].",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the JSON report (docs/json-schema.md)."
+)
+@click.option("--csv", "as_csv", is_flag=True, help="Print the report as CSV rows.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Write the report to this file (atomically) instead of stdout.",
+)
+@click.option(
+    "-j",
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Local worker processes [default: all cores].",
+)
+@click.option(
+    "--dask",
+    "dask_address",
+    metavar="ADDRESS",
+    default=None,
+    help="Run on this Dask scheduler (tcp://host:8786) instead of local processes.",
+)
+@click.option(
+    "--dask-timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for the Dask scheduler.",
+)
+@click.option("--rescan", is_flag=True, help="Scan every unit again, even if unchanged.")
+@click.option(
+    "--top",
+    type=click.IntRange(1, 10_000),
+    default=10,
+    show_default=True,
+    help="Rows per table in the text report.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default="error",
+    show_default=True,
+    help="Exit 1 when an environment conflict is at least this severe.",
+)
+@click.option("--no-progress", is_flag=True, help="No progress bar on stderr.")
+def scan_command(
+    sources: tuple[str, ...],
+    include_running: bool,
+    catalog: str | None,
+    as_json: bool,
+    as_csv: bool,
+    output: str | None,
+    workers: int | None,
+    dask_address: str | None,
+    dask_timeout: float,
+    rescan: bool,
+    top: int,
+    fail_on: str,
+    no_progress: bool,
+) -> int:
+    """Find duplicated and conflicting native libraries across wheels and environments.
+
+    SOURCES are wheels, directories of wheels (searched recursively), or installed
+    environments (a venv, a prefix or a site-packages directory).
+    """
+    from truewheel.cli._scan import run_scan
+
+    return run_scan(
+        sources,
+        include_running=include_running,
+        catalog=catalog,
+        output_format="json" if as_json else "csv" if as_csv else "text",
+        output=output,
+        workers=workers,
+        dask_address=dask_address,
+        dask_timeout=dask_timeout,
+        rescan=rescan,
+        top=top,
+        fail_on=fail_on,
+        progress=not no_progress,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit status instead of raising SystemExit."""
     try:

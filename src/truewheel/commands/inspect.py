@@ -52,16 +52,24 @@ class Inspector:
         on_start: Callable[[int], None] | None = None,
         progress: Callable[[int], None] | None = None,
         deep: bool = True,
+        native_only: bool = False,
     ) -> tuple[WheelReport, list[ScannedMember]]:
         """Inspect an open wheel; also return the per-member scan (hashes) for rewriting.
 
         ``deep=False`` gives the facts a repair needs (ELF files, dependencies, tags)
-        without hashing members or judging RECORD; findings are then left empty.
+        without hashing members or judging RECORD; ``native_only=True`` gives the deep
+        facts of the native files only (what ``scan`` catalogs).  Findings are left
+        empty in both cases, since they judge every member.
         """
         if on_start:
             on_start(sum(m.compressed_size for m in wheel.files))
         scanned = scan_members(
-            wheel, self.libraries, workers=self.workers, progress=progress, deep=deep
+            wheel,
+            self.libraries,
+            workers=self.workers,
+            progress=progress,
+            deep=deep,
+            native_only=native_only,
         )
         elves = {m.name: m.elf for m in scanned if m.elf is not None}
         system = self.glibc.whitelist | self.musl.whitelist
@@ -94,7 +102,7 @@ class Inspector:
             native_files=native,
             platform=platform,
         )
-        if deep:
+        if deep and not native_only:
             report.findings = collect_findings(wheel, scanned, native, platform, self.glibc)
         return report, scanned
 

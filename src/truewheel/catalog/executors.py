@@ -1,0 +1,108 @@
+"""Where the per-unit work runs: this process, a local process pool, or a Dask cluster.
+
+Each executor takes tasks and yields :class:`UnitFacts` as units finish, in any
+order; the caller stores them as they come, so a long scan makes progress in the
+catalog and an interrupted one keeps what finished.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+
+from truewheel.catalog.extract import installed_facts, wheel_facts
+from truewheel.catalog.model import UnitFacts, UnitKey
+from truewheel.catalog.sources import InstalledDist
+from truewheel.errors import InputError
+
+__all__ = ["Task", "run_dask", "run_local", "scan_task"]
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One unit to scan: a wheel path, or an installed distribution."""
+
+    wheel: str | None = None
+    dist: InstalledDist | None = None
+    size: int = 0  # for scheduling: largest first
+
+    @property
+    def path(self) -> str:
+        return self.wheel if self.wheel is not None else self.dist.dist_info  # type: ignore[union-attr]
+
+
+def scan_task(task: Task, threads: int | None = 1) -> UnitFacts:
+    """The function every executor runs (a module-level function, so it pickles)."""
+    if task.wheel is not None:
+        return wheel_facts(task.wheel, workers=threads)
+    assert task.dist is not None
+    return installed_facts(task.dist)
+
+
+def _ordered(tasks: Sequence[Task]) -> list[Task]:
+    return sorted(tasks, key=lambda t: (-t.size, t.path))
+
+
+def run_local(tasks: Sequence[Task], workers: int) -> Iterator[UnitFacts]:
+    """``workers`` processes; 1 means in this process.
+
+    Workers come from a fork server that imported the scanning code once, so each
+    starts warm, and none is forked from this (possibly threaded) process.
+    """
+    ordered = _ordered(tasks)
+    if workers <= 1 or len(ordered) <= 1:
+        for task in ordered:
+            yield scan_task(task, threads=None)
+        return
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["truewheel.catalog.executors"])
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        # Keep a bounded window in flight so results stream back as the largest finish.
+        pending: dict[Future[UnitFacts], Task] = {}
+        queue = iter(ordered)
+        for task in queue:
+            pending[pool.submit(scan_task, task)] = task
+            if len(pending) >= workers * 4:
+                break
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                task = pending.pop(future)
+                yield _result(future, task)
+                following = next(queue, None)
+                if following is not None:
+                    pending[pool.submit(scan_task, following)] = following
+
+
+def run_dask(tasks: Sequence[Task], address: str, timeout: float = 30.0) -> Iterator[UnitFacts]:
+    """Run on an existing Dask distributed cluster; workers must see the same paths."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:
+        raise InputError(
+            "--dask needs the 'distributed' package: pip install 'truewheel[dask]'"
+        ) from exc
+    try:
+        client = Client(address, timeout=f"{timeout}s")  # type: ignore[no-untyped-call]
+    except (OSError, TimeoutError) as exc:
+        raise InputError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+    with client:
+        ordered = _ordered(tasks)
+        futures = client.map(scan_task, ordered, pure=False)
+        by_key = {f.key: t for f, t in zip(futures, ordered, strict=True)}
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]
+            yield _result(future, by_key[future.key])
+            future.release()
+
+
+def _result(future: object, task: Task) -> UnitFacts:
+    """The unit, or a failed unit if the worker itself broke (a crash, a lost worker)."""
+    try:
+        return future.result()  # type: ignore[attr-defined, no-any-return]
+    except Exception as exc:  # the worker died or raised something unplanned
+        kind = "wheel" if task.wheel is not None else "installed"
+        env = task.dist.site if task.dist is not None else None
+        message = f"{task.path}: worker failed: {type(exc).__name__}: {exc}"
+        return UnitFacts(key=UnitKey(kind, task.path, -1, -1, "", env), error=message)

@@ -1,0 +1,230 @@
+"""The per-unit work of a scan: facts about every native file of one wheel or distribution.
+
+These functions run in worker processes (local or Dask), so they take and return
+plain data (:mod:`truewheel.catalog.model`) and never raise for bad input: a
+wheel that cannot be read comes back as a unit with ``error`` set, and the scan
+goes on.  The inspect engine does the work; each native member is inflated once,
+hashed and parsed from the same bytes, and other members are never inflated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+from functools import cache
+
+from packaging.utils import canonicalize_name
+
+from truewheel.analysis.identity import identify
+from truewheel.analysis.report import LibraryIdentity, NativeFile
+from truewheel.analysis.resolve import EXTERNAL
+from truewheel.catalog.model import NativeFacts, UnitFacts, UnitKey
+from truewheel.catalog.sources import InstalledDist, installed_key, maybe_native, wheel_key
+from truewheel.commands.inspect import Inspector
+from truewheel.elf import ElfFile, is_elf
+from truewheel.errors import TruewheelError
+from truewheel.policy.libraries import LibraryName
+from truewheel.wheel import WheelArchive
+from truewheel.wheel.metadata import WheelInfo
+
+__all__ = ["installed_facts", "wheel_facts"]
+
+_MAX_INSTALLED_FILE = 16 * 2**30
+
+
+@cache
+def _inspector() -> Inspector:
+    """One per process: the policy tables load once, and a worker scans one member at a time."""
+    return Inspector(workers=1)
+
+
+def wheel_facts(path: str, workers: int | None = 1) -> UnitFacts:
+    """Scan one wheel; its key is read from the same open file as its facts."""
+    try:
+        with WheelArchive(path, _inspector().limits) as wheel:
+            size, mtime_ns, fingerprint = wheel_key(path, wheel.zip.members)
+            key = UnitKey("wheel", path, size, mtime_ns, fingerprint)
+            inspector = _inspector()
+            if workers != inspector.workers:
+                inspector = Inspector(
+                    inspector.glibc, inspector.musl, inspector.libraries, workers=workers
+                )
+            report, _ = inspector.analyze(wheel, native_only=True)
+            members = {m.name: m for m in wheel.files}
+            files = tuple(
+                _native_facts(f, f.identity, members[f.path].compressed_size, members[f.path].crc32)
+                for f in report.native_files
+            )
+            platform = report.platform.computed.tag if report.platform else None
+            return UnitFacts(
+                key=key,
+                project=canonicalize_name(report.name),
+                version=report.version,
+                tags=tuple(sorted(report.wheel_info.tags)),
+                platform_tag=platform,
+                member_count=report.member_count,
+                total_bytes=report.total_bytes,
+                compressed_bytes=report.compressed_bytes,
+                files=files,
+            )
+    except (TruewheelError, OSError) as exc:
+        return _failed("wheel", path, exc)
+
+
+def installed_facts(dist: InstalledDist) -> UnitFacts:
+    """Scan one installed distribution: the ELF files its RECORD lists."""
+    try:
+        size, mtime_ns, fingerprint = installed_key(dist)
+        key = UnitKey("installed", dist.dist_info, size, mtime_ns, fingerprint, dist.site)
+        name, version = _dist_name_version(dist.dist_info)
+        files = []
+        total = 0
+        for rel in dist.files:
+            if not maybe_native(rel):
+                continue
+            facts = _installed_file(dist.site, rel, name)
+            if facts is not None:
+                files.append(facts)
+                total += facts.size
+        return UnitFacts(
+            key=key,
+            project=canonicalize_name(name),
+            version=version,
+            tags=_installed_tags(dist.dist_info),
+            member_count=len(dist.files),
+            total_bytes=total,
+            files=tuple(files),
+        )
+    except (TruewheelError, OSError) as exc:
+        return _failed("installed", dist.dist_info, exc, dist.site)
+
+
+def _installed_file(site: str, rel: str, dist_name: str) -> NativeFacts | None:
+    path = os.path.join(site, rel)
+    try:
+        with open(path, "rb") as fh:
+            if not is_elf(fh.read(4)):
+                return None
+            fh.seek(0)
+            if os.fstat(fh.fileno()).st_size > _MAX_INSTALLED_FILE:
+                raise TruewheelError("larger than 16 GiB; not scanned", path=path)
+            data = fh.read()
+    except FileNotFoundError:
+        return None  # RECORD lists it, but it was removed: nothing to load
+    table = _inspector().libraries
+    try:
+        elf = ElfFile.parse(data)
+    except TruewheelError as exc:
+        raise exc.located(path=path) from None
+    versions = table.find_versions(rel, elf, data)
+    native = NativeFile(
+        path=rel,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        mode=0,
+        elf=elf,
+        dependencies=[],
+        build_paths=[],
+        identity=None,
+    )
+    return _native_facts(native, identify(rel, elf, versions, table, dist_name), None, None)
+
+
+def _native_facts(
+    f: NativeFile, identity: LibraryIdentity | None, compressed: int | None, crc32: int | None
+) -> NativeFacts:
+    elf = f.elf
+    versions = f.max_versions
+    return NativeFacts(
+        path=f.path,
+        size=f.size,
+        sha256=f.sha256,
+        kind=file_kind(f.path, elf),
+        elf_class=elf.elf_class,
+        machine=elf.machine,
+        architecture=elf.architecture,
+        soname=elf.soname,
+        needed=tuple(elf.needed),
+        rpath=tuple(elf.rpath),
+        runpath=tuple(elf.runpath),
+        glibc=versions.get("GLIBC"),
+        versions=tuple(versions.items()),
+        toolchain=f.toolchain,
+        family=identity.family if identity else None,
+        library=_stem(f.path, elf) if identity else None,
+        family_name=identity.name if identity else None,
+        category=identity.category if identity else None,
+        library_version=identity.version if identity else None,
+        evidence=identity.evidence if identity else None,
+        first_party=identity.first_party if identity else False,
+        restricted=identity.restricted if identity else False,
+        license=identity.license if identity else None,
+        unresolved=tuple(sorted({d.name for d in f.dependencies if d.status == EXTERNAL})),
+        compressed_size=compressed,
+        crc32=crc32,
+    )
+
+
+def _stem(path: str, elf: ElfFile) -> str:
+    """The library's own name, without hash mangling or version: what tells builds apart."""
+    return LibraryName.parse(elf.soname or posixpath.basename(path)).stem
+
+
+def file_kind(path: str, elf: ElfFile) -> str:
+    """Extension module, shared library, executable or other object, from name and type."""
+    base = posixpath.basename(path)
+    if elf.interpreter or elf.type == "EXEC":
+        return "executable"
+    if elf.type != "DYN":
+        return "object"
+    if ".cpython-" in base or ".abi3." in base or ".pypy" in base:
+        return "extension"
+    if base.endswith(".so") and not base.startswith("lib"):
+        return "extension"
+    return "library"
+
+
+def _dist_name_version(dist_info: str) -> tuple[str, str]:
+    """Name and version from METADATA, else from the directory name."""
+    stem = posixpath.basename(dist_info.rstrip("/"))[: -len(".dist-info")]
+    name, _, version = stem.partition("-")
+    try:
+        with open(os.path.join(dist_info, "METADATA"), encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if not line.strip():
+                    break
+                key, sep, value = line.partition(":")
+                if sep and key.lower() == "name":
+                    name = value.strip()
+                elif sep and key.lower() == "version":
+                    version = value.strip()
+    except OSError:
+        pass
+    if not name:
+        raise TruewheelError("cannot tell the distribution's name", path=dist_info)
+    return name, version
+
+
+def _installed_tags(dist_info: str) -> tuple[str, ...]:
+    try:
+        with open(os.path.join(dist_info, "WHEEL"), encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except OSError:
+        return ()
+    try:
+        return tuple(sorted(WheelInfo.parse(text, path=dist_info, member="WHEEL").tags))
+    except TruewheelError:
+        return ()
+
+
+def _failed(kind: str, path: str, exc: Exception, environment: str | None = None) -> UnitFacts:
+    try:
+        st = os.stat(path)
+        size, mtime_ns = st.st_size, st.st_mtime_ns
+    except OSError:
+        size, mtime_ns = -1, -1
+    message = f"{path}: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
+    if isinstance(exc, TruewheelError) and exc.path is None:
+        message = f"{path}: {message}"
+    return UnitFacts(key=UnitKey(kind, path, size, mtime_ns, "", environment), error=message)

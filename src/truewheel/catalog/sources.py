@@ -1,0 +1,196 @@
+"""Turn ``scan`` arguments into units: wheel files and installed distributions.
+
+A SOURCE is a wheel, a directory searched recursively for wheels (an index mirror,
+a wheelhouse), or an installed environment: a venv (it has ``pyvenv.cfg``), a
+prefix with ``lib/pythonX.Y/site-packages``, or a site-packages directory itself
+(it holds ``*.dist-info`` directories).  Each unit comes with the cheap
+:class:`~truewheel.catalog.model.UnitKey` that decides whether a rescan may skip it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import posixpath
+import sysconfig
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from truewheel.errors import InputError
+from truewheel.wheel.zipreader import ZipMember
+
+__all__ = [
+    "Environment",
+    "InstalledDist",
+    "Sources",
+    "find_sources",
+    "installed_key",
+    "maybe_native",
+    "running_environment",
+    "wheel_key",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class InstalledDist:
+    """One ``*.dist-info`` directory and the files its RECORD lists (relative to site)."""
+
+    site: str
+    dist_info: str  # absolute path
+    files: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    site: str
+    dists: tuple[InstalledDist, ...]
+
+
+@dataclass
+class Sources:
+    wheels: list[str]
+    environments: list[Environment]
+
+
+def find_sources(arguments: list[str], *, include_running: bool = False) -> Sources:
+    """Expand SOURCE arguments; an argument that is none of the known kinds is an error."""
+    wheels: list[str] = []
+    environments: list[Environment] = []
+    sites: list[str] = []
+    for argument in arguments:
+        path = Path(argument)
+        if path.is_file():
+            if path.suffix != ".whl":
+                raise InputError("not a wheel (.whl), a directory or an environment", path=argument)
+            wheels.append(str(path.absolute()))
+            continue
+        if not path.is_dir():
+            raise InputError("no such file or directory", path=argument)
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise InputError("cannot read this directory (permission denied)", path=argument)
+        site_dirs = site_packages_of(path)
+        if site_dirs:
+            sites.extend(site_dirs)
+        else:
+            wheels.extend(_wheels_under(path))
+    if include_running:
+        sites.extend(running_environment())
+    seen: set[str] = set()
+    for site in sites:
+        real = os.path.realpath(site)
+        if real not in seen:
+            seen.add(real)
+            environments.append(read_environment(site))
+    return Sources(sorted(dict.fromkeys(wheels)), environments)
+
+
+def running_environment() -> list[str]:
+    """The running interpreter's site-packages directories (purelib, platlib)."""
+    paths = sysconfig.get_paths()
+    return [p for p in dict.fromkeys([paths["purelib"], paths["platlib"]]) if os.path.isdir(p)]
+
+
+def site_packages_of(path: Path) -> list[str]:
+    """The site-packages directories of an environment at ``path``; [] if it is not one."""
+    if any(p.name.endswith(".dist-info") for p in _listdir(path)):
+        return [str(path.absolute())]
+    found: list[str] = []
+    for libdir in ("lib", "lib64"):
+        base = path / libdir
+        if base.is_dir():
+            for child in sorted(_listdir(base)):
+                candidate = child / "site-packages"
+                if child.name.startswith("python") and candidate.is_dir():
+                    found.append(str(candidate.absolute()))
+    if not found and (path / "pyvenv.cfg").is_file():
+        raise InputError("a venv without lib/python*/site-packages", path=str(path))
+    unique: dict[str, str] = {}
+    for site in found:
+        unique.setdefault(os.path.realpath(site), site)
+    return sorted(unique.values())
+
+
+def read_environment(site: str) -> Environment:
+    dists = []
+    for entry in sorted(_listdir(Path(site))):
+        if entry.name.endswith(".dist-info") and entry.is_dir():
+            dists.append(InstalledDist(site, str(entry.absolute()), _record_files(entry)))
+    return Environment(site, tuple(dists))
+
+
+def _record_files(dist_info: Path) -> tuple[str, ...]:
+    """Files a distribution installed, from RECORD; paths outside site-packages kept as-is."""
+    try:
+        text = (dist_info / "RECORD").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ()
+    files = []
+    for row in csv.reader(io.StringIO(text)):
+        if row and row[0] and not row[0].endswith("/"):
+            files.append(posixpath.normpath(row[0]))
+    return tuple(dict.fromkeys(files))
+
+
+def _listdir(path: Path) -> list[Path]:
+    try:
+        return list(path.iterdir())
+    except OSError as exc:
+        raise InputError(f"cannot read ({exc.strerror})", path=str(path)) from exc
+
+
+def _wheels_under(root: Path) -> Iterator[str]:
+    for directory, subdirs, names in os.walk(root):
+        subdirs.sort()
+        for name in sorted(names):
+            if name.endswith(".whl"):
+                yield os.path.join(os.path.abspath(directory), name)
+
+
+# -- keys ------------------------------------------------------------------------------
+
+
+def central_directory_digest(members: tuple[ZipMember, ...]) -> str:
+    digest = hashlib.sha256()
+    for m in members:
+        digest.update(f"{m.name}\0{m.crc32:08x}\0{m.file_size}\0{m.compressed_size}\n".encode())
+    return digest.hexdigest()
+
+
+def wheel_key(path: str, members: tuple[ZipMember, ...] | None = None) -> tuple[int, int, str]:
+    """(size, mtime_ns, central-directory digest); reads only the central directory."""
+    from truewheel.wheel.zipreader import ZipReader
+
+    st = os.stat(path)
+    if members is None:
+        with ZipReader(path) as reader:
+            members = reader.members
+    return st.st_size, st.st_mtime_ns, central_directory_digest(members)
+
+
+def maybe_native(relpath: str) -> bool:
+    """Whether an installed file could be ELF: shared objects and suffix-less programs."""
+    base = posixpath.basename(relpath)
+    if ".so" in base:
+        return base.endswith(".so") or ".so." in base
+    return "." not in base.lstrip(".")
+
+
+def installed_key(dist: InstalledDist) -> tuple[int, int, str]:
+    """(RECORD size, RECORD mtime_ns, digest of size+mtime of the files that may be native)."""
+    try:
+        st = os.stat(os.path.join(dist.dist_info, "RECORD"))
+    except OSError as exc:
+        raise InputError(f"cannot read RECORD ({exc.strerror})", path=dist.dist_info) from exc
+    digest = hashlib.sha256()
+    for rel in dist.files:
+        if maybe_native(rel):
+            try:
+                fst = os.stat(os.path.join(dist.site, rel))
+            except OSError:
+                digest.update(f"{rel}\0missing\n".encode())
+                continue
+            digest.update(f"{rel}\0{fst.st_size}\0{fst.st_mtime_ns}\n".encode())
+    return st.st_size, st.st_mtime_ns, digest.hexdigest()

@@ -1,0 +1,119 @@
+"""Glue between ``truewheel scan`` arguments, the scan command and its three renderings."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import posixpath
+import sys
+from pathlib import Path
+from typing import Any
+
+from truewheel._atomic import write_atomically
+from truewheel.analysis.report import SEVERITIES
+from truewheel.catalog.model import UnitFacts
+from truewheel.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
+from truewheel.commands.scan import Scanner, ScanOptions, ScanReport
+from truewheel.errors import TruewheelError
+
+
+def run_scan(
+    sources: tuple[str, ...],
+    *,
+    include_running: bool,
+    catalog: str | None,
+    output_format: str,
+    output: str | None,
+    workers: int | None,
+    dask_address: str | None,
+    dask_timeout: float,
+    rescan: bool,
+    top: int,
+    fail_on: str,
+    progress: bool,
+) -> int:
+    if not sources and not include_running:
+        sys.stderr.write("truewheel: error: give at least one SOURCE, or --env\n")
+        return EXIT_ERROR
+    options = ScanOptions(
+        include_running=include_running,
+        dask=dask_address,
+        dask_timeout=dask_timeout,
+        rescan=rescan,
+    )
+    if catalog:
+        options.catalog = Path(catalog)
+    if workers:
+        options.workers = workers
+    scanner = Scanner(options)
+    if progress and sys.stderr.isatty():
+        report = _scan_with_bar(scanner, list(sources))
+    else:
+        report = scanner.scan(list(sources))
+    errors: list[TruewheelError] = []
+    if output_format == "json":
+        from truewheel.catalog.document import scan_document
+
+        text = json.dumps(scan_document(report, errors), indent=2) + "\n"
+    elif output_format == "csv":
+        from truewheel.catalog.document import CSV_COLUMNS, csv_rows
+
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(csv_rows(report))
+        text = buffer.getvalue()
+    else:
+        from truewheel.cli._scan_text import render_text
+
+        text = render_text(report, top=top)
+    if output:
+        write_atomically(output, text)
+    else:
+        sys.stdout.write(text)
+    for failure in report.failures:
+        sys.stderr.write(f"truewheel: error: {failure.error}\n")
+    if report.failures:
+        return EXIT_ERROR
+    if fail_on != "never":
+        limit = SEVERITIES.index(fail_on)
+        if any(SEVERITIES.index(c.severity) <= limit for c in report.conflicts):
+            return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _scan_with_bar(scanner: Scanner, sources: list[str]) -> ScanReport:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(file=sys.stderr),
+        transient=True,
+    )
+    task_id: Any = None
+
+    def progress(unit: UnitFacts | None, done: int, total: int) -> None:
+        nonlocal task_id
+        if unit is None:
+            task_id = bar.add_task("scanning", total=total)
+            bar.start()
+            return
+        name = posixpath.basename(unit.key.path)
+        bar.update(task_id, completed=done, description=f"scanning {name[:40]}")
+
+    try:
+        return scanner.scan(sources, progress)
+    finally:
+        bar.stop()
