@@ -93,3 +93,52 @@ def test_system_libraries_match_readelf(path: str) -> None:
     defs = readelf(lib, "-V")
     for name in elf.version_defs:
         assert f"Name: {name}" in defs
+
+
+_DYNAMIC_FACTS = [
+    "elf_class",
+    "machine",
+    "type",
+    "is_pie",
+    "interpreter",
+    "soname",
+    "needed",
+    "rpath",
+    "runpath",
+    "version_needs",
+    "version_defs",
+    "build_id",
+    "isa_needed",
+]
+
+
+def test_prefix_parse_gives_the_dynamic_facts(fixture_wheels: dict[str, Path]) -> None:
+    """What repair plans from: the same facts from the start of a member as from all of it."""
+    from truewheel.errors import ElfError
+    from truewheel.wheel.zipreader import ZipReader
+
+    parsed = fell_back = 0
+    for wheel in fixture_wheels.values():
+        with ZipReader(wheel) as reader:
+            for member in reader.members:
+                data = reader.read(member)
+                if data[:4] != b"\x7fELF":
+                    continue
+                head = reader.read_head(member, 4096)
+                assert head == data[:4096]
+                needed = ElfFile.prefix_size(head)
+                assert needed is not None and needed <= len(data)
+                prefix = reader.read_head(member, needed)
+                assert prefix == data[:needed]
+                full = ElfFile.parse(data)
+                try:
+                    partial = ElfFile.parse(prefix, prefix=True)
+                except ElfError:
+                    fell_back += 1  # e.g. patchelf moved .dynstr to the end of the file
+                    continue
+                parsed += 1
+                assert partial.sections == {} and full.sections
+                for fact in _DYNAMIC_FACTS:
+                    assert getattr(partial, fact) == getattr(full, fact), (member.name, fact)
+    assert parsed >= 10
+    assert fell_back >= 1

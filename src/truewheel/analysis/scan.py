@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 
 from truewheel.elf import ElfFile, is_elf
 from truewheel.elf.buildpaths import BuildPath, find_build_paths
-from truewheel.errors import TruewheelError
+from truewheel.errors import ElfError, TruewheelError
 from truewheel.policy.libraries import LibraryTable, VersionEvidence
 from truewheel.wheel import WheelArchive, ZipMember, record_digest
 
 __all__ = ["ScannedMember", "digest_members", "scan_members"]
 
 _BATCH_BYTES = 8 * 2**20
+_HEAD_BYTES = 64 * 1024
 
 
 @dataclass(slots=True)
@@ -57,9 +58,10 @@ def scan_members(
 ) -> list[ScannedMember]:
     """Scan every file member, largest first, on a pool of threads.
 
-    ``deep=False`` is the repair planner's pass: only ELF members are inflated (others are
-    recognised from their first bytes), nothing is hashed and no strings are searched;
-    ``sha256`` is then empty and RECORD is not checked.  ``native_only=True`` is the
+    ``deep=False`` is the repair planner's pass: only the start of ELF members is inflated,
+    as far as their dynamic facts reach (others are recognised from their first bytes);
+    nothing is hashed, no strings are searched and no sections are read; ``sha256`` is
+    then empty and RECORD is not checked.  ``native_only=True`` is the
     catalog's pass: ELF members get the deep scan, the others are left out of the result
     without being inflated (names that are never ELF are not even opened).
     """
@@ -198,10 +200,22 @@ def _scan_native(
 def _scan_elf_only(
     wheel: WheelArchive, member: ZipMember, libraries: LibraryTable
 ) -> ScannedMember:
+    """ELF facts from as little of the member as they need (often a few MB of hundreds)."""
     try:
         result = ScannedMember(member.name, member.file_size, member.mode, "")
-        if is_elf(wheel.zip.read_head(member, 4)):
-            result.elf = ElfFile.parse(wheel.read(member))
+        head = wheel.zip.read_head(member, _HEAD_BYTES)
+        if not is_elf(head[:4]):
+            return result
+        needed = ElfFile.prefix_size(head)
+        if needed is not None and needed < member.file_size:
+            if needed > len(head):
+                head = wheel.zip.read_head(member, needed)
+            try:
+                result.elf = ElfFile.parse(head, prefix=True)
+                return result
+            except ElfError:
+                pass  # a table beyond the prefix, or a malformed file: judge the whole
+        result.elf = ElfFile.parse(wheel.read(member))
         return result
     except TruewheelError as exc:
         raise exc.located(path=wheel.path, member=member.name) from None

@@ -53,8 +53,10 @@ def run_local(tasks: Sequence[Task], workers: int) -> Iterator[UnitFacts]:
     """
     ordered = _ordered(tasks)
     if workers <= 1 or len(ordered) <= 1:
+        # one unit alone may use every core for its members; -j 1 means one core
+        threads = 1 if workers <= 1 else None
         for task in ordered:
-            yield scan_task(task, threads=None)
+            yield scan_task(task, threads=threads)
         return
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["truewheel.catalog.executors"])

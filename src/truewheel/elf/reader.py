@@ -92,13 +92,33 @@ class ElfFile:
         return self.type == "DYN" and not self.is_pie
 
     @classmethod
-    def parse(cls, data: bytes | memoryview) -> ElfFile:
-        return _Parser(memoryview(data)).parse()
+    def parse(cls, data: bytes | memoryview, *, prefix: bool = False) -> ElfFile:
+        """Parse a whole file, or with ``prefix`` only its start (see :meth:`prefix_size`).
+
+        A prefix yields the program-header facts (dependencies, SONAME, paths, symbol
+        versions, notes) but no sections; a table the prefix does not reach raises
+        :class:`ElfError` like a truncated file, and the caller reads the whole.
+        """
+        return _Parser(memoryview(data), prefix=prefix).parse()
+
+    @classmethod
+    def prefix_size(cls, head: bytes | memoryview) -> int | None:
+        """How much of the file the dynamic facts need, judged from its first bytes.
+
+        The end of the last PT_DYNAMIC, PT_INTERP or PT_NOTE segment (libraries keep them
+        in the first few MB even when their data runs to hundreds), or None when the
+        program headers are not inside ``head``.
+        """
+        try:
+            return _Parser(memoryview(head), prefix=True).prefix_size()
+        except ElfError:
+            return None
 
 
 class _Parser:
-    def __init__(self, data: memoryview) -> None:
+    def __init__(self, data: memoryview, *, prefix: bool = False) -> None:
         self.data = data
+        self.prefix = prefix
         if len(data) < 52 or bytes(data[:4]) != L.ELF_MAGIC:
             raise ElfError("not an ELF file (bad magic or too short)")
         elf_class, encoding = data[4], data[5]
@@ -124,6 +144,20 @@ class _Parser:
             raise ElfError(f"malformed ELF ({what} string is not terminated)")
         return bytes(self.data[offset : offset + end]).decode("utf-8", "surrogateescape")
 
+    def prefix_size(self) -> int:
+        lay = self.layout
+        hdr = self._unpack(lay.header, 16, "ELF header")
+        e_phoff, e_phentsize, e_phnum = hdr[4], hdr[8], hdr[9]
+        if e_phnum and e_phentsize < lay.phdr.size:
+            raise ElfError(f"malformed ELF (program header size {e_phentsize})")
+        end = e_phoff + e_phnum * e_phentsize
+        for i in range(e_phnum):
+            raw = self._unpack(lay.phdr, e_phoff + i * e_phentsize, "program header")
+            p_type, _, p_offset, _, p_filesz, _ = lay.program_header(raw)
+            if p_type in (L.PT_DYNAMIC, L.PT_INTERP, L.PT_NOTE):
+                end = max(end, p_offset + p_filesz)
+        return end
+
     def parse(self) -> ElfFile:
         lay = self.layout
         hdr = self._unpack(lay.header, 16, "ELF header")
@@ -142,7 +176,9 @@ class _Parser:
         for i in range(e_phnum):
             raw = self._unpack(lay.phdr, e_phoff + i * e_phentsize, "program header")
             p_type, _, p_offset, p_vaddr, p_filesz, _ = lay.program_header(raw)
-            if p_offset + p_filesz > len(self.data) and p_type != L.PT_LOAD:
+            read = (L.PT_DYNAMIC, L.PT_INTERP, L.PT_NOTE) if self.prefix else None
+            past_end = p_offset + p_filesz > len(self.data)
+            if past_end and p_type != L.PT_LOAD and (read is None or p_type in read):
                 raise ElfError(f"truncated ELF (segment type {p_type} runs past end of file)")
             if p_type == L.PT_LOAD:
                 self.loads.append((p_vaddr, p_offset, p_filesz))
@@ -153,7 +189,8 @@ class _Parser:
             elif p_type == L.PT_NOTE:
                 notes.append((p_offset, p_filesz, raw[-1]))
         elf.loads = self.loads
-        elf.sections = self._sections(e_shoff, e_shnum, e_shentsize, e_shstrndx)
+        if not self.prefix:
+            elf.sections = self._sections(e_shoff, e_shnum, e_shentsize, e_shstrndx)
         if dynamic:
             self._read_dynamic(elf, *dynamic)
         if not notes:

@@ -140,15 +140,32 @@ class ZipReader:
         return self._pread(member.compressed_size, self.data_offset(member), member)
 
     def read_head(self, member: ZipMember, size: int) -> bytes:
-        """The first ``size`` bytes of a member, inflating no more than needed."""
+        """The first ``size`` bytes of a member, inflating no more than needed.
+
+        Shorter when the member is; not checked against the CRC, which covers the whole.
+        """
+        size = min(size, member.file_size)
+        start = self.data_offset(member)
         if member.method == STORED:
-            return self._pread(min(size, member.file_size), self.data_offset(member), member)
-        raw = self._pread(min(member.compressed_size, 64 * 1024), self.data_offset(member), member)
+            return self._pread(size, start, member)
         inflater = igzip_lib.IgzipDecompressor(flag=igzip_lib.DECOMP_DEFLATE)
+        out = bytearray()
+        consumed = 0
+        chunk = max(64 * 1024, size // 2)
         try:
-            return bytes(inflater.decompress(raw, size))
+            while len(out) < size and not inflater.eof:
+                raw = b""
+                if inflater.needs_input:
+                    if consumed >= member.compressed_size:
+                        break
+                    raw = self._pread(
+                        min(chunk, member.compressed_size - consumed), start + consumed, member
+                    )
+                    consumed += len(raw)
+                out += inflater.decompress(raw, size - len(out))
         except igzip_lib.IsalError as exc:  # type: ignore[misc]  # the stub calls it an instance
             raise self._error(f"corrupt deflate data ({exc})", member) from exc
+        return bytes(out)
 
     def read(self, member: ZipMember) -> bytes:
         """Inflate a member, refusing output that differs from the declared size or CRC."""
