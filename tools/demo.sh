@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything, build real native wheels from the C fixtures with gcc, then inspect,
-# repair, normalize and diff them: the main jobs of truewheel on real examples.
+# repair, diff and scan them: the main jobs of truewheel on real examples.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
@@ -18,6 +18,13 @@ $tw repair -w "$out/wheelhouse" "$out"/a/twsys-*.whl
 $tw inspect --fail-on never "$out"/wheelhouse/twsys-*.whl
 echo "== truewheel diff: the same -g build made in two directories"
 $tw diff "$out"/a/twdebug-*.whl "$out"/b/twdebug-*.whl || true
+echo "== truewheel scan: every wheel made above, as one corpus (catalog in $out)"
+$tw scan --no-progress --catalog "$out/catalog.sqlite" "$out/a" "$out/wheelhouse" || true
+echo "== truewheel scan: a venv holding the repaired twsys, twvend and twbroken"
+python3 -m venv --without-pip "$out/venv"
+.venv/bin/python -m pip --python "$out/venv/bin/python" install --quiet --no-deps --no-index \
+    "$out"/wheelhouse/twsys-*.whl "$out"/a/twvend-*.whl "$out"/a/twbroken-*.whl
+$tw scan --no-progress --catalog "$out/catalog.sqlite" --fail-on never "$out/venv"
 if [ -f /opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl ]; then
     echo "== truewheel inspect: the torch 2.13.0 CPU wheel found on this machine"
     $tw inspect --fail-on never /opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl
