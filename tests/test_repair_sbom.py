@@ -7,9 +7,11 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 import pytest
 from packageurl import PackageURL
 
+from truewheel.errors import InputError
 from truewheel.repair.model import (
     ExcludedLibrary,
     GraftedLibrary,
@@ -24,12 +27,14 @@ from truewheel.repair.model import (
     ProvidedLibrary,
 )
 from truewheel.repair.owners import (
+    DpkgDatabase,
     OwnerLookup,
     candidate_paths,
     find_owner,
     read_os_release_id,
 )
 from truewheel.repair.sbom import build_sbom, licence_members
+from truewheel.repair.sidecar import ForkedSbomBuilder, InProcessSbomBuilder, SbomRequest
 
 GMP = "/usr/lib/x86_64-linux-gnu/libgmp.so.10"
 ZLIB = "/usr/lib/x86_64-linux-gnu/libz.so.1"  # dpkg records it as /lib/x86_64-linux-gnu/...
@@ -160,18 +165,6 @@ def test_lookup_caches_per_instance() -> None:
     assert first is not None
     assert lookup.find(GMP) is first
     assert OwnerLookup().find(GMP) == first
-
-
-@needs_dpkg
-def test_background_prefetch_answers_like_direct_lookups(tmp_path: Path) -> None:
-    orphan = tmp_path / "libnobody.so.1"
-    orphan.write_bytes(b"\x7fELF")
-    paths = [GMP, ZLIB, str(orphan)]
-    lookup = OwnerLookup()
-    lookup.start_prefetch(paths)
-    prefetched = [lookup.find(p) for p in paths]
-    assert prefetched == [OwnerLookup().find(p) for p in paths]
-    assert [o.name if o else None for o in prefetched] == ["libgmp10", "zlib1g", None]
 
 
 def test_missing_tools_give_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -352,3 +345,70 @@ def test_licence_members_same_name_different_files(tmp_path: Path) -> None:
         "licenses/libq/COPYING": b"one",
         "licenses/libq/COPYING.2": b"two",
     }
+
+
+# -- the SBOM builders: in process and in the forked helper ------------------------------------
+
+
+def _request(host_libs: list[GraftedLibrary], **changes: Any) -> SbomRequest:
+    fields: dict[str, Any] = {
+        "dist_info": "demo-1.0.dist-info",
+        "wheel_name": "demo",
+        "wheel_version": "1.0",
+        "grafted": tuple(replace(g, owner=None) for g in host_libs),
+        "excluded": (),
+        "provided": (),
+        "tool_version": "0.0-test",
+    }
+    fields.update(changes)
+    return SbomRequest(**fields)
+
+
+def test_forked_builder_gives_the_same_bytes(host_libs: list[GraftedLibrary]) -> None:
+    expected = InProcessSbomBuilder().submit(_request(host_libs))()
+    forked = ForkedSbomBuilder.start()
+    if forked is None:
+        pytest.skip("fork is not safe here (threads running)")
+    try:
+        first = forked.submit(_request(host_libs))()
+        second = forked.submit(_request(host_libs, wheel_version="2.0"))()
+    finally:
+        forked.close()
+    assert first == expected
+    assert [g.owner for g in first.grafted] == [g.owner for g in host_libs]
+    assert set(first.files) == set(expected.files) and len(first.files) >= 2
+    assert second.files != first.files
+
+
+def test_forked_builder_errors_and_death(host_libs: list[GraftedLibrary]) -> None:
+    forked = ForkedSbomBuilder.start()
+    if forked is None:
+        pytest.skip("fork is not safe here (threads running)")
+    try:
+        twice = _request(host_libs, grafted=(host_libs[0], host_libs[0]))
+        with pytest.raises(InputError, match="grafted twice"):
+            forked.submit(twice)()
+        os.kill(forked._pid, signal.SIGKILL)
+        os.waitpid(forked._pid, 0)
+        # the helper is gone: the same answer comes from this process instead
+        result = forked.submit(_request(host_libs))()
+        assert result == InProcessSbomBuilder().submit(_request(host_libs))()
+    finally:
+        forked.close()
+
+
+@needs_dpkg
+def test_dpkg_database_agrees_with_dpkg_query(tmp_path: Path) -> None:
+    orphan = tmp_path / "libnobody.so.1"
+    orphan.write_bytes(b"\x7fELF")
+    paths = [GMP, ZLIB, os.path.realpath(ZLIB), "/lib/x86_64-linux-gnu/libc.so.6", str(orphan)]
+    paths += [p for p in ("/usr/lib/x86_64-linux-gnu/libgomp.so.1",) if os.path.exists(p)]
+    assert DpkgDatabase.open() is not None
+    direct = OwnerLookup()
+    direct.prefetch(paths)
+    queried = OwnerLookup(dpkg_root=str(tmp_path / "no-dpkg-here"))
+    queried.prefetch(paths)
+    answers = [direct.find(p) for p in paths]
+    assert answers == [queried.find(p) for p in paths]
+    assert answers[4] is None  # the orphan
+    assert sum(a is not None for a in answers) >= 4

@@ -153,21 +153,28 @@ def repair_command(
     as_json: bool,
 ) -> int:
     """Graft external libraries into wheels, drop-in compatible with auditwheel repair."""
-    from truewheel.cli._repair import run_repair
+    from truewheel.repair.sidecar import start_sbom_builder
 
-    return run_repair(
-        wheels,
-        plat=plat,
-        wheel_dir=wheel_dir,
-        lib_sdir=lib_sdir,
-        excludes=excludes,
-        providers=providers,
-        strip=strip,
-        only_plat=only_plat,
-        update_tags=not no_update_tags,
-        zip_level=zip_compression_level,
-        as_json=as_json,
-    )
+    sbom = start_sbom_builder()  # first: the helper imports its library while we import ours
+    try:
+        from truewheel.cli._repair import run_repair
+
+        return run_repair(
+            wheels,
+            plat=plat,
+            wheel_dir=wheel_dir,
+            lib_sdir=lib_sdir,
+            excludes=excludes,
+            providers=providers,
+            strip=strip,
+            only_plat=only_plat,
+            update_tags=not no_update_tags,
+            zip_level=zip_compression_level,
+            as_json=as_json,
+            sbom=sbom,
+        )
+    finally:
+        sbom.close()
 
 
 @cli.command("normalize")

@@ -14,6 +14,7 @@ from truewheel.commands.repair import Repairer, RepairOptions, RepairResult
 from truewheel.errors import TruewheelError
 from truewheel.jsonreport import document
 from truewheel.repair.plan import Provider
+from truewheel.repair.sidecar import SbomBuilder
 
 REPAIR_SCHEMA_VERSION = "1.0"
 
@@ -31,6 +32,7 @@ def run_repair(
     update_tags: bool,
     zip_level: int | None,
     as_json: bool,
+    sbom: SbomBuilder | None = None,
 ) -> int:
     options = RepairOptions(
         wheel_dir=Path(wheel_dir),
@@ -44,7 +46,7 @@ def run_repair(
         zip_level=zip_level,
     )
     paths, errors = expand_paths(wheels)
-    repairer = Repairer()
+    repairer = Repairer(sbom=sbom) if sbom is not None else Repairer()
     results: list[RepairResult] = []
     for path in paths:
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from truewheel import __version__
@@ -21,8 +21,6 @@ from truewheel.commands.inspect import Inspector
 from truewheel.errors import InputError
 from truewheel.policy.manylinux import Policy, PolicySet, Requirement
 from truewheel.repair.hostlibs import HostLibraries
-from truewheel.repair.model import GraftedLibrary
-from truewheel.repair.owners import OwnerLookup
 from truewheel.repair.patchelf import apply_edits
 from truewheel.repair.plan import Provider, RepairError, RepairPlan, plan_repair
 from truewheel.repair.preload import inject_preload, preload_source, target_packages
@@ -32,14 +30,11 @@ from truewheel.repair.rewrite import (
     retag_filename,
     retag_wheel_file,
 )
-from truewheel.repair.sbom import build_sbom, licence_members
-from truewheel.repair.sbom import load_library as load_sbom_library
+from truewheel.repair.sidecar import InProcessSbomBuilder, SbomBuilder, SbomRequest
 from truewheel.wheel import WheelArchive, format_record, record_digest
 from truewheel.wheel.writer import NewMember, RawMember, wheel_order, write_wheel, zip_level
 
 __all__ = ["RepairOptions", "RepairResult", "Repairer"]
-
-SBOM_NAME = "sboms/truewheel.cdx.json"
 
 
 @dataclass(frozen=True)
@@ -70,7 +65,7 @@ class RepairResult:
 class Repairer:
     inspector: Inspector = field(default_factory=Inspector)
     host: HostLibraries = field(default_factory=HostLibraries.from_system)
-    owners: OwnerLookup = field(default_factory=OwnerLookup)
+    sbom: SbomBuilder = field(default_factory=InProcessSbomBuilder)
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
     def repair(self, path: str | os.PathLike[str], options: RepairOptions) -> RepairResult:
@@ -190,7 +185,21 @@ class Repairer:
         tags: list[str],
         options: RepairOptions,
     ) -> RepairResult:
-        self.owners.start_prefetch([g.source_path for g in plan.grafted])
+        pending_sbom = (
+            self.sbom.submit(
+                SbomRequest(
+                    dist_info=wheel.dist_info,
+                    wheel_name=report.name,
+                    wheel_version=report.version,
+                    grafted=tuple(plan.grafted),
+                    excluded=tuple(plan.excluded),
+                    provided=tuple(plan.provided),
+                    tool_version=__version__,
+                )
+            )
+            if plan.changes_anything
+            else None
+        )
         dist_info = wheel.dist_info
         by_name = {m.name: m for m in wheel.files}
         originals = {name: wheel.read(by_name[name]) for name in plan.edits if name in by_name}
@@ -202,10 +211,11 @@ class Repairer:
         edited = apply_edits(originals, plan.edits, strip=strip)
         new_files = dict(edited)
         new_files.update(self._text_changes(wheel, plan, tags))
-        if plan.changes_anything:
-            load_sbom_library()
-        grafted = [self._with_owner(g) for g in plan.grafted]
-        new_files.update(self._sbom_files(wheel, report, grafted, plan))
+        grafted = list(plan.grafted)
+        if pending_sbom is not None:
+            sbom = pending_sbom()
+            new_files.update(sbom.files)
+            grafted = list(sbom.grafted)
         stamp = self._timestamp(wheel)
         executable = {m.name for m in wheel.files if m.mode & 0o111} | set(plan.graft_data)
         members: list[RawMember | NewMember] = []
@@ -238,9 +248,6 @@ class Repairer:
         plan.grafted = grafted
         return RepairResult(wheel.path, str(target), True, tags, plan, sorted(plan.edits))
 
-    def _with_owner(self, graft: GraftedLibrary) -> GraftedLibrary:
-        return replace(graft, owner=self.owners.find(graft.source_path))
-
     def _text_changes(
         self, wheel: WheelArchive, plan: RepairPlan, tags: list[str]
     ) -> dict[str, bytes]:
@@ -268,30 +275,6 @@ class Repairer:
                 text = wheel.read(member).decode("utf-8") if member else ""
                 changes[init] = inject_preload(text, block).encode()
         return changes
-
-    def _sbom_files(
-        self,
-        wheel: WheelArchive,
-        report: WheelReport,
-        grafted: list[GraftedLibrary],
-        plan: RepairPlan,
-    ) -> dict[str, bytes]:
-        if not plan.changes_anything:
-            return {}
-        files = {
-            f"{wheel.dist_info}/{SBOM_NAME}": build_sbom(
-                wheel_name=report.name,
-                wheel_version=report.version,
-                grafted=grafted,
-                excluded=plan.excluded,
-                provided=plan.provided,
-                tool_version=__version__,
-                timestamp=None,
-            ).encode()
-        }
-        for name, data in licence_members(grafted).items():
-            files[f"{wheel.dist_info}/{name}"] = data
-        return files
 
     def _timestamp(self, wheel: WheelArchive) -> tuple[int, int]:
         epoch = self.environ.get("SOURCE_DATE_EPOCH")

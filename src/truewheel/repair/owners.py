@@ -10,12 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import threading
 from pathlib import Path
 
 from truewheel.repair.model import OwnerPackage
 
-__all__ = ["OwnerLookup", "find_owner", "read_os_release_id"]
+__all__ = ["DpkgDatabase", "OwnerLookup", "find_owner", "read_os_release_id"]
 
 DEFAULT_TIMEOUT = 60.0
 """Seconds one ``dpkg-query`` or ``rpm`` call may take before it counts as no answer."""
@@ -25,6 +24,87 @@ DEFAULT_TIMEOUT = 60.0
 _MERGED_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 
 _RPM_QUERY_FORMAT = "%{NAME} %{EPOCHNUM}:%{VERSION}-%{RELEASE} %{ARCH}\\n"
+
+
+class DpkgDatabase:
+    """dpkg's own records, read directly: ``info/<package>.list`` and ``status``.
+
+    Each ``.list`` file names every path its package installed, one per line; ``status``
+    holds one stanza per package with its Version and Architecture (dpkg(1), "FILES").
+    Reading them costs ~30 ms where the two ``dpkg-query`` runs they replace cost ~80 ms,
+    and it gives the same answers (the tests compare them); ``dpkg-query`` stays the
+    fallback where the directory is not readable.
+    """
+
+    def __init__(self, root: str = "/var/lib/dpkg") -> None:
+        self.root = Path(root)
+        self._versions: dict[tuple[str, str | None], tuple[str, str]] | None = None
+
+    @classmethod
+    def open(cls, root: str = "/var/lib/dpkg") -> DpkgDatabase | None:
+        """The database at ``root``, or None when it is missing or unreadable."""
+        info, status = Path(root) / "info", Path(root) / "status"
+        if info.is_dir() and os.access(info, os.R_OK | os.X_OK) and _readable_file(str(status)):
+            return cls(root)
+        return None
+
+    def owners(self, paths: list[str]) -> dict[str, str]:
+        """For each path some package lists, that package (``name`` or ``name:arch``).
+
+        When several list one path (shared files of Multi-Arch packages) the first in
+        sorted order wins, as with ``dpkg-query -S``.
+        """
+        by_tail: dict[bytes, dict[str, bytes]] = {}
+        for path in paths:
+            line = path.encode("utf-8", "surrogateescape") + b"\n"
+            by_tail.setdefault(line[line.rfind(b"/") :], {})[path] = line
+        found: dict[str, list[str]] = {}
+        info = self.root / "info"
+        with os.scandir(info) as entries:
+            lists = sorted(e.name for e in entries if e.name.endswith(".list"))
+        for name in lists:
+            try:
+                data = (info / name).read_bytes()
+            except OSError:
+                continue
+            for tail, lines in by_tail.items():
+                if tail not in data:
+                    continue
+                for path, line in lines.items():
+                    at = data.find(line)
+                    while at > 0 and data[at - 1] != 0x0A:
+                        at = data.find(line, at + 1)
+                    if at >= 0:
+                        found.setdefault(path, []).append(name[: -len(".list")])
+        return {path: sorted(packages)[0] for path, packages in found.items()}
+
+    def version(self, package: str) -> tuple[str, str] | None:
+        """(Version, Architecture) of an installed package named like a ``.list`` file."""
+        if self._versions is None:
+            self._versions = self._read_status()
+        name, _, arch = package.partition(":")
+        return self._versions.get((name, arch or None)) or self._versions.get((name, None))
+
+    def _read_status(self) -> dict[tuple[str, str | None], tuple[str, str]]:
+        try:
+            text = (self.root / "status").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return {}
+        versions: dict[tuple[str, str | None], tuple[str, str]] = {}
+        for stanza in text.split("\n\n"):
+            fields: dict[str, str] = {}
+            for line in stanza.splitlines():
+                key, sep, value = line.partition(": ")
+                if sep and key in ("Package", "Version", "Architecture", "Status"):
+                    fields[key] = value.strip()
+            if not fields.get("Status", "").endswith(" installed"):
+                continue
+            if "Package" in fields and "Version" in fields:
+                arch = fields.get("Architecture", "")
+                entry = (fields["Version"], arch)
+                versions[(fields["Package"], arch or None)] = entry
+                versions.setdefault((fields["Package"], None), entry)
+        return versions
 
 
 def read_os_release_id(path: str = "/etc/os-release") -> str | None:
@@ -97,9 +177,14 @@ class OwnerLookup:
     """
 
     def __init__(
-        self, *, os_release: str = "/etc/os-release", timeout: float = DEFAULT_TIMEOUT
+        self,
+        *,
+        os_release: str = "/etc/os-release",
+        timeout: float = DEFAULT_TIMEOUT,
+        dpkg_root: str = "/var/lib/dpkg",
     ) -> None:
         self.timeout = timeout
+        self._dpkg_root = dpkg_root
         self._os_release = os_release
         self._distro_known = False
         self._distro: str | None = None
@@ -109,7 +194,6 @@ class OwnerLookup:
         self._dpkg_paths: dict[str, str | None] = {}
         self._dpkg_query = shutil.which("dpkg-query")
         self._rpm = shutil.which("rpm")
-        self._background: threading.Thread | None = None
 
     @property
     def distro(self) -> str | None:
@@ -121,34 +205,18 @@ class OwnerLookup:
 
     def find(self, path: str) -> OwnerPackage | None:
         """The package that installed ``path``, or None if there is none or it cannot be told."""
-        self._wait_for_background()
         key = _absolute(path)
         if key not in self._by_path:
             self._by_path[key] = self._lookup(key)
         return self._by_path[key]
 
-    def start_prefetch(self, paths: list[str]) -> None:
-        """Begin :meth:`prefetch` in a background thread; :meth:`find` waits for it.
-
-        The queries spend their time in dpkg, not in Python, so a repair can patch
-        and compress while they run.
-        """
-        self._wait_for_background()
-        if self._dpkg_query is None or not paths:
-            return
-        self._background = threading.Thread(
-            target=self.prefetch, args=(list(paths),), name="truewheel-owners", daemon=True
-        )
-        self._background.start()
-
-    def _wait_for_background(self) -> None:
-        thread, self._background = self._background, None
-        if thread is not None:
-            thread.join()
-
     def prefetch(self, paths: list[str]) -> None:
-        """Ask dpkg about many files in two calls instead of two per file (each costs ~50 ms)."""
+        """Ask dpkg about many files at once: its database, or two ``dpkg-query`` calls."""
         if self._dpkg_query is None:
+            return
+        database = DpkgDatabase.open(self._dpkg_root)
+        if database is not None:
+            self._prefetch_from(database, paths)
             return
         wanted = sorted(
             {
@@ -176,6 +244,19 @@ class OwnerLookup:
                 fields = row.split()
                 if len(fields) == 3:
                     self._deb_packages[fields[0]] = self._deb_owner(fields[0], fields[1], fields[2])
+
+    def _prefetch_from(self, database: DpkgDatabase, paths: list[str]) -> None:
+        wanted = sorted(
+            {c for p in paths for c in candidate_paths(_absolute(p)) if c not in self._dpkg_paths}
+        )
+        owners = database.owners(wanted)
+        for candidate in wanted:
+            self._dpkg_paths[candidate] = owners.get(candidate)
+        for package in sorted({v for v in owners.values()} - set(self._deb_packages)):
+            found = database.version(package)
+            self._deb_packages[package] = (
+                self._deb_owner(package, found[0], found[1]) if found else None
+            )
 
     # -- internals ---------------------------------------------------------------------------
 
