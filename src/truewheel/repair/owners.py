@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 from truewheel.repair.model import OwnerPackage
@@ -39,6 +40,22 @@ class DpkgDatabase:
     def __init__(self, root: str = "/var/lib/dpkg") -> None:
         self.root = Path(root)
         self._versions: dict[tuple[str, str | None], tuple[str, str]] | None = None
+        self._lists: dict[str, bytes] | None = None
+
+    def preload(self) -> None:
+        """Read every list and the status file now (~30 MB), so lookups only search memory."""
+        self._lists = dict(self._read_lists())
+        self._versions = self._read_status()
+
+    def _read_lists(self) -> Iterator[tuple[str, bytes]]:
+        info = self.root / "info"
+        with os.scandir(info) as entries:
+            names = sorted(e.name for e in entries if e.name.endswith(".list"))
+        for name in names:
+            try:
+                yield name[: -len(".list")], (info / name).read_bytes()
+            except OSError:
+                continue
 
     @classmethod
     def open(cls, root: str = "/var/lib/dpkg") -> DpkgDatabase | None:
@@ -59,14 +76,8 @@ class DpkgDatabase:
             line = path.encode("utf-8", "surrogateescape") + b"\n"
             by_tail.setdefault(line[line.rfind(b"/") :], {})[path] = line
         found: dict[str, list[str]] = {}
-        info = self.root / "info"
-        with os.scandir(info) as entries:
-            lists = sorted(e.name for e in entries if e.name.endswith(".list"))
-        for name in lists:
-            try:
-                data = (info / name).read_bytes()
-            except OSError:
-                continue
+        lists = self._lists.items() if self._lists is not None else self._read_lists()
+        for package, data in lists:
             for tail, lines in by_tail.items():
                 if tail not in data:
                     continue
@@ -75,7 +86,7 @@ class DpkgDatabase:
                     while at > 0 and data[at - 1] != 0x0A:
                         at = data.find(line, at + 1)
                     if at >= 0:
-                        found.setdefault(path, []).append(name[: -len(".list")])
+                        found.setdefault(path, []).append(package)
         return {path: sorted(packages)[0] for path, packages in found.items()}
 
     def version(self, package: str) -> tuple[str, str] | None:
@@ -185,6 +196,7 @@ class OwnerLookup:
     ) -> None:
         self.timeout = timeout
         self._dpkg_root = dpkg_root
+        self._database: DpkgDatabase | None = None
         self._os_release = os_release
         self._distro_known = False
         self._distro: str | None = None
@@ -210,11 +222,18 @@ class OwnerLookup:
             self._by_path[key] = self._lookup(key)
         return self._by_path[key]
 
+    def warm(self) -> None:
+        """Load dpkg's database into memory ahead of the questions (a helper's idle time)."""
+        if self._dpkg_query is not None and self._database is None:
+            self._database = DpkgDatabase.open(self._dpkg_root)
+            if self._database is not None:
+                self._database.preload()
+
     def prefetch(self, paths: list[str]) -> None:
         """Ask dpkg about many files at once: its database, or two ``dpkg-query`` calls."""
         if self._dpkg_query is None:
             return
-        database = DpkgDatabase.open(self._dpkg_root)
+        database = self._database or DpkgDatabase.open(self._dpkg_root)
         if database is not None:
             self._prefetch_from(database, paths)
             return
