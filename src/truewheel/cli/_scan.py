@@ -111,7 +111,7 @@ def _scan_with_bar(scanner: Scanner, sources: list[str]) -> ScanReport:
             bar.start()
             return
         name = posixpath.basename(unit.key.path)
-        bar.update(task_id, completed=done, description=f"scanning {name[:40]}")
+        bar.update(task_id, completed=done, description=f"scanning {name[:28]}")
 
     try:
         return scanner.scan(sources, progress)
