@@ -372,8 +372,11 @@ def test_forked_builder_gives_the_same_bytes(host_libs: list[GraftedLibrary]) ->
     try:
         first = forked.submit(_request(host_libs))()
         second = forked.submit(_request(host_libs, wheel_version="2.0"))()
+        forked.submit(_request(host_libs, wheel_version="3.0"))  # a repair that failed after
+        fourth = forked.submit(_request(host_libs, wheel_version="4.0"))()
     finally:
         forked.close()
+    assert fourth == InProcessSbomBuilder().submit(_request(host_libs, wheel_version="4.0"))()
     assert first == expected
     assert [g.owner for g in first.grafted] == [g.owner for g in host_libs]
     assert set(first.files) == set(expected.files) and len(first.files) >= 2

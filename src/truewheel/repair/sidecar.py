@@ -141,6 +141,11 @@ class ForkedSbomBuilder:
     def __init__(self, channel: _Channel, pid: int) -> None:
         self._channel: _Channel | None = channel
         self._pid = pid
+        # Answers come back in request order; one a failed repair never asked for is kept
+        # under its number, so the next repair does not read it as its own.
+        self._sent = 0
+        self._received = 0
+        self._answers: dict[int, tuple[str, Any]] = {}
 
     @classmethod
     def start(cls) -> ForkedSbomBuilder | None:
@@ -170,25 +175,32 @@ class ForkedSbomBuilder:
         return cls(_Channel(to_parent, from_parent), pid)
 
     def submit(self, request: SbomRequest) -> Callable[[], SbomFiles]:
+        number = self._sent
         if self._channel is not None:
             try:
                 self._channel.send(request)
+                self._sent += 1
             except OSError:
                 self.close()
-        return lambda: self._receive(request)
+        return lambda: self._receive(number, request)
 
-    def _receive(self, request: SbomRequest) -> SbomFiles:
-        if self._channel is not None:
-            try:
-                kind, value = self._channel.recv()
-            except (EOFError, OSError):
-                self.close()
-            else:
-                if kind == "ok":
-                    assert isinstance(value, SbomFiles)
-                    return value
-                message, path, member = value
-                raise InputError(message, path=path, member=member)
+    def _receive(self, number: int, request: SbomRequest) -> SbomFiles:
+        try:
+            while self._channel is not None and self._received <= number:
+                self._answers[self._received] = self._channel.recv()
+                self._received += 1
+        except (EOFError, OSError):
+            self.close()
+        answer = self._answers.pop(number, None)
+        for stale in [n for n in self._answers if n < number]:
+            del self._answers[stale]
+        if answer is not None:
+            kind, value = answer
+            if kind == "ok":
+                assert isinstance(value, SbomFiles)
+                return value
+            message, path, member = value
+            raise InputError(message, path=path, member=member)
         return build_sbom_files(request)  # the helper is gone: do it here
 
     def close(self) -> None:
