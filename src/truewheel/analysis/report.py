@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from truewheel.analysis.resolve import Dependency
 from truewheel.elf import ElfFile
-from truewheel.elf.buildpaths import BuildPath
 from truewheel.policy.manylinux import TagResult
 from truewheel.wheel import CoreMetadata, WheelInfo
+
+if TYPE_CHECKING:
+    from truewheel.elf.buildpaths import BuildPath
 
 __all__ = [
     "SEVERITIES",

@@ -17,12 +17,15 @@ import posixpath
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from truewheel.elf import ElfFile, is_elf
-from truewheel.elf.buildpaths import BuildPath, find_build_paths
 from truewheel.errors import ElfError, TruewheelError
 from truewheel.policy.libraries import LibraryTable, VersionEvidence
 from truewheel.wheel import WheelArchive, ZipMember, record_digest
+
+if TYPE_CHECKING:
+    from truewheel.elf.buildpaths import BuildPath
 
 __all__ = ["ScannedMember", "digest_members", "scan_members"]
 
@@ -136,6 +139,8 @@ def _scan_one(wheel: WheelArchive, member: ZipMember, libraries: LibraryTable) -
         if is_elf(data[:4]):
             elf = ElfFile.parse(data)
             result.elf = elf
+            from truewheel.elf.buildpaths import find_build_paths
+
             result.build_paths = find_build_paths(elf, data)
             result.versions = libraries.find_versions(member.name, elf, data)
         return result

@@ -12,7 +12,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from truewheel.analysis.findings import collect_findings
 from truewheel.analysis.identity import identify
 from truewheel.analysis.platform import platform_report
 from truewheel.analysis.report import NativeFile, WheelReport
@@ -103,6 +102,8 @@ class Inspector:
             platform=platform,
         )
         if deep and not native_only:
+            from truewheel.analysis.findings import collect_findings
+
             report.findings = collect_findings(wheel, scanned, native, platform, self.glibc)
         return report, scanned
 

@@ -23,7 +23,6 @@ from truewheel.policy.manylinux import Policy, PolicySet, Requirement
 from truewheel.repair.hostlibs import HostLibraries
 from truewheel.repair.patchelf import apply_edits
 from truewheel.repair.plan import Provider, RepairError, RepairPlan, plan_repair
-from truewheel.repair.preload import inject_preload, preload_source, target_packages
 from truewheel.repair.rewrite import (
     add_requirements,
     dos_datetime,
@@ -262,6 +261,8 @@ class Repairer:
             users = sorted(
                 {u for p in plan.provided for u in p.needed_by if not u.startswith(plan.libs_dir)}
             )
+            from truewheel.repair.preload import inject_preload, preload_source, target_packages
+
             inits = target_packages(users, [m.name for m in wheel.files])
             if not inits:
                 raise RepairError(

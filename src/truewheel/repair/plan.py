@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from truewheel.analysis.report import WheelReport
@@ -47,6 +46,8 @@ class Provider:
         spec, sep, pattern = option.rpartition(":")
         if not sep or not spec or not pattern:
             raise InputError(f"--provided-by needs DIST[SPEC]:PATTERN, got {option!r}")
+        from packaging.requirements import InvalidRequirement, Requirement
+
         try:
             requirement = Requirement(spec)
         except InvalidRequirement as exc:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 __all__ = ["add_requirements", "dos_datetime", "retag_filename", "retag_wheel_file"]
@@ -41,6 +40,8 @@ def retag_wheel_file(text: str, platforms: list[str]) -> str:
 
 def add_requirements(text: str, requirements: list[str]) -> str:
     """Add Requires-Dist headers (once) to METADATA, keeping its body intact."""
+    from packaging.requirements import Requirement
+
     head, sep, body = text.partition("\n\n")
     present = {
         canonicalize_name(Requirement(line.split(":", 1)[1].strip()).name)

@@ -1,9 +1,9 @@
 """The WHEEL and METADATA files of a wheel's ``.dist-info`` directory.
 
 Both use the email header format.  WHEEL follows the binary distribution
-format spec; METADATA is parsed loosely with packaging's ``parse_email`` so
-that a wheel with odd metadata can still be inspected, and only what truewheel
-relies on (Name and Version) is validated strictly.
+format spec; METADATA's Name and Version are read with the same email parser and
+validated strictly, the rest loosely with packaging's ``parse_email`` when first
+needed, so a wheel with odd metadata can still be inspected.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from __future__ import annotations
 import email.parser
 import email.policy
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
-from packaging.metadata import parse_email
 from packaging.utils import canonicalize_name
 
 from truewheel.errors import MetadataError
@@ -68,30 +69,53 @@ class WheelInfo:
 
 @dataclass(frozen=True)
 class CoreMetadata:
-    """The parts of METADATA truewheel uses, plus what it could not parse."""
+    """METADATA: Name and Version checked at once, the rest parsed when asked for.
+
+    Every wheel is opened with its METADATA, but most commands need only the name and
+    version; the full parse (packaging's ``parse_email``, with its requirement and
+    marker grammar) is deferred to the first use of another field.
+    """
 
     name: str
     version: str
-    metadata_version: str | None
-    requires_dist: tuple[str, ...]
-    license_expression: str | None
-    unparsed: tuple[str, ...] = field(default=())
+    text: str = field(repr=False)
 
     @classmethod
     def parse(cls, text: str, *, path: str, member: str) -> CoreMetadata:
-        raw, unparsed = parse_email(text)
-        name, version = raw.get("name"), raw.get("version")
+        headers = email.parser.Parser(policy=email.policy.compat32).parsestr(text, headersonly=True)
+        name = (headers.get("Name") or "").strip()
+        version = (headers.get("Version") or "").strip()
         if not name or not version:
             missing = ", ".join(k for k, v in (("Name", name), ("Version", version)) if not v)
             raise MetadataError(f"missing required field(s): {missing}", path=path, member=member)
-        return cls(
-            name=name,
-            version=version,
-            metadata_version=raw.get("metadata_version"),
-            requires_dist=tuple(raw.get("requires_dist", ())),
-            license_expression=raw.get("license_expression") or raw.get("license"),
-            unparsed=tuple(sorted(unparsed)),
-        )
+        return cls(name=name, version=version, text=text)
+
+    @cached_property
+    def _parsed(self) -> tuple[dict[str, Any], tuple[str, ...]]:
+        from packaging.metadata import parse_email
+
+        raw, unparsed = parse_email(self.text)
+        return dict(raw), tuple(sorted(unparsed))
+
+    @property
+    def metadata_version(self) -> str | None:
+        value = self._parsed[0].get("metadata_version")
+        return str(value) if value else None
+
+    @property
+    def requires_dist(self) -> tuple[str, ...]:
+        return tuple(self._parsed[0].get("requires_dist", ()))
+
+    @property
+    def license_expression(self) -> str | None:
+        raw = self._parsed[0]
+        value = raw.get("license_expression") or raw.get("license")
+        return str(value) if value else None
+
+    @property
+    def unparsed(self) -> tuple[str, ...]:
+        """Fields packaging could not parse (kept so nothing is silently lost)."""
+        return self._parsed[1]
 
     def matches(self, name: str) -> bool:
         return canonicalize_name(self.name) == canonicalize_name(name)
