@@ -11,6 +11,7 @@ same function runs in process; the output is the same bytes either way.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import struct
@@ -154,6 +155,7 @@ class ForkedSbomBuilder:
             return None
         to_child, from_parent = os.pipe()
         to_parent, from_child = os.pipe()
+        gc.freeze()  # what exists now is shared: keep the collector from touching it
         try:
             pid = os.fork()
         except OSError:
@@ -163,6 +165,7 @@ class ForkedSbomBuilder:
         if pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
             status = 0
             try:
+                gc.disable()  # a short life: the cycle collector would only copy shared pages
                 os.close(from_parent)
                 os.close(to_parent)
                 _serve(_Channel(to_child, from_child))
