@@ -91,3 +91,36 @@ def test_elf_reader_on_arbitrary_bytes(data: bytes) -> None:
         ElfFile.parse(b"\x7fELF" + data)
     except TruewheelError as exc:
         assert str(exc)
+
+
+_HEADER_LINES = st.lists(
+    st.one_of(
+        st.builds(
+            "{}:{}{}".format,
+            st.sampled_from(["Name", "name", "Version", "Tag", "TAG", "Wheel-Version", "X-Y"]),
+            st.sampled_from(["", " ", "  ", "\t"]),
+            st.text(alphabet="abc 1.-_:\t", max_size=12),
+        ),
+        st.builds("{}{}".format, st.sampled_from([" ", "\t"]), st.text("ab c", max_size=6)),
+        st.sampled_from(["", "no colon here", "Bad Name: x", "Name : x", ":empty", "  "]),
+    ),
+    max_size=8,
+)
+
+
+@FUZZ
+@given(lines=_HEADER_LINES, ending=st.sampled_from(["\n", "\r\n"]))
+def test_headers_read_like_email_compat32(lines: list[str], ending: str) -> None:
+    """The small header reader gives what email.parser's compat32 policy gives."""
+    import email.parser
+    import email.policy
+
+    from truewheel.wheel.metadata import Headers
+
+    text = ending.join(lines) + ending + ending + "Name: in the body\n"
+    ours = Headers(text)
+    theirs = email.parser.Parser(policy=email.policy.compat32).parsestr(text, headersonly=True)
+    for name in ("Name", "Version", "Tag", "Wheel-Version", "X-Y"):
+        expected = [v.replace("\r\n", "\n") for v in theirs.get_all(name) or []]
+        assert ours.get_all(name) == expected, (text, name)
+        assert ours.get(name) == (expected[0] if expected else None)
