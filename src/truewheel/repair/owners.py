@@ -42,6 +42,28 @@ class DpkgDatabase:
     def __init__(self, root: str = "/var/lib/dpkg") -> None:
         self.root = Path(root)
         self._status: str | None = None
+        self._lists: list[str] | None = None
+
+    def load(self) -> None:
+        """Read the package index and status now (a helper's idle time), not at the question."""
+        self._list_names()
+        self._status_text()
+
+    def _list_names(self) -> list[str]:
+        if self._lists is None:
+            with os.scandir(self.root / "info") as entries:
+                self._lists = sorted(
+                    e.name[: -len(".list")] for e in entries if e.name.endswith(".list")
+                )
+        return self._lists
+
+    def _status_text(self) -> str:
+        if self._status is None:
+            try:
+                self._status = (self.root / "status").read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                self._status = ""
+        return self._status
 
     @classmethod
     def open(cls, root: str = "/var/lib/dpkg") -> DpkgDatabase | None:
@@ -61,8 +83,7 @@ class DpkgDatabase:
         for path in paths:
             line = path.encode("utf-8", "surrogateescape") + b"\n"
             by_name.setdefault(line[line.rfind(b"/") :], {})[path] = line
-        with os.scandir(self.root / "info") as entries:
-            lists = sorted(e.name[: -len(".list")] for e in entries if e.name.endswith(".list"))
+        lists = self._list_names()
         stems = {_library_stem(name.decode("utf-8", "surrogateescape")) for name in by_name}
         likely = [name for name in lists if _named_after(name, stems)]
         found = self._search(by_name, likely)
@@ -94,13 +115,8 @@ class DpkgDatabase:
 
     def version(self, package: str) -> tuple[str, str] | None:
         """(Version, Architecture) of an installed package named like a ``.list`` file."""
-        if self._status is None:
-            try:
-                self._status = (self.root / "status").read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                self._status = ""
         name, _, arch = package.partition(":")
-        text = self._status
+        text = self._status_text()
         for match in re.finditer(rf"^Package: {re.escape(name)}$", text, re.MULTILINE):
             end = text.find("\n\n", match.start())
             fields: dict[str, str] = {}
@@ -207,6 +223,7 @@ class OwnerLookup:
     ) -> None:
         self.timeout = timeout
         self._dpkg_root = dpkg_root
+        self._database: DpkgDatabase | None = None
         self._os_release = os_release
         self._distro_known = False
         self._distro: str | None = None
@@ -232,11 +249,18 @@ class OwnerLookup:
             self._by_path[key] = self._lookup(key)
         return self._by_path[key]
 
+    def warm(self) -> None:
+        """Open dpkg's database and read its index ahead of the questions."""
+        if self._dpkg_query is not None and self._database is None:
+            self._database = DpkgDatabase.open(self._dpkg_root)
+            if self._database is not None:
+                self._database.load()
+
     def prefetch(self, paths: list[str]) -> None:
         """Ask dpkg about many files at once: its database, or two ``dpkg-query`` calls."""
         if self._dpkg_query is None:
             return
-        database = DpkgDatabase.open(self._dpkg_root)
+        database = self._database or DpkgDatabase.open(self._dpkg_root)
         if database is not None:
             self._prefetch_from(database, paths)
             return

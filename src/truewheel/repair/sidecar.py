@@ -223,6 +223,7 @@ def _serve(channel: _Channel) -> None:  # pragma: no cover - runs in the child
 
     load_library()
     owners = OwnerLookup()
+    owners.warm()
     while True:
         try:
             request = channel.recv()
