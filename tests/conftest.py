@@ -12,12 +12,12 @@ import pytest
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
 
 
-def load_wheelbuild() -> ModuleType:
-    """Import fixtures/wheelbuild.py by path, independent of pytest's import mode."""
-    name = "truewheel_fixtures_wheelbuild"
+def _load_fixture_module(stem: str) -> ModuleType:
+    """Import fixtures/<stem>.py by path, independent of pytest's import mode."""
+    name = f"truewheel_fixtures_{stem}"
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, FIXTURES_DIR / "wheelbuild.py")
+    spec = importlib.util.spec_from_file_location(name, FIXTURES_DIR / f"{stem}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -25,9 +25,18 @@ def load_wheelbuild() -> ModuleType:
     return module
 
 
+def load_wheelbuild() -> ModuleType:
+    return _load_fixture_module("wheelbuild")
+
+
 @pytest.fixture(scope="session")
 def wheelbuild() -> ModuleType:
     return load_wheelbuild()
+
+
+@pytest.fixture(scope="session")
+def providerbuild() -> ModuleType:
+    return _load_fixture_module("providerbuild")
 
 
 @pytest.fixture(scope="session")

@@ -227,23 +227,7 @@ def conflicted_env(
 ) -> Path:
     """A real venv: repaired twsys and twvend (two libgomp copies), twbroken (a missing lib)."""
     env = tmp_path_factory.mktemp("env") / "venv"
-    venv.EnvBuilder(with_pip=False).create(env)
-    wheels = [repaired_twsys, fixture_wheels["vendored_mangled"], fixture_wheels["broken_ref"]]
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(env / "bin" / "python"),
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-index",
-            *map(str, wheels),
-        ],
-        check=True,
-    )
+    _install(env, repaired_twsys, fixture_wheels["vendored_mangled"], fixture_wheels["broken_ref"])
     return env
 
 
@@ -304,6 +288,87 @@ def test_environment_rescan_notices_a_changed_library(
     status, doc, _ = scan(capsys, "--catalog", catalog, "--fail-on", "never", str(env))
     assert status == 0
     assert (doc["run"]["scanned"], doc["run"]["skipped"]) == (1, 2)
+
+
+def _install(env: Path, *wheels: Path) -> None:
+    venv.EnvBuilder(with_pip=False).create(env)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(env / "bin" / "python"),
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            *map(str, wheels),
+        ],
+        check=True,
+    )
+
+
+def test_library_from_another_distribution_needs_preload(
+    providerbuild: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """repair --provided-by keeps DT_NEEDED libfoo.so.1; only twfoo ships it: works if preloaded."""
+    wheels = providerbuild.build_provider_wheels(tmp_path / "wheels")
+    option = f"{providerbuild.PROVIDER_DIST}:{providerbuild.LIBFOO_PATTERN}"
+    repaired = tmp_path / "repaired"
+    assert (
+        main(["repair", "-w", str(repaired), "--provided-by", option, str(wheels["consumer"])]) == 0
+    )
+    capsys.readouterr()
+    [consumer] = repaired.glob("*.whl")
+    _install(tmp_path / "venv", wheels["provider"], consumer)
+    status, doc, err = scan(capsys, "--catalog", str(tmp_path / "c.sqlite"), str(tmp_path / "venv"))
+    assert status == 0, err  # info only
+    [environment] = doc["environments"]
+    [preload] = environment["conflicts"]
+    assert (preload["code"], preload["severity"]) == ("needs-preload", "info")
+    assert preload["projects"] == ["twconsumer", "twfoo"]
+    assert providerbuild.LIBFOO_SONAME in preload["message"]
+    # without the provider, the same extension cannot load at all
+    _install(tmp_path / "alone", consumer)
+    status, doc, _ = scan(capsys, "--catalog", str(tmp_path / "c.sqlite"), str(tmp_path / "alone"))
+    assert status == 1
+    [missing] = doc["environments"][0]["conflicts"]
+    assert missing["code"] == "unresolved-library" and missing["severity"] == "error"
+
+
+def test_two_cuda_runtimes(
+    fixture_wheels: dict[str, Path],
+    wheelbuild: ModuleType,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """twvend's libcudart.so.12 and another package's copy under a mangled SONAME."""
+    from truewheel.repair.patchelf import find_patchelf
+
+    _, data = _member(fixture_wheels["vendored_mangled"], "libcudart.so.12")
+    copy = tmp_path / "libcudart-0badc0de.so.12"
+    copy.write_bytes(data)
+    subprocess.run([find_patchelf(), "--set-soname", copy.name, str(copy)], check=True)
+    contents = wheelbuild._WheelContents("twcuda", "another package's CUDA runtime")
+    contents.add_text("twcuda/__init__.py", "")
+    contents.add_elf(f"twcuda.libs/{copy.name}", copy)
+    (tmp_path / "w").mkdir()
+    other = contents.write(tmp_path / "w", wheelbuild.wheel_tag())
+    _install(tmp_path / "venv", fixture_wheels["vendored_mangled"], other)
+    status, doc, _ = scan(
+        capsys,
+        "--catalog",
+        str(tmp_path / "c.sqlite"),
+        "--fail-on",
+        "warning",
+        str(tmp_path / "venv"),
+    )
+    assert status == 1  # warnings count with --fail-on warning
+    codes = {c["code"]: c for c in doc["environments"][0]["conflicts"]}
+    cuda = codes["cuda-runtimes"]
+    assert cuda["severity"] == "warning" and cuda["projects"] == ["twcuda", "twvend"]
+    assert "libcudart.so.12" in cuda["message"] and copy.name in cuda["message"]
 
 
 def test_running_environment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
