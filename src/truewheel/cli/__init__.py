@@ -25,7 +25,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def imported() -> None:
-    """The command's modules are in: collect cycles normally from here on (see main)."""
+    """The command's modules and tables are in: collect cycles normally from here on."""
     gc.enable()
 
 
@@ -167,7 +167,6 @@ def repair_command(
     try:
         from truewheel.cli._repair import run_repair
 
-        imported()
 
         return run_repair(
             wheels,

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from truewheel.cli import EXIT_ERROR, EXIT_OK
+from truewheel.cli import EXIT_ERROR, EXIT_OK, imported
 from truewheel.cli._inspect import expand_paths
 from truewheel.commands.repair import Repairer, RepairOptions, RepairResult
 from truewheel.errors import TruewheelError
@@ -47,6 +47,7 @@ def run_repair(
     )
     paths, errors = expand_paths(wheels)
     repairer = Repairer(sbom=sbom) if sbom is not None else Repairer()
+    imported()  # the policy tables are loaded: they live as long as the process
     results: list[RepairResult] = []
     for path in paths:
         try:
