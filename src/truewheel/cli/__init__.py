@@ -167,7 +167,6 @@ def repair_command(
     try:
         from truewheel.cli._repair import run_repair
 
-
         return run_repair(
             wheels,
             plat=plat,
