@@ -77,6 +77,7 @@ def test_corpus_reports(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixt
     summary = doc["summary"]
     assert summary["wheels"] == 6 and summary["failed"] == 0
     assert doc["run"]["scanned"] == 6 and doc["run"]["skipped"] == 0
+    assert doc["run"]["scanned_bytes"] == sum(p.stat().st_size for p in corpus.rglob("*.whl"))
     # twcopy carries twvend's mangled GMP byte for byte: one duplicate group, one copy wasted
     [dup] = [g for g in doc["duplicates"] if g["family"] == "gmp"]
     assert dup["projects"] == ["twcopy", "twvend"]
@@ -250,6 +251,7 @@ def test_environment_conflicts(
     # twsys's grafted libraries and twvend's RUNPATH copies resolve: no other unresolved entry
     assert [c["code"] for c in environment["conflicts"]].count("unresolved-library") == 1
     assert doc["summary"]["installed"] == 3
+    assert doc["run"]["scanned_bytes"] == 0  # counts wheel files only
     status, _, _ = scan(
         capsys, "--catalog", str(tmp_path / "c.sqlite"), "--fail-on", "never", str(conflicted_env)
     )

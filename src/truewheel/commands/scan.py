@@ -95,7 +95,7 @@ class Scanner:
             tasks, paths = self._plan(catalog, sources)
             executor = self._executor_name(len(tasks))
             done = failed = 0
-            scanned_bytes = sum(t.size for t in tasks)
+            scanned_bytes = sum(t.size for t in tasks if t.wheel is not None)
             if progress:
                 progress(None, 0, len(tasks))
             for unit in self._run(tasks):
