@@ -150,43 +150,11 @@ def _scan_one(wheel: WheelArchive, member: ZipMember, libraries: LibraryTable) -
 
 # Suffixes of members that are text, bytecode or data in practice; everything else is
 # checked for the ELF magic, since executables and libraries often have no suffix at all.
-_NEVER_ELF = frozenset(
-    [
-        ".py",
-        ".pyc",
-        ".pyi",
-        ".pyx",
-        ".pxd",
-        ".pxi",
-        ".h",
-        ".hpp",
-        ".c",
-        ".cc",
-        ".cpp",
-        ".txt",
-        ".md",
-        ".rst",
-        ".json",
-        ".toml",
-        ".cfg",
-        ".ini",
-        ".yaml",
-        ".yml",
-        ".html",
-        ".js",
-        ".css",
-        ".svg",
-        ".png",
-        ".jpg",
-        ".gif",
-        ".csv",
-        ".typed",
-        ".mo",
-        ".po",
-        ".xml",
-        ".pem",
-    ]
-)
+_NEVER_ELF = frozenset((
+    ".py", ".pyc", ".pyi", ".pyx", ".pxd", ".pxi", ".h", ".hpp", ".c", ".cc", ".cpp", ".txt",
+    ".md", ".rst", ".json", ".toml", ".cfg", ".ini", ".yaml", ".yml", ".html", ".js", ".css",
+    ".svg", ".png", ".jpg", ".gif", ".csv", ".typed", ".mo", ".po", ".xml", ".pem",
+))  # fmt: skip
 
 
 def _scan_native(

@@ -30,7 +30,10 @@ class Task:
 
     @property
     def path(self) -> str:
-        return self.wheel if self.wheel is not None else self.dist.dist_info  # type: ignore[union-attr]
+        if self.wheel is not None:
+            return self.wheel
+        assert self.dist is not None
+        return self.dist.dist_info
 
 
 def scan_task(task: Task, threads: int | None = 1) -> UnitFacts:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -141,7 +141,7 @@ class Scanner:
         workers = min(self.options.workers, max(tasks, 1))
         return "in process" if workers <= 1 else f"{workers} local processes"
 
-    def _run(self, tasks: list[Task]):  # type: ignore[no-untyped-def]
+    def _run(self, tasks: list[Task]) -> Iterator[UnitFacts]:
         if not tasks:
             return iter(())
         if self.options.dask:

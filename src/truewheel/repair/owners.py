@@ -246,6 +246,7 @@ class OwnerLookup:
         """The package that installed ``path``, or None if there is none or it cannot be told."""
         key = _absolute(path)
         if key not in self._by_path:
+            self.prefetch([key])  # one way to ask dpkg, whether for one file or many
             self._by_path[key] = self._lookup(key)
         return self._by_path[key]
 
@@ -340,25 +341,12 @@ class OwnerLookup:
         return None
 
     def _dpkg_owner(self, path: str) -> str | None:
-        """The dpkg package name (maybe with ``:arch``) that lists exactly ``path``."""
-        assert self._dpkg_query is not None
-        if any(ch in path for ch in "*?[\\"):
-            return None  # dpkg-query -S would read these as a glob, not a file name
-        if path in self._dpkg_paths:
-            return self._dpkg_paths[path]
-        out = self._run([self._dpkg_query, "-S", path])
-        if out is None:
-            return None
-        for line in out.splitlines():
-            if line.startswith("diversion by "):
-                continue
-            packages, sep, listed = line.partition(": ")
-            if not sep or listed != path:
-                continue
-            names = sorted(p.strip() for p in packages.split(",") if p.strip())
-            if names:
-                return names[0]
-        return None
+        """The dpkg package name (maybe with ``:arch``) that lists exactly ``path``.
+
+        :meth:`find` asked first (:meth:`prefetch`); paths with glob characters are
+        never put to ``dpkg-query -S``, which would read them as patterns.
+        """
+        return self._dpkg_paths.get(path)
 
     def _deb_package(self, package: str) -> OwnerPackage | None:
         if package in self._deb_packages:
