@@ -16,7 +16,8 @@ from types import TracebackType
 
 from isal import igzip_lib, isal_zlib
 
-from truewheel.errors import WheelArchiveError
+from truewheel._files import open_regular
+from truewheel.errors import InputError, WheelArchiveError
 
 __all__ = ["Limits", "ZipMember", "ZipReader"]
 
@@ -79,9 +80,9 @@ class ZipReader:
         self.path = str(path)
         self.limits = limits or Limits()
         try:
-            self._fd = os.open(self.path, os.O_RDONLY)
-        except OSError as exc:
-            raise WheelArchiveError(f"cannot open ({exc.strerror})", path=self.path) from exc
+            self._fd = open_regular(self.path)
+        except InputError as exc:
+            raise WheelArchiveError(exc.message, path=self.path) from exc
         try:
             self._size = os.fstat(self._fd).st_size
             self.members: tuple[ZipMember, ...] = self._read_central_directory()
