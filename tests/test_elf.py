@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from truewheel.analysis.member import analyze_bytes
 from truewheel.elf import ElfFile
-from truewheel.elf.buildpaths import find_build_paths
+from truewheel.policy.libraries import LibraryTable
 
 SOURCE = (
     'int twice(int x) { return 2 * x; }\nconst char *where = "/home/builder/src/proj/twice.c";\n'
@@ -73,7 +74,7 @@ def test_toolchain_and_build_paths(tmp_path: Path) -> None:
     elf = ElfFile.parse(data)
     assert elf.has_debug_info
     assert any(c.startswith("GCC: (") for c in elf.comment)
-    paths = find_build_paths(elf, data)
+    paths = analyze_bytes(data, lib.name, LibraryTable.load()).build_paths
     assert any(p.root == "/home/builder/src" and p.section == ".rodata" for p in paths)
     # the compile directory (pytest's tmp_path, under /tmp) is recorded in DWARF
     assert any(p.section.startswith(".debug") and str(tmp_path).startswith(p.root) for p in paths)
@@ -112,33 +113,53 @@ _DYNAMIC_FACTS = [
 ]
 
 
-def test_prefix_parse_gives_the_dynamic_facts(fixture_wheels: dict[str, Path]) -> None:
-    """What repair plans from: the same facts from the start of a member as from all of it."""
-    from truewheel.errors import ElfError
+@pytest.mark.parametrize("eager", [16 << 20, 4096])
+def test_streamed_facts_equal_whole_file_facts(
+    fixture_wheels: dict[str, Path], monkeypatch: pytest.MonkeyPatch, eager: int
+) -> None:
+    """A member read as a stream of small chunks yields what the whole file yields.
+
+    With the first 4 KiB kept instead of 16 MiB, the tables the dynamic section points
+    to have gone by before it is read, so the reader must ask for them on a second pass.
+    """
+    import hashlib
+
+    from truewheel.analysis import member as stream_analysis
     from truewheel.wheel.zipreader import ZipReader
 
-    parsed = fell_back = 0
+    monkeypatch.setattr(stream_analysis, "EAGER_BYTES", eager)
+    table = LibraryTable.load()
+    compared = again = 0
     for wheel in fixture_wheels.values():
         with ZipReader(wheel) as reader:
             for member in reader.members:
                 data = reader.read(member)
                 if data[:4] != b"\x7fELF":
                     continue
-                head = reader.read_head(member, 4096)
-                assert head == data[:4096]
-                needed = ElfFile.prefix_size(head)
-                assert needed is not None and needed <= len(data)
-                prefix = reader.read_head(member, needed)
-                assert prefix == data[:needed]
-                full = ElfFile.parse(data)
-                try:
-                    partial = ElfFile.parse(prefix, prefix=True)
-                except ElfError:
-                    fell_back += 1  # e.g. patchelf moved .dynstr to the end of the file
-                    continue
-                parsed += 1
-                assert partial.sections == {} and full.sections
+                whole = ElfFile.parse(data)
+                streamed = stream_analysis.analyze_stream(
+                    lambda r=reader, m=member: r.stream(m, chunk_size=1000),  # type: ignore[misc]
+                    member.file_size,
+                    member.name,
+                    table,
+                )
+                assert streamed.elf == whole, member.name
+                assert streamed.digests["sha256"] == hashlib.sha256(data).digest()
+                in_memory = stream_analysis.analyze_bytes(data, member.name, table)
+                assert streamed.build_paths == in_memory.build_paths
+                assert streamed.versions == in_memory.versions
+                loader = stream_analysis.analyze_stream(
+                    lambda r=reader, m=member: r.stream(m, chunk_size=1000),  # type: ignore[misc]
+                    member.file_size,
+                    member.name,
+                    table,
+                    deep=False,
+                    digests=(),
+                )
+                assert loader.elf is not None
                 for fact in _DYNAMIC_FACTS:
-                    assert getattr(partial, fact) == getattr(full, fact), (member.name, fact)
-    assert parsed >= 10
-    assert fell_back >= 1
+                    assert getattr(loader.elf, fact) == getattr(whole, fact), (member.name, fact)
+                compared += 1
+                again += streamed.passes > 1
+    assert compared >= 10
+    assert (again > 0) == (eager < 1 << 20)

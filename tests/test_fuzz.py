@@ -10,10 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from truewheel.analysis.member import analyze_bytes, analyze_stream
 from truewheel.commands.inspect import Inspector
 from truewheel.elf import ElfFile
-from truewheel.elf.buildpaths import find_build_paths
 from truewheel.errors import TruewheelError
+from truewheel.policy.libraries import LibraryTable
 from truewheel.wheel import ZipReader
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -78,10 +79,24 @@ def test_elf_reader_only_raises_truewheel_errors(
 ) -> None:
     data = mutate(elf_bytes, changes, cut)
     try:
-        elf = ElfFile.parse(data)
-        find_build_paths(elf, data)
+        ElfFile.parse(data)
     except TruewheelError as exc:
         assert str(exc)
+    try:
+        whole = analyze_bytes(data, "libfuzz.so", _TABLE)
+    except TruewheelError as exc:
+        assert str(exc)
+        return
+    streamed = analyze_stream(
+        lambda: (data[i : i + 333] for i in range(0, len(data), 333)),
+        len(data),
+        "libfuzz.so",
+        _TABLE,
+    )
+    assert streamed.elf == whole.elf and streamed.build_paths == whole.build_paths
+
+
+_TABLE = LibraryTable.load()
 
 
 @FUZZ

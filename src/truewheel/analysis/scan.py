@@ -1,11 +1,12 @@
 """Read every member of a wheel once: inflate, check RECORD, and parse ELF files.
 
-This is the only stage that touches member bytes.  Each member is inflated
-exactly once, hashed, and, if its first bytes are the ELF magic, parsed and
-searched for build paths and library version strings; the bytes are dropped
-before the next member, so memory stays bounded by the members in flight (one
-per worker).  Inflation (ISA-L) and hashing release the GIL, so threads use
-every core without copying members between processes.
+This is the only stage that touches member bytes.  Each member streams past
+once (:mod:`truewheel.analysis.member`): hashed, and, if its first bytes are
+the ELF magic, searched for build paths and library version strings while the
+ranges the ELF reader needs are kept; memory stays bounded by what one reader
+keeps per worker, whatever the size of the member.  Inflation (ISA-L) and
+hashing release the GIL, so threads use every core without copying members
+between processes.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from truewheel.analysis.member import analyze_stream
 from truewheel.elf import ElfFile, is_elf
-from truewheel.errors import ElfError, TruewheelError
+from truewheel.errors import TruewheelError
 from truewheel.policy.libraries import LibraryTable, VersionEvidence
-from truewheel.wheel import WheelArchive, ZipMember, record_digest
+from truewheel.wheel import WheelArchive, ZipMember
 
 if TYPE_CHECKING:
     from truewheel.elf.buildpaths import BuildPath
@@ -97,15 +99,17 @@ def digest_members(
     def run(batch: list[ZipMember]) -> list[tuple[str, tuple[str, str | None]]]:
         out = []
         for member in batch:
+            digests = _digests_of(wheel, member)
             try:
-                data = wheel.read(member)
+                for name in digests:
+                    for chunk in wheel.stream(member):
+                        digests[name].update(chunk)
+                    break
             except TruewheelError as exc:
                 raise exc.located(path=wheel.path, member=member.name) from None
-            digest = hashlib.sha256(data).digest()
-            problem = _check_record(wheel, member, data, digest)
-            out.append(
-                (member.name, (base64.urlsafe_b64encode(digest).rstrip(b"=").decode(), problem))
-            )
+            sums = {name: h.digest() for name, h in digests.items()}
+            problem = _check_record(wheel, member, sums)
+            out.append((member.name, (_b64(sums["sha256"]), problem)))
         return out
 
     batches = list(_batches(members))
@@ -130,22 +134,33 @@ def _batches(members: Iterable[ZipMember]) -> Iterator[list[ZipMember]]:
         yield batch
 
 
-def _scan_one(wheel: WheelArchive, member: ZipMember, libraries: LibraryTable) -> ScannedMember:
+def _scan_one(
+    wheel: WheelArchive, member: ZipMember, libraries: LibraryTable, *, deep: bool = True
+) -> ScannedMember:
     try:
-        data = wheel.read(member)
-        sha256 = hashlib.sha256(data)
-        result = ScannedMember(member.name, member.file_size, member.mode, sha256.hexdigest())
-        result.record_problem = _check_record(wheel, member, data, sha256.digest())
-        if is_elf(data[:4]):
-            elf = ElfFile.parse(data)
-            result.elf = elf
-            from truewheel.elf.buildpaths import find_build_paths
-
-            result.build_paths = find_build_paths(elf, data)
-            result.versions = libraries.find_versions(member.name, elf, data)
-        return result
+        facts = analyze_stream(
+            lambda: wheel.stream(member),
+            member.file_size,
+            member.name,
+            libraries,
+            deep=deep,
+            digests=_algorithms(wheel, member) if deep else (),
+        )
     except TruewheelError as exc:
         raise exc.located(path=wheel.path, member=member.name) from None
+    sha256 = facts.digests.get("sha256", b"")
+    result = ScannedMember(
+        member.name,
+        member.file_size,
+        member.mode,
+        sha256.hex(),
+        elf=facts.elf,
+        build_paths=facts.build_paths,
+        versions=facts.versions,
+    )
+    if deep:
+        result.record_problem = _check_record(wheel, member, facts.digests)
+    return result
 
 
 # Suffixes of members that are text, bytecode or data in practice; everything else is
@@ -174,42 +189,36 @@ def _scan_elf_only(
     wheel: WheelArchive, member: ZipMember, libraries: LibraryTable
 ) -> ScannedMember:
     """ELF facts from as little of the member as they need (often a few MB of hundreds)."""
-    try:
-        result = ScannedMember(member.name, member.file_size, member.mode, "")
-        head = wheel.zip.read_head(member, _HEAD_BYTES)
-        if not is_elf(head[:4]):
-            return result
-        needed = ElfFile.prefix_size(head)
-        if needed is not None and needed < member.file_size:
-            if needed > len(head):
-                head = wheel.zip.read_head(member, needed)
-            try:
-                result.elf = ElfFile.parse(head, prefix=True)
-                return result
-            except ElfError:
-                pass  # a table beyond the prefix, or a malformed file: judge the whole
-        result.elf = ElfFile.parse(wheel.read(member))
-        return result
-    except TruewheelError as exc:
-        raise exc.located(path=wheel.path, member=member.name) from None
+    return _scan_one(wheel, member, libraries, deep=False)
 
 
-def _check_record(
-    wheel: WheelArchive, member: ZipMember, data: bytes, sha256_digest: bytes
-) -> str | None:
+def _algorithms(wheel: WheelArchive, member: ZipMember) -> tuple[str, ...]:
+    """sha256 always (reports name files by it), and RECORD's algorithm when it differs."""
+    entry = wheel.record_entry(member)
+    if entry is None or entry.algorithm in (None, "sha256"):
+        return ("sha256",)
+    return ("sha256", entry.algorithm)
+
+
+def _digests_of(wheel: WheelArchive, member: ZipMember) -> dict[str, hashlib._Hash]:
+    return {name: hashlib.new(name) for name in _algorithms(wheel, member)}
+
+
+def _b64(digest: bytes) -> str:
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _check_record(wheel: WheelArchive, member: ZipMember, digests: dict[str, bytes]) -> str | None:
+    """What is wrong with the member's RECORD line, given its digests (size checked on read)."""
     if member.name == wheel.record_name or member.name.startswith(f"{wheel.record_name}."):
         return None
     entry = wheel.record_entry(member)
     if entry is None:
         return "not listed in RECORD"
-    if entry.size is not None and entry.size != len(data):
-        return f"size {len(data)} differs from RECORD's {entry.size}"
+    if entry.size is not None and entry.size != member.file_size:
+        return f"size {member.file_size} differs from RECORD's {entry.size}"
     if entry.algorithm is None or entry.digest is None:
         return "RECORD has no hash for it"
-    if entry.algorithm == "sha256":
-        actual = base64.urlsafe_b64encode(sha256_digest).rstrip(b"=").decode()
-    else:
-        actual = record_digest(entry.algorithm, data)
-    if actual != entry.digest:
+    if _b64(digests[entry.algorithm]) != entry.digest:
         return f"{entry.algorithm} differs from RECORD"
     return None

@@ -9,21 +9,22 @@ hashed and parsed from the same bytes, and other members are never inflated.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import posixpath
 from functools import cache
 
 from packaging.utils import canonicalize_name
 
+from truewheel._files import open_regular
 from truewheel.analysis.identity import identify
+from truewheel.analysis.member import analyze_stream, file_chunks
 from truewheel.analysis.report import LibraryIdentity, NativeFile
 from truewheel.analysis.resolve import EXTERNAL
 from truewheel.catalog.model import NativeFacts, UnitFacts, UnitKey
 from truewheel.catalog.sources import InstalledDist, installed_key, maybe_native, wheel_key
 from truewheel.commands.inspect import Inspector
 from truewheel.elf import ElfFile, is_elf
-from truewheel.errors import TruewheelError
+from truewheel.errors import InputError, TruewheelError
 from truewheel.policy.libraries import LibraryName
 from truewheel.wheel import WheelArchive
 from truewheel.wheel.metadata import WheelInfo
@@ -103,32 +104,37 @@ def installed_facts(dist: InstalledDist) -> UnitFacts:
 def _installed_file(site: str, rel: str, dist_name: str) -> NativeFacts | None:
     path = os.path.join(site, rel)
     try:
-        with open(path, "rb") as fh:
-            if not is_elf(fh.read(4)):
-                return None
-            fh.seek(0)
-            if os.fstat(fh.fileno()).st_size > _MAX_INSTALLED_FILE:
-                raise TruewheelError("larger than 16 GiB; not scanned", path=path)
-            data = fh.read()
-    except FileNotFoundError:
-        return None  # RECORD lists it, but it was removed: nothing to load
-    table = _inspector().libraries
+        fd = open_regular(path)
+    except InputError as exc:
+        if not os.path.lexists(path):
+            return None  # RECORD lists it, but it was removed: nothing to load
+        raise exc
     try:
-        elf = ElfFile.parse(data)
-    except TruewheelError as exc:
-        raise exc.located(path=path) from None
-    versions = table.find_versions(rel, elf, data)
+        size = os.fstat(fd).st_size
+        if not is_elf(os.pread(fd, 4, 0)):
+            return None
+        if size > _MAX_INSTALLED_FILE:
+            raise TruewheelError("larger than 16 GiB; not scanned", path=path)
+        table = _inspector().libraries
+        try:
+            facts = analyze_stream(lambda: file_chunks(fd, size, path), size, rel, table)
+        except TruewheelError as exc:
+            raise exc.located(path=path) from None
+    finally:
+        os.close(fd)
+    assert facts.elf is not None
     native = NativeFile(
         path=rel,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
+        size=size,
+        sha256=facts.digests["sha256"].hex(),
         mode=0,
-        elf=elf,
+        elf=facts.elf,
         dependencies=[],
         build_paths=[],
         identity=None,
     )
-    return _native_facts(native, identify(rel, elf, versions, table, dist_name), None, None)
+    identity = identify(rel, facts.elf, facts.versions, table, dist_name)
+    return _native_facts(native, identity, None, None)
 
 
 def _native_facts(

@@ -10,16 +10,19 @@ contents never change.  Normalizing a normal wheel gives the same bytes, so
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from truewheel.errors import InputError
+from truewheel._files import check_not_input, output_directory
+from truewheel.errors import InputError, TruewheelError
 from truewheel.repair.rewrite import dos_datetime
-from truewheel.wheel import Limits, WheelArchive, format_record, record_digest
-from truewheel.wheel.writer import NewMember, wheel_order, write_wheel
+from truewheel.wheel import Limits, WheelArchive, ZipMember, record_mismatch
+from truewheel.wheel.writer import Chunks, NewMember, RecordSpec, wheel_order, write_wheel
 
 __all__ = ["NormalizeResult", "normalize_wheel"]
 
@@ -41,37 +44,88 @@ def normalize_wheel(
     environ: dict[str, str] | None = None,
     limits: Limits | None = None,
 ) -> NormalizeResult:
-    """Write the normal form of ``path`` into ``out_dir`` (None: only check)."""
+    """Write the normal form of ``path`` into ``out_dir`` (None: only check).
+
+    Every member's hash and size are checked against the input's RECORD as it streams
+    through; a mismatch is refused (naming the members) rather than laundered into a
+    fresh, valid RECORD.
+    """
     environ = dict(os.environ) if environ is None else environ
     stamp = dos_datetime(_epoch(environ))
     source = Path(path)
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir = output_directory(out_dir)
     with WheelArchive(source, limits) as wheel:
-        members = _normal_members(wheel, stamp)
+        problems: list[str] = []
+        members = _normal_members(wheel, stamp, problems)
         with tempfile.TemporaryDirectory(dir=out_dir) as scratch:
             candidate = Path(scratch) / source.name
-            write_wheel(candidate, members, None, level=NORMAL_LEVEL)
+            record = RecordSpec(wheel.record_name, stamp, {})
+            written = write_wheel(candidate, members, None, level=NORMAL_LEVEL, record=record)
+            problems += _record_problems(wheel, written)
+            if problems:
+                raise record_mismatch(wheel, problems)
             normal = _sha256(candidate) == _sha256(source)
             if out_dir is None:
                 return NormalizeResult(str(source), None, normal)
             target = out_dir / source.name
-            if target.resolve() == source.resolve():
-                raise InputError("refusing to overwrite the input wheel", path=str(source))
+            check_not_input(target, [source], option="-w")
             candidate.replace(target)
     return NormalizeResult(str(source), str(target), normal)
 
 
-def _normal_members(wheel: WheelArchive, stamp: tuple[int, int]) -> list[NewMember]:
+def _normal_members(
+    wheel: WheelArchive, stamp: tuple[int, int], problems: list[str]
+) -> list[NewMember]:
     record_name = wheel.record_name
     members = [
-        NewMember(m.name, wheel.read(m), bool(m.mode & 0o111), stamp)
+        NewMember(
+            m.name,
+            Chunks(m.file_size, lambda m=m: _verified(wheel, m, problems)),  # type: ignore[misc]
+            bool(m.mode & 0o111),
+            stamp,
+        )
         for m in wheel.files
         if m.name != record_name and not m.name.startswith(f"{record_name}.")
     ]
     members.sort(key=lambda m: wheel_order(m.name, wheel.dist_info))
-    rows = [(m.name, record_digest("sha256", m.data), len(m.data)) for m in members]
-    return [*members, NewMember(record_name, format_record(rows, record_name), False, stamp)]
+    return members
+
+
+def _verified(wheel: WheelArchive, member: ZipMember, problems: list[str]) -> Iterator[bytes]:
+    """The member's bytes; a RECORD hash in another algorithm than sha256 is checked here."""
+    entry = wheel.record_entry(member)
+    other = entry.algorithm if entry and entry.algorithm not in (None, "sha256") else None
+    digest = hashlib.new(other) if other else None
+    try:
+        for chunk in wheel.stream(member):
+            if digest is not None:
+                digest.update(chunk)
+            yield chunk
+    except TruewheelError as exc:
+        raise exc.located(path=wheel.path, member=member.name) from None
+    if digest is not None and entry is not None and _b64(digest.digest()) != entry.digest:
+        problems.append(f"{member.name}: {other} differs from RECORD")
+
+
+def _record_problems(wheel: WheelArchive, written: dict[str, tuple[str, int]]) -> list[str]:
+    """Members whose sha256 or size (as written) disagree with the input's RECORD."""
+    problems = []
+    for name, (digest, size) in written.items():
+        entry = wheel.record.get(name)
+        if entry is None:
+            problems.append(f"{name}: not listed in RECORD")
+        elif entry.size is not None and entry.size != size:
+            problems.append(f"{name}: size {size} differs from RECORD's {entry.size}")
+        elif entry.algorithm is None or entry.digest is None:
+            problems.append(f"{name}: RECORD has no hash for it")
+        elif entry.algorithm == "sha256" and entry.digest != digest:
+            problems.append(f"{name}: sha256 differs from RECORD")
+    return problems
+
+
+def _b64(digest: bytes) -> str:
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def _epoch(environ: dict[str, str]) -> int:

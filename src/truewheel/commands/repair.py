@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from truewheel import __version__
+from truewheel._files import check_not_input, output_directory
 from truewheel.analysis.platform import is_musl, requirements
 from truewheel.analysis.report import WheelReport
 from truewheel.analysis.scan import digest_members
@@ -30,8 +34,15 @@ from truewheel.repair.rewrite import (
     retag_wheel_file,
 )
 from truewheel.repair.sidecar import InProcessSbomBuilder, SbomBuilder, SbomRequest
-from truewheel.wheel import WheelArchive, format_record, record_digest
-from truewheel.wheel.writer import NewMember, RawMember, wheel_order, write_wheel, zip_level
+from truewheel.wheel import WheelArchive, ZipMember, record_mismatch
+from truewheel.wheel.writer import (
+    NewMember,
+    RawMember,
+    RecordSpec,
+    wheel_order,
+    write_wheel,
+    zip_level,
+)
 
 __all__ = ["RepairOptions", "RepairResult", "Repairer"]
 
@@ -199,51 +210,57 @@ class Repairer:
             if plan.changes_anything
             else None
         )
+        digests = _verified_digests(wheel)
         dist_info = wheel.dist_info
         by_name = {m.name: m for m in wheel.files}
-        originals = {name: wheel.read(by_name[name]) for name in plan.edits if name in by_name}
-        originals.update(plan.graft_data)
+        originals: dict[str, Callable[[Path], None]] = {
+            name: partial(_save, wheel, by_name[name]) for name in plan.edits if name in by_name
+        }
+        originals.update(
+            {name: partial(shutil.copyfile, host) for name, host in plan.graft_sources.items()}
+        )
         native_paths = frozenset(f.path for f in report.native_files)
         strip = frozenset(originals) | native_paths if options.strip else frozenset()
         for name in sorted(strip - set(originals)):
-            originals[name] = wheel.read(by_name[name])
-        edited = apply_edits(originals, plan.edits, strip=strip)
-        new_files = dict(edited)
-        new_files.update(self._text_changes(wheel, plan, tags))
-        grafted = list(plan.grafted)
-        if pending_sbom is not None:
-            sbom = pending_sbom()
-            new_files.update(sbom.files)
-            grafted = list(sbom.grafted)
-        stamp = self._timestamp(wheel)
-        executable = {m.name for m in wheel.files if m.mode & 0o111} | set(plan.graft_data)
-        members: list[RawMember | NewMember] = []
-        for m in wheel.files:
-            if m.name == f"{dist_info}/RECORD" or m.name in new_files:
-                continue
-            when = stamp if "SOURCE_DATE_EPOCH" in self.environ else m.dos_datetime
-            members.append(RawMember(m, m.name, m.name in executable, when))
-        for name, data in new_files.items():
-            source = wheel.zip.get(name)
-            when = (
-                source.dos_datetime if source and "SOURCE_DATE_EPOCH" not in self.environ else stamp
+            originals[name] = partial(_save, wheel, by_name[name])
+        out_dir = output_directory(options.wheel_dir)
+        with tempfile.TemporaryDirectory(prefix="truewheel-patch-") as work:
+            edited = apply_edits(originals, plan.edits, strip=strip, work=Path(work))
+            new_files: dict[str, bytes | Path] = dict(edited)
+            new_files.update(self._text_changes(wheel, plan, tags))
+            grafted = list(plan.grafted)
+            if pending_sbom is not None:
+                sbom = pending_sbom()
+                new_files.update(sbom.files)
+                grafted = list(sbom.grafted)
+            stamp = self._timestamp(wheel)
+            executable = {m.name for m in wheel.files if m.mode & 0o111} | set(plan.graft_sources)
+            members: list[RawMember | NewMember] = []
+            for m in wheel.files:
+                if m.name == f"{dist_info}/RECORD" or m.name in new_files:
+                    continue
+                when = stamp if "SOURCE_DATE_EPOCH" in self.environ else m.dos_datetime
+                members.append(RawMember(m, m.name, m.name in executable, when))
+            for name, data in new_files.items():
+                source = wheel.zip.get(name)
+                when = (
+                    source.dos_datetime
+                    if source and "SOURCE_DATE_EPOCH" not in self.environ
+                    else stamp
+                )
+                members.append(NewMember(name, data, name in executable, when))
+            members.sort(key=lambda m: wheel_order(m.name, dist_info))
+            filename = (
+                retag_filename(Path(wheel.path).name, tags)
+                if options.update_tags
+                else Path(wheel.path).name
             )
-            members.append(NewMember(name, data, name in executable, when))
-        record = self._record(wheel, members)
-        members.append(NewMember(f"{dist_info}/RECORD", record, False, stamp))
-        members.sort(key=lambda m: wheel_order(m.name, dist_info))
-        options.wheel_dir.mkdir(parents=True, exist_ok=True)
-        filename = (
-            retag_filename(Path(wheel.path).name, tags)
-            if options.update_tags
-            else Path(wheel.path).name
-        )
-        target = options.wheel_dir / filename
-        if target.resolve() == Path(wheel.path).resolve():
-            raise InputError(
-                "refusing to overwrite the input wheel; choose another --wheel-dir", path=wheel.path
+            target = out_dir / filename
+            check_not_input(target, [wheel.path], option="-w")
+            record = RecordSpec(f"{dist_info}/RECORD", stamp, digests)
+            write_wheel(
+                target, members, wheel.zip, level=zip_level(options.zip_level), record=record
             )
-        write_wheel(target, members, wheel.zip, level=zip_level(options.zip_level))
         plan.grafted = grafted
         return RepairResult(wheel.path, str(target), True, tags, plan, sorted(plan.edits))
 
@@ -286,25 +303,27 @@ class Repairer:
                 raise InputError(f"SOURCE_DATE_EPOCH is not an integer: {epoch!r}") from exc
         return max((m.dos_datetime for m in wheel.files), default=dos_datetime(0))
 
-    def _record(self, wheel: WheelArchive, members: list[RawMember | NewMember]) -> bytes:
-        raw = _verified_digests(wheel, [m.name for m in members if isinstance(m, RawMember)])
-        rows = []
-        for member in sorted(members, key=lambda m: wheel_order(m.name, wheel.dist_info)):
-            if isinstance(member, RawMember):
-                rows.append((member.name, raw[member.name], member.source.file_size))
-            else:
-                rows.append((member.name, record_digest("sha256", member.data), len(member.data)))
-        return format_record(rows, wheel.record_name)
+
+def _save(wheel: WheelArchive, member: ZipMember, path: Path) -> None:
+    """Write a member's bytes to ``path`` as they inflate (patchelf edits files)."""
+    with path.open("wb") as out:
+        for chunk in wheel.stream(member):
+            out.write(chunk)
 
 
-def _verified_digests(wheel: WheelArchive, names: list[str]) -> dict[str, str]:
-    """sha256 of members copied unchanged, checked against the input's RECORD."""
-    wanted = set(names)
-    digests = digest_members(wheel, [m for m in wheel.files if m.name in wanted])
-    for name, (_, problem) in sorted(digests.items()):
-        if problem and problem != "not listed in RECORD":
-            raise RepairError(f"input RECORD: {problem}", path=wheel.path, member=name)
-    return {name: digest for name, (digest, _) in digests.items()}
+def _verified_digests(wheel: WheelArchive) -> dict[str, tuple[str, int]]:
+    """RECORD digest and size of every member, refused unless the input's RECORD agrees."""
+    members = [
+        m
+        for m in wheel.files
+        if m.name != wheel.record_name and not m.name.startswith(f"{wheel.record_name}.")
+    ]
+    digests = digest_members(wheel, members)
+    problems = [f"{name}: {problem}" for name, (_, problem) in sorted(digests.items()) if problem]
+    if problems:
+        raise record_mismatch(wheel, problems)
+    sizes = {m.name: m.file_size for m in members}
+    return {name: (digest, sizes[name]) for name, (digest, _) in digests.items()}
 
 
 def _graft_requirements(plan: RepairPlan, policy: Policy, arch: str) -> list[Requirement]:

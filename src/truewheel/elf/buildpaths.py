@@ -4,8 +4,9 @@ A path such as ``/tmp/pip-req-build-x1y2z3/src/foo.c`` in ``DW_AT_comp_dir`` or
 in an assertion message makes two builds of the same source differ and tells
 the world where and how a binary was built.  We search the sections that hold
 such strings (DWARF string tables, line programs, read-only data, the
-toolchain comment) rather than the whole file, so code bytes cannot produce
-false hits and large libraries stay cheap to scan.
+toolchain comment): every byte is searched as the file streams past, and a hit
+counts only when it lies in one of those sections, so code bytes cannot produce
+false hits.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import re
 from dataclasses import dataclass
 
 from truewheel.elf.reader import ElfFile
+from truewheel.elf.search import Hit, StreamSearch
 
-__all__ = ["BuildPath", "find_build_paths"]
+__all__ = ["BuildPath", "build_paths", "path_search"]
 
 SCANNED_SECTIONS = (
     ".debug_str",
@@ -44,6 +46,8 @@ _RANDOM = re.compile(
     r"|^tmp[a-z0-9_]{6,}$|^build-env-[a-z0-9_]{6,}$|^[0-9a-f]{16,}$"
 )
 _MAX_HITS_PER_SECTION = 2000
+# Hits anywhere in a file, before they are sorted into sections: bounds memory.
+_MAX_HITS = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,29 +61,39 @@ class BuildPath:
     count: int
 
 
-def find_build_paths(elf: ElfFile, data: bytes | memoryview) -> list[BuildPath]:
-    """Group the absolute build paths in ``data`` by root and section."""
-    view = memoryview(data)
+def path_search() -> StreamSearch:
+    """A search for build paths in every byte of a file as it streams past."""
+    return StreamSearch(_PATH, max_hits=_MAX_HITS)
+
+
+def build_paths(elf: ElfFile, hits: list[Hit]) -> list[BuildPath]:
+    """Group the hits that lie in the sections builders' strings go to, by root and section."""
+    spans = sorted(
+        (s.offset, s.offset + s.size, name)
+        for name in SCANNED_SECTIONS
+        if (s := elf.sections.get(name)) is not None and s.type != 8
+    )
     counts: dict[tuple[str, str], int] = {}
     examples: dict[tuple[str, str], tuple[str, bool]] = {}
-    for name in SCANNED_SECTIONS:
-        section = elf.sections.get(name)
-        if section is None or section.type == 8 or section.offset + section.size > len(view):
+    per_section: dict[str, int] = {}
+    for hit in hits:
+        span = next((sp for sp in spans if sp[0] <= hit.offset < sp[1]), None)
+        if span is None:
             continue
-        chunk = view[section.offset : section.offset + section.size]
-        for hits, match in enumerate(_PATH.finditer(chunk)):
-            if hits >= _MAX_HITS_PER_SECTION:
-                break
-            start = match.start()
-            if start and chunk[start - 1] in _PATH_BYTES:
-                continue  # the middle of a longer path, e.g. /usr/local/tmp/...
-            path = match.group().decode("utf-8", "replace").rstrip(".-")
-            if not _looks_like_build_path(path, name):
-                continue
-            root, randomized = _root_of(path)
-            key = (root, name)
-            counts[key] = counts.get(key, 0) + 1
-            examples.setdefault(key, (path, randomized))
+        lo, hi, name = span
+        per_section[name] = per_section.get(name, 0) + 1
+        if per_section[name] > _MAX_HITS_PER_SECTION:
+            continue
+        if hit.offset > lo and hit.before in _PATH_BYTES:
+            continue  # the middle of a longer path, e.g. /usr/local/tmp/...
+        text = hit.text[: hi - hit.offset]
+        path = text.decode("utf-8", "replace").rstrip(".-")
+        if not _looks_like_build_path(path, name):
+            continue
+        root, randomized = _root_of(path)
+        key = (root, name)
+        counts[key] = counts.get(key, 0) + 1
+        examples.setdefault(key, (path, randomized))
     return [
         BuildPath(root, section, examples[key][0], examples[key][1], counts[key])
         for key in sorted(counts)

@@ -1,10 +1,13 @@
-"""Read the facts of one ELF file from its bytes.
+"""Read the facts of one ELF file through the byte ranges they live in.
 
 Dependencies are read through ``PT_DYNAMIC`` and the load segments, the way
 ld.so does, so a file whose section headers were stripped still tells what it
 needs.  Section headers, when present, add the parts the loader ignores:
 ``.comment`` (toolchain), debug sections and the string sections searched for
-build paths.
+build paths.  The parser asks a :class:`~truewheel.elf.source.ByteSource` for
+each range, so a file streaming out of a zip needs only those ranges kept.
+Every count and size a file declares is bounded before it is used, so a
+crafted file costs neither unbounded memory nor unbounded time.
 """
 
 from __future__ import annotations
@@ -13,9 +16,18 @@ import struct
 from dataclasses import dataclass, field
 
 from truewheel.elf import _layout as L
+from truewheel.elf.source import ByteSource, BytesSource, Unavailable
 from truewheel.errors import ElfError
 
-__all__ = ["ElfFile", "Section", "VersionNeed", "is_elf"]
+__all__ = ["ElfFile", "ElfLayout", "Section", "VersionNeed", "is_elf"]
+
+# Real files stay far below these; a crafted file above them is refused, not read.
+_MAX_DYNAMIC = 1 << 20
+_MAX_NOTES = 1 << 20
+_MAX_SECTION_TABLE = 16 << 20
+_MAX_VERSION_ENTRIES = 1 << 16
+_MAX_STRING = 4096
+_MAX_COMMENT = 1 << 20
 
 
 def is_elf(head: bytes) -> bool:
@@ -37,6 +49,22 @@ class VersionNeed:
 
     file: str
     versions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ElfLayout:
+    """Where a file keeps what the reader needs, as its header and program headers say.
+
+    ``segments`` are the PT_DYNAMIC, PT_INTERP and PT_NOTE ranges; ``section_table`` the
+    section header table; ``loads_end`` where the last load segment's file bytes end (the
+    non-allocated sections such as ``.comment`` usually follow it).
+    """
+
+    header_end: int
+    segments: tuple[tuple[int, int], ...]
+    dynamic: tuple[int, int] | None
+    section_table: tuple[int, int] | None
+    loads_end: int
 
 
 @dataclass(slots=True)
@@ -92,93 +120,136 @@ class ElfFile:
         return self.type == "DYN" and not self.is_pie
 
     @classmethod
-    def parse(cls, data: bytes | memoryview, *, prefix: bool = False) -> ElfFile:
-        """Parse a whole file, or with ``prefix`` only its start (see :meth:`prefix_size`).
-
-        A prefix yields the program-header facts (dependencies, SONAME, paths, symbol
-        versions, notes) but no sections; a table the prefix does not reach raises
-        :class:`ElfError` like a truncated file, and the caller reads the whole.
-        """
-        return _Parser(memoryview(data), prefix=prefix).parse()
+    def parse(cls, data: bytes | bytearray | memoryview) -> ElfFile:
+        """Parse a whole file held in memory, sections included."""
+        return _Parser(BytesSource(data)).parse(sections=True)
 
     @classmethod
-    def prefix_size(cls, head: bytes | memoryview) -> int | None:
-        """How much of the file the dynamic facts need, judged from its first bytes.
+    def read(cls, source: ByteSource, *, sections: bool = True) -> ElfFile:
+        """Parse through ``source``; without ``sections`` only what the loader reads.
 
-        The end of the last PT_DYNAMIC, PT_INTERP or PT_NOTE segment (libraries keep them
-        in the first few MB even when their data runs to hundreds), or None when the
-        program headers are not inside ``head``.
+        A :class:`~truewheel.elf.source.SparseSource` raises
+        :class:`~truewheel.elf.source.Unavailable` for a range it did not keep.
         """
-        try:
-            return _Parser(memoryview(head), prefix=True).prefix_size()
-        except ElfError:
-            return None
+        return _Parser(source).parse(sections=sections)
+
+    @classmethod
+    def layout(cls, source: ByteSource) -> ElfLayout:
+        """The ranges worth keeping, from the ELF header and the program headers."""
+        return _Parser(source).layout()
+
+    @classmethod
+    def dynamic_tables(cls, source: ByteSource, layout: ElfLayout) -> list[tuple[int, int]]:
+        """Ranges of the string and version tables that the dynamic section points to."""
+        return _Parser(source).dynamic_tables(layout)
 
 
 class _Parser:
-    def __init__(self, data: memoryview, *, prefix: bool = False) -> None:
-        self.data = data
-        self.prefix = prefix
-        if len(data) < 52 or bytes(data[:4]) != L.ELF_MAGIC:
+    def __init__(self, source: ByteSource) -> None:
+        self.src = source
+        ident = source.read(0, 16, "ELF identification") if source.size >= 52 else b""
+        if len(ident) < 16 or ident[:4] != L.ELF_MAGIC:
             raise ElfError("not an ELF file (bad magic or too short)")
-        elf_class, encoding = data[4], data[5]
+        elf_class, encoding = ident[4], ident[5]
         if elf_class not in (L.ELFCLASS32, L.ELFCLASS64):
             raise ElfError(f"unknown ELF class {elf_class}")
         if encoding not in (L.ELFDATA2LSB, L.ELFDATA2MSB):
             raise ElfError(f"unknown ELF data encoding {encoding}")
-        self.layout = L.Layout(elf_class, encoding == L.ELFDATA2LSB)
+        self.lay = L.Layout(elf_class, encoding == L.ELFDATA2LSB)
         self.elf_class = elf_class
         self.little = encoding == L.ELFDATA2LSB
+        self.header = self._unpack(self.lay.header, 16, "ELF header")
         self.loads: list[tuple[int, int, int]] = []
 
     def _unpack(self, fmt: struct.Struct, offset: int, what: str) -> tuple[int, ...]:
-        if offset < 0 or offset + fmt.size > len(self.data):
-            raise ElfError(f"truncated ELF ({what} at offset {offset} past end of file)")
-        return fmt.unpack_from(self.data, offset)
+        return fmt.unpack(self.src.read(offset, fmt.size, what))
 
     def _cstring(self, offset: int, what: str) -> str:
-        if offset < 0 or offset >= len(self.data):
+        if offset < 0 or offset >= self.src.size:
             raise ElfError(f"malformed ELF ({what} string offset {offset} out of range)")
-        end = bytes(self.data[offset : offset + 4096]).find(b"\0")
+        want = min(_MAX_STRING, self.src.size - offset)
+        raw = self.src.read_prefix(offset, want, what)
+        end = raw.find(b"\0")
         if end < 0:
+            if len(raw) < want:
+                raise Unavailable(offset, want)
             raise ElfError(f"malformed ELF ({what} string is not terminated)")
-        return bytes(self.data[offset : offset + end]).decode("utf-8", "surrogateescape")
+        return raw[:end].decode("utf-8", "surrogateescape")
 
-    def prefix_size(self) -> int:
-        lay = self.layout
-        hdr = self._unpack(lay.header, 16, "ELF header")
-        e_phoff, e_phentsize, e_phnum = hdr[4], hdr[8], hdr[9]
-        if e_phnum and e_phentsize < lay.phdr.size:
+    def _program_headers(self) -> list[tuple[int, int, int, int, int, int, int]]:
+        """(type, flags, offset, vaddr, filesz, memsz, align) of every program header."""
+        e_phoff, e_phentsize, e_phnum = self.header[4], self.header[8], self.header[9]
+        if not e_phnum:
+            return []
+        if e_phentsize < self.lay.phdr.size:
             raise ElfError(f"malformed ELF (program header size {e_phentsize})")
-        end = e_phoff + e_phnum * e_phentsize
+        table = self.src.read(e_phoff, e_phnum * e_phentsize, "program headers")
+        out = []
         for i in range(e_phnum):
-            raw = self._unpack(lay.phdr, e_phoff + i * e_phentsize, "program header")
-            p_type, _, p_offset, _, p_filesz, _ = lay.program_header(raw)
-            if p_type in (L.PT_DYNAMIC, L.PT_INTERP, L.PT_NOTE):
-                end = max(end, p_offset + p_filesz)
-        return end
+            raw = self.lay.phdr.unpack_from(table, i * e_phentsize)
+            out.append((*self.lay.program_header(raw), raw[-1]))
+        return out
 
-    def parse(self) -> ElfFile:
-        lay = self.layout
-        hdr = self._unpack(lay.header, 16, "ELF header")
-        e_type, e_machine, _, _, e_phoff, e_shoff, _, _, e_phentsize, e_phnum = hdr[:10]
-        e_shentsize, e_shnum, e_shstrndx = hdr[10:13]
+    def layout(self) -> ElfLayout:
+        e_phoff, e_shoff = self.header[4], self.header[5]
+        e_phentsize, e_phnum, e_shentsize, e_shnum = self.header[8:12]
+        segments: list[tuple[int, int]] = []
+        dynamic = None
+        loads_end = 0
+        for p_type, _, p_offset, _, p_filesz, _, _ in self._program_headers():
+            if p_type == L.PT_LOAD:
+                loads_end = max(loads_end, p_offset + p_filesz)
+            elif p_type in (L.PT_DYNAMIC, L.PT_INTERP, L.PT_NOTE):
+                segments.append((p_offset, p_filesz))
+                if p_type == L.PT_DYNAMIC:
+                    dynamic = (p_offset, p_filesz)
+        table = (e_shoff, e_shnum * e_shentsize) if e_shoff and e_shnum else None
+        return ElfLayout(
+            header_end=e_phoff + e_phnum * e_phentsize,
+            segments=tuple(segments),
+            dynamic=dynamic,
+            section_table=table,
+            loads_end=loads_end,
+        )
+
+    def dynamic_tables(self, layout: ElfLayout) -> list[tuple[int, int]]:
+        if layout.dynamic is None:
+            return []
+        self.loads = [(v, o, f) for t, _, o, v, f, _, _ in self._program_headers() if t == 1]
+        tags = dict(self._dynamic_entries(*layout.dynamic))
+        ranges = []
+        for address_tag, size_tag in (
+            (L.DT_STRTAB, L.DT_STRSZ),
+            (L.DT_VERNEED, None),
+            (L.DT_VERDEF, None),
+        ):
+            if address_tag not in tags:
+                continue
+            offset = self._offset_of(tags[address_tag])
+            size = tags.get(size_tag, 0) if size_tag else 1 << 16
+            ranges.append((offset, min(size, self.src.size - offset)))
+        return ranges
+
+    def parse(self, *, sections: bool) -> ElfFile:
+        e_type, e_machine = self.header[0], self.header[1]
+        e_shoff, e_shentsize, e_shnum, e_shstrndx = (
+            self.header[5],
+            self.header[10],
+            self.header[11],
+            self.header[12],
+        )
         elf = ElfFile(
             elf_class=32 if self.elf_class == L.ELFCLASS32 else 64,
             little_endian=self.little,
             machine=e_machine,
             type=L.ET_NAMES.get(e_type, f"type-{e_type}"),
         )
-        if e_phnum and e_phentsize < lay.phdr.size:
-            raise ElfError(f"malformed ELF (program header size {e_phentsize})")
         dynamic: tuple[int, int] | None = None
         notes: list[tuple[int, int, int]] = []
-        for i in range(e_phnum):
-            raw = self._unpack(lay.phdr, e_phoff + i * e_phentsize, "program header")
-            p_type, _, p_offset, p_vaddr, p_filesz, _ = lay.program_header(raw)
-            read = (L.PT_DYNAMIC, L.PT_INTERP, L.PT_NOTE) if self.prefix else None
-            past_end = p_offset + p_filesz > len(self.data)
-            if past_end and p_type != L.PT_LOAD and (read is None or p_type in read):
+        for p_type, _, p_offset, p_vaddr, p_filesz, _, p_align in self._program_headers():
+            if p_type in (L.PT_DYNAMIC, L.PT_INTERP, L.PT_NOTE) and (
+                p_offset + p_filesz > self.src.size
+            ):
                 raise ElfError(f"truncated ELF (segment type {p_type} runs past end of file)")
             if p_type == L.PT_LOAD:
                 self.loads.append((p_vaddr, p_offset, p_filesz))
@@ -187,9 +258,9 @@ class _Parser:
             elif p_type == L.PT_INTERP:
                 elf.interpreter = self._cstring(p_offset, "interpreter")
             elif p_type == L.PT_NOTE:
-                notes.append((p_offset, p_filesz, raw[-1]))
+                notes.append((p_offset, p_filesz, p_align))
         elf.loads = self.loads
-        if not self.prefix:
+        if sections:
             elf.sections = self._sections(e_shoff, e_shnum, e_shentsize, e_shstrndx)
         if dynamic:
             self._read_dynamic(elf, *dynamic)
@@ -201,7 +272,8 @@ class _Parser:
             self._read_notes(elf, offset, size, align)
         comment = elf.sections.get(".comment")
         if comment and comment.type != L.SHT_NOBITS:
-            raw_comment = bytes(self.data[comment.offset : comment.offset + comment.size])
+            size = min(comment.size, _MAX_COMMENT)
+            raw_comment = self.src.read(comment.offset, size, ".comment")
             elf.comment = [
                 c.decode("utf-8", "replace") for c in dict.fromkeys(raw_comment.split(b"\0")) if c
             ]
@@ -210,22 +282,29 @@ class _Parser:
     def _sections(
         self, shoff: int, shnum: int, shentsize: int, shstrndx: int
     ) -> dict[str, Section]:
-        lay = self.layout
+        lay = self.lay
         if not shoff or not shnum:
             return {}
         if shentsize < lay.shdr.size:
             raise ElfError(f"malformed ELF (section header size {shentsize})")
-        headers = [
-            self._unpack(lay.shdr, shoff + i * shentsize, "section header") for i in range(shnum)
-        ]
+        if shnum * shentsize > _MAX_SECTION_TABLE:
+            raise ElfError(f"malformed ELF (section header table of {shnum * shentsize} bytes)")
         if shstrndx >= shnum:
             raise ElfError(f"malformed ELF (section name table index {shstrndx})")
-        names_at = headers[shstrndx][4]
+        table = self.src.read(shoff, shnum * shentsize, "section headers")
+        headers = [lay.shdr.unpack_from(table, i * shentsize) for i in range(shnum)]
+        names_at, names_size = headers[shstrndx][4], headers[shstrndx][5]
+        if names_at + names_size > self.src.size:
+            raise ElfError(f"truncated ELF (section at offset {names_at} past end of file)")
+        names = self.src.read(names_at, names_size, "section names")
         sections: dict[str, Section] = {}
         for sh_name, sh_type, _, _, sh_offset, sh_size, *_ in headers:
-            if sh_type != L.SHT_NOBITS and sh_offset + sh_size > len(self.data):
+            if sh_type != L.SHT_NOBITS and sh_offset + sh_size > self.src.size:
                 raise ElfError(f"truncated ELF (section at offset {sh_offset} past end of file)")
-            name = self._cstring(names_at + sh_name, "section name")
+            end = names.find(b"\0", sh_name)
+            if sh_name >= len(names) or end < 0:
+                raise ElfError(f"malformed ELF (section name offset {sh_name} out of range)")
+            name = names[sh_name:end].decode("utf-8", "surrogateescape")
             sections.setdefault(name, Section(name, sh_type, sh_offset, sh_size))
         return sections
 
@@ -235,14 +314,19 @@ class _Parser:
                 return p_offset + (vaddr - p_vaddr)
         raise ElfError(f"malformed ELF (address {vaddr:#x} is not in any load segment)")
 
-    def _read_dynamic(self, elf: ElfFile, offset: int, size: int) -> None:
-        lay = self.layout
+    def _dynamic_entries(self, offset: int, size: int) -> list[tuple[int, int]]:
+        dyn = self.lay.dyn
+        size = min(size, _MAX_DYNAMIC, max(self.src.size - offset, 0))
+        raw = self.src.read(offset, size - size % dyn.size, "dynamic section")
         entries: list[tuple[int, int]] = []
-        for pos in range(offset, offset + size - lay.dyn.size + 1, lay.dyn.size):
-            tag, value = self._unpack(lay.dyn, pos, "dynamic entry")
+        for tag, value in dyn.iter_unpack(raw):
             if tag == L.DT_NULL:
                 break
             entries.append((tag, value))
+        return entries
+
+    def _read_dynamic(self, elf: ElfFile, offset: int, size: int) -> None:
+        entries = self._dynamic_entries(offset, size)
         tags = dict(entries)
         if L.DT_STRTAB not in tags:
             if any(t in (L.DT_NEEDED, L.DT_SONAME) for t, _ in entries):
@@ -267,10 +351,10 @@ class _Parser:
             elf.version_defs = self._version_defs(at, tags.get(L.DT_VERDEFNUM, 0), strtab)
 
     def _version_needs(self, at: int, count: int, strtab: int) -> list[VersionNeed]:
-        lay = self.layout
+        lay = self.lay
         needs: list[VersionNeed] = []
         seen: set[int] = set()
-        for _ in range(count):
+        for _ in range(min(count, _MAX_VERSION_ENTRIES)):
             _visit(seen, at, "verneed")
             _, vn_cnt, vn_file, vn_aux, vn_next = self._unpack(lay.verneed, at, "verneed")
             versions = []
@@ -291,10 +375,10 @@ class _Parser:
         return needs
 
     def _version_defs(self, at: int, count: int, strtab: int) -> list[str]:
-        lay = self.layout
+        lay = self.lay
         names: list[str] = []
         seen: set[int] = set()
-        for _ in range(count):
+        for _ in range(min(count, _MAX_VERSION_ENTRIES)):
             _visit(seen, at, "verdef")
             _, flags, _, vd_cnt, _, vd_aux, vd_next = self._unpack(lay.verdef, at, "verdef")
             if vd_cnt and not flags & 1:  # VER_FLG_BASE names the file itself
@@ -306,33 +390,37 @@ class _Parser:
         return names
 
     def _read_notes(self, elf: ElfFile, offset: int, size: int, align: int) -> None:
-        lay = self.layout
+        lay = self.lay
         align = 8 if align == 8 else 4
-        pos, end = offset, offset + size
-        while pos + lay.note.size <= end:
-            namesz, descsz, ntype = self._unpack(lay.note, pos, "note")
+        size = min(size, _MAX_NOTES, max(self.src.size - offset, 0))
+        raw = self.src.read(offset, size, "notes")
+        pos = 0
+        while pos + lay.note.size <= len(raw):
+            namesz, descsz, ntype = lay.note.unpack_from(raw, pos)
             name_at = pos + lay.note.size
             desc_at = _align(name_at + namesz, align)
             pos = _align(desc_at + descsz, align)
-            if desc_at + descsz > end:
+            if desc_at + descsz > len(raw):
                 raise ElfError("malformed ELF (note runs past its segment)")
-            if bytes(self.data[name_at : name_at + namesz]) != b"GNU\0":
+            if raw[name_at : name_at + namesz] != b"GNU\0":
                 continue
-            desc = bytes(self.data[desc_at : desc_at + descsz])
+            desc = raw[desc_at : desc_at + descsz]
             if ntype == L.NT_GNU_BUILD_ID:
                 elf.build_id = desc.hex()
             elif ntype == L.NT_GNU_PROPERTY_TYPE_0:
                 elf.isa_needed |= self._isa_needed(desc)
 
     def _isa_needed(self, desc: bytes) -> int:
-        u32 = self.layout.u32
+        """The x86 ISA-needed bits of a GNU property note; a malformed property is ignored."""
+        u32 = self.lay.u32
         pos, needed = 0, 0
         while pos + 8 <= len(desc):
-            pr_type = u32.unpack_from(desc, pos)[0]
-            pr_datasz = u32.unpack_from(desc, pos + 4)[0]
+            pr_type, pr_datasz = u32.unpack_from(desc, pos)[0], u32.unpack_from(desc, pos + 4)[0]
+            if pos + 8 + pr_datasz > len(desc):
+                raise ElfError("malformed ELF (GNU property runs past its note)")
             if pr_type == L.GNU_PROPERTY_X86_ISA_1_NEEDED and pr_datasz >= 4:
                 needed |= u32.unpack_from(desc, pos + 8)[0]
-            pos += 8 + _align(pr_datasz, self.layout.word)
+            pos += 8 + _align(pr_datasz, self.lay.word)
         return needed
 
 

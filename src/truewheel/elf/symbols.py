@@ -13,6 +13,7 @@ from __future__ import annotations
 import struct
 
 from truewheel.elf.reader import ElfFile
+from truewheel.elf.source import ByteSource
 
 __all__ = ["exported_string"]
 
@@ -20,78 +21,83 @@ _SYM64 = struct.Struct("<IBBHQQ")
 _RELA64 = struct.Struct("<QQq")
 _POINTER = struct.Struct("<Q")
 _MAX_STRING = 256
+# The symbol and relocation tables read whole; larger ones (a crafted size) are cut.
+_MAX_TABLE = 64 << 20
 # Optional prologues before ``lea rel32(%rip),%rax``: endbr64, push %rbp; mov %rsp,%rbp
 _PROLOGUES = (b"", b"\xf3\x0f\x1e\xfa", b"\x55\x48\x89\xe5", b"\xf3\x0f\x1e\xfa\x55\x48\x89\xe5")
 _LEA_RAX = b"\x48\x8d\x05"
 
 
-def exported_string(elf: ElfFile, data: bytes, symbol: str, kind: str) -> str | None:
+def exported_string(elf: ElfFile, source: ByteSource, symbol: str, kind: str) -> str | None:
     """The C string behind ``symbol``, or None when it cannot be read safely."""
     if elf.elf_class != 64 or not elf.little_endian:
         return None
-    address = _symbol_address(elf, data, symbol)
+    address = _symbol_address(elf, source, symbol)
     if address is None:
         return None
     if kind == "array":
-        return _string_at(elf, data, address)
+        return _string_at(elf, source, address)
     if kind == "pointer":
-        target = _pointer_at(elf, data, address)
-        return _string_at(elf, data, target) if target else None
+        target = _pointer_at(elf, source, address)
+        return _string_at(elf, source, target) if target else None
     if kind == "function" and elf.architecture == "x86_64":
-        return _string_at(elf, data, _lea_target(elf, data, address) or 0)
+        return _string_at(elf, source, _lea_target(elf, source, address) or 0)
     return None
 
 
-def _symbol_address(elf: ElfFile, data: bytes, symbol: str) -> int | None:
+def _table(source: ByteSource, offset: int, size: int, what: str) -> bytes:
+    size = min(size, _MAX_TABLE, max(source.size - offset, 0))
+    return source.read(offset, size, what)
+
+
+def _symbol_address(elf: ElfFile, source: ByteSource, symbol: str) -> int | None:
     dynsym, dynstr = elf.sections.get(".dynsym"), elf.sections.get(".dynstr")
     if dynsym is None or dynstr is None:
         return None
-    wanted = symbol.encode()
-    end = min(dynsym.offset + dynsym.size, len(data))
-    for pos in range(dynsym.offset, end - _SYM64.size + 1, _SYM64.size):
-        st_name, _, _, st_shndx, st_value, _ = _SYM64.unpack_from(data, pos)
-        if not st_shndx or not st_value:
-            continue
-        at = dynstr.offset + st_name
-        if data[at : at + len(wanted) + 1] == wanted + b"\0":
+    wanted = symbol.encode() + b"\0"
+    symbols = _table(source, dynsym.offset, dynsym.size, ".dynsym")
+    names = _table(source, dynstr.offset, dynstr.size, ".dynstr")
+    for st_name, _, _, st_shndx, st_value, _ in _SYM64.iter_unpack(
+        symbols[: len(symbols) - len(symbols) % _SYM64.size]
+    ):
+        if st_shndx and st_value and names[st_name : st_name + len(wanted)] == wanted:
             return int(st_value)
     return None
 
 
-def _string_at(elf: ElfFile, data: bytes, address: int) -> str | None:
+def _string_at(elf: ElfFile, source: ByteSource, address: int) -> str | None:
     offset = elf.offset_of(address) if address else None
-    if offset is None:
+    if offset is None or offset >= source.size:
         return None
-    raw = data[offset : offset + _MAX_STRING]
+    raw = source.read(offset, min(_MAX_STRING, source.size - offset), "exported string")
     end = raw.find(b"\0")
     if end <= 0 or not raw[:end].isascii() or not raw[:end].decode().isprintable():
         return None
     return raw[:end].decode()
 
 
-def _pointer_at(elf: ElfFile, data: bytes, address: int) -> int | None:
+def _pointer_at(elf: ElfFile, source: ByteSource, address: int) -> int | None:
     offset = elf.offset_of(address)
-    if offset is None or offset + 8 > len(data):
+    if offset is None or offset + 8 > source.size:
         return None
-    value = int(_POINTER.unpack_from(data, offset)[0])
+    value = int(_POINTER.unpack(source.read(offset, 8, "pointer"))[0])
     if value and elf.offset_of(value) is not None:
         return value
     rela = elf.sections.get(".rela.dyn")
     if rela is None:
         return None
-    end = min(rela.offset + rela.size, len(data))
-    for pos in range(rela.offset, end - _RELA64.size + 1, _RELA64.size):
-        r_offset, _, r_addend = _RELA64.unpack_from(data, pos)
+    table = _table(source, rela.offset, rela.size, ".rela.dyn")
+    for r_offset, _, r_addend in _RELA64.iter_unpack(table[: len(table) - len(table) % 24]):
         if r_offset == address:
             return int(r_addend)
     return None
 
 
-def _lea_target(elf: ElfFile, data: bytes, address: int) -> int | None:
+def _lea_target(elf: ElfFile, source: ByteSource, address: int) -> int | None:
     offset = elf.offset_of(address)
-    if offset is None:
+    if offset is None or offset + 16 > source.size:
         return None
-    code = data[offset : offset + 16]
+    code = source.read(offset, 16, "code")
     for prologue in _PROLOGUES:
         lea = len(prologue)
         if code.startswith(prologue + _LEA_RAX) and len(code) >= lea + 7:

@@ -18,6 +18,8 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from truewheel.elf import ElfFile
+from truewheel.elf.search import StreamSearch
+from truewheel.elf.source import ByteSource
 from truewheel.elf.symbols import exported_string
 from truewheel.policy._data import load_table
 
@@ -28,6 +30,7 @@ _MANGLED = re.compile(
     r"^(?P<stem>.+?)-(?P<hash>[0-9a-f]{8}|[0-9a-f]{32})(?P<rest>(?:\.[0-9]+)*\.so(?:\.[0-9]+)*)$"
 )
 _MAX_VERSION_SCAN = 512 * 2**20
+_MAX_TOOLCHAIN_SECTION = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,36 +154,47 @@ class LibraryTable:
         length, family = max(scored, key=lambda s: s[0], default=(0, None))
         return family if length else None
 
-    def find_versions(self, member: str, elf: ElfFile, data: bytes) -> list[VersionEvidence]:
-        """The version of the library this file is, from the best evidence it carries."""
+    def family_of(self, member: str, soname: str | None = None) -> Family | None:
+        """The family a file belongs to, by its base name first and then its SONAME."""
+        names = [member.rsplit("/", 1)[-1]] + ([soname] if soname else [])
+        return next((f for f in map(self.family_for, names) if f), None)
+
+    def version_search(self, member: str, size: int, soname: str | None = None) -> VersionSearch:
+        """What to look for in the bytes of ``member`` while they stream past."""
+        family = self.family_of(member, soname)
+        if family is None or size > _MAX_VERSION_SCAN:
+            return VersionSearch(family, ())
+        return VersionSearch(
+            family,
+            tuple(StreamSearch(p, max_hits=1, overlap=1024) for p in family.version_patterns),
+        )
+
+    def find_versions(
+        self, member: str, elf: ElfFile, source: ByteSource, search: VersionSearch
+    ) -> list[VersionEvidence]:
+        """The version of the library this file is, from the best evidence it carries.
+
+        ``search`` must have seen every byte of the file, and be for the family
+        :meth:`family_of` gives with the file's SONAME (see :meth:`version_search`).
+        """
         basename = member.rsplit("/", 1)[-1]
-        names = [basename] + ([elf.soname] if elf.soname else [])
-        family = next((f for f in map(self.family_for, names) if f), None)
+        family = search.family
         if family is None:
             return []
         found = (
-            self._from_strings(family, data)
-            or self._from_symbol(family, elf, data)
+            search.found()
+            or self._from_symbol(family, elf, source)
             or self._from_filename(family, basename)
-            or self._from_toolchain(family, elf, data)
+            or self._from_toolchain(family, elf, source)
         )
         return [VersionEvidence(family.id, found[0], found[1])] if found else []
 
-    def _from_strings(self, family: Family, data: bytes) -> tuple[str, str] | None:
-        if len(data) > _MAX_VERSION_SCAN:
-            return None
-        for pattern in family.version_patterns:
-            match = pattern.search(data)
-            if match:
-                return match.group(1).decode(errors="replace"), match.group().decode(
-                    errors="replace"
-                )
-        return None
-
-    def _from_symbol(self, family: Family, elf: ElfFile, data: bytes) -> tuple[str, str] | None:
+    def _from_symbol(
+        self, family: Family, elf: ElfFile, source: ByteSource
+    ) -> tuple[str, str] | None:
         if not family.version_symbol or not family.version_symbol_kind:
             return None
-        value = exported_string(elf, data, family.version_symbol, family.version_symbol_kind)
+        value = exported_string(elf, source, family.version_symbol, family.version_symbol_kind)
         if not value:
             return None
         version = value
@@ -195,17 +209,45 @@ class LibraryTable:
         match = family.filename_version.match(LibraryName.parse(basename).unmangled)
         return (match.group(1), f"file name {basename}") if match else None
 
-    def _from_toolchain(self, family: Family, elf: ElfFile, data: bytes) -> tuple[str, str] | None:
+    def _from_toolchain(
+        self, family: Family, elf: ElfFile, source: ByteSource
+    ) -> tuple[str, str] | None:
         if not family.version_from_toolchain:
             return None
         sources = [("rpm-debuglink", ".gnu_debuglink", 2), ("gcc-comment", ".comment", 1)]
         for pattern_id, section_name, group in sources:
             section, pattern = elf.sections.get(section_name), self.generic.get(pattern_id)
-            if section is None or pattern is None:
+            if section is None or pattern is None or section.type == 8:
                 continue
-            match = pattern.search(data[section.offset : section.offset + section.size])
+            size = min(section.size, _MAX_TOOLCHAIN_SECTION)
+            match = pattern.search(source.read(section.offset, size, section_name))
             if match:
                 return match.group(group).decode(
                     errors="replace"
                 ), f"toolchain: {match.group().decode(errors='replace')}"
+        return None
+
+
+@dataclass(frozen=True)
+class VersionSearch:
+    """The version patterns of one family, searched for in a file as it streams past."""
+
+    family: Family | None
+    searches: tuple[StreamSearch, ...]
+
+    def feed(self, offset: int, chunk: bytes) -> None:
+        for search in self.searches:
+            search.feed(offset, chunk)
+
+    def finish(self) -> None:
+        for search in self.searches:
+            search.finish()
+
+    def found(self) -> tuple[str, str] | None:
+        """The first pattern (in the table's order) that matched: (version, what matched)."""
+        for search in self.searches:
+            if search.hits:
+                hit = search.hits[0]
+                version = hit.groups[0] if hit.groups and hit.groups[0] is not None else hit.text
+                return version.decode(errors="replace"), hit.text.decode(errors="replace")
         return None

@@ -2,8 +2,8 @@
 
 patchelf is the well-kept writer auditwheel also relies on; truewheel never
 rewrites dynamic sections itself.  Each file is written to a private work
-directory, edited by a single patchelf invocation carrying all its edits,
-optionally stripped, and read back.
+directory, edited by a single patchelf invocation carrying all its edits and
+optionally stripped; the writer then compresses it from there.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -50,33 +49,37 @@ def patchelf_arguments(edit: ElfEdit) -> list[str]:
 
 
 def apply_edits(
-    originals: Mapping[str, bytes],
+    originals: Mapping[str, Callable[[Path], None]],
     edits: Mapping[str, ElfEdit],
     *,
+    work: Path,
     strip: frozenset[str] = frozenset(),
     workers: int | None = None,
-) -> dict[str, bytes]:
-    """Edited bytes for every member in ``edits`` (and ``strip``), keyed like the inputs."""
+) -> dict[str, Path]:
+    """The edited file in ``work`` for every member in ``edits`` (and ``strip``).
+
+    ``originals`` writes each member's original bytes to the path it is given.  Work
+    files are numbered, not named after members, so any member name fits.
+    """
     patchelf = find_patchelf()
     strip_tool = shutil.which("strip") if strip else None
     if strip and strip_tool is None:
         raise PatchelfError("strip not found (install binutils) but --strip was given")
     names = sorted(set(edits) | strip)
-    with tempfile.TemporaryDirectory(prefix="truewheel-patch-") as work:
 
-        def run(index_name: tuple[int, str]) -> tuple[str, bytes]:
-            index, name = index_name
-            path = Path(work) / f"{index}-{Path(name).name}"
-            path.write_bytes(originals[name])
-            edit = edits.get(name)
-            if edit is not None and patchelf_arguments(edit):
-                _run([patchelf, *patchelf_arguments(edit), str(path)], name)
-            if name in strip and strip_tool:
-                _run([strip_tool, "-s", str(path)], name)
-            return name, path.read_bytes()
+    def run(index_name: tuple[int, str]) -> tuple[str, Path]:
+        index, name = index_name
+        path = work / f"{index}.so"
+        originals[name](path)
+        edit = edits.get(name)
+        if edit is not None and patchelf_arguments(edit):
+            _run([patchelf, *patchelf_arguments(edit), str(path)], name)
+        if name in strip and strip_tool:
+            _run([strip_tool, "-s", str(path)], name)
+        return name, path
 
-        with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-            return dict(pool.map(run, enumerate(names)))
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        return dict(pool.map(run, enumerate(names)))
 
 
 def _run(argv: list[str], member: str) -> None:

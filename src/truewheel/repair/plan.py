@@ -8,7 +8,6 @@ conflicts before anything is applied (auditwheel's patcher does the same).
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
 from collections import deque
 from dataclasses import dataclass, field
@@ -17,11 +16,12 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from truewheel.analysis.member import analyze_file
 from truewheel.analysis.report import WheelReport
 from truewheel.analysis.resolve import EXTERNAL, SYSTEM, installed_path
 from truewheel.elf import ElfFile
 from truewheel.errors import InputError, TruewheelError
-from truewheel.policy.libraries import LibraryName, LibraryTable
+from truewheel.policy.libraries import LibraryName, LibraryTable, VersionEvidence
 from truewheel.policy.manylinux import Policy
 from truewheel.repair.hostlibs import HostLibraries
 from truewheel.repair.model import ExcludedLibrary, GraftedLibrary, ProvidedLibrary
@@ -75,7 +75,7 @@ class ElfEdit:
 class RepairPlan:
     libs_dir: str
     grafted: list[GraftedLibrary] = field(default_factory=list)
-    graft_data: dict[str, bytes] = field(default_factory=dict)
+    graft_sources: dict[str, str] = field(default_factory=dict)
     graft_elves: dict[str, ElfFile] = field(default_factory=dict)
     excluded: list[ExcludedLibrary] = field(default_factory=list)
     provided: list[ProvidedLibrary] = field(default_factory=list)
@@ -139,14 +139,14 @@ def plan_repair(
                 f"--provided-by 'DIST:{name}'",
                 path=report.path,
             )
-        graft = _Graft.read(name, found, plan.libs_dir, requester)
+        graft = _Graft.read(name, found, plan.libs_dir, requester, libraries)
         grafts[name] = graft
         for needed in graft.elf.needed:
             if needed not in policy.libraries:
                 queue.append((needed, graft.wheel_path, graft.elf, str(Path(found).parent)))
     _record_left_out(plan, left_out, providers)
     for graft in sorted(grafts.values(), key=lambda g: g.wheel_path):
-        version = libraries.find_versions(graft.wheel_path, graft.elf, graft.data)
+        version = graft.versions
         family = libraries.family_for(Path(graft.source).name)
         plan.grafted.append(
             graft.result(
@@ -155,7 +155,7 @@ def plan_repair(
                 version[0].version if version else None,
             )
         )
-        plan.graft_data[graft.wheel_path] = graft.data
+        plan.graft_sources[graft.wheel_path] = graft.source
         plan.graft_elves[graft.wheel_path] = graft.elf
     _plan_edits(plan, report, grafts)
     return plan
@@ -195,26 +195,39 @@ def _record_left_out(
 class _Graft:
     name: str
     source: str
-    data: bytes
     elf: ElfFile
     wheel_path: str
     soname: str
     sha256: str
+    size: int
     needed_by: set[str]
+    versions: list[VersionEvidence]
 
     @classmethod
-    def read(cls, name: str, source: str, libs_dir: str, requester: str) -> _Graft:
+    def read(
+        cls, name: str, source: str, libs_dir: str, requester: str, libraries: LibraryTable
+    ) -> _Graft:
         try:
-            data = Path(source).read_bytes()
-            elf = ElfFile.parse(data)
-        except OSError as exc:
-            raise RepairError(f"cannot read {source} ({exc.strerror})") from exc
+            facts = analyze_file(source, Path(source).name, libraries)
         except TruewheelError as exc:
             raise exc.located(path=source) from None
-        digest = hashlib.sha256(data).hexdigest()
+        if facts.elf is None:
+            raise RepairError("not an ELF file", path=source)
+        digest = facts.digests["sha256"].hex()
         parsed = LibraryName.parse(Path(source).name)
         soname = f"{parsed.stem}-{digest[:8]}{parsed.suffix}"
-        return cls(name, source, data, elf, f"{libs_dir}/{soname}", soname, digest, {requester})
+        wheel_path = f"{libs_dir}/{soname}"
+        return cls(
+            name,
+            source,
+            facts.elf,
+            wheel_path,
+            soname,
+            digest,
+            facts.size,
+            {requester},
+            facts.versions,
+        )
 
     def result(
         self, family: str | None, family_name: str | None, version: str | None
@@ -225,7 +238,7 @@ class _Graft:
             wheel_path=self.wheel_path,
             soname=self.soname,
             sha256=self.sha256,
-            size=len(self.data),
+            size=self.size,
             family=family,
             family_name=family_name,
             version=version,

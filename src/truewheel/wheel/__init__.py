@@ -1,6 +1,6 @@
 """Reading wheels: file name, WHEEL, METADATA, RECORD and the zip container."""
 
-from truewheel.wheel.archive import WheelArchive
+from truewheel.wheel.archive import WheelArchive, record_mismatch
 from truewheel.wheel.filename import WheelName
 from truewheel.wheel.metadata import CoreMetadata, WheelInfo
 from truewheel.wheel.record import RecordEntry, format_record, parse_record, record_digest
@@ -18,4 +18,5 @@ __all__ = [
     "format_record",
     "parse_record",
     "record_digest",
+    "record_mismatch",
 ]

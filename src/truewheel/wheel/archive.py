@@ -9,6 +9,7 @@ between RECORD and the members are left for the caller to report.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -18,7 +19,10 @@ from truewheel.wheel.metadata import CoreMetadata, WheelInfo
 from truewheel.wheel.record import RecordEntry, parse_record
 from truewheel.wheel.zipreader import Limits, ZipMember, ZipReader
 
-__all__ = ["WheelArchive"]
+__all__ = ["MAX_TEXT_BYTES", "WheelArchive", "record_mismatch"]
+
+# WHEEL, METADATA and RECORD are read whole; torch's RECORD is 1.3 MB.
+MAX_TEXT_BYTES = 64 << 20
 
 
 class WheelArchive:
@@ -75,8 +79,11 @@ class WheelArchive:
     def record_entry(self, member: ZipMember) -> RecordEntry | None:
         return self.record.get(member.name)
 
-    def read(self, member: ZipMember) -> bytes:
-        return self.zip.read(member)
+    def read(self, member: ZipMember, *, limit: int | None = None) -> bytes:
+        return self.zip.read(member, limit=limit)
+
+    def stream(self, member: ZipMember) -> Iterator[bytes]:
+        return self.zip.stream(member)
 
     def read_text(self, dist_info_file: str) -> str:
         name = self._member_name(dist_info_file)
@@ -84,7 +91,7 @@ class WheelArchive:
         if member is None:
             raise MetadataError(f"missing {dist_info_file}", path=self.path, member=name)
         try:
-            return self.zip.read(member).decode("utf-8")
+            return self.zip.read(member, limit=MAX_TEXT_BYTES).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise MetadataError("not valid UTF-8", path=self.path, member=name) from exc
         except TruewheelError as exc:
@@ -108,3 +115,14 @@ class WheelArchive:
             f"several .dist-info directories and none named {expected}: {', '.join(candidates)}",
             path=self.path,
         )
+
+
+def record_mismatch(wheel: WheelArchive, problems: list[str]) -> MetadataError:
+    """The refusal of a rewrite whose input does not match its RECORD (never laundered)."""
+    shown = "; ".join(problems[:5])
+    more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+    return MetadataError(
+        f"members do not match RECORD, refusing to write a fresh one: {shown}{more}",
+        path=wheel.path,
+        member=wheel.record_name,
+    )

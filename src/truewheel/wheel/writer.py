@@ -2,29 +2,42 @@
 
 Members are written in a canonical order (``.dist-info`` last, RECORD last),
 with fixed permissions (0644, or 0755 for executables), no extra fields and
-one pinned deflate implementation (ISA-L, a pinned dependency), so the same
-input always gives the same bytes.  Unchanged members are never inflated or
-recompressed: their stored bytes, CRC and sizes are copied from the source.
+one pinned deflate implementation (ISA-L, a pinned dependency, fed in chunks
+of a fixed size), so the same input always gives the same bytes.  Unchanged
+members are never inflated or recompressed: their stored bytes, CRC and sizes
+are copied from the source in chunks.  New members are compressed as they
+stream in and their local header is completed afterwards, so no member is ever
+whole in memory.
 The archive is written to a temporary file beside the target and renamed only
 when complete, so a failed write leaves nothing behind.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import struct
 import tempfile
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from isal import igzip_lib, isal_zlib
+from isal import isal_zlib
 
+from truewheel.wheel.record import format_record
 from truewheel.wheel.zipreader import DEFLATED, STORED, ZipMember, ZipReader
 
-__all__ = ["NewMember", "RawMember", "wheel_order", "write_wheel", "zip_level"]
+__all__ = [
+    "Chunks",
+    "NewMember",
+    "RawMember",
+    "RecordSpec",
+    "wheel_order",
+    "write_wheel",
+    "zip_level",
+]
 
 _LOCAL = struct.Struct("<IHHHHHIIIHH")
 _CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
@@ -34,6 +47,7 @@ _ZIP64_LOCATOR = struct.Struct("<IIQI")
 _MAX32 = 0xFFFFFFFF
 _UTF8 = 0x800
 _UNIX = 3
+_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,16 +61,41 @@ class RawMember:
 
 
 @dataclass(frozen=True, slots=True)
+class Chunks:
+    """Content produced on demand, ``size`` bytes in chunks (e.g. inflated from a source)."""
+
+    size: int
+    open: Callable[[], Iterator[bytes]]
+
+
+@dataclass(frozen=True, slots=True)
 class NewMember:
-    """A member whose content is new or changed, compressed on write."""
+    """A member whose content is new or changed, compressed on write.
+
+    The content is bytes, a file, or :class:`Chunks`; files and chunks are compressed as
+    they are read, so a member of any size costs one chunk of memory.
+    """
 
     name: str
-    data: bytes
+    data: bytes | Path | Chunks
     executable: bool
     dos_datetime: tuple[int, int]
 
 
 Member = RawMember | NewMember
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSpec:
+    """Where the writer puts the RECORD it makes of everything it wrote, and its time.
+
+    ``digests`` gives the RECORD digest and size of each raw member (the writer never
+    inflates those); the writer computes them for new members as they stream through.
+    """
+
+    name: str
+    dos_datetime: tuple[int, int]
+    digests: Mapping[str, tuple[str, int]]
 
 
 def zip_level(level: int | None) -> int:
@@ -83,21 +122,39 @@ def write_wheel(
     source: ZipReader | None,
     *,
     level: int = 3,
-    workers: int | None = None,
-) -> None:
-    """Write ``members`` in the given order to ``target`` atomically."""
-    ordered = list(members)
-    compressed = _compress_all([m for m in ordered if isinstance(m, NewMember)], level, workers)
+    record: RecordSpec | None = None,
+) -> dict[str, tuple[str, int]]:
+    """Write ``members`` in the given order to ``target`` atomically, RECORD last if asked.
+
+    Returns the RECORD digest and size of every new member.
+    """
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    written: dict[str, tuple[str, int]] = {}
     try:
         with os.fdopen(fd, "wb") as out:
-            central = [_write_member(out, m, source, compressed) for m in ordered]
+            central = []
+            rows: list[tuple[str, str, int]] = []
+            for member in members:
+                entry, digest = _write_member(out, member, source, level)
+                central.append(entry)
+                if digest is not None:
+                    written[member.name] = digest
+                if record is not None:
+                    row = digest if digest is not None else record.digests[member.name]
+                    rows.append((member.name, *row))
+            if record is not None:
+                text = format_record(rows, record.name)
+                entry, _ = _write_member(
+                    out, NewMember(record.name, text, False, record.dos_datetime), None, level
+                )
+                central.append(entry)
             _write_central_directory(out, central)
         Path(tmp_name).chmod(0o644)
         Path(tmp_name).replace(target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+    return written
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,52 +170,79 @@ class _Entry:
     mode: int
 
 
-def _compress_all(
-    members: list[NewMember], level: int, workers: int | None
-) -> dict[str, tuple[int, int, bytes]]:
-    def one(member: NewMember) -> tuple[str, tuple[int, int, bytes]]:
-        crc = isal_zlib.crc32(member.data)
-        if level < 0:
-            return member.name, (STORED, crc, member.data)
-        data = igzip_lib.compress(member.data, level=level, flag=igzip_lib.COMP_DEFLATE)
-        return member.name, (DEFLATED, crc, data)
+def _content(data: bytes | Path | Chunks) -> tuple[int, Iterator[bytes]]:
+    if isinstance(data, bytes):
+        return len(data), iter(data[i : i + _CHUNK] for i in range(0, len(data), _CHUNK))
+    if isinstance(data, Path):
+        return data.stat().st_size, _file_chunks(data)
+    return data.size, data.open()
 
-    run: Callable[[NewMember], tuple[str, tuple[int, int, bytes]]] = one
-    if len(members) < 2:
-        return dict(map(run, members))
-    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-        return dict(pool.map(run, sorted(members, key=lambda m: -len(m.data))))
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            yield chunk
 
 
 def _write_member(
-    out: BinaryIO,
-    member: Member,
-    source: ZipReader | None,
-    compressed: dict[str, tuple[int, int, bytes]],
-) -> _Entry:
+    out: BinaryIO, member: Member, source: ZipReader | None, level: int
+) -> tuple[_Entry, tuple[str, int] | None]:
     name = member.name.encode("utf-8")
     flags = 0 if name.isascii() else _UTF8
+    offset = out.tell()
     if isinstance(member, RawMember):
         if source is None:
             raise ValueError("raw members need their source archive")
-        data = source.read_raw(member.source)
-        method, crc, size = member.source.method, member.source.crc32, member.source.file_size
+        method, crc = member.source.method, member.source.crc32
+        size, compressed = member.source.file_size, member.source.compressed_size
+        zip64 = size >= _MAX32 or compressed >= _MAX32
+        _local_header(out, name, flags, method, member.dos_datetime, crc, compressed, size, zip64)
+        for chunk in source.stream_raw(member.source):
+            out.write(chunk)
+        digest = None
     else:
-        method, crc, data = compressed[member.name]
-        size = len(member.data)
-    offset = out.tell()
-    zip64 = size >= _MAX32 or len(data) >= _MAX32
-    extra = struct.pack("<HHQQ", 1, 16, size, len(data)) if zip64 else b""
+        size, chunks = _content(member.data)
+        # Deflate adds at most 5 bytes per 16 KiB block: sizes near 4 GiB get zip64 up front.
+        zip64 = size + (size >> 12) + 1024 >= _MAX32
+        method = STORED if level < 0 else DEFLATED
+        _local_header(out, name, flags, method, member.dos_datetime, 0, 0, size, zip64)
+        start = out.tell()
+        crc, produced, sha256 = _compress_into(out, chunks, level)
+        compressed = out.tell() - start
+        if produced != size:
+            raise ValueError(f"{member.name}: content changed size while written")
+        end = out.tell()
+        out.seek(offset)
+        _local_header(out, name, flags, method, member.dos_datetime, crc, compressed, size, zip64)
+        out.seek(end)
+        digest = (base64.urlsafe_b64encode(sha256).rstrip(b"=").decode(), size)
+    mode = 0o100755 if member.executable else 0o100644
+    entry = _Entry(name, flags, method, member.dos_datetime, crc, compressed, size, offset, mode)
+    return entry, digest
+
+
+def _local_header(
+    out: BinaryIO,
+    name: bytes,
+    flags: int,
+    method: int,
+    dos_datetime: tuple[int, int],
+    crc: int,
+    compressed: int,
+    size: int,
+    zip64: bool,
+) -> None:
+    extra = struct.pack("<HHQQ", 1, 16, size, compressed) if zip64 else b""
     out.write(
         _LOCAL.pack(
             0x04034B50,
             45 if zip64 else 20,
             flags,
             method,
-            member.dos_datetime[1],
-            member.dos_datetime[0],
+            dos_datetime[1],
+            dos_datetime[0],
             crc,
-            _MAX32 if zip64 else len(data),
+            _MAX32 if zip64 else compressed,
             _MAX32 if zip64 else size,
             len(name),
             len(extra),
@@ -166,9 +250,34 @@ def _write_member(
     )
     out.write(name)
     out.write(extra)
-    out.write(data)
-    mode = 0o100755 if member.executable else 0o100644
-    return _Entry(name, flags, method, member.dos_datetime, crc, len(data), size, offset, mode)
+
+
+def _compress_into(out: BinaryIO, chunks: Iterator[bytes], level: int) -> tuple[int, int, bytes]:
+    """Deflate (or store) the chunks into ``out``: their CRC-32, size and sha256.
+
+    The input is fed to ISA-L in chunks of exactly :data:`_CHUNK` bytes, so the
+    compressed bytes depend only on the content and the level.
+    """
+    crc, size = 0, 0
+    sha256 = hashlib.sha256()
+    compressor = isal_zlib.compressobj(level, isal_zlib.DEFLATED, -15) if level >= 0 else None
+    pending = b""
+    for chunk in chunks:
+        crc = isal_zlib.crc32(chunk, crc)
+        size += len(chunk)
+        sha256.update(chunk)
+        if compressor is None:
+            out.write(chunk)
+            continue
+        pending += chunk
+        while len(pending) >= _CHUNK:
+            out.write(compressor.compress(pending[:_CHUNK]))
+            pending = pending[_CHUNK:]
+    if compressor is not None:
+        if pending:
+            out.write(compressor.compress(pending))
+        out.write(compressor.flush())
+    return crc, size, sha256.digest()
 
 
 def _write_central_directory(out: BinaryIO, entries: list[_Entry]) -> None:

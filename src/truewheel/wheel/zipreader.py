@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -35,17 +36,28 @@ _ZIP64_EXTRA_ID = 0x0001
 _FLAG_ENCRYPTED = 0x1
 _FLAG_UTF8 = 0x800
 STORED, DEFLATED = 0, 8
+_CHUNK = 1 << 20
+_RAW_CHUNK = 256 << 10
 # Deflate cannot compress better than about 1032:1; a larger declared ratio is a lie.
 _MAX_DEFLATE_RATIO = 1100
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Ceilings that stop zip bombs before memory is spent on them."""
+    """Ceilings that stop zip bombs before time or memory is spent on them.
+
+    Memory never depends on these (members stream); they bound the work.  A ratio above
+    ``max_ratio`` is refused only beyond a size floor, because small members compress
+    extremely well in real wheels (a patchelf-padded 2 MB library at 224:1 in pillow);
+    whole real wheels stay below 5:1 (see SECURITY.md).
+    """
 
     max_member_size: int = 16 * 2**30
     max_total_size: int = 128 * 2**30
     max_members: int = 1_000_000
+    max_ratio: int = 100
+    ratio_floor_member: int = 64 * 2**20
+    ratio_floor_total: int = 2**30
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +74,7 @@ class ZipMember:
     external_attr: int
     dos_datetime: tuple[int, int]
     create_system: int
+    name_size: int = 0  # bytes of the name as stored (its UTF-8 or cp437 form may differ)
 
     @property
     def is_dir(self) -> bool:
@@ -83,6 +96,7 @@ class ZipReader:
             self._fd = open_regular(self.path)
         except InputError as exc:
             raise WheelArchiveError(exc.message, path=self.path) from exc
+        self._bounds: dict[int, int] = {}
         try:
             self._size = os.fstat(self._fd).st_size
             self.members: tuple[ZipMember, ...] = self._read_central_directory()
@@ -132,13 +146,18 @@ class ZipReader:
         name_len: int = fields[9]
         extra_len: int = fields[10]
         name = self._pread(name_len, member.header_offset + _LOCAL.size, member)
-        if _decode_name(name, fields[2]) != member.name:
+        if name_len != member.name_size or _decode_name(name, fields[2]) != member.name:
             raise self._error("local header name differs from the central directory", member)
-        return member.header_offset + _LOCAL.size + name_len + extra_len
+        start = member.header_offset + _LOCAL.size + name_len + extra_len
+        if start + member.compressed_size > self._bounds.get(member.header_offset, self._size):
+            raise self._error("member data overlaps another member (zip bomb?)", member)
+        return start
 
-    def read_raw(self, member: ZipMember) -> bytes:
-        """The member's bytes exactly as stored (compressed)."""
-        return self._pread(member.compressed_size, self.data_offset(member), member)
+    def stream_raw(self, member: ZipMember, chunk_size: int = _CHUNK) -> Iterator[bytes]:
+        """The member's bytes exactly as stored (compressed), in chunks."""
+        start = self.data_offset(member)
+        for at in range(0, member.compressed_size, chunk_size):
+            yield self._pread(min(chunk_size, member.compressed_size - at), start + at, member)
 
     def read_head(self, member: ZipMember, size: int) -> bytes:
         """The first ``size`` bytes of a member, inflating no more than needed.
@@ -168,30 +187,61 @@ class ZipReader:
             raise self._error(f"corrupt deflate data ({exc})", member) from exc
         return bytes(out)
 
-    def read(self, member: ZipMember) -> bytes:
-        """Inflate a member, refusing output that differs from the declared size or CRC."""
-        raw = self.read_raw(member)
+    def stream(self, member: ZipMember, chunk_size: int = _CHUNK) -> Iterator[bytes]:
+        """Inflate a member chunk by chunk, checking size and CRC-32 as the bytes are made.
+
+        Never more than ``chunk_size`` bytes (plus one compressed read) are in memory,
+        and inflation stops at the first byte beyond the declared size, so a member
+        that lies about its size costs no more than one that does not.
+        """
+        start = self.data_offset(member)
+        crc = 0
+        produced = 0
         if member.method == STORED:
-            data = raw
+            for at in range(0, member.compressed_size, chunk_size):
+                data = self._pread(min(chunk_size, member.compressed_size - at), start + at, member)
+                crc = isal_zlib.crc32(data, crc)
+                yield data
+            produced = member.compressed_size
         else:
             inflater = igzip_lib.IgzipDecompressor(flag=igzip_lib.DECOMP_DEFLATE)
+            consumed = 0
             try:
-                # One byte more than declared is enough to prove a lie about the size.
-                data = inflater.decompress(raw, member.file_size + 1)
+                while not inflater.eof:
+                    raw = b""
+                    if inflater.needs_input:
+                        if consumed >= member.compressed_size:
+                            raise self._error("truncated deflate stream", member)
+                        raw = self._pread(
+                            min(_RAW_CHUNK, member.compressed_size - consumed),
+                            start + consumed,
+                            member,
+                        )
+                        consumed += len(raw)
+                    data = inflater.decompress(raw, chunk_size)
+                    if not data:
+                        continue
+                    produced += len(data)
+                    if produced > member.file_size:
+                        raise self._error(
+                            f"inflates to more than its declared {member.file_size} bytes "
+                            "(zip bomb?)",
+                            member,
+                        )
+                    crc = isal_zlib.crc32(data, crc)
+                    yield data
             except igzip_lib.IsalError as exc:  # type: ignore[misc]  # the stub calls it an instance
                 raise self._error(f"corrupt deflate data ({exc})", member) from exc
-            if len(data) > member.file_size:
-                raise self._error(
-                    f"inflates to more than its declared {member.file_size} bytes (zip bomb?)",
-                    member,
-                )
-            if not inflater.eof:
-                raise self._error("truncated deflate stream", member)
-        if len(data) != member.file_size:
-            raise self._error(f"inflates to {len(data)} bytes, declared {member.file_size}", member)
-        if isal_zlib.crc32(data) != member.crc32:
+        if produced != member.file_size:
+            raise self._error(f"inflates to {produced} bytes, declared {member.file_size}", member)
+        if crc != member.crc32:
             raise self._error("CRC-32 mismatch (corrupt member)", member)
-        return data
+
+    def read(self, member: ZipMember, *, limit: int | None = None) -> bytes:
+        """A whole member in memory, for the small ones (metadata): refused above ``limit``."""
+        if limit is not None and member.file_size > limit:
+            raise self._error(f"too large to read whole ({member.file_size} bytes)", member)
+        return b"".join(self.stream(member))
 
     # -- central directory ---------------------------------------------------
 
@@ -239,7 +289,7 @@ class ZipReader:
         members: list[ZipMember] = []
         seen: set[str] = set()
         pos = 0
-        total = 0
+        total = compressed = 0
         for _ in range(count):
             if pos + _CENTRAL.size > len(directory):
                 raise self._error("truncated central directory")
@@ -251,9 +301,13 @@ class ZipReader:
             end = pos + _CENTRAL.size + name_len + extra_len + comment_len
             if end > len(directory):
                 raise self._error("truncated central directory")
-            name = _decode_name(
-                directory[pos + _CENTRAL.size : pos + _CENTRAL.size + name_len], flags
-            )
+            raw_name = directory[pos + _CENTRAL.size : pos + _CENTRAL.size + name_len]
+            try:
+                name = _decode_name(raw_name, flags)
+            except UnicodeDecodeError:
+                raise self._error(
+                    f"member name is not valid UTF-8 although flagged so: {raw_name!r}"
+                ) from None
             extra = directory[
                 pos + _CENTRAL.size + name_len : pos + _CENTRAL.size + name_len + extra_len
             ]
@@ -271,13 +325,21 @@ class ZipReader:
                 external_attr=f[15],
                 dos_datetime=(f[6], f[5]),
                 create_system=f[1] >> 8,
+                name_size=name_len,
             )
             self._check_member(member, seen)
             total += usize
             if total > self.limits.max_total_size:
                 raise self._error(f"declared total size {total} exceeds the limit (zip bomb?)")
+            compressed += member.compressed_size
             members.append(member)
             pos = end
+        if total > self.limits.ratio_floor_total and total > self.limits.max_ratio * max(
+            compressed, 1
+        ):
+            raise self._error(
+                f"declared to inflate {compressed} bytes to {total} (zip bomb?)",
+            )
         self._check_no_overlap(members, cd_start)
         return tuple(members)
 
@@ -296,6 +358,14 @@ class ZipReader:
             raise self._error("stored member with differing sizes", member)
         if member.file_size > self.limits.max_member_size:
             raise self._error(f"declared size {member.file_size} exceeds the limit", member)
+        limits = self.limits
+        ratio = limits.max_ratio if member.file_size > limits.ratio_floor_member else 0
+        if ratio and member.file_size > ratio * max(member.compressed_size, 1):
+            raise self._error(
+                f"declared to inflate {member.compressed_size} bytes to {member.file_size} "
+                f"(over {ratio}:1, zip bomb?)",
+                member,
+            )
         if member.file_size > _MAX_DEFLATE_RATIO * max(member.compressed_size, 1):
             raise self._error(
                 f"declared size {member.file_size} is impossible for "
@@ -304,23 +374,25 @@ class ZipReader:
             )
 
     def _check_no_overlap(self, members: list[ZipMember], cd_start: int) -> None:
-        """Refuse members whose data overlap: the trick behind non-recursive zip bombs."""
+        """Refuse members whose data overlap: the trick behind non-recursive zip bombs.
+
+        Each member's data must end before the next local header (or the central
+        directory).  Here the local extra field is not yet known, so the check assumes
+        none; :meth:`data_offset` repeats it with the real header before any read.
+        """
         ordered = sorted(members, key=lambda m: m.header_offset)
         for current, following in zip(ordered, [*ordered[1:], None], strict=True):
-            end = (
-                current.header_offset
-                + _LOCAL.size
-                + len(current.name.encode())
-                + current.compressed_size
-            )
             limit = following.header_offset if following else cd_start
+            self._bounds[current.header_offset] = limit
+            end = current.header_offset + _LOCAL.size + current.name_size + current.compressed_size
             if end > limit:
                 raise self._error("member data overlaps another member (zip bomb?)", current)
 
 
 def _decode_name(raw: bytes, flags: int) -> str:
+    """The name as APPNOTE says: UTF-8 when flagged (strictly), else UTF-8 or cp437."""
     if flags & _FLAG_UTF8:
-        return raw.decode("utf-8", errors="surrogateescape")
+        return raw.decode("utf-8")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
