@@ -105,7 +105,7 @@ def analyze_stream(
     stream: Stream,
     size: int,
     name: str,
-    libraries: LibraryTable,
+    libraries: LibraryTable | None,
     *,
     deep: bool = True,
     digests: tuple[str, ...] = ("sha256",),
@@ -114,7 +114,8 @@ def analyze_stream(
 
     ``deep=False`` reads only what the loader reads (no sections, build paths or
     versions); with no digests either, the stream is left as soon as those facts are
-    complete, often a few MB into a file of hundreds.
+    complete, often a few MB into a file of hundreds.  Without ``libraries`` the file's
+    sections are read but not searched.
     """
     return _Analysis(stream, size, name, libraries, deep=deep, digests=digests).run()
 
@@ -125,7 +126,7 @@ class _Analysis:
         stream: Stream,
         size: int,
         name: str,
-        libraries: LibraryTable,
+        libraries: LibraryTable | None,
         *,
         deep: bool,
         digests: tuple[str, ...],
@@ -173,7 +174,7 @@ class _Analysis:
                     position += len(chunk)
                     continue
                 self.source, tables_at, ready_at = self._start(chunk)
-                if self.deep:
+                if self.deep and self.libraries is not None:
                     from truewheel.elf.buildpaths import path_search
 
                     self.paths = path_search()
@@ -250,9 +251,8 @@ class _Analysis:
     def _conclude(self, source: SparseSource) -> None:
         facts = self.facts
         facts.elf = ElfFile.read(source, sections=self.deep)
-        if not self.deep:
+        if self.paths is None or self.versions is None or self.libraries is None:
             return
-        assert self.paths is not None and self.versions is not None
         from truewheel.elf.buildpaths import build_paths
 
         search = self.libraries.version_search(self.name, facts.size, facts.elf.soname)

@@ -1,7 +1,8 @@
 """``truewheel diff``: how two wheels differ, causes first and consequences after.
 
-Members are compared by the CRC-32 and size in the central directories first;
-only members whose content differs are inflated.  ELF members are explained by
+Both files are opened as wheels first (anything else is refused), then members
+are compared by the CRC-32 and size in the central directories; only members
+whose content differs are inflated, as streams, never whole.  ELF members are explained by
 :mod:`truewheel.diff.elfdiff`; RECORD lines that only follow from other
 members' content are consequences; METADATA/WHEEL and other text are shown as
 a short unified diff.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from truewheel.diff.elfdiff import explain_elf_difference
 from truewheel.elf import is_elf
 from truewheel.errors import TruewheelError
 from truewheel.wheel import WheelArchive, ZipMember, parse_record
+from truewheel.wheel.archive import MAX_TEXT_BYTES
 
 __all__ = ["MemberDifference", "WheelDiff", "diff_wheels"]
 
@@ -54,9 +57,9 @@ class WheelDiff:
 
 def diff_wheels(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> WheelDiff:
     path_a, path_b = Path(a), Path(b)
-    if path_a.read_bytes() == path_b.read_bytes():
-        return WheelDiff(str(path_a), str(path_b), identical=True)
     with WheelArchive(path_a) as wa, WheelArchive(path_b) as wb:
+        if _same_file_bytes(wa, wb):
+            return WheelDiff(str(path_a), str(path_b), identical=True)
         result = WheelDiff(str(path_a), str(path_b), identical=False)
         _compare_archives(wa, wb, result)
         changed = _content_changes(wa, wb, result)
@@ -92,9 +95,32 @@ def _content_changes(wa: WheelArchive, wb: WheelArchive, result: WheelDiff) -> l
         if ma.name not in names_b:
             continue
         mb = _member(wb, ma.name)
-        if (ma.crc32, ma.file_size) != (mb.crc32, mb.file_size) or wa.read(ma) != wb.read(mb):
+        if (ma.crc32, ma.file_size) != (mb.crc32, mb.file_size) or not _same_chunks(
+            wa.stream(ma), wb.stream(mb)
+        ):
             changed.append(ma.name)
     return changed
+
+
+def _same_file_bytes(wa: WheelArchive, wb: WheelArchive) -> bool:
+    """Whether the two wheel files are byte for byte the same, read in chunks."""
+    return _same_chunks(wa.zip.file_chunks(), wb.zip.file_chunks())
+
+
+def _same_chunks(a: Iterator[bytes], b: Iterator[bytes]) -> bool:
+    """Compare two streams whose chunks need not line up."""
+    left = right = b""
+    while True:
+        if not left:
+            left = next(a, b"")
+        if not right:
+            right = next(b, b"")
+        if not left or not right:
+            return not left and not right
+        n = min(len(left), len(right))
+        if left[:n] != right[:n]:
+            return False
+        left, right = left[n:], right[n:]
 
 
 def _member(wheel: WheelArchive, name: str) -> ZipMember:
@@ -106,17 +132,24 @@ def _member(wheel: WheelArchive, name: str) -> ZipMember:
 def _explain_member(
     wa: WheelArchive, wb: WheelArchive, name: str, changed: list[str]
 ) -> MemberDifference:
-    data_a, data_b = wa.read(_member(wa, name)), wb.read(_member(wb, name))
-    if name == wa.record_name:
-        return _explain_record(name, data_a, data_b, changed)
-    if is_elf(data_a[:4]) and is_elf(data_b[:4]):
+    ma, mb = _member(wa, name), _member(wb, name)
+    if is_elf(wa.zip.read_head(ma, 4)) and is_elf(wb.zip.read_head(mb, 4)):
         try:
-            elf = explain_elf_difference(data_a, data_b)
+            elf = explain_elf_difference(
+                lambda: wa.stream(ma), ma.file_size, lambda: wb.stream(mb), mb.file_size
+            )
         except TruewheelError as exc:
             return MemberDifference(name, "binary", causes=[f"ELF could not be compared: {exc}"])
         return MemberDifference(
             name, "elf", elf.causes, elf.consequences, [f"sections: {', '.join(elf.sections)}"]
         )
+    if max(ma.file_size, mb.file_size) > MAX_TEXT_BYTES:
+        return MemberDifference(
+            name, "binary", causes=[f"content differs ({ma.file_size} vs {mb.file_size} bytes)"]
+        )
+    data_a, data_b = wa.read(ma), wb.read(mb)
+    if name == wa.record_name:
+        return _explain_record(name, data_a, data_b, changed)
     try:
         text_a, text_b = data_a.decode("utf-8"), data_b.decode("utf-8")
     except UnicodeDecodeError:

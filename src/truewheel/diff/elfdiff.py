@@ -7,14 +7,22 @@ flags (``DW_AT_producer``), or genuinely different code.  Differences in the
 build-id note and ``.gnu_debuglink`` are consequences of any of those, never
 causes.  The proof for a build path is mechanical: replace A's path by B's
 in A's bytes and see whether the files then match (apart from consequences).
+
+Neither file is ever whole in memory: each streams past to read its section
+table, again to hash every section and collect the strings the explanation
+needs, and A once more with the paths replaced, hashed the same way.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from truewheel.elf import ElfFile
+from truewheel.analysis.member import Stream, analyze_stream
+from truewheel.elf import ElfFile, Section
+from truewheel.elf.search import StreamSearch
 
 __all__ = ["ElfDifference", "explain_elf_difference"]
 
@@ -24,6 +32,7 @@ _DATE = re.compile(rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 0-3]
 _TIME = re.compile(rb"\b[0-2]\d:[0-5]\d:[0-5]\d\b")
 _ABSOLUTE_PATH = re.compile(rb"/[A-Za-z0-9._+@%~=-]+(?:/[A-Za-z0-9._+@%~=-]+)+")
 _PRODUCER = re.compile(rb"GNU (?:C|C\+\+|Fortran|Assembler)[\w+]* [\x20-\x7e]+")
+_MAX_STRINGS = 100_000
 
 
 @dataclass
@@ -36,21 +45,32 @@ class ElfDifference:
     build_paths: tuple[list[str], list[str]] = field(default_factory=lambda: ([], []))
 
 
-def explain_elf_difference(a: bytes, b: bytes) -> ElfDifference:
-    elf_a, elf_b = ElfFile.parse(a), ElfFile.parse(b)
-    result = ElfDifference(sections=_differing_sections(elf_a, a, elf_b, b))
-    changes, where = _path_changes(elf_a, a, elf_b, b, result.sections)
-    paths_a, paths_b = [x for x, _ in changes], [y for _, y in changes]
-    result.build_paths = (paths_a, paths_b)
+@dataclass
+class _Side:
+    """One file's section digests and the strings its sections hold."""
+
+    elf: ElfFile
+    digests: dict[str, bytes]
+    strings: dict[tuple[str, str], list[str]]
+
+    def found(self, kind: str, section: str) -> set[str]:
+        return set(self.strings.get((kind, section), ()))
+
+
+def explain_elf_difference(a: Stream, size_a: int, b: Stream, size_b: int) -> ElfDifference:
+    side_a, side_b = _read(a, size_a), _read(b, size_b)
+    result = ElfDifference(sections=_differing(side_a.elf, side_a.digests, side_b))
+    changes, where = _path_changes(side_a, side_b, result.sections)
+    result.build_paths = ([x for x, _ in changes], [y for _, y in changes])
     remaining = result.sections
     if changes:
         result.causes.append(
             f"build path differs ({', '.join(where)}): "
             + "; ".join(f"A {x}  B {y}" for x, y in changes[:3])
         )
-        substituted = _substitute_paths(a, changes)
-        if substituted is not None:
-            remaining = _differing_sections(ElfFile.parse(substituted), substituted, elf_b, b)
+        if all(len(x) == len(y) for x, y in changes):
+            substituted = _section_digests(side_a.elf, _substituted(a, changes))
+            remaining = _differing(side_a.elf, substituted, side_b)
             rest = [s for s in remaining if s not in CONSEQUENCE_SECTIONS]
             if not rest:
                 result.causes[-1] += "; with the path replaced the files match (the only cause)"
@@ -61,7 +81,7 @@ def explain_elf_difference(a: bytes, b: bytes) -> ElfDifference:
                 )
                 remaining = []
     other = [s for s in remaining if s not in CONSEQUENCE_SECTIONS]
-    result.causes += _other_causes(elf_a, a, elf_b, b, other)
+    result.causes += _other_causes(side_a, side_b, other)
     if not result.causes and other:
         result.causes.append(f"content differs in {', '.join(other[:6])}")
     for section in CONSEQUENCE_SECTIONS:
@@ -70,16 +90,80 @@ def explain_elf_difference(a: bytes, b: bytes) -> ElfDifference:
     return result
 
 
+def _read(stream: Stream, size: int) -> _Side:
+    elf = analyze_stream(stream, size, "", None, digests=()).elf
+    assert elf is not None
+    searches: dict[tuple[str, str], tuple[Section, StreamSearch]] = {}
+    for name, section in elf.sections.items():
+        if section.type == _SHT_NOBITS:
+            continue
+        kinds = []
+        if name.startswith(".debug") or name in (".rodata", ".comment", ".dynstr"):
+            kinds.append(("path", _ABSOLUTE_PATH))
+        if name.startswith(".debug") or name == ".comment":
+            kinds.append(("producer", _PRODUCER))
+        if name == ".rodata":
+            kinds += [("date", _DATE), ("time", _TIME)]
+        for kind, pattern in kinds:
+            searches[(kind, name)] = (section, StreamSearch(pattern, max_hits=_MAX_STRINGS))
+    digests = _section_digests(elf, stream(), searches)
+    strings = {
+        key: [h.text.decode("utf-8", "replace") for h in search.hits]
+        for key, (_, search) in searches.items()
+    }
+    return _Side(elf, digests, strings)
+
+
+def _section_digests(
+    elf: ElfFile,
+    chunks: Iterator[bytes],
+    searches: dict[tuple[str, str], tuple[Section, StreamSearch]] | None = None,
+) -> dict[str, bytes]:
+    """sha256 of every section's file bytes (NOBITS sections: of their size), in one pass."""
+    spans = sorted(
+        (s.offset, s.offset + s.size, name)
+        for name, s in elf.sections.items()
+        if s.type != _SHT_NOBITS and s.size
+    )
+    hashers = {name: hashlib.sha256() for _, _, name in spans}
+    by_section: dict[str, list[StreamSearch]] = {}
+    for (_, name), (_, search) in (searches or {}).items():
+        by_section.setdefault(name, []).append(search)
+    position = 0
+    for chunk in chunks:
+        end = position + len(chunk)
+        for lo, hi, name in spans:
+            if lo >= end or hi <= position:
+                continue
+            start = max(lo, position)
+            piece = chunk[start - position : min(hi, end) - position]
+            hashers[name].update(piece)
+            for search in by_section.get(name, ()):
+                search.feed(start - lo, piece)
+        position = end
+    for found in by_section.values():
+        for search in found:
+            search.finish()
+    digests = {name: h.digest() for name, h in hashers.items()}
+    for name, s in elf.sections.items():
+        if s.type == _SHT_NOBITS or not s.size:
+            digests[name] = f"{s.type}:{s.size}".encode()
+    return digests
+
+
+def _differing(elf_a: ElfFile, digests_a: dict[str, bytes], b: _Side) -> list[str]:
+    names = sorted(set(elf_a.sections) | set(b.elf.sections))
+    return [n for n in names if digests_a.get(n) is None or digests_a.get(n) != b.digests.get(n)]
+
+
 def _path_changes(
-    elf_a: ElfFile, a: bytes, elf_b: ElfFile, b: bytes, sections: list[str]
+    a: _Side, b: _Side, sections: list[str]
 ) -> tuple[list[tuple[str, str]], list[str]]:
     """Absolute paths that differ between A and B, cut down to the differing directory."""
     pairs: set[tuple[str, str]] = set()
     where: list[str] = []
     for name in sections:
-        if not (name.startswith(".debug") or name in (".rodata", ".comment", ".dynstr")):
-            continue
-        strings_a, strings_b = _paths_in(elf_a, a, name), _paths_in(elf_b, b, name)
+        strings_a, strings_b = a.found("path", name), b.found("path", name)
         only_a, only_b = sorted(strings_a - strings_b), sorted(strings_b - strings_a)
         found = {_differing_directory(x, y) for x, y in zip(only_a, only_b, strict=False)}
         found.discard(None)
@@ -87,12 +171,6 @@ def _path_changes(
             where.append(name)
             pairs |= {p for p in found if p is not None}
     return sorted(pairs), where
-
-
-def _paths_in(elf: ElfFile, data: bytes, name: str) -> set[str]:
-    section = elf.sections[name]
-    chunk = data[section.offset : section.offset + section.size]
-    return {m.group().decode("utf-8", "replace") for m in _ABSOLUTE_PATH.finditer(chunk)}
 
 
 def _differing_directory(x: str, y: str) -> tuple[str, str] | None:
@@ -104,44 +182,30 @@ def _differing_directory(x: str, y: str) -> tuple[str, str] | None:
     return "/".join(px[: first + 1]), "/".join(py[: first + 1])
 
 
-def _differing_sections(elf_a: ElfFile, a: bytes, elf_b: ElfFile, b: bytes) -> list[str]:
-    names = sorted(set(elf_a.sections) | set(elf_b.sections))
-    out = []
-    for name in names:
-        sa, sb = elf_a.sections.get(name), elf_b.sections.get(name)
-        if sa is None or sb is None:
-            out.append(name)
-            continue
-        if sa.type == sb.type == _SHT_NOBITS:  # .bss and friends occupy no file bytes
-            if sa.size != sb.size:
-                out.append(name)
-            continue
-        if a[sa.offset : sa.offset + sa.size] != b[sb.offset : sb.offset + sb.size]:
-            out.append(name)
-    return out
+def _substituted(stream: Stream, changes: list[tuple[str, str]]) -> Iterator[bytes]:
+    """A's bytes with its differing directories replaced by B's (all of equal length)."""
+    pairs = [(old.encode(), new.encode()) for old, new in changes]
+    keep = max(len(old) for old, _ in pairs) - 1
+    carry = b""
+    for chunk in stream():
+        buffer = carry + chunk
+        for old, new in pairs:
+            buffer = buffer.replace(old, new)
+        cut = max(len(buffer) - keep, 0)
+        yield buffer[:cut]
+        carry = buffer[cut:]
+    yield carry
 
 
-def _substitute_paths(a: bytes, changes: list[tuple[str, str]]) -> bytes | None:
-    """A's bytes with its differing directories replaced by B's, when lengths allow it."""
-    out = a
-    for old, new in changes:
-        if len(old) != len(new):
-            return None
-        out = out.replace(old.encode(), new.encode())
-    return out
-
-
-def _other_causes(
-    elf_a: ElfFile, a: bytes, elf_b: ElfFile, b: bytes, sections: list[str]
-) -> list[str]:
+def _other_causes(a: _Side, b: _Side, sections: list[str]) -> list[str]:
     causes = []
-    producers_a, producers_b = _strings(elf_a, a, _PRODUCER), _strings(elf_b, b, _PRODUCER)
+    producers_a, producers_b = _all(a, "producer"), _all(b, "producer")
     if producers_a != producers_b:
         only_a = sorted(set(producers_a) - set(producers_b))[:1]
         only_b = sorted(set(producers_b) - set(producers_a))[:1]
         causes.append(f"compiler flags differ (DW_AT_producer): A {only_a}  B {only_b}")
-    for label, pattern in (("date", _DATE), ("time", _TIME)):
-        va, vb = _strings(elf_a, a, pattern, ".rodata"), _strings(elf_b, b, pattern, ".rodata")
+    for label in ("date", "time"):
+        va, vb = sorted(a.found(label, ".rodata")), sorted(b.found(label, ".rodata"))
         if va != vb:
             causes.append(f"embedded {label} differs (.rodata): A {va[:2]}  B {vb[:2]}")
     code = [s for s in sections if s in (".text", ".data", ".rodata", ".init", ".fini", ".plt")]
@@ -150,13 +214,5 @@ def _other_causes(
     return causes
 
 
-def _strings(elf: ElfFile, data: bytes, pattern: re.Pattern[bytes], *only: str) -> list[str]:
-    names = only or tuple(n for n in elf.sections if n.startswith(".debug") or n == ".comment")
-    found: list[str] = []
-    for name in names:
-        section = elf.sections.get(name)
-        if section is None or section.type == 8:
-            continue
-        chunk = data[section.offset : section.offset + section.size]
-        found += [m.group().decode("utf-8", "replace") for m in pattern.finditer(chunk)]
-    return sorted(set(found))
+def _all(side: _Side, kind: str) -> list[str]:
+    return sorted({s for (k, _), found in side.strings.items() if k == kind for s in found})

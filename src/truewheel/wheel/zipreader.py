@@ -153,6 +153,11 @@ class ZipReader:
             raise self._error("member data overlaps another member (zip bomb?)", member)
         return start
 
+    def file_chunks(self, chunk_size: int = _CHUNK) -> Iterator[bytes]:
+        """The whole zip file's bytes, in chunks."""
+        for at in range(0, self._size, chunk_size):
+            yield self._pread(min(chunk_size, self._size - at), at)
+
     def stream_raw(self, member: ZipMember, chunk_size: int = _CHUNK) -> Iterator[bytes]:
         """The member's bytes exactly as stored (compressed), in chunks."""
         start = self.data_offset(member)
