@@ -189,7 +189,9 @@ class _Analysis:
             if source is None:
                 continue
             if tables_at is not None and position >= tables_at:
-                ready_at = max(ready_at or 0, self._keep_tables(source, position))
+                start = position - len(chunk)
+                ready_at = max(ready_at or 0, self._keep_tables(source, start))
+                source.feed(start, chunk)  # the tables may follow in this very chunk
                 tables_at = None
             if not hashers and not self.deep and ready_at is not None and position >= ready_at:
                 if self._loader_facts_complete(source):
@@ -269,7 +271,12 @@ class _Analysis:
         wanted = RangeSet(iter(self.source.wanted))
         end = min(missing.offset + max(missing.size, _MISS_WINDOW), self.facts.size)
         wanted.add(missing.offset, end)
-        self._read_again(wanted)
+        try:  # with the section table at hand, ask for the small sections at once
+            for offset, size in ElfFile.small_sections(self.source):
+                wanted.add(offset, offset + size)
+        except (Unavailable, ElfError):
+            pass
+        self._read_again(_clip(wanted, self.facts.size))
 
     def _read_again(self, wanted: RangeSet, search: VersionSearch | None = None) -> None:
         """Read the stream again from the start, keeping ``wanted`` (and searching)."""

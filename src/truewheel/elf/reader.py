@@ -139,6 +139,15 @@ class ElfFile:
         return _Parser(source).layout()
 
     @classmethod
+    def small_sections(cls, source: ByteSource) -> list[tuple[int, int]]:
+        """Ranges of the sections the loader ignores and the reader reads (names, notes...).
+
+        Judged from the section table alone, before names are known: every section that
+        is not allocated or is a note, of at most 1 MiB.
+        """
+        return _Parser(source).small_sections()
+
+    @classmethod
     def dynamic_tables(cls, source: ByteSource, layout: ElfLayout) -> list[tuple[int, int]]:
         """Ranges of the string and version tables that the dynamic section points to."""
         return _Parser(source).dynamic_tables(layout)
@@ -229,6 +238,23 @@ class _Parser:
             size = tags.get(size_tag, 0) if size_tag else 1 << 16
             ranges.append((offset, min(size, self.src.size - offset)))
         return ranges
+
+    def small_sections(self) -> list[tuple[int, int]]:
+        e_shoff, e_shentsize, e_shnum = self.header[5], self.header[10], self.header[11]
+        if not e_shoff or not e_shnum or e_shentsize < self.lay.shdr.size:
+            return []
+        if e_shnum * e_shentsize > _MAX_SECTION_TABLE:
+            return []
+        table = self.src.read(e_shoff, e_shnum * e_shentsize, "section headers")
+        out = []
+        for i in range(e_shnum):
+            _, sh_type, sh_flags, _, sh_offset, sh_size, *_ = self.lay.shdr.unpack_from(
+                table, i * e_shentsize
+            )
+            small = 0 < sh_size <= _MAX_COMMENT and sh_offset + sh_size <= self.src.size
+            if small and sh_type != L.SHT_NOBITS and (not sh_flags & 2 or sh_type == 7):
+                out.append((sh_offset, sh_size))
+        return out
 
     def parse(self, *, sections: bool) -> ElfFile:
         e_type, e_machine = self.header[0], self.header[1]

@@ -138,12 +138,17 @@ class SparseSource:
         return sum(len(p) for p in self._pieces.values())
 
     def feed(self, offset: int, chunk: bytes | memoryview) -> None:
-        """Keep the parts of ``chunk`` (which starts at ``offset``) that are wanted."""
+        """Keep the parts of ``chunk`` (which starts at ``offset``) that are wanted.
+
+        Feeding a chunk again adds only what is newly wanted, and a piece grows only
+        from where it stops, so what is kept is always contiguous and in order.
+        """
         end = offset + len(chunk)
         i = max(bisect.bisect_right(self._starts, offset) - 1, 0)
         while i < len(self._starts) and self._starts[i] < end:
             start = self._starts[i]
-            lo, hi = max(start, offset), min(self._ends[start], end)
+            filled = start + len(self._pieces[start])
+            lo, hi = max(filled, offset), min(self._ends[start], end)
             if lo < hi:
                 self._pieces[start] += chunk[lo - offset : hi - offset]
             i += 1
