@@ -16,6 +16,7 @@ from functools import cache
 
 from packaging.utils import canonicalize_name
 
+from truewheel._files import open_regular, read_regular
 from truewheel.analysis.identity import identify
 from truewheel.analysis.report import LibraryIdentity, NativeFile
 from truewheel.analysis.resolve import EXTERNAL
@@ -23,7 +24,7 @@ from truewheel.catalog.model import NativeFacts, UnitFacts, UnitKey
 from truewheel.catalog.sources import InstalledDist, installed_key, maybe_native, wheel_key
 from truewheel.commands.inspect import Inspector
 from truewheel.elf import ElfFile, is_elf
-from truewheel.errors import TruewheelError
+from truewheel.errors import InputError, TruewheelError
 from truewheel.policy.libraries import LibraryName
 from truewheel.wheel import WheelArchive
 from truewheel.wheel.metadata import WheelInfo
@@ -31,6 +32,7 @@ from truewheel.wheel.metadata import WheelInfo
 __all__ = ["installed_facts", "wheel_facts"]
 
 _MAX_INSTALLED_FILE = 16 * 2**30
+_MAX_DIST_INFO_FILE = 16 * 2**20
 
 
 @cache
@@ -103,15 +105,18 @@ def installed_facts(dist: InstalledDist) -> UnitFacts:
 def _installed_file(site: str, rel: str, dist_name: str) -> NativeFacts | None:
     path = os.path.join(site, rel)
     try:
-        with open(path, "rb") as fh:
-            if not is_elf(fh.read(4)):
-                return None
-            fh.seek(0)
-            if os.fstat(fh.fileno()).st_size > _MAX_INSTALLED_FILE:
-                raise TruewheelError("larger than 16 GiB; not scanned", path=path)
-            data = fh.read()
-    except FileNotFoundError:
-        return None  # RECORD lists it, but it was removed: nothing to load
+        fd = open_regular(path)  # a FIFO or device listed in RECORD is refused, not read
+    except InputError as exc:
+        if isinstance(exc.__cause__, FileNotFoundError):
+            return None  # RECORD lists it, but it was removed: nothing to load
+        raise
+    with open(fd, "rb") as fh:
+        if not is_elf(fh.read(4)):
+            return None
+        fh.seek(0)
+        if os.fstat(fh.fileno()).st_size > _MAX_INSTALLED_FILE:
+            raise TruewheelError("larger than 16 GiB; not scanned", path=path)
+        data = fh.read()
     table = _inspector().libraries
     try:
         elf = ElfFile.parse(data)
@@ -190,17 +195,17 @@ def _dist_name_version(dist_info: str) -> tuple[str, str]:
     stem = posixpath.basename(dist_info.rstrip("/"))[: -len(".dist-info")]
     name, _, version = stem.partition("-")
     try:
-        with open(os.path.join(dist_info, "METADATA"), encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                if not line.strip():
-                    break
-                key, sep, value = line.partition(":")
-                if sep and key.lower() == "name":
-                    name = value.strip()
-                elif sep and key.lower() == "version":
-                    version = value.strip()
-    except OSError:
-        pass
+        raw = read_regular(os.path.join(dist_info, "METADATA"), _MAX_DIST_INFO_FILE)
+    except InputError:
+        raw = b""
+    for line in raw.decode("utf-8", "replace").splitlines():
+        if not line.strip():
+            break
+        key, sep, value = line.partition(":")
+        if sep and key.lower() == "name":
+            name = value.strip()
+        elif sep and key.lower() == "version":
+            version = value.strip()
     if not name:
         raise TruewheelError("cannot tell the distribution's name", path=dist_info)
     return name, version
@@ -208,9 +213,10 @@ def _dist_name_version(dist_info: str) -> tuple[str, str]:
 
 def _installed_tags(dist_info: str) -> tuple[str, ...]:
     try:
-        with open(os.path.join(dist_info, "WHEEL"), encoding="utf-8", errors="replace") as fh:
-            text = fh.read()
-    except OSError:
+        text = read_regular(os.path.join(dist_info, "WHEEL"), _MAX_DIST_INFO_FILE).decode(
+            "utf-8", "replace"
+        )
+    except InputError:
         return ()
     try:
         return tuple(sorted(WheelInfo.parse(text, path=dist_info, member="WHEEL").tags))
