@@ -14,9 +14,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from truewheel._files import open_regular
 from truewheel.diff.elfdiff import explain_elf_difference
 from truewheel.elf import is_elf
-from truewheel.errors import TruewheelError
+from truewheel.errors import InputError, TruewheelError
 from truewheel.wheel import WheelArchive, ZipMember, parse_record
 
 __all__ = ["MemberDifference", "WheelDiff", "diff_wheels"]
@@ -53,16 +54,33 @@ class WheelDiff:
 
 
 def diff_wheels(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> WheelDiff:
+    """Compare two wheels; both are opened (and so validated) before any byte is compared."""
     path_a, path_b = Path(a), Path(b)
-    if path_a.read_bytes() == path_b.read_bytes():
-        return WheelDiff(str(path_a), str(path_b), identical=True)
     with WheelArchive(path_a) as wa, WheelArchive(path_b) as wb:
+        if _same_bytes(path_a, path_b):
+            return WheelDiff(str(path_a), str(path_b), identical=True)
         result = WheelDiff(str(path_a), str(path_b), identical=False)
         _compare_archives(wa, wb, result)
         changed = _content_changes(wa, wb, result)
         for name in changed:
             result.members.append(_explain_member(wa, wb, name, changed))
         return result
+
+
+def _same_bytes(a: Path, b: Path, chunk: int = 1 << 20) -> bool:
+    """Whether two regular files hold the same bytes, read side by side a chunk at a time."""
+    with open(open_regular(a), "rb") as fa, open(open_regular(b), "rb") as fb:
+        if os.fstat(fa.fileno()).st_size != os.fstat(fb.fileno()).st_size:
+            return False
+        try:
+            while True:
+                block = fa.read(chunk)
+                if block != fb.read(chunk):
+                    return False
+                if not block:
+                    return True
+        except OSError as exc:
+            raise InputError(f"cannot read ({exc.strerror})", path=f"{a} or {b}") from exc
 
 
 def _compare_archives(wa: WheelArchive, wb: WheelArchive, result: WheelDiff) -> None:
