@@ -432,20 +432,23 @@ def test_output_below_a_file_or_unwritable(
     assert blocker.read_text() == "x"
 
 
-@pytest.mark.parametrize("command", ["repair", "normalize"])
+@pytest.mark.parametrize("command", ["repair", "normalize", "build"])
 def test_wheel_dir_below_a_file(
     command: str,
     fixture_wheels: dict[str, Path],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """Refused while the arguments are read: nothing built, nothing created."""
     blocker = tmp_path / "file"
     blocker.write_text("x")
     wheel = str(fixture_wheels["extension"])
-    status, _, err = run(capsys, command, "-w", str(blocker / "out"), wheel)
-    assert status == 2 and "-w: cannot create (Not a directory)" in one_error(err)
+    status, out, err = run(capsys, command, "-w", str(blocker / "out" / "deeper"), wheel)
+    assert status == 2 and out == ""
+    assert f"-w: not a directory: {blocker}" in one_error(err)
     status, _, err = run(capsys, command, "-w", str(blocker), wheel)
     assert status == 2 and "Traceback" not in err
+    assert sorted(tmp_path.iterdir()) == [blocker] and blocker.read_text() == "x"
 
 
 @pytest.mark.parametrize("command", ["inspect", "scan"])

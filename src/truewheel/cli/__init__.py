@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from truewheel import __version__
+from truewheel._files import check_output_directory
 from truewheel.cli._text import error_line
 from truewheel.errors import TruewheelError
 
@@ -67,6 +69,13 @@ def imported() -> None:
     gc.enable()
 
 
+def _check_wheel_dir(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A ``-w`` given that can never hold outputs is refused before any work, creating nothing."""
+    if param.name and ctx.get_parameter_source(param.name) is not ParameterSource.DEFAULT:
+        check_output_directory(value, option="-w")
+    return value
+
+
 def wheel_dir_option(default: str, help_text: str) -> Callable[[F], F]:
     """The ``-w/--wheel-dir`` option every writing command shares with auditwheel."""
     return click.option(
@@ -75,6 +84,7 @@ def wheel_dir_option(default: str, help_text: str) -> Callable[[F], F]:
         default=default,
         show_default=True,
         type=click.Path(file_okay=False, path_type=str),
+        callback=_check_wheel_dir,
         help=help_text,
     )
 
