@@ -373,6 +373,33 @@ def test_scan_text_and_errors_are_escaped(
     assert "one/lib\x1b[1mdup\n.so" in paths
 
 
+class Terminal(io.StringIO):
+    """Captured output that says it is a terminal, as a person's would."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_scan_csv_for_a_person_is_escaped(
+    fixture_wheels: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = tmp_path / "index"
+    root.mkdir()
+    (root / "bad[red]\x1b[2J.whl").write_bytes(b"not a zip")  # the progress bar shows names
+    good = root / fixture_wheels["extension"].name
+    good.write_bytes(fixture_wheels["extension"].read_bytes())
+    out, err = Terminal(), Terminal()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    status = main(["scan", "--csv", "-j1", "--catalog", str(tmp_path / "c.sqlite"), str(root)])
+    assert status == 2, err.getvalue()
+    assert "\x1b" not in out.getvalue()
+    assert "bad[red]\\x1b[2J.whl" in out.getvalue()
+    assert err.getvalue().count("truewheel: error: ") == 1 and "Traceback" not in err.getvalue()
+
+
 # -- rendering is linear ------------------------------------------------------------------
 
 
