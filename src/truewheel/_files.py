@@ -21,6 +21,7 @@ from truewheel.errors import InputError
 
 __all__ = [
     "check_not_input",
+    "check_output_directory",
     "is_regular_file",
     "open_regular",
     "output_directory",
@@ -106,6 +107,28 @@ def output_directory(path: str | os.PathLike[str], *, option: str = "-w") -> Pat
     if not os.access(directory, os.W_OK | os.X_OK):
         raise InputError(f"{option}: not writable", path=str(directory))
     return directory
+
+
+def check_output_directory(path: str | os.PathLike[str], *, option: str = "-w") -> None:
+    """Say in one line, creating nothing, why ``path`` could never hold outputs.
+
+    The nearest part of ``path`` that exists must be a writable directory; what
+    :func:`output_directory` would create below it is checked when it is made.
+    """
+    directory = Path(path).absolute()
+    for candidate in (directory, *directory.parents):
+        try:
+            mode = candidate.stat().st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:
+            raise InputError(f"{option}: cannot use ({_reason(exc)})", path=str(path)) from exc
+        where = "" if candidate == directory else f": {candidate}"
+        if not stat.S_ISDIR(mode):
+            raise InputError(f"{option}: not a directory{where}", path=str(path))
+        if not os.access(candidate, os.W_OK | os.X_OK):
+            raise InputError(f"{option}: not writable{where}", path=str(path))
+        return
 
 
 def check_not_input(

@@ -17,7 +17,7 @@ from truewheel.catalog.model import UnitFacts, UnitKey
 from truewheel.catalog.sources import InstalledDist
 from truewheel.errors import InputError
 
-__all__ = ["Task", "run_dask", "run_local", "scan_task"]
+__all__ = ["Task", "check_dask_address", "run_dask", "run_local", "scan_task"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,18 +81,46 @@ def run_local(tasks: Sequence[Task], workers: int) -> Iterator[UnitFacts]:
                     pending[pool.submit(scan_task, following)] = following
 
 
-def run_dask(tasks: Sequence[Task], address: str, timeout: float = 30.0) -> Iterator[UnitFacts]:
-    """Run on an existing Dask distributed cluster; workers must see the same paths."""
+def _need_distributed() -> None:
     try:
-        from distributed import Client, as_completed
+        import distributed  # noqa: F401
     except ImportError as exc:
         raise InputError(
             "--dask needs the 'distributed' package: pip install 'truewheel[dask]'"
         ) from exc
+
+
+def check_dask_address(address: str) -> None:
+    """Refuse a malformed scheduler address in one line, before any work is done."""
+    _need_distributed()
+    from distributed.comm import registry
+    from distributed.comm.addressing import parse_address
+
+    try:
+        scheme, location = parse_address(address)
+        backend = registry.get_backend(scheme)
+    except ValueError as exc:
+        raise InputError(f"--dask: not a scheduler address ({exc})", path=address) from exc
+    try:
+        _, port = backend.get_address_host_port(location)  # type: ignore[no-untyped-call]
+    except NotImplementedError:
+        return  # inproc:// and ucx:// name no host and port
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"--dask: not a host:port address ({exc})", path=address) from exc
+    if not 0 < port < 65536:
+        raise InputError(f"--dask: port {port} out of range", path=address)
+
+
+def run_dask(tasks: Sequence[Task], address: str, timeout: float = 30.0) -> Iterator[UnitFacts]:
+    """Run on an existing Dask distributed cluster; workers must see the same paths."""
+    check_dask_address(address)
+    from distributed import Client, as_completed
+
     try:
         client = Client(address, timeout=f"{timeout}s")  # type: ignore[no-untyped-call]
-    except (OSError, TimeoutError) as exc:
-        raise InputError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        # OSError: unreachable within the timeout; TypeError: tls:// without TLS settings
+        raise InputError(f"cannot reach the Dask scheduler ({exc})", path=address) from exc
     with client:
         ordered = _ordered(tasks)
         futures = client.map(scan_task, ordered, pure=False)

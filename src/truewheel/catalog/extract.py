@@ -15,7 +15,7 @@ from functools import cache
 
 from packaging.utils import canonicalize_name
 
-from truewheel._files import open_regular
+from truewheel._files import open_regular, read_regular
 from truewheel.analysis.identity import identify
 from truewheel.analysis.member import analyze_stream, file_chunks
 from truewheel.analysis.report import LibraryIdentity, NativeFile
@@ -32,6 +32,7 @@ from truewheel.wheel.metadata import WheelInfo
 __all__ = ["installed_facts", "wheel_facts"]
 
 _MAX_INSTALLED_FILE = 16 * 2**30
+_MAX_DIST_INFO_FILE = 16 * 2**20
 
 
 @cache
@@ -104,11 +105,11 @@ def installed_facts(dist: InstalledDist) -> UnitFacts:
 def _installed_file(site: str, rel: str, dist_name: str) -> NativeFacts | None:
     path = os.path.join(site, rel)
     try:
-        fd = open_regular(path)
+        fd = open_regular(path)  # a FIFO or device listed in RECORD is refused, not read
     except InputError as exc:
-        if not os.path.lexists(path):
+        if isinstance(exc.__cause__, FileNotFoundError):
             return None  # RECORD lists it, but it was removed: nothing to load
-        raise exc
+        raise
     try:
         size = os.fstat(fd).st_size
         if not is_elf(os.pread(fd, 4, 0)):
@@ -196,17 +197,17 @@ def _dist_name_version(dist_info: str) -> tuple[str, str]:
     stem = posixpath.basename(dist_info.rstrip("/"))[: -len(".dist-info")]
     name, _, version = stem.partition("-")
     try:
-        with open(os.path.join(dist_info, "METADATA"), encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                if not line.strip():
-                    break
-                key, sep, value = line.partition(":")
-                if sep and key.lower() == "name":
-                    name = value.strip()
-                elif sep and key.lower() == "version":
-                    version = value.strip()
-    except OSError:
-        pass
+        raw = read_regular(os.path.join(dist_info, "METADATA"), _MAX_DIST_INFO_FILE)
+    except InputError:
+        raw = b""
+    for line in raw.decode("utf-8", "replace").splitlines():
+        if not line.strip():
+            break
+        key, sep, value = line.partition(":")
+        if sep and key.lower() == "name":
+            name = value.strip()
+        elif sep and key.lower() == "version":
+            version = value.strip()
     if not name:
         raise TruewheelError("cannot tell the distribution's name", path=dist_info)
     return name, version
@@ -214,9 +215,10 @@ def _dist_name_version(dist_info: str) -> tuple[str, str]:
 
 def _installed_tags(dist_info: str) -> tuple[str, ...]:
     try:
-        with open(os.path.join(dist_info, "WHEEL"), encoding="utf-8", errors="replace") as fh:
-            text = fh.read()
-    except OSError:
+        text = read_regular(os.path.join(dist_info, "WHEEL"), _MAX_DIST_INFO_FILE).decode(
+            "utf-8", "replace"
+        )
+    except InputError:
         return ()
     try:
         return tuple(sorted(WheelInfo.parse(text, path=dist_info, member="WHEEL").tags))

@@ -14,11 +14,13 @@ import hashlib
 import io
 import os
 import posixpath
+import stat
 import sysconfig
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from truewheel._files import read_regular
 from truewheel.errors import InputError
 from truewheel.wheel.zipreader import ZipMember
 
@@ -32,6 +34,9 @@ __all__ = [
     "running_environment",
     "wheel_key",
 ]
+
+
+_MAX_RECORD = 64 * 2**20
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +72,8 @@ def find_sources(arguments: list[str], *, include_running: bool = False) -> Sour
                 raise InputError("not a wheel (.whl), a directory or an environment", path=argument)
             wheels.append(str(path.absolute()))
             continue
+        if path.exists() and not path.is_dir():
+            raise InputError("not a regular file or a directory", path=argument)
         if not path.is_dir():
             raise InputError("no such file or directory", path=argument)
         if not os.access(path, os.R_OK | os.X_OK):
@@ -124,9 +131,9 @@ def read_environment(site: str) -> Environment:
 def _record_files(dist_info: Path) -> tuple[str, ...]:
     """Files a distribution installed, from RECORD; paths outside site-packages kept as-is."""
     try:
-        text = (dist_info / "RECORD").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ()
+        text = read_regular(dist_info / "RECORD", _MAX_RECORD).decode("utf-8", "replace")
+    except InputError:
+        return ()  # not a regular file, unreadable or huge: the unit's key says why
     files = []
     for row in csv.reader(io.StringIO(text)):
         if row and row[0] and not row[0].endswith("/"):
@@ -184,6 +191,10 @@ def installed_key(dist: InstalledDist) -> tuple[int, int, str]:
         st = os.stat(os.path.join(dist.dist_info, "RECORD"))
     except OSError as exc:
         raise InputError(f"cannot read RECORD ({exc.strerror})", path=dist.dist_info) from exc
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError("RECORD is not a regular file", path=dist.dist_info)
+    if st.st_size > _MAX_RECORD:
+        raise InputError(f"RECORD too large ({st.st_size} bytes)", path=dist.dist_info)
     digest = hashlib.sha256()
     for rel in dist.files:
         if maybe_native(rel):

@@ -5,6 +5,12 @@ committed together), so an interrupted scan leaves only complete units behind an
 the next scan finishes the rest.  WAL mode keeps readers out of the writer's way.
 The schema version is SQLite's ``user_version``; a catalog of another version is
 rebuilt rather than misread, since it is a cache of facts that a scan recreates.
+
+Rebuilding drops tables, so it must only ever happen to a truewheel catalog: a
+catalog carries SQLite's ``application_id`` (:data:`APPLICATION_ID`), and a
+database with another id, or without it but with tables truewheel never made,
+is refused before anything is written to it.  A new or empty file becomes a
+catalog; a catalog from before the id (its only tables truewheel's) gets it.
 """
 
 from __future__ import annotations
@@ -12,15 +18,18 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
 from truewheel.catalog.model import NativeFacts, UnitFacts, UnitKey
 from truewheel.errors import InputError
 
-__all__ = ["SCHEMA_VERSION", "Catalog", "default_catalog_path"]
+__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "Catalog", "default_catalog_path"]
 
 SCHEMA_VERSION = 2
+APPLICATION_ID = 0x74776331  # "twc1"
+_OUR_TABLES = frozenset({"units", "native_files"})
 
 _SCHEMA = """
 CREATE TABLE units (
@@ -117,13 +126,22 @@ class Catalog:
         self.path = str(path)
         try:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _refuse_special_file(self.path)
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=60)
+        except (OSError, sqlite3.Error) as exc:
+            raise InputError(f"cannot open the catalog: {exc}", path=self.path) from exc
+        try:
+            self._check_ours()
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
-        except (OSError, sqlite3.Error) as exc:
+        except sqlite3.Error as exc:
+            self.db.close()
             raise InputError(f"cannot open the catalog: {exc}", path=self.path) from exc
+        except BaseException:
+            self.db.close()
+            raise
 
     def close(self) -> None:
         self.db.close()
@@ -134,16 +152,44 @@ class Catalog:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _check_ours(self) -> None:
+        """Refuse, having only read, a database truewheel did not create."""
+        try:
+            app_id = self.db.execute("PRAGMA application_id").fetchone()[0]
+            objects = self.db.execute("SELECT type, name, tbl_name FROM sqlite_master").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise InputError(
+                f"cannot open the catalog: not an SQLite database ({exc}); refusing to change it",
+                path=self.path,
+            ) from exc
+        if app_id == APPLICATION_ID:
+            return
+        foreign = sorted(
+            {name for kind, name, table in objects if kind != "index" or table not in _OUR_TABLES}
+            - _OUR_TABLES
+        )
+        if app_id != 0 or foreign:
+            shown = ", ".join(foreign[:4]) + (", ..." if len(foreign) > 4 else "")
+            what = f"application_id {app_id:#x}" if app_id else f"holds {shown}"
+            raise InputError(
+                f"cannot open the catalog: not a truewheel catalog ({what}); refusing to change it",
+                path=self.path,
+            )
+
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        app_id = self.db.execute("PRAGMA application_id").fetchone()[0]
         if version == SCHEMA_VERSION:
+            if app_id != APPLICATION_ID:  # a catalog from before the id: mark it
+                self.db.execute(f"PRAGMA application_id={APPLICATION_ID}")
             return
         tables = [
             r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         ]
         drops = "".join(f'DROP TABLE IF EXISTS "{name}";' for name in tables)
         self.db.executescript(
-            f"BEGIN IMMEDIATE;{drops}{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
+            f"BEGIN IMMEDIATE;{drops}{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};"
+            f"PRAGMA application_id={APPLICATION_ID};COMMIT;"
         )
 
     # -- incremental scanning -----------------------------------------------------------
@@ -214,6 +260,16 @@ class Catalog:
         self.db.execute("CREATE TEMP TABLE IF NOT EXISTS selection (id INTEGER PRIMARY KEY)")
         self.db.execute("DELETE FROM selection")
         self.db.executemany("INSERT INTO selection (id) VALUES (?)", [(i,) for i in unit_ids])
+
+
+def _refuse_special_file(path: str) -> None:
+    """SQLite would block reading a FIFO; only a regular file (or none yet) can be a catalog."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        raise OSError("not a regular file")
 
 
 def _file_row(f: NativeFacts) -> tuple[object, ...]:

@@ -1,32 +1,79 @@
 """The ``truewheel`` command line: parse arguments, call a command, render, exit.
 
 Errors become exit codes in one place (:func:`main`): 0 success, 1 findings at
-or above ``--fail-on``, 2 bad input or usage.  Heavy modules (rich, the
-analysis) are imported inside the commands so ``truewheel --help`` stays fast.
+or above ``--fail-on`` (or differences), 2 bad input or usage, 3 an internal
+error.  An exception that is not truewheel's own is a bug, whatever the input:
+it becomes one line naming the input and asking for a report, and its
+traceback is shown only with ``--debug``.  Heavy modules (rich, the analysis)
+are imported inside the commands so ``truewheel --help`` stays fast.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import sys
-from collections.abc import Callable, Sequence
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from truewheel import __version__
+from truewheel._files import check_output_directory
+from truewheel.cli._text import error_line
 from truewheel.errors import TruewheelError
 
-__all__ = ["main"]
+__all__ = ["InternalError", "main", "working_on"]
 
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
 FAIL_ON = ("error", "warning", "info", "never")
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class _Session:
+    """What :func:`main` must know after a command has raised: only ``--debug``."""
+
+    debug: bool = False
+
+
+class InternalError(Exception):
+    """A bug met while working on ``subject`` (an input); the cause is the real exception."""
+
+    def __init__(self, subject: str) -> None:
+        super().__init__(subject)
+        self.subject = subject
+
+
+@contextmanager
+def working_on(subject: str | os.PathLike[str]) -> Iterator[None]:
+    """Name the input in the report of a bug met while handling it.
+
+    truewheel's own errors and interruptions pass through untouched: the
+    per-wheel loops report those and go on.
+    """
+    try:
+        yield
+    except (TruewheelError, InternalError, click.exceptions.ClickException, click.Abort):
+        raise
+    except Exception as exc:
+        raise InternalError(os.fspath(subject)) from exc
 
 
 def imported() -> None:
     """The command's modules and tables are in: collect cycles normally from here on."""
     gc.enable()
+
+
+def _check_wheel_dir(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A ``-w`` given that can never hold outputs is refused before any work, creating nothing."""
+    if param.name and ctx.get_parameter_source(param.name) is not ParameterSource.DEFAULT:
+        check_output_directory(value, option="-w")
+    return value
 
 
 def wheel_dir_option(default: str, help_text: str) -> Callable[[F], F]:
@@ -37,14 +84,23 @@ def wheel_dir_option(default: str, help_text: str) -> Callable[[F], F]:
         default=default,
         show_default=True,
         type=click.Path(file_okay=False, path_type=str),
+        callback=_check_wheel_dir,
         help=help_text,
     )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="truewheel")
-def cli() -> None:
-    """Open, repair, prove and slim Python wheels that carry native code."""
+@click.option("--debug", is_flag=True, help="Show the traceback of an internal error.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Open, repair, prove and slim Python wheels that carry native code.
+
+    \b
+    Exit status: 0 success; 1 findings at or above --fail-on, or differences;
+    2 bad input or usage; 3 internal error (a bug in truewheel: please report it).
+    """
+    ctx.ensure_object(_Session).debug = debug
 
 
 @cli.command("inspect")
@@ -352,21 +408,52 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    session = _Session()
+    args = list(argv) if argv is not None else None
     try:
-        result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        result = cli.main(args=args, standalone_mode=False, obj=session)
     except click.exceptions.Abort:
-        click.echo("truewheel: aborted", err=True)
+        sys.stderr.write("truewheel: aborted\n")
         return EXIT_ERROR
     except click.ClickException as exc:
         exc.show()
         return EXIT_ERROR
     except TruewheelError as exc:
-        click.echo(f"truewheel: error: {exc}", err=True)
+        sys.stderr.write(error_line(exc))
         return EXIT_ERROR
     except KeyboardInterrupt:
-        click.echo("truewheel: interrupted", err=True)
+        sys.stderr.write("truewheel: interrupted\n")
         return EXIT_ERROR
+    except BrokenPipeError:
+        _quiet_stdout()  # the reader went away: not a bug, and nothing left to say
+        return EXIT_ERROR
+    except Exception as exc:
+        return _internal_error(exc, session.debug)
     return result if isinstance(result, int) else EXIT_OK
+
+
+def _internal_error(exc: Exception, debug: bool) -> int:
+    """One line for a bug; the traceback (with the cause) only when asked for."""
+    cause: BaseException = exc
+    subject = ""
+    if isinstance(exc, InternalError) and exc.__cause__ is not None:
+        cause, subject = exc.__cause__, f"{exc.subject}: "
+    if debug:
+        traceback.print_exception(cause, file=sys.stderr)
+    hint = "" if debug else "; --debug shows the traceback"
+    what = f"{type(cause).__name__}: {cause}"
+    sys.stderr.write(error_line(f"{subject}internal error, please report ({what}{hint})"))
+    return EXIT_INTERNAL
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,15 +1,18 @@
-"""Render ``truewheel diff``: the cause in the first lines, the whole report on one screen."""
+"""Render ``truewheel diff``: the cause in the first lines, the whole report on one screen.
+
+The lines quote member names and text from both wheels; :func:`render` escapes
+them, so ``build --check``, which prints the same lines, is safe too.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from dataclasses import asdict
-from pathlib import Path
 
-from truewheel.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
+from truewheel.cli import EXIT_FINDINGS, EXIT_OK, working_on
+from truewheel.cli._text import printable, write_lines
 from truewheel.commands.diff import WheelDiff, diff_wheels
-from truewheel.errors import InputError, TruewheelError
 from truewheel.jsonreport import document
 
 DIFF_SCHEMA_VERSION = "1.0"
@@ -17,19 +20,13 @@ _LIST = 5
 
 
 def run_diff(wheel_a: str, wheel_b: str, *, as_json: bool, verbose: bool) -> int:
-    try:
-        for path in (wheel_a, wheel_b):
-            if not Path(path).is_file():
-                raise InputError("no such file", path=path)
+    with working_on(f"{wheel_a} and {wheel_b}"):
         result = diff_wheels(wheel_a, wheel_b)
-    except TruewheelError as exc:
-        sys.stderr.write(f"truewheel: error: {exc}\n")
-        return EXIT_ERROR
     if as_json:
         doc = document("truewheel-diff", DIFF_SCHEMA_VERSION, [asdict(result)], [])
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
-        sys.stdout.write("\n".join(render(result, verbose=verbose)) + "\n")
+        write_lines(render(result, verbose=verbose))
     return EXIT_OK if result.identical else EXIT_FINDINGS
 
 
@@ -39,6 +36,11 @@ def _some(items: list[str], limit: int = _LIST) -> str:
 
 
 def render(d: WheelDiff, *, verbose: bool = False) -> list[str]:
+    """The report as lines, each escaped (names and text come from the wheels)."""
+    return [printable(line) for line in _lines(d, verbose)]
+
+
+def _lines(d: WheelDiff, verbose: bool) -> list[str]:
     lines = [f"A: {d.a}", f"B: {d.b}"]
     if d.identical:
         return [*lines, "identical"]

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from truewheel._atomic import write_atomically
 from truewheel.analysis.report import SEVERITIES, WheelReport
-from truewheel.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
+from truewheel.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, working_on
+from truewheel.cli._output import prepare_output
+from truewheel.cli._text import error_line
 from truewheel.commands.inspect import Inspector
 from truewheel.errors import InputError, TruewheelError
 from truewheel.jsonreport import inspect_document
@@ -18,7 +20,12 @@ _PROGRESS_BYTES = 32 * 2**20
 
 
 def expand_paths(paths: tuple[str, ...]) -> tuple[list[Path], list[TruewheelError]]:
-    """Files as given; directories become every ``*.whl`` inside (sorted)."""
+    """Files as given; directories become every ``*.whl`` inside (sorted).
+
+    Only names are gathered here (``stat``, never ``open``): whether each is a
+    regular file and a wheel is for the reader to say, so a FIFO or a device
+    becomes that wheel's error instead of a hang.
+    """
     wheels: list[Path] = []
     errors: list[TruewheelError] = []
     for raw in paths:
@@ -46,12 +53,15 @@ def run_inspect(
     workers: int | None,
 ) -> int:
     wheels, errors = expand_paths(paths)
+    if output:
+        prepare_output(output, wheels)
     inspector = Inspector(workers=workers)
     reports: list[WheelReport] = []
     show_progress = not as_json and sys.stderr.isatty()
     for wheel in wheels:
         try:
-            reports.append(_inspect_one(inspector, wheel, show_progress))
+            with working_on(wheel):
+                reports.append(_inspect_one(inspector, wheel, show_progress))
         except TruewheelError as exc:
             errors.append(exc.located(path=str(wheel)))
     if as_json:
@@ -64,11 +74,11 @@ def run_inspect(
         render_reports(reports, console, show_files=show_files, verbose=verbose)
         text = buffer.getvalue()
     if output and not errors:
-        write_atomically(output, text)
+        write_atomically(output, text, inputs=wheels)
     elif not output:
         sys.stdout.write(text)
     for error in errors:
-        sys.stderr.write(f"truewheel: error: {error}\n")
+        sys.stderr.write(error_line(error))
     if errors:
         return EXIT_ERROR
     if fail_on != "never":
@@ -81,7 +91,10 @@ def run_inspect(
 def _inspect_one(inspector: Inspector, wheel: Path, show_progress: bool) -> WheelReport:
     if not show_progress or wheel.stat().st_size < _PROGRESS_BYTES:
         return inspector.inspect(wheel)
+    from rich.markup import escape
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    from truewheel.cli._text import printable
 
     with Progress(
         "[progress.description]{task.description}",
@@ -90,7 +103,7 @@ def _inspect_one(inspector: Inspector, wheel: Path, show_progress: bool) -> Whee
         TimeRemainingColumn(),
         transient=True,
     ) as bar:
-        task = bar.add_task(wheel.name, total=None)
+        task = bar.add_task(escape(printable(wheel.name)), total=None)
         return inspector.inspect(
             wheel,
             on_start=lambda total: bar.update(task, total=total),

@@ -1,4 +1,10 @@
-"""Human output for ``inspect``: summary and findings first, so it fits one screen."""
+"""Human output for ``inspect``: summary and findings first, so it fits one screen.
+
+Every string from the wheel reaches rich as a :func:`~truewheel.cli._text.cell`
+(escaped, never parsed as markup); lists in one cell are cut to a few items
+unless ``--verbose``, so a file with thousands of DT_NEEDED entries stays one
+short row.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,13 @@ from rich.table import Table
 from rich.text import Text
 
 from truewheel.analysis.report import Finding, WheelReport
+from truewheel.cli import working_on
+from truewheel.cli._text import cell, listing, stacked
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 _MAX_PER_CODE = 5
 _MAX_FINDINGS = 24
+_MAX_IN_CELL = 12
 
 
 def make_console(file: TextIO) -> Console:
@@ -26,12 +35,14 @@ def make_console(file: TextIO) -> Console:
 def render_reports(
     reports: list[WheelReport], console: Console, *, show_files: bool, verbose: bool
 ) -> None:
+    limit = None if verbose else _MAX_IN_CELL
     for report in reports:
-        _render_summary(console, report)
-        _render_findings(console, report.findings, verbose)
-        if show_files:
-            _render_files(console, report)
-        console.print()
+        with working_on(report.path):
+            _render_summary(console, report, limit)
+            _render_findings(console, report.findings, verbose)
+            if show_files:
+                _render_files(console, report, limit)
+            console.print()
 
 
 def _size(n: int) -> str:
@@ -42,22 +53,23 @@ def _size(n: int) -> str:
     return str(n)
 
 
-def _render_summary(console: Console, r: WheelReport) -> None:
-    console.print(Text(r.filename, style="bold"))
+def _render_summary(console: Console, r: WheelReport, limit: int | None) -> None:
+    console.print(cell(r.filename, style="bold"))
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim")
     grid.add_column()
     p = r.platform
     if p is not None:
-        grid.add_row("tags claimed", ".".join(p.filename_platforms))
+        grid.add_row("tags claimed", cell(".".join(p.filename_platforms)))
         why = "; ".join(f"{req.value}" for req, _ in p.computed.constraints[:3])
-        grid.add_row("content allows", p.computed.tag + (f"  (limited by {why})" if why else ""))
+        allows = p.computed.tag + (f"  (limited by {why})" if why else "")
+        grid.add_row("content allows", cell(allows))
         if p.repairable.tag != p.computed.tag:
-            grid.add_row("after repair", p.repairable.tag)
+            grid.add_row("after repair", cell(p.repairable.tag))
         if p.external_libraries:
-            grid.add_row("needs from system", ", ".join(p.external_libraries))
+            grid.add_row("needs from system", cell(listing(p.external_libraries, limit)))
     else:
-        grid.add_row("tags claimed", ".".join(r.wheel_info.tags))
+        grid.add_row("tags claimed", cell(".".join(r.wheel_info.tags)))
         grid.add_row("native code", "none")
     share = r.vendored_bytes / r.native_bytes if r.native_bytes else 0.0
     grid.add_row(
@@ -101,23 +113,32 @@ def _render_findings(console: Console, findings: list[Finding], verbose: bool) -
         per_code[f.code] += 1
         shown += 1
         where = (f.file or "") + (f" (+{others} more)" if others else "")
-        table.add_row(Text(f.severity, style=_STYLE[f.severity]), f.code, where, f.message)
+        severity = cell(f.severity, style=_STYLE.get(f.severity, ""))
+        table.add_row(severity, cell(f.code), cell(where), cell(f.message))
     console.print(table)
     if hidden:
         counts = ", ".join(f"{n} {code}" for code, n in sorted(hidden.items()))
-        console.print(Text(f"not shown: {counts} (use --verbose or --json)", style="dim"))
+        console.print(cell(f"not shown: {counts} (use --verbose or --json)", style="dim"))
 
 
-def _render_files(console: Console, r: WheelReport) -> None:
+def _render_files(console: Console, r: WheelReport, limit: int | None) -> None:
     table = Table(title="native files", show_header=True, header_style="bold")
     for column in ("file", "size", "type", "needs", "max symbol versions", "identity", "toolchain"):
         table.add_column(column, overflow="fold")
     for f in r.native_files:
-        needs = ", ".join(f"{d.name}[{d.status}]" for d in f.dependencies)
-        versions = ", ".join(f"{ns}_{v}" for ns, v in f.max_versions.items())
+        needs = stacked([f"{d.name} [{d.status}]" for d in f.dependencies], limit)
+        versions = listing([f"{ns}_{v}" for ns, v in f.max_versions.items()], limit)
         ident = ""
         if f.identity:
             ident = f.identity.name + (f" {f.identity.version}" if f.identity.version else "")
         kind = f.elf.type + (" (PIE)" if f.elf.is_pie else "")
-        table.add_row(f.path, _size(f.size), kind, needs, versions, ident, f.toolchain or "")
+        table.add_row(
+            cell(f.path),
+            cell(_size(f.size)),
+            cell(kind),
+            needs,
+            cell(versions),
+            cell(ident),
+            cell(f.toolchain or ""),
+        )
     console.print(table)

@@ -8,8 +8,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from truewheel.cli import EXIT_ERROR, EXIT_OK, imported
+from truewheel._files import output_directory
+from truewheel.cli import EXIT_ERROR, EXIT_OK, imported, working_on
 from truewheel.cli._inspect import expand_paths
+from truewheel.cli._text import error_line, write_lines
 from truewheel.commands.repair import Repairer, RepairOptions, RepairResult
 from truewheel.errors import TruewheelError
 from truewheel.jsonreport import document
@@ -46,25 +48,29 @@ def run_repair(
         zip_level=zip_level,
     )
     paths, errors = expand_paths(wheels)
+    if paths:
+        output_directory(wheel_dir, option="-w")
     repairer = Repairer(sbom=sbom) if sbom is not None else Repairer()
     imported()  # the policy tables are loaded: they live as long as the process
     results: list[RepairResult] = []
     for path in paths:
         try:
-            results.append(repairer.repair(path, options))
+            with working_on(path):
+                results.append(repairer.repair(path, options))
         except TruewheelError as exc:
             errors.append(exc.located(path=str(path)))
     if as_json:
         sys.stdout.write(json.dumps(repair_document(results, errors), indent=2) + "\n")
     else:
-        for result in results:
-            sys.stdout.write(describe(result))
+        write_lines(line for result in results for line in describe(result))
     for error in errors:
-        sys.stderr.write(f"truewheel: error: {error}\n")
+        sys.stderr.write(error_line(error))
     return EXIT_ERROR if errors else EXIT_OK
 
 
-def describe(result: RepairResult) -> str:
+def describe(result: RepairResult) -> list[str]:
+    """Lines saying what was done; they hold names from the wheel, so they are escaped
+    where they are written (:func:`~truewheel.cli._text.write_lines`)."""
     lines = [f"{Path(result.input).name} -> {result.output}"]
     if not result.changed:
         lines.append(f"  {result.note}")
@@ -82,7 +88,7 @@ def describe(result: RepairResult) -> str:
             )
         for p in plan.provided:
             lines.append(f"  provided by {p.requirement}: {p.name} (kept DT_NEEDED, preloaded)")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def repair_document(results: list[RepairResult], errors: list[TruewheelError]) -> dict[str, Any]:

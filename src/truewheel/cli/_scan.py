@@ -12,8 +12,11 @@ from typing import Any
 
 from truewheel._atomic import write_atomically
 from truewheel.analysis.report import SEVERITIES
+from truewheel.catalog.executors import check_dask_address
 from truewheel.catalog.model import UnitFacts
 from truewheel.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
+from truewheel.cli._output import prepare_output, refuse_same_path
+from truewheel.cli._text import error_line, printable
 from truewheel.commands.scan import Scanner, ScanOptions, ScanReport
 from truewheel.errors import TruewheelError
 
@@ -34,7 +37,7 @@ def run_scan(
     progress: bool,
 ) -> int:
     if not sources and not include_running:
-        sys.stderr.write("truewheel: error: give at least one SOURCE, or --env\n")
+        sys.stderr.write(error_line("give at least one SOURCE, or --env"))
         return EXIT_ERROR
     options = ScanOptions(
         include_running=include_running,
@@ -46,6 +49,13 @@ def run_scan(
         options.catalog = Path(catalog)
     if workers:
         options.workers = workers
+    if dask_address:
+        check_dask_address(dask_address)
+    catalog_files = [f"{options.catalog}{suffix}" for suffix in ("", "-wal", "-shm")]
+    if output:
+        for path in catalog_files:
+            refuse_same_path(output, path, "catalog", "-o")
+        prepare_output(output, [*sources, *catalog_files])
     scanner = Scanner(options)
     if progress and sys.stderr.isatty():
         report = _scan_with_bar(scanner, list(sources))
@@ -62,18 +72,21 @@ def run_scan(
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(csv_rows(report))
+        rows = csv_rows(report)
+        if not output and sys.stdout.isatty():  # a person reads it: no raw control characters
+            rows = [{k: _shown(v) for k, v in row.items()} for row in rows]
+        writer.writerows(rows)
         text = buffer.getvalue()
     else:
         from truewheel.cli._scan_text import render_text
 
         text = render_text(report, top=top)
     if output:
-        write_atomically(output, text)
+        write_atomically(output, text, inputs=[*report.inputs, *catalog_files])
     else:
         sys.stdout.write(text)
     for failure in report.failures:
-        sys.stderr.write(f"truewheel: error: {failure.error}\n")
+        sys.stderr.write(error_line(failure.error))
     if report.failures:
         return EXIT_ERROR
     if fail_on != "never":
@@ -83,8 +96,13 @@ def run_scan(
     return EXIT_OK
 
 
+def _shown(value: object) -> object:
+    return printable(value) if isinstance(value, str) else value
+
+
 def _scan_with_bar(scanner: Scanner, sources: list[str]) -> ScanReport:
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -110,8 +128,8 @@ def _scan_with_bar(scanner: Scanner, sources: list[str]) -> ScanReport:
             task_id = bar.add_task("scanning", total=total)
             bar.start()
             return
-        name = posixpath.basename(unit.key.path)
-        bar.update(task_id, completed=done, description=f"scanning {name[:28]}")
+        name = escape(printable(posixpath.basename(unit.key.path))[:28])
+        bar.update(task_id, completed=done, description=f"scanning {name}")
 
     try:
         return scanner.scan(sources, progress)

@@ -1,4 +1,9 @@
-"""The human ``scan`` report: Markdown, so a maintainer can paste it into an issue."""
+"""The human ``scan`` report: Markdown, so a maintainer can paste it into an issue.
+
+Names in it come from wheels and environments; every line is escaped as it is
+joined (:func:`~truewheel.cli._text.printable`), so none can break the table or
+the terminal.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import posixpath
 from collections.abc import Iterable
 
 from truewheel.catalog.queries import Copy
+from truewheel.cli._text import printable
 from truewheel.commands.scan import ScanReport
 
 __all__ = ["render_text"]
@@ -24,7 +30,7 @@ def _table(header: Iterable[str], rows: Iterable[Iterable[object]]) -> list[str]
     head = list(header)
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
-        cells = [str(c).replace("|", "\\|").replace("\n", " ") for c in row]
+        cells = [str(c).replace("|", "\\|") for c in row]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -149,4 +155,4 @@ def render_text(report: ScanReport, *, top: int = 10) -> str:
     if report.failures:
         out += ["", f"### Failed inputs ({len(report.failures)})", ""]
         out += [f"- {f.error}" for f in report.failures]
-    return "\n".join(out) + "\n"
+    return "".join(printable(line) + "\n" for line in out)

@@ -56,6 +56,7 @@ class WheelDiff:
 
 
 def diff_wheels(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> WheelDiff:
+    """Compare two wheels; both are opened (and so validated) before any byte is compared."""
     path_a, path_b = Path(a), Path(b)
     with WheelArchive(path_a) as wa, WheelArchive(path_b) as wb:
         if _same_file_bytes(wa, wb):

@@ -78,6 +78,8 @@ class ScanReport:
     failures: list[Failure]
     environments: list[str]
     conflicts: list[Conflict]
+    inputs: list[str] = field(default_factory=list)
+    """The wheel files read: an output written after the scan must not replace one."""
 
 
 ProgressHook = Callable[[UnitFacts | None, int, int], None]
@@ -133,6 +135,7 @@ class Scanner:
                 failures=failures(db),
                 environments=environments,
                 conflicts=conflicts,
+                inputs=list(sources.wheels),
             )
 
     def _executor_name(self, tasks: int) -> str:
