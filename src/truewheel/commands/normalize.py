@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from truewheel._files import check_not_input, output_directory
-from truewheel.errors import InputError, TruewheelError
+from truewheel.errors import TruewheelError
 from truewheel.repair.rewrite import ZIP_EPOCH as ZIP_EPOCH
 from truewheel.repair.rewrite import dos_datetime, source_date_epoch
 from truewheel.wheel import Limits, WheelArchive, ZipMember, record_mismatch

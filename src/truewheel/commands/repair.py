@@ -37,6 +37,7 @@ from truewheel.repair.rewrite import (
 )
 from truewheel.repair.sidecar import InProcessSbomBuilder, SbomBuilder, SbomRequest
 from truewheel.wheel import WheelArchive, ZipMember, record_mismatch
+from truewheel.wheel.archive import MAX_TEXT_BYTES
 from truewheel.wheel.writer import (
     NewMember,
     RawMember,
@@ -306,7 +307,7 @@ class Repairer:
             for init in inits:
                 member = wheel.zip.get(init)
                 with _located(wheel.path, init):
-                    data = wheel.read(member) if member else b""
+                    data = wheel.read(member, limit=MAX_TEXT_BYTES) if member else b""
                     changes[init] = inject_preload_bytes(data, block)
         return changes
 
