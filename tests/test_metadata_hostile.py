@@ -14,6 +14,8 @@ import os
 import shutil
 import struct
 import subprocess
+import sys
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -264,9 +266,7 @@ def test_header_parsing_raises_only_metadata_errors(text: str) -> None:
 # installed RECORDs (scan)
 
 
-def test_scan_of_hostile_installed_records(
-    fixture_wheels: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_scan_of_hostile_installed_records(fixture_wheels: dict[str, Path], tmp_path: Path) -> None:
     tool = read_members(fixture_wheels["executable"])["twexe/bin/twtool"]
     prefix = tmp_path / "env"
     site = prefix / "lib" / "python3.11" / "site-packages"
@@ -298,16 +298,23 @@ def test_scan_of_hostile_installed_records(
     fifo.mkdir()
     (fifo / "METADATA").write_text("Metadata-Version: 2.1\nName: fifo\nVersion: 1.0\n")
     os.mkfifo(fifo / "RECORD")
+    dist("fifometa", b"")
+    (site / "fifometa-1.0.dist-info" / "METADATA").unlink()
+    os.mkfifo(site / "fifometa-1.0.dist-info" / "METADATA")
+    os.mkfifo(site / "good-1.0.dist-info" / "WHEEL")  # tags are optional: just none
 
     catalog = tmp_path / "c.sqlite"
-    status = main(["scan", "--json", "--no-progress", "--catalog", str(catalog), str(prefix)])
-    captured = capsys.readouterr()
-    doc = json.loads(captured.out)
-    assert status == 2 and "Traceback" not in captured.err
+    argv = ["scan", "--json", "--no-progress", "--catalog", str(catalog), str(prefix)]
+    done = subprocess.run(
+        [sys.executable, "-m", "truewheel", *argv], capture_output=True, text=True, timeout=120
+    )
+    doc = json.loads(done.stdout)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
     failures = {Path(f["path"]).name: f["error"] for f in doc["failures"]}
     assert set(failures) == {
-        f"{n}-1.0.dist-info" for n in ("big", "digits", "nul", "latin", "fifo")
+        f"{n}-1.0.dist-info" for n in ("big", "digits", "nul", "latin", "fifo", "fifometa")
     }
+    assert "METADATA: not a regular file (a FIFO)" in failures["fifometa-1.0.dist-info"]
     assert "field larger than field limit" in failures["big-1.0.dist-info"]
     assert "malformed size '²'" in failures["digits-1.0.dist-info"]
     assert "NUL byte in path" in failures["nul-1.0.dist-info"]
@@ -475,3 +482,16 @@ def test_unicode_digits_in_a_symbol_version_are_not_numbers(
     assert main(["repair", "-w", str(tmp_path / "out"), str(odd)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "GLIBC_2.³" in err[0]
+
+
+def test_a_field_folded_over_many_lines_is_read_in_linear_time(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folded = "Metadata-Version: 2.1\nName: twext\nVersion: 1.0\nLicense: MIT\n" + (
+        " a line of licence text, folded into the License field\n" * 400_000
+    )
+    odd = variant(good, tmp_path, lambda m: replace(m, ".dist-info/METADATA", folded.encode()))
+    started = time.monotonic()
+    status, report = inspect_json(odd, capsys)
+    assert status == 0 and report["name"] == "twext"
+    assert time.monotonic() - started < 30, "quadratic unfolding takes minutes here"

@@ -56,9 +56,11 @@ class Headers:
     """
 
     def __init__(self, text: str) -> None:
-        self.fields: list[HeaderField] = []
         self.end = len(text)
         self.newline = "\n"
+        # name, value lines, start, end; joined once at the end (a field may fold a
+        # thousand lines, and growing a string line by line would be quadratic)
+        found: list[tuple[str, list[str], int, int]] = []
         open_field = False  # whether a continuation line has a field to continue
         for index, match in enumerate(_LINE.finditer(text)):
             raw = match.group()
@@ -70,9 +72,9 @@ class Headers:
                 break
             if line[0] in " \t":
                 if open_field:
-                    last = self.fields[-1]
-                    value = last.value + "\n" + line
-                    self.fields[-1] = HeaderField(last.name, value, last.start, match.end())
+                    name, lines, start, _ = found[-1]
+                    lines.append(line)
+                    found[-1] = (name, lines, start, match.end())
                 continue
             name, sep, value = line.partition(":")
             if not sep or not all("!" <= c <= "~" for c in name):
@@ -80,8 +82,8 @@ class Headers:
                 break
             open_field = bool(name)  # compat32 drops a field without a name
             if name:
-                field = HeaderField(name.lower(), value.lstrip(" \t"), match.start(), match.end())
-                self.fields.append(field)
+                found.append((name.lower(), [value.lstrip(" \t")], match.start(), match.end()))
+        self.fields = [HeaderField(n, "\n".join(v), start, end) for n, v, start, end in found]
 
     def get(self, name: str) -> str | None:
         wanted = name.lower()
