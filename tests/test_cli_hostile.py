@@ -599,7 +599,7 @@ def test_fifos_in_an_installed_environment(
     status, _, err = run(
         capsys, "scan", "-j", "1", "--no-progress", "--catalog", catalog, str(site)
     )
-    assert status == 2 and "RECORD is not a regular file" in one_error(err)
+    assert status == 2 and "RECORD: not a regular file (a FIFO)" in one_error(err)
 
 
 def test_dev_stdin_as_a_pipe_does_not_hang(fixture_wheels: dict[str, Path], tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 from collections import defaultdict
 
-from truewheel.analysis.platform import architecture_of
+from truewheel.analysis.platform import architecture_of, load_problem, tagged_architecture
 from truewheel.analysis.report import Finding, NativeFile, PlatformReport
 from truewheel.analysis.resolve import BROKEN, EXTERNAL, installed_path
 from truewheel.analysis.scan import ScannedMember
@@ -16,6 +16,8 @@ __all__ = ["collect_findings"]
 
 # Runtimes of which a process must load exactly one copy.
 _SINGLETON_CATEGORIES = {"openmp", "blas", "lapack", "cuda-runtime", "mpi"}
+# Names of relocatable objects that are shipped to be linked, never loaded.
+_OBJECT_SUFFIXES = (".o", ".obj", ".lo", ".ko")
 
 
 def collect_findings(
@@ -28,7 +30,7 @@ def collect_findings(
     findings = [
         *record_findings(wheel, scanned),
         *tag_findings(platform, glibc),
-        *architecture_findings(native),
+        *architecture_findings(native, wheel.name.platforms),
         *dependency_findings(native),
         *rpath_findings(native),
         *vendored_findings(native),
@@ -97,17 +99,31 @@ def tag_findings(platform: PlatformReport | None, glibc: PolicySet) -> list[Find
     return out
 
 
-def architecture_findings(native: list[NativeFile]) -> list[Finding]:
+def architecture_findings(native: list[NativeFile], platforms: list[str]) -> list[Finding]:
+    """Files no process of the wheel's architecture can load: another machine, class or
+    byte order, or not a program or shared object at all.
+
+    The architecture is the one the file name's Linux tags claim; without such a claim,
+    the one most native files are built for.  A relocatable object named as one
+    (``foo.o``, shipped for linking, or a kernel module) is left alone.
+    """
     if not native:
         return []
-    arch = architecture_of(native)
-    return [
-        Finding(
-            "error", "architecture-mismatch", f"built for {f.elf.architecture}, not {arch}", f.path
-        )
-        for f in native
-        if f.elf.architecture != arch
-    ]
+    tagged = tagged_architecture(platforms)
+    arch = tagged or architecture_of(native)
+    why = f"the wheel is tagged for {arch}" if tagged else f"its other native files are {arch}"
+    out: list[Finding] = []
+    for f in native:
+        problem = load_problem(f.elf, arch)
+        if problem is None:
+            continue
+        if f.elf.type not in ("DYN", "EXEC"):
+            if f.elf.type == "REL" and f.path.endswith(_OBJECT_SUFFIXES):
+                continue
+            out.append(Finding("error", "not-loadable", f"{problem}: it cannot be loaded", f.path))
+            continue
+        out.append(Finding("error", "architecture-mismatch", f"{problem}; {why}", f.path))
+    return out
 
 
 def dependency_findings(native: list[NativeFile]) -> list[Finding]:

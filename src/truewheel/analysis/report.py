@@ -71,7 +71,7 @@ class NativeFile:
         for need in self.elf.version_needs:
             for name in need.versions:
                 namespace, _, version = name.partition("_")
-                key = tuple(int(p) for p in version.split(".") if p.isdigit())
+                key = tuple(int(p) for p in version.split(".") if p.isascii() and p.isdigit())
                 if key and (namespace not in best or key > best[namespace][0]):
                     best[namespace] = (key, version)
         return {ns: v for ns, (_, v) in sorted(best.items())}

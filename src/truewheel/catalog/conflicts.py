@@ -105,7 +105,7 @@ def host_glibc() -> tuple[int, int] | None:
         return None
     name, _, version = value.partition(" ")
     parts = version.split(".")
-    if name != "glibc" or len(parts) < 2 or not all(p.isdigit() for p in parts[:2]):
+    if name != "glibc" or len(parts) < 2 or not all(p.isascii() and p.isdigit() for p in parts[:2]):
         return None
     return int(parts[0]), int(parts[1])
 
@@ -312,7 +312,7 @@ def _glibc_tuple(text: str | None) -> tuple[int, int] | None:
     if not text:
         return None
     parts = text.split(".")
-    if len(parts) < 2 or not parts[0].isdigit() or not parts[1].isdigit():
+    if len(parts) < 2 or not all(p.isascii() and p.isdigit() for p in parts[:2]):
         return None
     return int(parts[0]), int(parts[1])
 

@@ -27,12 +27,12 @@ from truewheel.elf import ElfFile, is_elf
 from truewheel.errors import InputError, TruewheelError
 from truewheel.policy.libraries import LibraryName
 from truewheel.wheel import WheelArchive
-from truewheel.wheel.metadata import WheelInfo
+from truewheel.wheel.archive import MAX_TEXT_BYTES
+from truewheel.wheel.metadata import Headers, WheelInfo
 
 __all__ = ["installed_facts", "wheel_facts"]
 
 _MAX_INSTALLED_FILE = 16 * 2**30
-_MAX_DIST_INFO_FILE = 16 * 2**20
 
 
 @cache
@@ -196,34 +196,41 @@ def _dist_name_version(dist_info: str) -> tuple[str, str]:
     """Name and version from METADATA, else from the directory name."""
     stem = posixpath.basename(dist_info.rstrip("/"))[: -len(".dist-info")]
     name, _, version = stem.partition("-")
-    try:
-        raw = read_regular(os.path.join(dist_info, "METADATA"), _MAX_DIST_INFO_FILE)
-    except InputError:
-        raw = b""
-    for line in raw.decode("utf-8", "replace").splitlines():
-        if not line.strip():
-            break
-        key, sep, value = line.partition(":")
-        if sep and key.lower() == "name":
-            name = value.strip()
-        elif sep and key.lower() == "version":
-            version = value.strip()
+    text = _dist_info_text(dist_info, "METADATA", strict=True)
+    if text is not None:
+        headers = Headers(text)
+        name = headers.unfolded("Name") or name
+        version = headers.unfolded("Version") or version
     if not name:
         raise TruewheelError("cannot tell the distribution's name", path=dist_info)
     return name, version
 
 
 def _installed_tags(dist_info: str) -> tuple[str, ...]:
-    try:
-        text = read_regular(os.path.join(dist_info, "WHEEL"), _MAX_DIST_INFO_FILE).decode(
-            "utf-8", "replace"
-        )
-    except InputError:
+    text = _dist_info_text(dist_info, "WHEEL", strict=False)
+    if text is None:
         return ()
     try:
         return tuple(sorted(WheelInfo.parse(text, path=dist_info, member="WHEEL").tags))
     except TruewheelError:
         return ()
+
+
+def _dist_info_text(dist_info: str, name: str, *, strict: bool) -> str | None:
+    """A small text file of an installed distribution; None if missing (or unusable).
+
+    Read like every input (a FIFO or a device never blocks, the size is bounded); with
+    ``strict``, a file that is there but unusable fails the unit in one line.
+    """
+    path = os.path.join(dist_info, name)
+    if not os.path.lexists(path):
+        return None
+    try:
+        return read_regular(path, MAX_TEXT_BYTES).decode("utf-8", "replace")
+    except InputError:
+        if strict:
+            raise
+        return None
 
 
 def _failed(kind: str, path: str, exc: Exception, environment: str | None = None) -> UnitFacts:

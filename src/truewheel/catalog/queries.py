@@ -340,5 +340,5 @@ def _version_key(version: str) -> tuple[tuple[int, object], ...]:
     """Numeric parts compare as numbers, the rest as text; "1.10" sorts after "1.9"."""
     parts: list[tuple[int, object]] = []
     for piece in version.replace("-", ".").replace("+", ".").split("."):
-        parts.append((0, int(piece)) if piece.isdigit() else (1, piece))
+        parts.append((0, int(piece)) if piece.isascii() and piece.isdigit() else (1, piece))
     return tuple(parts)

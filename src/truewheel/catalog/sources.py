@@ -9,9 +9,7 @@ prefix with ``lib/pythonX.Y/site-packages``, or a site-packages directory itself
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import os
 import posixpath
 import stat
@@ -22,6 +20,7 @@ from pathlib import Path
 
 from truewheel._files import read_regular
 from truewheel.errors import InputError
+from truewheel.wheel.record import installed_record_paths
 from truewheel.wheel.zipreader import ZipMember
 
 __all__ = [
@@ -35,17 +34,22 @@ __all__ = [
     "wheel_key",
 ]
 
-
-_MAX_RECORD = 64 * 2**20
+# The largest real RECORDs (torch, tensorflow) are a few MB.
+_MAX_RECORD = 64 << 20
 
 
 @dataclass(frozen=True, slots=True)
 class InstalledDist:
-    """One ``*.dist-info`` directory and the files its RECORD lists (relative to site)."""
+    """One ``*.dist-info`` directory and the files its RECORD lists (relative to site).
+
+    ``record_problem`` says why RECORD could not be used (one line); the unit then
+    fails with it when scanned, instead of being scanned with a partial file list.
+    """
 
     site: str
     dist_info: str  # absolute path
     files: tuple[str, ...]
+    record_problem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,23 +126,58 @@ def site_packages_of(path: Path) -> list[str]:
 
 def read_environment(site: str) -> Environment:
     dists = []
+    root = _environment_depth(site)
     for entry in sorted(_listdir(Path(site))):
         if entry.name.endswith(".dist-info") and entry.is_dir():
-            dists.append(InstalledDist(site, str(entry.absolute()), _record_files(entry)))
+            files, problem = _record_files(entry, root)
+            dists.append(InstalledDist(site, str(entry.absolute()), files, problem))
     return Environment(site, tuple(dists))
 
 
-def _record_files(dist_info: Path) -> tuple[str, ...]:
-    """Files a distribution installed, from RECORD; paths outside site-packages kept as-is."""
+def _environment_depth(site: str) -> str:
+    """Where site-packages lies below the environment's prefix (``lib/python3.12/site-packages``).
+
+    RECORD paths may climb that far (pip writes ``../../../bin/tool`` for scripts), and
+    no further; for a bare site-packages directory, not at all.
+    """
+    parts = Path(site).parts
+    if (
+        len(parts) >= 3
+        and parts[-1] == "site-packages"
+        and parts[-2].startswith("python")
+        and parts[-3] in ("lib", "lib64")
+    ):
+        return "/".join(parts[-3:])
+    return ""
+
+
+def _record_files(dist_info: Path, below_prefix: str) -> tuple[tuple[str, ...], str | None]:
+    """Files a distribution installed, from RECORD, and why RECORD is unusable if it is.
+
+    Paths are kept relative to site-packages (normalized); an absolute path, or one that
+    climbs out of the environment, is never opened, so it is left out.
+    """
+    path = dist_info / "RECORD"
+    if not path.exists():
+        return (), None
     try:
-        text = read_regular(dist_info / "RECORD", _MAX_RECORD).decode("utf-8", "replace")
-    except InputError:
-        return ()  # not a regular file, unreadable or huge: the unit's key says why
+        text = read_regular(path, _MAX_RECORD).decode("utf-8")
+    except InputError as exc:
+        return (), exc.message
+    except UnicodeDecodeError:
+        return (), "not valid UTF-8"
+    listed, problems = installed_record_paths(text)
+    if problems:
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        return (), f"{problems[0]}{more}"
     files = []
-    for row in csv.reader(io.StringIO(text)):
-        if row and row[0] and not row[0].endswith("/"):
-            files.append(posixpath.normpath(row[0]))
-    return tuple(dict.fromkeys(files))
+    for rel in listed:
+        normal = posixpath.normpath(rel)
+        inside = posixpath.normpath(posixpath.join(below_prefix, normal))
+        if normal.startswith("/") or inside == ".." or inside.startswith("../"):
+            continue
+        files.append(normal)
+    return tuple(dict.fromkeys(files)), None
 
 
 def _listdir(path: Path) -> list[Path]:
@@ -187,6 +226,8 @@ def maybe_native(relpath: str) -> bool:
 
 def installed_key(dist: InstalledDist) -> tuple[int, int, str]:
     """(RECORD size, RECORD mtime_ns, digest of size+mtime of the files that may be native)."""
+    if dist.record_problem:
+        raise InputError(dist.record_problem, path=os.path.join(dist.dist_info, "RECORD"))
     try:
         st = os.stat(os.path.join(dist.dist_info, "RECORD"))
     except OSError as exc:

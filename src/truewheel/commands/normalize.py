@@ -2,10 +2,10 @@
 
 Every member is inflated and deflated again with the one pinned setting (ISA-L
 at a fixed level), entries are sorted with ``.dist-info`` last and RECORD
-last, timestamps are fixed (``SOURCE_DATE_EPOCH`` when set, else the zip epoch
-1980-01-01), permissions are 0644 or 0755, and RECORD is regenerated.  File
-contents never change.  Normalizing a normal wheel gives the same bytes, so
-``--check`` is "would normalizing change anything?".
+last, timestamps are fixed (``SOURCE_DATE_EPOCH`` when set, clamped to what zip
+can store, else the zip epoch 1980-01-01), permissions are 0644 or 0755, and
+RECORD is regenerated.  File contents never change.  Normalizing a normal wheel
+gives the same bytes, so ``--check`` is "would normalizing change anything?".
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from truewheel._files import check_not_input, output_directory
-from truewheel.errors import InputError, TruewheelError
-from truewheel.repair.rewrite import dos_datetime
+from truewheel.errors import TruewheelError
+from truewheel.repair.rewrite import ZIP_EPOCH as ZIP_EPOCH
+from truewheel.repair.rewrite import dos_datetime, source_date_epoch
 from truewheel.wheel import Limits, WheelArchive, ZipMember, record_mismatch
 from truewheel.wheel.writer import Chunks, NewMember, RecordSpec, wheel_order, write_wheel
 
 __all__ = ["NormalizeResult", "normalize_wheel"]
 
-ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip entry can carry
 NORMAL_LEVEL = 3
 
 
@@ -129,13 +129,8 @@ def _b64(digest: bytes) -> str:
 
 
 def _epoch(environ: dict[str, str]) -> int:
-    value = environ.get("SOURCE_DATE_EPOCH")
-    if value is None:
-        return ZIP_EPOCH
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise InputError(f"SOURCE_DATE_EPOCH is not an integer: {value!r}") from exc
+    epoch = source_date_epoch(environ)
+    return ZIP_EPOCH if epoch is None else epoch
 
 
 def _sha256(path: Path) -> str:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -22,19 +23,21 @@ from truewheel.analysis.platform import is_musl, requirements
 from truewheel.analysis.report import WheelReport
 from truewheel.analysis.scan import digest_members
 from truewheel.commands.inspect import Inspector
-from truewheel.errors import InputError
+from truewheel.errors import InputError, TruewheelError
 from truewheel.policy.manylinux import Policy, PolicySet, Requirement
 from truewheel.repair.hostlibs import HostLibraries
 from truewheel.repair.patchelf import apply_edits
-from truewheel.repair.plan import Provider, RepairError, RepairPlan, plan_repair
+from truewheel.repair.plan import Provider, RepairError, RepairPlan, check_lib_sdir, plan_repair
 from truewheel.repair.rewrite import (
     add_requirements,
     dos_datetime,
     retag_filename,
     retag_wheel_file,
+    source_date_epoch,
 )
 from truewheel.repair.sidecar import InProcessSbomBuilder, SbomBuilder, SbomRequest
 from truewheel.wheel import WheelArchive, ZipMember, record_mismatch
+from truewheel.wheel.archive import MAX_TEXT_BYTES
 from truewheel.wheel.writer import (
     NewMember,
     RawMember,
@@ -43,6 +46,7 @@ from truewheel.wheel.writer import (
     write_wheel,
     zip_level,
 )
+from truewheel.wheel.zipreader import unsafe_name_reason
 
 __all__ = ["RepairOptions", "RepairResult", "Repairer"]
 
@@ -58,6 +62,9 @@ class RepairOptions:
     only_plat: bool = False
     update_tags: bool = True
     zip_level: int | None = None
+
+    def __post_init__(self) -> None:
+        check_lib_sdir(self.lib_sdir)
 
 
 @dataclass
@@ -178,9 +185,12 @@ class Repairer:
         options.wheel_dir.mkdir(parents=True, exist_ok=True)
         target = options.wheel_dir / Path(wheel.path).name
         if Path(wheel.path).resolve() != target.resolve():
-            tmp = target.with_name(f".{target.name}.tmp")
+            fd, name = tempfile.mkstemp(prefix=".truewheel-", suffix=".tmp", dir=target.parent)
+            os.close(fd)
+            tmp = Path(name)  # a short name: the wheel's own may already be 255 bytes long
             try:
                 shutil.copyfile(wheel.path, tmp)
+                tmp.chmod(0o644)
                 tmp.replace(target)
             except BaseException:
                 tmp.unlink(missing_ok=True)
@@ -258,6 +268,7 @@ class Repairer:
             target = out_dir / filename
             check_not_input(target, [wheel.path], option="-w")
             record = RecordSpec(f"{dist_info}/RECORD", stamp, digests)
+            _check_names(wheel, members)
             write_wheel(
                 target, members, wheel.zip, level=zip_level(options.zip_level), record=record
             )
@@ -267,18 +278,23 @@ class Repairer:
     def _text_changes(
         self, wheel: WheelArchive, plan: RepairPlan, tags: list[str]
     ) -> dict[str, bytes]:
-        changes: dict[str, bytes] = {
-            f"{wheel.dist_info}/WHEEL": retag_wheel_file(wheel.read_text("WHEEL"), tags).encode()
-        }
+        wheel_file = f"{wheel.dist_info}/WHEEL"
+        with _located(wheel.path, wheel_file):
+            changes = {wheel_file: retag_wheel_file(wheel.read_text("WHEEL"), tags).encode()}
         if plan.provided:
-            metadata = add_requirements(
-                wheel.read_text("METADATA"), sorted({p.requirement for p in plan.provided})
-            )
-            changes[f"{wheel.dist_info}/METADATA"] = metadata.encode()
+            with _located(wheel.path, wheel.metadata_name):
+                metadata = add_requirements(
+                    wheel.read_text("METADATA"), sorted({p.requirement for p in plan.provided})
+                )
+            changes[wheel.metadata_name] = metadata.encode()
             users = sorted(
                 {u for p in plan.provided for u in p.needed_by if not u.startswith(plan.libs_dir)}
             )
-            from truewheel.repair.preload import inject_preload, preload_source, target_packages
+            from truewheel.repair.preload import (
+                inject_preload_bytes,
+                preload_source,
+                target_packages,
+            )
 
             inits = target_packages(users, [m.name for m in wheel.files])
             if not inits:
@@ -290,17 +306,15 @@ class Repairer:
             block = preload_source(plan.provided)
             for init in inits:
                 member = wheel.zip.get(init)
-                text = wheel.read(member).decode("utf-8") if member else ""
-                changes[init] = inject_preload(text, block).encode()
+                with _located(wheel.path, init):
+                    data = wheel.read(member, limit=MAX_TEXT_BYTES) if member else b""
+                    changes[init] = inject_preload_bytes(data, block)
         return changes
 
     def _timestamp(self, wheel: WheelArchive) -> tuple[int, int]:
-        epoch = self.environ.get("SOURCE_DATE_EPOCH")
+        epoch = source_date_epoch(self.environ)
         if epoch is not None:
-            try:
-                return dos_datetime(int(epoch))
-            except ValueError as exc:
-                raise InputError(f"SOURCE_DATE_EPOCH is not an integer: {epoch!r}") from exc
+            return dos_datetime(epoch)
         return max((m.dos_datetime for m in wheel.files), default=dos_datetime(0))
 
 
@@ -324,6 +338,27 @@ def _verified_digests(wheel: WheelArchive) -> dict[str, tuple[str, int]]:
         raise record_mismatch(wheel, problems)
     sizes = {m.name: m.file_size for m in members}
     return {name: (digest, sizes[name]) for name, (digest, _) in digests.items()}
+
+
+@contextmanager
+def _located(path: str, member: str) -> Iterator[None]:
+    """Name the wheel and member in an error raised by a text edit that knew neither."""
+    try:
+        yield
+    except TruewheelError as exc:
+        raise exc.located(path=path, member=member) from None
+
+
+def _check_names(wheel: WheelArchive, members: list[RawMember | NewMember]) -> None:
+    """The last guard before writing: no option or host file name makes an unsafe member."""
+    for member in members:
+        reason = unsafe_name_reason(member.name)
+        if reason:
+            raise RepairError(
+                f"refusing to write an unsafe member name ({reason})",
+                path=wheel.path,
+                member=member.name,
+            )
 
 
 def _graft_requirements(plan: RepairPlan, policy: Policy, arch: str) -> list[Requirement]:

@@ -198,7 +198,7 @@ class LibraryTable:
         if not value:
             return None
         version = value
-        if family.version_symbol_encoding == "MMmmpp" and value.isdigit():
+        if family.version_symbol_encoding == "MMmmpp" and value.isascii() and value.isdigit():
             number = int(value)
             version = f"{number // 10000}.{number // 100 % 100}.{number % 100}"
         return version, f"{family.version_symbol} = {value!r}"

@@ -134,7 +134,11 @@ class PolicySet:
 
         def binding_first(item: tuple[Requirement, str | None]) -> tuple[int, str, list[int], str]:
             req, first = item
-            number = [-int(p) for p in req.value.rpartition("_")[2].split(".") if p.isdigit()]
+            number = [
+                -int(p)
+                for p in req.value.rpartition("_")[2].split(".")
+                if p.isascii() and p.isdigit()
+            ]
             return (-order.get(first or "", len(order)), req.kind, number, req.value)
 
         return TagResult(self.libc, arch, best, sorted(constraints.items(), key=binding_first))

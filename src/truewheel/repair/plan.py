@@ -9,6 +9,7 @@ conflicts before anything is applied (auditwheel's patcher does the same).
 from __future__ import annotations
 
 import posixpath
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -26,7 +27,10 @@ from truewheel.policy.manylinux import Policy
 from truewheel.repair.hostlibs import HostLibraries
 from truewheel.repair.model import ExcludedLibrary, GraftedLibrary, ProvidedLibrary
 
-__all__ = ["ElfEdit", "Provider", "RepairError", "RepairPlan", "plan_repair"]
+__all__ = ["ElfEdit", "Provider", "RepairError", "RepairPlan", "check_lib_sdir", "plan_repair"]
+
+_LIB_SDIR = re.compile(r"[A-Za-z0-9._+-]{1,64}")
+_NAME_MAX = 255  # bytes in one file name on Linux file systems
 
 
 class RepairError(TruewheelError):
@@ -43,16 +47,28 @@ class Provider:
 
     @classmethod
     def parse(cls, option: str) -> Provider:
+        """Validate the option: the requirement goes into METADATA, the pattern into code."""
         spec, sep, pattern = option.rpartition(":")
         if not sep or not spec or not pattern:
-            raise InputError(f"--provided-by needs DIST[SPEC]:PATTERN, got {option!r}")
+            raise InputError(f"--provided-by needs DIST[SPEC]:PATTERN, got {option[:200]!r}")
+        if "/" in pattern or "\0" in pattern or not pattern.isprintable():
+            raise InputError(
+                "--provided-by: PATTERN must be a library file name or glob "
+                f"(no '/', no control characters): {pattern[:200]!r}"
+            )
         from packaging.requirements import InvalidRequirement, Requirement
 
         try:
             requirement = Requirement(spec)
         except InvalidRequirement as exc:
-            raise InputError(f"--provided-by: invalid requirement {spec!r} ({exc})") from exc
-        return cls(str(requirement), canonicalize_name(requirement.name), pattern)
+            reason = str(exc).splitlines()[0] if str(exc) else "not PEP 508"
+            raise InputError(
+                f"--provided-by: invalid requirement {spec[:200]!r} ({reason})"
+            ) from exc
+        text = str(requirement)
+        if not text.isprintable():
+            raise InputError(f"--provided-by: control characters in requirement {text[:200]!r}")
+        return cls(text, canonicalize_name(requirement.name), pattern)
 
 
 @dataclass(slots=True)
@@ -86,9 +102,23 @@ class RepairPlan:
         return bool(self.grafted or self.provided or self.excluded)
 
 
+def check_lib_sdir(lib_sdir: str) -> str:
+    """``--lib-sdir`` if it is a plain suffix of the top-level directory name; else InputError.
+
+    The suffix is glued to the distribution's name (``<dist>.libs``), so anything but
+    letters, digits and ``._+-`` could leave that directory or the wheel.
+    """
+    if not _LIB_SDIR.fullmatch(lib_sdir) or ".." in lib_sdir:
+        raise InputError(
+            "--lib-sdir must be 1 to 64 letters, digits or '._+-' without '..' "
+            f"(a suffix such as .libs): {lib_sdir[:80]!r}"
+        )
+    return lib_sdir
+
+
 def libs_dir_name(report: WheelReport, lib_sdir: str) -> str:
     """auditwheel's layout: ``<distribution>.libs`` beside the packages."""
-    return f"{report.filename.split('-')[0]}{lib_sdir}"
+    return f"{report.filename.split('-')[0]}{check_lib_sdir(lib_sdir)}"
 
 
 def plan_repair(
@@ -216,6 +246,8 @@ class _Graft:
         digest = facts.digests["sha256"].hex()
         parsed = LibraryName.parse(Path(source).name)
         soname = f"{parsed.stem}-{digest[:8]}{parsed.suffix}"
+        if len(soname.encode("utf-8", "surrogateescape")) > _NAME_MAX:
+            raise RepairError(f"cannot graft {source}: its file name is too long to be renamed")
         wheel_path = f"{libs_dir}/{soname}"
         return cls(
             name,

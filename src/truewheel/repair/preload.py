@@ -11,7 +11,8 @@ matches the SONAME), so neither bundling nor an RPATH into the other package is 
 This module only produces and places that text:
 
 * :func:`preload_source` renders the block for a set of :class:`ProvidedLibrary`;
-* :func:`inject_preload` puts it into the text of an ``__init__.py`` (idempotently);
+* :func:`inject_preload` puts it into the text of an ``__init__.py`` (idempotently), and
+  :func:`inject_preload_bytes` into its bytes, in the encoding the file declares;
 * :func:`target_packages` names the ``__init__.py`` members that must carry it.
 """
 
@@ -23,6 +24,7 @@ import shlex
 import tokenize
 from collections.abc import Collection, Sequence
 
+from truewheel.errors import InputError
 from truewheel.repair.model import ProvidedLibrary
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "END_MARKER",
     "FUNCTION_NAME",
     "inject_preload",
+    "inject_preload_bytes",
     "preload_source",
     "target_packages",
 ]
@@ -147,6 +150,32 @@ def _literal(value: str) -> str:
 # Placing the block
 
 
+def inject_preload_bytes(data: bytes, block: str) -> bytes:
+    """:func:`inject_preload` on the bytes of an ``__init__.py``, kept in its own encoding.
+
+    The encoding is the one Python itself would use (PEP 263: a BOM or a coding cookie,
+    else UTF-8); a file that is not valid in it is refused (InputError), never guessed at.
+    """
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        raise InputError(f"cannot add the preload block: {exc.msg}") from exc
+    codec = "utf-8" if encoding == "utf-8-sig" else encoding  # the BOM stays in the text
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"cannot add the preload block: not valid {encoding} "
+            f"(byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from exc
+    try:
+        return inject_preload(text, block).encode(codec)
+    except UnicodeEncodeError as exc:
+        raise InputError(
+            f"cannot add the preload block: it does not fit the file's encoding {encoding}"
+        ) from exc
+
+
 def inject_preload(init_text: str, block: str) -> str:
     """Insert ``block`` (from :func:`preload_source`) into the text of an ``__init__.py``.
 
@@ -159,7 +188,8 @@ def inject_preload(init_text: str, block: str) -> str:
 
     Only the statements up to the insertion point are tokenized, so syntax newer than the
     running Python further down the file does not matter.  Raises ValueError for a block
-    without markers or a file whose existing block is unterminated or duplicated.
+    without markers, and InputError (a ValueError) for a file whose existing block is
+    unterminated, out of order or duplicated: which one to replace is not ours to guess.
     """
     block_lines = block.splitlines()
     if not block_lines or block_lines[0] != BEGIN_MARKER or block_lines[-1] != END_MARKER:
@@ -205,9 +235,11 @@ def _existing_block(lines: Sequence[str]) -> tuple[int, int] | None:
     if not begins and not ends:
         return None
     if len(begins) != 1 or len(ends) != 1 or ends[0] < begins[0]:
-        raise ValueError(
-            f"__init__.py has {len(begins)} truewheel begin and {len(ends)} end markers "
-            "out of order; remove the broken preload block by hand"
+        where = ", ".join(str(i + 1) for i in sorted([*begins, *ends])[:6])
+        raise InputError(
+            f"cannot add the preload block: {len(begins)} begin and {len(ends)} end markers "
+            f"of a truewheel preload block (lines {where}) are not one block; "
+            "remove them by hand"
         )
     return begins[0], ends[0] + 1
 

@@ -8,6 +8,7 @@ wheel with odd metadata can still be inspected.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -16,7 +17,29 @@ from packaging.utils import canonicalize_name
 
 from truewheel.errors import MetadataError
 
-__all__ = ["CoreMetadata", "Headers", "WheelInfo"]
+__all__ = ["CoreMetadata", "HeaderField", "Headers", "WheelInfo", "parse_tag"]
+
+
+# A line and its ending; like email.parser, only CR, LF and CRLF end a line.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+_TAG_PART = r"[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*"
+_TAG = re.compile(rf"{_TAG_PART}-{_TAG_PART}-{_TAG_PART}")
+_WHEEL_VERSION = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderField:
+    """One field of a header block and where its lines lie in the text."""
+
+    name: str  # lower case
+    value: str  # continuation lines joined with "\n", as compat32 keeps them
+    start: int  # offset of the field's first line
+    end: int  # offset just past its last line ending
+
+    @property
+    def unfolded(self) -> str:
+        """The value on one line, as RFC 5322 unfolds it (line breaks removed), stripped."""
+        return self.value.replace("\n", "").strip()
 
 
 class Headers:
@@ -25,36 +48,67 @@ class Headers:
     Fields are ``Name: value`` lines (a name of printable ASCII) up to the first empty
     line; a line starting with a space or tab continues the field before it; the first
     line that is neither ends the headers (compat32 starts the body there).  Names
-    compare case-insensitively and a field may repeat.  Small enough to spare every
-    command the email package's ~15 ms import; packaging's full METADATA parser is
-    still used for everything beyond Name and Version.
+    compare case-insensitively and a field may repeat.  Lines end with CR, LF or CRLF.
+    Each field keeps its place in the text (``start``, ``end``), and ``end`` is where
+    the block stops, so a repair can edit fields without touching anything else.  Small
+    enough to spare every command the email package's ~15 ms import; packaging's full
+    METADATA parser is still used for everything beyond Name and Version.
     """
 
     def __init__(self, text: str) -> None:
-        self._fields: list[tuple[str, str]] = []
+        self.end = len(text)
+        self.newline = "\n"
+        # name, value lines, start, end; joined once at the end (a field may fold a
+        # thousand lines, and growing a string line by line would be quadratic)
+        found: list[tuple[str, list[str], int, int]] = []
         open_field = False  # whether a continuation line has a field to continue
-        for line in text.splitlines():
+        for index, match in enumerate(_LINE.finditer(text)):
+            raw = match.group()
+            line = raw.rstrip("\r\n")
+            if index == 0 and line != raw:
+                self.newline = raw[len(line) :]
             if not line:
+                self.end = match.start()
                 break
             if line[0] in " \t":
                 if open_field:
-                    name, value = self._fields[-1]
-                    self._fields[-1] = (name, value + "\n" + line)
+                    name, lines, start, _ = found[-1]
+                    lines.append(line)
+                    found[-1] = (name, lines, start, match.end())
                 continue
             name, sep, value = line.partition(":")
             if not sep or not all("!" <= c <= "~" for c in name):
+                self.end = match.start()
                 break
             open_field = bool(name)  # compat32 drops a field without a name
             if name:
-                self._fields.append((name.lower(), value.lstrip(" \t")))
+                found.append((name.lower(), [value.lstrip(" \t")], match.start(), match.end()))
+        self.fields = [HeaderField(n, "\n".join(v), start, end) for n, v, start, end in found]
 
     def get(self, name: str) -> str | None:
         wanted = name.lower()
-        return next((v for n, v in self._fields if n == wanted), None)
+        return next((f.value for f in self.fields if f.name == wanted), None)
 
     def get_all(self, name: str) -> list[str]:
         wanted = name.lower()
-        return [v for n, v in self._fields if n == wanted]
+        return [f.value for f in self.fields if f.name == wanted]
+
+    def unfolded(self, name: str) -> str | None:
+        """The first field's value on one line, stripped."""
+        wanted = name.lower()
+        return next((f.unfolded for f in self.fields if f.name == wanted), None)
+
+    def all_unfolded(self, name: str) -> list[str]:
+        wanted = name.lower()
+        return [f.unfolded for f in self.fields if f.name == wanted]
+
+
+def parse_tag(tag: str) -> tuple[str, str, str] | None:
+    """``python``, ``abi`` and ``platform`` of a WHEEL Tag value, or None if malformed."""
+    if not _TAG.fullmatch(tag):
+        return None
+    python, abi, platform = tag.split("-")
+    return python, abi, platform
 
 
 @dataclass(frozen=True)
@@ -69,33 +123,40 @@ class WheelInfo:
 
     @classmethod
     def parse(cls, text: str, *, path: str, member: str) -> WheelInfo:
+        """Validate strictly: these values name the file, and repair rewrites them."""
         headers = Headers(text)
-        version = headers.get("Wheel-Version")
+        rest = text[headers.end :].strip()
+        if rest:
+            # Readers that stop at the header block and readers that do not would disagree.
+            line = rest.splitlines()[0][:60]
+            raise MetadataError(
+                f"not a header field (WHEEL has only headers): {line!r}", path=path, member=member
+            )
+        version = headers.unfolded("Wheel-Version")
         if not version:
             raise MetadataError("missing Wheel-Version header", path=path, member=member)
-        major = version.strip().split(".")[0]
-        if major != "1":
-            raise MetadataError(
-                f"unsupported Wheel-Version: {version.strip()}", path=path, member=member
-            )
-        purelib = (headers.get("Root-Is-Purelib") or "").strip().lower()
+        if not _WHEEL_VERSION.fullmatch(version):
+            raise MetadataError(f"malformed Wheel-Version: {version!r}", path=path, member=member)
+        if version.split(".")[0].lstrip("0") != "1":
+            raise MetadataError(f"unsupported Wheel-Version: {version}", path=path, member=member)
+        purelib = (headers.unfolded("Root-Is-Purelib") or "").lower()
         if purelib not in ("true", "false"):
+            shown = repr(purelib) if purelib else "(missing)"
             raise MetadataError(
-                f"Root-Is-Purelib must be true or false: {purelib or '(missing)'}",
-                path=path,
-                member=member,
+                f"Root-Is-Purelib must be true or false: {shown}", path=path, member=member
             )
-        tags = tuple(t.strip() for t in headers.get_all("Tag") or [])
+        tags = tuple(headers.all_unfolded("Tag"))
         for tag in tags:
-            if tag.count("-") != 2:
-                raise MetadataError(f"malformed Tag: {tag}", path=path, member=member)
-        build = headers.get("Build")
+            if parse_tag(tag) is None:
+                raise MetadataError(
+                    f"malformed Tag (not python-abi-platform): {tag!r}", path=path, member=member
+                )
         return cls(
-            wheel_version=version.strip(),
-            generator=(headers.get("Generator") or "").strip() or None,
+            wheel_version=version,
+            generator=headers.unfolded("Generator") or None,
             root_is_purelib=purelib == "true",
             tags=tags,
-            build=build.strip() if build else None,
+            build=headers.unfolded("Build") or None,
         )
 
     @property
@@ -119,8 +180,8 @@ class CoreMetadata:
     @classmethod
     def parse(cls, text: str, *, path: str, member: str) -> CoreMetadata:
         headers = Headers(text)
-        name = (headers.get("Name") or "").strip()
-        version = (headers.get("Version") or "").strip()
+        name = headers.unfolded("Name") or ""
+        version = headers.unfolded("Version") or ""
         if not name or not version:
             missing = ", ".join(k for k, v in (("Name", name), ("Version", version)) if not v)
             raise MetadataError(f"missing required field(s): {missing}", path=path, member=member)
