@@ -226,3 +226,19 @@ def test_truncated_member_streams_to_a_clear_error(
     bad.write_bytes(bytes(data))
     message = run_cli(bad, tmp_path, capsys)
     assert "libinner.so.1" in message
+
+
+def test_long_output_names_are_written(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file name near NAME_MAX still fits: temporary names never grow from the target's."""
+    long_name = good.name.replace("twinner-", "twinner" + "x" * 210 + "-", 1)
+    assert 240 < len(long_name) <= 255
+    source = tmp_path / long_name
+    source.write_bytes(good.read_bytes())
+    out = tmp_path / "out"
+    assert main(["normalize", "-w", str(out), str(source)]) == 0
+    assert [p.name for p in out.iterdir()] == [long_name]
+    report = tmp_path / ("r" * 250 + ".json")
+    assert main(["inspect", "--json", "--fail-on", "never", "-o", str(report), str(source)]) == 0
+    assert report.is_file()

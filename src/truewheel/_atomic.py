@@ -18,9 +18,7 @@ def write_atomically(
     target = Path(path)
     check_not_input(target, inputs, option=option)
     try:
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or "."
-        )
+        fd, tmp = tempfile.mkstemp(prefix=".truewheel-", suffix=".tmp", dir=target.parent or ".")
     except OSError as exc:
         raise InputError(
             f"{option}: cannot write here ({exc.strerror or type(exc).__name__})", path=path

@@ -128,7 +128,7 @@ def write_wheel(
 
     Returns the RECORD digest and size of every new member.
     """
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=".truewheel-", suffix=".tmp", dir=target.parent)
     written: dict[str, tuple[str, int]] = {}
     try:
         with os.fdopen(fd, "wb") as out:
