@@ -46,7 +46,6 @@ from truewheel.wheel.writer import (
     write_wheel,
     zip_level,
 )
-from truewheel.wheel.zipreader import unsafe_name_reason
 
 __all__ = ["RepairOptions", "RepairResult", "Repairer"]
 
@@ -268,7 +267,6 @@ class Repairer:
             target = out_dir / filename
             check_not_input(target, [wheel.path], option="-w")
             record = RecordSpec(f"{dist_info}/RECORD", stamp, digests)
-            _check_names(wheel, members)
             write_wheel(
                 target, members, wheel.zip, level=zip_level(options.zip_level), record=record
             )
@@ -347,18 +345,6 @@ def _located(path: str, member: str) -> Iterator[None]:
         yield
     except TruewheelError as exc:
         raise exc.located(path=path, member=member) from None
-
-
-def _check_names(wheel: WheelArchive, members: list[RawMember | NewMember]) -> None:
-    """The last guard before writing: no option or host file name makes an unsafe member."""
-    for member in members:
-        reason = unsafe_name_reason(member.name)
-        if reason:
-            raise RepairError(
-                f"refusing to write an unsafe member name ({reason})",
-                path=wheel.path,
-                member=member.name,
-            )
 
 
 def _graft_requirements(plan: RepairPlan, policy: Policy, arch: str) -> list[Requirement]:

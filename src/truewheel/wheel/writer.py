@@ -26,8 +26,15 @@ from typing import BinaryIO
 
 from isal import isal_zlib
 
+from truewheel.errors import WheelArchiveError
 from truewheel.wheel.record import format_record
-from truewheel.wheel.zipreader import DEFLATED, STORED, ZipMember, ZipReader
+from truewheel.wheel.zipreader import (
+    DEFLATED,
+    STORED,
+    ZipMember,
+    ZipReader,
+    unsafe_name_reason,
+)
 
 __all__ = [
     "Chunks",
@@ -187,6 +194,11 @@ def _file_chunks(path: Path) -> Iterator[bytes]:
 def _write_member(
     out: BinaryIO, member: Member, source: ZipReader | None, level: int
 ) -> tuple[_Entry, tuple[str, int] | None]:
+    reason = unsafe_name_reason(member.name)
+    if reason:  # the last guard: no option, host file or caller makes an unsafe member
+        raise WheelArchiveError(
+            f"refusing to write an unsafe member name ({reason})", member=member.name
+        )
     name = member.name.encode("utf-8")
     flags = 0 if name.isascii() else _UTF8
     offset = out.tell()
