@@ -306,7 +306,7 @@ class ZipReader:
     def _check_no_overlap(self, members: list[ZipMember], cd_start: int) -> None:
         """Refuse members whose data overlap: the trick behind non-recursive zip bombs."""
         ordered = sorted(members, key=lambda m: m.header_offset)
-        for current, following in zip(ordered, [*ordered[1:], None], strict=True):
+        for current, following in zip(ordered, [*ordered[1:], None][: len(ordered)], strict=True):
             end = (
                 current.header_offset
                 + _LOCAL.size
