@@ -550,6 +550,9 @@ def test_links_inside_the_tree_still_build(
     (source / "demo" / "alias.txt").symlink_to("data.txt")
     (source / "demo" / "sub" / "up.txt").symlink_to("../data.txt")
     (source / "demo" / "linked").symlink_to("sub")
+    venv = source / ".venv"  # skipped, as .git and build/ are: its links are absolute
+    write_dir(venv, {"pyvenv.cfg": b"home = /usr/bin\n"})
+    (venv / "python").symlink_to(sys.executable)
     with built(source, tmp_path, capsys) as wheel:
         assert wheel.read("demo/alias.txt") == b"payload\n"
         assert wheel.read("demo/sub/up.txt") == b"payload\n"

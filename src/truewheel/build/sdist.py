@@ -47,8 +47,9 @@ class UnpackLimits:
     data files while a 1 MB archive can no longer write a gigabyte, and the
     floor keeps small projects with a large test file working.  The decompressed
     tar stream may exceed that by its headers (4 KiB a member, a tar header and
-    its pax record with padding being about 2 KiB).  Members: 200,000, ten times
-    the largest sdists on PyPI, so that empty files cannot exhaust inodes.
+    its pax record with padding being about 2 KiB).  Members: 200,000, generous
+    for sdists that vendor whole C and C++ trees, while empty files can no
+    longer exhaust inodes.
     """
 
     max_bytes: int = 4 * 2**30
@@ -234,7 +235,7 @@ class Sdist:
                     f"unsafe member refused (hard link to {link}, not an earlier file)", member=name
                 )
             size = self._sizes[target]
-        if kind == "file":
+        if kind in ("file", "hardlink"):
             self._sizes[parts] = size
         if kind in ("file", "hardlink"):
             self._declared += size

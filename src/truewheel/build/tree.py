@@ -24,7 +24,8 @@ from truewheel.errors import InputError
 
 __all__ = ["TreeWriter", "check_tree", "copy_tree"]
 
-# Not part of a source directory's build: VCS data and earlier builds' output.
+# Not part of a source directory's build: VCS data and earlier builds' output.  Virtual
+# environments (a directory holding pyvenv.cfg) are skipped too: their links are absolute.
 COPY_IGNORED = (".git", "build", "dist", "*.egg-info", "__pycache__")
 _SPECIAL = (
     (stat.S_ISFIFO, "a FIFO"),
@@ -88,8 +89,10 @@ class TreeWriter:
     def _symlink(self, member: SdistMember) -> None:
         target = member.link
         inside = posixpath.normpath(posixpath.join("/".join(member.parts[:-1]) or ".", target))
-        if not target or "\0" in target:
+        if not target:
             problem = "a link without a target"
+        elif "\0" in target:
+            problem = "a link target with a NUL byte"
         elif target.startswith("/"):
             problem = f"absolute link to {target}"
         elif inside == ".." or inside.startswith("../"):
@@ -169,6 +172,8 @@ def _entries(
             path = rel / name
             try:
                 info = (root / path).lstat()
+                if ignored and stat.S_ISDIR(info.st_mode) and (root / path / "pyvenv.cfg").exists():
+                    continue
                 problem = _problem(root / path, info, real_root)
             except OSError as exc:
                 raise InputError(
