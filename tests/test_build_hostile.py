@@ -682,6 +682,29 @@ def test_every_tar_flavour_unpacks(
     assert sorted(p.name for p in (tmp_path / "root").iterdir()) == ["src"]
 
 
+def test_tar_conventions_read_as_tarfile_reads_them(tmp_path: Path) -> None:
+    """Found comparing with CPython's test archive: sizes on directories, Solaris pax headers."""
+    sized_dir = tarfile.TarInfo("demo-1.0/data")
+    sized_dir.type, sized_dir.size = tarfile.DIRTYPE, 255  # no data follows, as tarfile reads it
+    records = b"28 path=demo-1.0/data/s.txt\n"
+    solaris = tarfile.TarInfo("demo-1.0/PaxHeader")
+    solaris.type, solaris.size = b"X", len(records)
+    named = tarfile.TarInfo("demo-1.0/placeholder")
+    named.size = 3
+    old_dir = tarfile.TarInfo("demo-1.0/v7dir/")
+    old_dir.type = tarfile.AREGTYPE  # pre-POSIX: a directory is a name with a slash
+    files = project()
+    end = sum(512 + -(-len(data) // 512) * 512 for data in files.values())
+    raw = tar_bytes(files, fmt=tarfile.USTAR_FORMAT)[:end]  # without end-of-archive blocks
+    for header, data in ((sized_dir, b""), (solaris, records), (named, b"abc"), (old_dir, b"")):
+        raw += header.tobuf(format=tarfile.USTAR_FORMAT) + data + bytes(-len(data) % 512)
+    sdist = tmp_path / "conv-1.0.tar"
+    sdist.write_bytes(raw + bytes(1024))
+    tree = prepare_source(sdist, tmp_path / "root" / "src")
+    assert (tree.project / "data" / "s.txt").read_bytes() == b"abc"
+    assert (tree.project / "v7dir").is_dir()
+
+
 @pytest.mark.parametrize(
     ("kind", "linkname", "expected"),
     [

@@ -30,7 +30,7 @@ _CHUNK = 1 << 20
 
 _KINDS = {b"0": "file", b"\0": "file", b"7": "file", b"5": "dir", b"2": "symlink", b"1": "hardlink"}
 _SPECIAL = {b"3": "a character device", b"4": "a block device", b"6": "a FIFO"}
-_EXTENDED = (b"x", b"g", b"L", b"K")
+_EXTENDED = (b"x", b"X", b"g", b"L", b"K")  # X: Solaris tar's name for a pax header
 _LOW = bytes(range(128))
 
 
@@ -103,7 +103,7 @@ class TarReader:
                 )
             data = self._read(size)
             self._skip(_padding(size))
-            if kind == b"x":
+            if kind in (b"x", b"X"):
                 pax.update(_pax_records(data, at))
             elif kind == b"g":
                 _pax_records(data, at)  # checked, then ignored: git writes its commit id here
@@ -122,9 +122,9 @@ class TarReader:
         if kind not in _KINDS:
             raise InputError(f"unsupported member type ({kind.decode('latin-1')!r})", member=name)
         size = _pax_number(pax["size"], at) if "size" in pax else size
-        if _KINDS[kind] != "file" and size:
-            raise InputError(
-                f"corrupt archive ({_KINDS[kind]} with {size} bytes of data)", member=name
+        if _KINDS[kind] != "file":
+            size = (
+                0  # as tarfile reads it: no data follows a directory or a link, whatever its size
             )
         mtime = _pax_time(pax["mtime"]) if "mtime" in pax else mtime
         return TarMember(name, _KINDS[kind], size, mode, mtime, linkname)
