@@ -581,6 +581,14 @@ def test_member_written_through_a_link_is_refused(
     assert "demo-1.0/demo/sub is a link or a file" in refused(sdist, tmp_path, capsys)
 
 
+def test_build_root_inside_the_source_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = write_dir(tmp_path / "proj", project())
+    monkeypatch.setenv("TRUEWHEEL_BUILD_ROOT", str(source / ".root"))
+    assert "build root is inside the source directory" in refused(source, tmp_path, capsys)
+
+
 # -- 7. SOURCE_DATE_EPOCH -----------------------------------------------------------------------
 
 

@@ -88,6 +88,11 @@ def newest_member_time(archive: Path) -> int | None:
 
 def prepare_source(source: Path, target: Path, limits: UnpackLimits | None = None) -> SourceTree:
     """Put the project at ``target`` (emptied first); nothing is left there on failure."""
+    if source.is_dir() and target.resolve().is_relative_to(source.resolve()):
+        raise InputError(
+            "the build root is inside the source directory; set TRUEWHEEL_BUILD_ROOT elsewhere",
+            path=str(source),
+        )
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)

@@ -123,9 +123,8 @@ class TarReader:
             raise InputError(f"unsupported member type ({kind.decode('latin-1')!r})", member=name)
         size = _pax_number(pax["size"], at) if "size" in pax else size
         if _KINDS[kind] != "file":
-            size = (
-                0  # as tarfile reads it: no data follows a directory or a link, whatever its size
-            )
+            # As tarfile reads it: no data follows a directory or a link, whatever its size says.
+            size = 0
         mtime = _pax_time(pax["mtime"]) if "mtime" in pax else mtime
         return TarMember(name, _KINDS[kind], size, mode, mtime, linkname)
 
