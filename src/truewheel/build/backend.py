@@ -2,44 +2,116 @@
 
 from __future__ import annotations
 
+import posixpath
 import shutil
 import subprocess
 import sys
+import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from truewheel.errors import TruewheelError
+from packaging.requirements import InvalidRequirement, Requirement
 
-__all__ = ["BuildError", "BuildSystem", "ensure_environment", "pip_for", "run_build_wheel"]
+from truewheel._files import is_regular_file, read_regular
+from truewheel.errors import InputError, TruewheelError
+
+__all__ = [
+    "BuildError",
+    "BuildSystem",
+    "ensure_environment",
+    "pip_for",
+    "requirements",
+    "run_build_wheel",
+]
 
 DEFAULT_REQUIRES = ["setuptools>=40.8.0"]
 DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
+_MAX_PYPROJECT = 4 * 2**20
 
 
 class BuildError(TruewheelError):
     """The backend, the compiler or the build environment failed."""
 
 
-class BuildSystem:
-    """``[build-system]`` of pyproject.toml, with PEP 517's defaults when it is absent."""
+def requirements(values: object, what: str) -> list[str]:
+    """PEP 508 requirements, and nothing else: a string pip could take for an option or a
+    path (``--target=/tmp/x``, ``./evil.zip``) is not one."""
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise InputError(f"{what} must be a list of strings")
+    for value in values:
+        try:
+            Requirement(value)
+        except InvalidRequirement as exc:
+            reason = str(exc).splitlines()[0]
+            raise InputError(f"{what}: not a PEP 508 requirement ({reason}): {value!r}") from exc
+    return list(values)
 
-    def __init__(self, source: Path) -> None:
-        if sys.version_info >= (3, 11):
-            import tomllib
-        else:  # pragma: no cover
-            import tomli as tomllib
-        table: dict[str, Any] = {}
-        pyproject = source / "pyproject.toml"
-        if pyproject.is_file():
-            try:
-                table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("build-system", {})
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise BuildError(f"invalid pyproject.toml ({exc})", path=str(pyproject)) from exc
-        self.requires: list[str] = list(table.get("requires", DEFAULT_REQUIRES))
-        self.backend: str = table.get("build-backend", DEFAULT_BACKEND)
-        self.backend_path: list[str] | None = table.get("backend-path")
+
+class BuildSystem:
+    """``[build-system]`` of pyproject.toml (PEP 517/518), with their defaults when it is absent.
+
+    Every value is type-checked here, so a malformed table is one error naming
+    the file rather than a crash in pip or in the hook caller.
+    """
+
+    def __init__(self, source: Path, *, label: str | None = None) -> None:
+        where = {"path": label or str(source), "member": "pyproject.toml"}
+        try:
+            table = _build_system(source / "pyproject.toml")
+            if table is None:
+                self.requires = list(DEFAULT_REQUIRES)
+                self.backend = DEFAULT_BACKEND
+                self.backend_path: list[str] | None = None
+                return
+            if "requires" not in table:
+                raise InputError("[build-system] has no requires (PEP 518 makes it mandatory)")
+            self.requires = requirements(table["requires"], "build-system.requires")
+            self.backend = table.get("build-backend", DEFAULT_BACKEND)
+            if not isinstance(self.backend, str) or not self.backend.strip():
+                raise InputError("build-system.build-backend must be a non-empty string")
+            self.backend_path = _backend_path(table.get("backend-path"))
+        except InputError as exc:
+            exc.located(**where)
+            raise
+
+
+def _build_system(pyproject: Path) -> dict[str, Any] | None:
+    if not (pyproject.is_symlink() or pyproject.exists()):
+        return None
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    data = read_regular(pyproject, _MAX_PYPROJECT)
+    try:
+        document = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"invalid TOML ({exc})") from exc
+    except RecursionError as exc:
+        raise InputError("invalid TOML (nested too deeply)") from exc
+    table = document.get("build-system")
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise InputError("build-system must be a table")
+    return table
+
+
+def _backend_path(value: object) -> list[str] | None:
+    """PEP 517: directories relative to the project, inside it."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError("build-system.backend-path must be a list of strings")
+    for entry in value:
+        inside = posixpath.normpath(entry)
+        if "\0" in entry or entry.startswith("/") or inside == ".." or inside.startswith("../"):
+            raise InputError(f"build-system.backend-path leaves the project: {entry!r}")
+    return list(value)
 
 
 def _run(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path | None = None, what: str) -> str:
@@ -75,10 +147,13 @@ def pip_for(python: Path) -> list[str]:
     return [sys.executable, "-m", "pip", "--python", str(python)]
 
 
-def install(python: Path, requirements: Sequence[str], env: Mapping[str, str]) -> None:
-    if requirements:
-        argv = [*pip_for(python), "install", "-q", "--disable-pip-version-check", *requirements]
-        _run(argv, env=env, what="installing build requirements")
+def install(python: Path, wanted: Sequence[str], env: Mapping[str, str]) -> None:
+    """Install PEP 508 requirements: after ``--``, so none is read as an option, and in an
+    empty directory, so none names a local file."""
+    if wanted:
+        argv = [*pip_for(python), "install", "-q", "--disable-pip-version-check", "--", *wanted]
+        with tempfile.TemporaryDirectory(prefix="truewheel-pip-") as empty:
+            _run(argv, env=env, cwd=Path(empty), what="installing build requirements")
 
 
 def run_build_wheel(
@@ -90,7 +165,13 @@ def run_build_wheel(
     config_settings: dict[str, str],
 ) -> Path:
     """Ask the backend for a wheel; return its path."""
-    from pyproject_hooks import BuildBackendHookCaller
+    from pyproject_hooks import (
+        BackendInvalid,
+        BackendUnavailable,
+        BuildBackendHookCaller,
+        HookMissing,
+        UnsupportedOperation,
+    )
 
     def runner(
         cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None
@@ -113,10 +194,27 @@ def run_build_wheel(
     # in this process; they are the project's business, not the build's result.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        extra = hooks.get_requires_for_build_wheel(config_settings)
-        install(python, [r for r in extra if r not in system.requires], env)
-        name = hooks.build_wheel(str(out_dir), config_settings)
+        try:
+            extra = hooks.get_requires_for_build_wheel(config_settings)
+            wanted = requirements(extra, f"{system.backend}'s get_requires_for_build_wheel")
+            install(python, [r for r in wanted if r not in system.requires], env)
+            name = hooks.build_wheel(str(out_dir), config_settings)
+        except InputError as exc:
+            raise BuildError(exc.message) from exc
+        except (BackendUnavailable, BackendInvalid, HookMissing, UnsupportedOperation) as exc:
+            raise BuildError(
+                f"the build backend {system.backend} failed: {_hook_error(exc)}"
+            ) from exc
+    if not isinstance(name, str) or not name.endswith(".whl"):
+        raise BuildError(f"the build backend {system.backend} returned {name!r}, not a wheel name")
     wheel = out_dir / Path(name).name
-    if not wheel.is_file():
+    if not is_regular_file(wheel):
         raise BuildError(f"the backend reported {name} but wrote no such wheel")
     return wheel
+
+
+def _hook_error(exc: Exception) -> str:
+    """pyproject_hooks' exceptions carry the backend's traceback; its last line says why."""
+    detail = getattr(exc, "traceback", None) or getattr(exc, "message", None) or ""
+    lines = [line for line in str(detail).strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else type(exc).__name__

@@ -1,114 +1,131 @@
 """Turn SOURCE (an sdist, a directory or a requirement) into a source tree at a fixed path.
 
-Archives are unpacked with the checks an untrusted sdist needs: no absolute
-paths, no ``..``, no links or devices pointing out of the tree (tarfile's
-``data`` filter, PEP 706), so nothing is written outside the build root.
+An sdist is read once through :class:`~truewheel.build.sdist.Sdist` (digest,
+newest time and members in one pass) and unpacked by
+:class:`~truewheel.build.tree.TreeWriter` into a scratch directory beside the
+target, so nothing is written outside the build root and a refused archive
+leaves nothing behind.  A directory is copied under the same rule.  Either
+way the result must be a Python project: ``pyproject.toml`` or ``setup.py`` at
+its top.
 """
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
-import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
+
+from truewheel._files import is_regular_file, open_regular
+from truewheel.build.sdist import Sdist, UnpackLimits
+from truewheel.build.tree import TreeWriter, check_tree, copy_tree
 from truewheel.errors import InputError
-from truewheel.wheel.zipreader import unsafe_name_reason
 
-__all__ = ["fetch_sdist", "newest_member_time", "prepare_source", "sha256_file"]
+__all__ = [
+    "ARCHIVE_SUFFIXES",
+    "SourceTree",
+    "fetch_sdist",
+    "is_archive",
+    "newest_member_time",
+    "prepare_source",
+    "sha256_file",
+]
 
-_ARCHIVES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip")
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip")
+
+
+@dataclass(frozen=True)
+class SourceTree:
+    project: Path
+    newest: int | None  # an sdist's newest usable member time
+    sha256: str | None  # an sdist's digest
 
 
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open(open_regular(path), "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
 
 
 def is_archive(path: Path) -> bool:
-    return path.is_file() and path.name.endswith(_ARCHIVES)
+    return path.name.endswith(ARCHIVE_SUFFIXES) and is_regular_file(path)
 
 
 def fetch_sdist(requirement: str, into: Path) -> Path:
     """Download the sdist of a requirement such as ``pyyaml==6.0.2`` with pip."""
-    argv = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--no-binary",
-        ":all:",
-        "--no-build-isolation",
-        "-q",
-        "-d",
-        str(into),
-        requirement,
-    ]
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    found = [p for p in into.iterdir() if is_archive(p)] if into.is_dir() else []
+    try:
+        Requirement(requirement)
+    except InvalidRequirement as exc:
+        raise InputError(
+            f"not a file, a directory or a requirement ({str(exc).splitlines()[0]})",
+            path=requirement,
+        ) from exc
+    into.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
+    argv += ["--no-build-isolation", "-q", "-d", str(into), "--", requirement]
+    # In the empty download directory, a requirement named like a local file finds none.
+    done = subprocess.run(argv, cwd=into, capture_output=True, text=True, check=False)
+    found = [p for p in into.iterdir() if is_archive(p)]
     if done.returncode != 0 or len(found) != 1:
         tail = (done.stderr.strip().splitlines() or ["no sdist downloaded"])[-1]
         raise InputError(f"cannot fetch an sdist for {requirement!r}: {tail}")
     return found[0]
 
 
-def newest_member_time(archive: Path) -> int:
-    """The newest modification time inside an sdist: its natural SOURCE_DATE_EPOCH."""
-    if archive.name.endswith(".zip"):
-        with zipfile.ZipFile(archive) as zf:
-            # zip times carry no zone; read them as UTC so the local TZ cannot change the result
-            return max(calendar.timegm((*i.date_time, 0, 0, 0)) for i in zf.infolist())
-    with tarfile.open(archive) as tf:
-        return max((int(m.mtime) for m in tf.getmembers()), default=0)
+def newest_member_time(archive: Path) -> int | None:
+    """The newest usable modification time inside an sdist: its natural SOURCE_DATE_EPOCH."""
+    with Sdist(archive) as sdist:
+        times = (m.mtime for m in sdist.members() if m.mtime is not None)
+        return max(times, default=None)
 
 
-def prepare_source(source: Path, target: Path) -> Path:
-    """Put the source tree at ``target`` (emptied first) and return the project directory."""
+def prepare_source(source: Path, target: Path, limits: UnpackLimits | None = None) -> SourceTree:
+    """Put the project at ``target`` (emptied first); nothing is left there on failure."""
+    if source.is_dir() and target.resolve().is_relative_to(source.resolve()):
+        raise InputError(
+            "the build root is inside the source directory; set TRUEWHEEL_BUILD_ROOT elsewhere",
+            path=str(source),
+        )
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    if source.is_dir():
-        shutil.copytree(
-            source,
-            target,
-            dirs_exist_ok=True,
-            symlinks=True,
-            ignore=shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__"),
-        )
-        return target
-    if not is_archive(source):
-        raise InputError("not an sdist archive or a directory", path=str(source))
-    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
-        _unpack(source, Path(scratch))
-        entries = list(Path(scratch).iterdir())
-        root = entries[0] if len(entries) == 1 and entries[0].is_dir() else Path(scratch)
-        for item in root.iterdir():
-            shutil.move(str(item), target / item.name)
-    return target
-
-
-def _unpack(archive: Path, into: Path) -> None:
     try:
-        if archive.name.endswith(".zip"):
-            with zipfile.ZipFile(archive) as zf:
-                for name in zf.namelist():
-                    problem = unsafe_name_reason(name)
-                    if problem:
-                        raise InputError(f"unsafe member ({problem}): {name}", path=str(archive))
-                zf.extractall(into)
-            return
-        with tarfile.open(archive) as tf:
-            tf.extractall(into, filter="data")
-    except tarfile.FilterError as exc:
-        raise InputError(f"unsafe member refused ({exc})", path=str(archive)) from exc
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise InputError(f"unreadable archive ({exc})", path=str(archive)) from exc
+        if source.is_dir():
+            copy_tree(source, target, str(source))
+            tree = SourceTree(target, None, None)
+        else:
+            tree = _unpack(source, target, limits)
+            check_tree(target, str(source))
+        if not any((target / name).is_file() for name in ("pyproject.toml", "setup.py")):
+            raise InputError("not a Python project (no pyproject.toml or setup.py at its top)")
+    except BaseException as exc:
+        shutil.rmtree(target, ignore_errors=True)
+        if isinstance(exc, InputError):
+            exc.located(path=str(source))
+        raise
+    return tree
+
+
+def _unpack(source: Path, target: Path, limits: UnpackLimits | None) -> SourceTree:
+    newest: int | None = None
+    with Sdist(source, limits) as sdist, tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        digest = sdist.sha256()
+        scratch = Path(tmp)
+        writer = TreeWriter(scratch)
+        for member in sdist.members():
+            writer.add(member)
+            if member.mtime is not None:
+                newest = max(newest or 0, member.mtime)
+        entries = list(scratch.iterdir())
+        # The usual sdist holds one directory, name-version/, with the project inside.
+        single = len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink()
+        for item in (entries[0] if single else scratch).iterdir():
+            item.rename(target / item.name)
+    return SourceTree(target, newest, digest)

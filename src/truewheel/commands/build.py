@@ -23,13 +23,19 @@ from typing import Any
 
 from truewheel import __version__
 from truewheel._atomic import write_atomically
+from truewheel._files import output_directory
 from truewheel.build.backend import BuildSystem, ensure_environment, pip_for, run_build_wheel
-from truewheel.build.environment import backend_config_settings, build_environment
+from truewheel.build.environment import (
+    backend_config_settings,
+    build_environment,
+    recorded_time,
+    source_date_epoch,
+)
 from truewheel.build.root import build_root, locked_root
 from truewheel.build.source import (
+    ARCHIVE_SUFFIXES,
+    SourceTree,
     fetch_sdist,
-    is_archive,
-    newest_member_time,
     prepare_source,
     sha256_file,
 )
@@ -62,13 +68,15 @@ class CheckResult:
 
 def build_wheel(source: str, out_dir: Path, environ: dict[str, str] | None = None) -> BuildResult:
     environ = dict(os.environ) if environ is None else environ
-    out_dir.mkdir(parents=True, exist_ok=True)
+    chosen = _chosen_epoch(environ)
+    output_directory(out_dir, option="-w")
     with tempfile.TemporaryDirectory(prefix="truewheel-fetch-") as fetched:
         path = _resolve_source(source, Path(fetched))
-        epoch = _source_epoch(path, environ)
         with locked_root(build_root(environ)) as root:
-            src = prepare_source(path, root / "src")
-            system = BuildSystem(src)
+            tree = prepare_source(path, root / "src")
+            src = tree.project
+            epoch = chosen if chosen is not None else _source_epoch(path, tree)
+            system = BuildSystem(src, label=str(path))
             env = build_environment(environ, root, epoch)
             python = ensure_environment(root, system.requires, env)
             with tempfile.TemporaryDirectory(dir=root) as raw:
@@ -77,7 +85,7 @@ def build_wheel(source: str, out_dir: Path, environ: dict[str, str] | None = Non
                 )
                 result = normalize_wheel(built, out_dir, environ={"SOURCE_DATE_EPOCH": str(epoch)})
             wheel = Path(str(result.output))
-            info = _buildinfo(path, epoch, env, python, system.backend, wheel)
+            info = _buildinfo(path, tree, epoch, env, python, system.backend, wheel)
     buildinfo = wheel.with_name(wheel.name + ".buildinfo.json")
     write_atomically(str(buildinfo), json.dumps(info, indent=2, sort_keys=True) + "\n")
     return BuildResult(wheel, info["wheel"]["sha256"], buildinfo)
@@ -87,7 +95,8 @@ def check_build(source: str, out_dir: Path, runs: int = 2) -> CheckResult:
     """Build ``runs`` times in fresh processes under varied conditions; compare bit for bit."""
     if runs < 2:
         raise InputError("--check needs at least 2 builds")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    _chosen_epoch(dict(os.environ))  # refused here once, not by every child build
+    output_directory(out_dir, option="-w")
     with tempfile.TemporaryDirectory(prefix="truewheel-check-") as work:
         path = _resolve_source(source, Path(work) / "fetched")
         result = CheckResult(identical=True, wheels=[], digests=[], variations=[])
@@ -153,6 +162,7 @@ def _build_in_child(source: Path, run_dir: Path, variation: dict[str, str]) -> P
     )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        last = last.removeprefix("truewheel: error: ")
         raise InputError(f"build {variation['name']} failed: {last}")
     [wheel] = list(out.glob("*.whl"))
     return wheel
@@ -160,37 +170,39 @@ def _build_in_child(source: Path, run_dir: Path, variation: dict[str, str]) -> P
 
 def _resolve_source(source: str, scratch: Path) -> Path:
     path = Path(source)
-    if path.exists():
-        if not (path.is_dir() or is_archive(path)):
+    try:
+        exists = path.exists() or path.is_symlink()
+    except OSError as exc:
+        raise InputError(f"cannot read ({exc.strerror})", path=source) from exc
+    if exists:
+        # Only the name is checked here: the sdist opener refuses FIFOs and devices.
+        if not (path.is_dir() or source.endswith(ARCHIVE_SUFFIXES)):
             raise InputError("not an sdist archive or a source directory", path=source)
         return path.resolve()
-    if "/" in source or source.endswith(".tar.gz") or source.endswith(".zip"):
+    if "/" in source or source.endswith(ARCHIVE_SUFFIXES):
         raise InputError("no such file or directory", path=source)
-    scratch.mkdir(parents=True, exist_ok=True)
     return fetch_sdist(source, scratch)
 
 
-def _source_epoch(path: Path, environ: dict[str, str]) -> int:
-    if "SOURCE_DATE_EPOCH" in environ:
-        try:
-            return int(environ["SOURCE_DATE_EPOCH"])
-        except ValueError as exc:
-            raise InputError(
-                f"SOURCE_DATE_EPOCH is not an integer: {environ['SOURCE_DATE_EPOCH']!r}"
-            ) from exc
-    if path.is_file():
-        return newest_member_time(path)
+def _chosen_epoch(environ: dict[str, str]) -> int | None:
+    value = environ.get("SOURCE_DATE_EPOCH")
+    return None if value is None else source_date_epoch(value)
+
+
+def _source_epoch(path: Path, tree: SourceTree) -> int:
+    """The source's own time: an sdist's newest member, a checkout's last commit."""
+    if tree.sha256 is not None:
+        return ZIP_EPOCH if tree.newest is None else tree.newest
     done = subprocess.run(
         ["git", "-C", str(path), "log", "-1", "--format=%ct", "--", "."],
         capture_output=True,
         text=True,
         check=False,
     )
-    return (
-        int(done.stdout.strip())
-        if done.returncode == 0 and done.stdout.strip().isdigit()
-        else ZIP_EPOCH
-    )
+    stamp = done.stdout.strip()
+    usable = done.returncode == 0 and stamp.isascii() and stamp.isdigit() and len(stamp) < 20
+    found = recorded_time(int(stamp)) if usable else None
+    return ZIP_EPOCH if found is None else found
 
 
 def _first_line(argv: list[str]) -> str | None:
@@ -203,7 +215,13 @@ def _first_line(argv: list[str]) -> str | None:
 
 
 def _buildinfo(
-    source: Path, epoch: int, env: dict[str, str], python: Path, backend: str, wheel: Path
+    source: Path,
+    tree: SourceTree,
+    epoch: int,
+    env: dict[str, str],
+    python: Path,
+    backend: str,
+    wheel: Path,
 ) -> dict[str, Any]:
     freeze = subprocess.run(
         [*pip_for(python), "freeze", "--all"], capture_output=True, text=True, check=False
@@ -213,7 +231,7 @@ def _buildinfo(
         "tool": {"name": "truewheel", "version": __version__},
         "source": {
             "name": source.name,
-            "sha256": sha256_file(source) if source.is_file() else None,
+            "sha256": tree.sha256,
         },
         "source_date_epoch": epoch,
         "environment": {k: env[k] for k in _RECORDED_ENV if k in env},

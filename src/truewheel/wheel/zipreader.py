@@ -386,7 +386,7 @@ class ZipReader:
         none; :meth:`data_offset` repeats it with the real header before any read.
         """
         ordered = sorted(members, key=lambda m: m.header_offset)
-        for current, following in zip(ordered, [*ordered[1:], None], strict=True):
+        for current, following in zip(ordered, [*ordered[1:], None][: len(ordered)], strict=True):
             limit = following.header_offset if following else cd_start
             self._bounds[current.header_offset] = limit
             end = current.header_offset + _LOCAL.size + current.name_size + current.compressed_size
