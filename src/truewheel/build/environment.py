@@ -15,38 +15,16 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from truewheel.errors import InputError
+from truewheel.wheel.ziptime import ZIP_LAST
 
 __all__ = [
     "CANONICAL",
-    "ZIP_LAST",
     "backend_config_settings",
     "build_environment",
     "recorded_time",
-    "source_date_epoch",
 ]
 
 CANONICAL = "/truewheel"
-ZIP_LAST = 4354819199  # 2107-12-31T23:59:59Z, the last second a zip (DOS) time can hold
-
-
-def source_date_epoch(value: str) -> int:
-    """SOURCE_DATE_EPOCH as the user set it, refused unless a wheel can carry it.
-
-    The specification asks for decimal digits, the output of ``date +%s``.  Times
-    before 1980 are accepted (zip times start there, so the wheel's entries say
-    1980-01-01, as ``normalize`` does); a time after 2107 cannot be written into a
-    zip at all, so it is an error rather than a silent change of the user's choice.
-    """
-    text = value.strip()
-    if not (text.isascii() and text.isdigit()):
-        raise InputError(f"SOURCE_DATE_EPOCH is not a non-negative integer: {value!r}")
-    digits = text.lstrip("0") or "0"
-    if len(digits) > len(str(ZIP_LAST)) or int(digits) > ZIP_LAST:
-        raise InputError(
-            f"SOURCE_DATE_EPOCH is after 2107-12-31, the last date a zip can hold: {value!r}"
-        )
-    return int(digits)
 
 
 def recorded_time(value: float) -> int | None:

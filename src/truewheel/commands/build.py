@@ -25,12 +25,7 @@ from truewheel import __version__
 from truewheel._atomic import write_atomically
 from truewheel._files import output_directory
 from truewheel.build.backend import BuildSystem, ensure_environment, pip_for, run_build_wheel
-from truewheel.build.environment import (
-    backend_config_settings,
-    build_environment,
-    recorded_time,
-    source_date_epoch,
-)
+from truewheel.build.environment import backend_config_settings, build_environment, recorded_time
 from truewheel.build.root import build_root, locked_root
 from truewheel.build.source import (
     ARCHIVE_SUFFIXES,
@@ -40,8 +35,9 @@ from truewheel.build.source import (
     sha256_file,
 )
 from truewheel.commands.diff import WheelDiff, diff_wheels
-from truewheel.commands.normalize import ZIP_EPOCH, normalize_wheel
+from truewheel.commands.normalize import normalize_wheel
 from truewheel.errors import InputError
+from truewheel.wheel.ziptime import ZIP_FIRST, source_date_epoch
 
 __all__ = ["BuildResult", "CheckResult", "build_wheel", "check_build"]
 
@@ -185,14 +181,13 @@ def _resolve_source(source: str, scratch: Path) -> Path:
 
 
 def _chosen_epoch(environ: dict[str, str]) -> int | None:
-    value = environ.get("SOURCE_DATE_EPOCH")
-    return None if value is None else source_date_epoch(value)
+    return source_date_epoch(environ)
 
 
 def _source_epoch(path: Path, tree: SourceTree) -> int:
     """The source's own time: an sdist's newest member, a checkout's last commit."""
     if tree.sha256 is not None:
-        return ZIP_EPOCH if tree.newest is None else tree.newest
+        return ZIP_FIRST if tree.newest is None else tree.newest
     done = subprocess.run(
         ["git", "-C", str(path), "log", "-1", "--format=%ct", "--", "."],
         capture_output=True,
@@ -202,7 +197,7 @@ def _source_epoch(path: Path, tree: SourceTree) -> int:
     stamp = done.stdout.strip()
     usable = done.returncode == 0 and stamp.isascii() and stamp.isdigit() and len(stamp) < 20
     found = recorded_time(int(stamp)) if usable else None
-    return ZIP_EPOCH if found is None else found
+    return ZIP_FIRST if found is None else found
 
 
 def _first_line(argv: list[str]) -> str | None:

@@ -20,10 +20,9 @@ from pathlib import Path
 
 from truewheel._files import check_not_input, output_directory
 from truewheel.errors import TruewheelError
-from truewheel.repair.rewrite import ZIP_EPOCH as ZIP_EPOCH
-from truewheel.repair.rewrite import dos_datetime, source_date_epoch
 from truewheel.wheel import Limits, WheelArchive, ZipMember, record_mismatch
 from truewheel.wheel.writer import Chunks, NewMember, RecordSpec, wheel_order, write_wheel
+from truewheel.wheel.ziptime import ZIP_FIRST, dos_datetime, source_date_epoch
 
 __all__ = ["NormalizeResult", "normalize_wheel"]
 
@@ -130,7 +129,7 @@ def _b64(digest: bytes) -> str:
 
 def _epoch(environ: dict[str, str]) -> int:
     epoch = source_date_epoch(environ)
-    return ZIP_EPOCH if epoch is None else epoch
+    return ZIP_FIRST if epoch is None else epoch
 
 
 def _sha256(path: Path) -> str:

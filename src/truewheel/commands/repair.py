@@ -28,13 +28,7 @@ from truewheel.policy.manylinux import Policy, PolicySet, Requirement
 from truewheel.repair.hostlibs import HostLibraries
 from truewheel.repair.patchelf import apply_edits
 from truewheel.repair.plan import Provider, RepairError, RepairPlan, check_lib_sdir, plan_repair
-from truewheel.repair.rewrite import (
-    add_requirements,
-    dos_datetime,
-    retag_filename,
-    retag_wheel_file,
-    source_date_epoch,
-)
+from truewheel.repair.rewrite import add_requirements, retag_filename, retag_wheel_file
 from truewheel.repair.sidecar import InProcessSbomBuilder, SbomBuilder, SbomRequest
 from truewheel.wheel import WheelArchive, ZipMember, record_mismatch
 from truewheel.wheel.archive import MAX_TEXT_BYTES
@@ -46,6 +40,7 @@ from truewheel.wheel.writer import (
     write_wheel,
     zip_level,
 )
+from truewheel.wheel.ziptime import dos_datetime, source_date_epoch
 
 __all__ = ["RepairOptions", "RepairResult", "Repairer"]
 

@@ -10,28 +10,19 @@ ending.  Everything not edited keeps its bytes.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Mapping
 
 from packaging.utils import canonicalize_name
 
-from truewheel.errors import InputError, MetadataError
+from truewheel.errors import MetadataError
 from truewheel.wheel.metadata import Headers, parse_tag
 
 __all__ = [
-    "ZIP_EPOCH",
-    "ZIP_LAST",
     "add_requirements",
-    "dos_datetime",
     "retag_filename",
     "retag_wheel_file",
-    "source_date_epoch",
 ]
 
-ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip entry can carry
-ZIP_LAST = 4354819198  # 2107-12-31T23:59:58Z, the latest
 _NAME_MAX = 255  # bytes in one file name on Linux file systems
-_INTEGER = re.compile(r"-?[0-9]+")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
 
@@ -116,29 +107,3 @@ def _without_trailing_blank_lines(text: str, newline: str) -> str:
     while lines and not lines[-1].strip():
         lines.pop()
     return _terminated("".join(lines), newline)
-
-
-def source_date_epoch(environ: Mapping[str, str]) -> int | None:
-    """``SOURCE_DATE_EPOCH`` as a time zip can store, None when it is not set.
-
-    The one rule for every command that writes a wheel: the value must be an integer
-    in ASCII digits (``date +%s`` prints nothing else; reproducible-builds.org asks to
-    fail on anything malformed), and a time outside zip's range (1980-01-01 to
-    2107-12-31) is clamped to that range, as a time before 1980 always was.
-    """
-    value = environ.get("SOURCE_DATE_EPOCH")
-    if value is None:
-        return None
-    if not _INTEGER.fullmatch(value):
-        raise InputError(f"SOURCE_DATE_EPOCH is not an integer: {value[:40]!r}")
-    if len(value.lstrip("-").lstrip("0")) > len(str(ZIP_LAST)):
-        return ZIP_EPOCH if value.startswith("-") else ZIP_LAST
-    return min(max(int(value), ZIP_EPOCH), ZIP_LAST)
-
-
-def dos_datetime(epoch: int) -> tuple[int, int]:
-    """(date, time) in zip's DOS format for a Unix time, clamped to zip's 1980..2107 range."""
-    t = time.gmtime(min(max(epoch, ZIP_EPOCH), ZIP_LAST))
-    date = ((t.tm_year - 1980) << 9) | (t.tm_mon << 5) | t.tm_mday
-    clock = (t.tm_hour << 11) | (t.tm_min << 5) | (t.tm_sec // 2)
-    return date, clock
