@@ -187,8 +187,6 @@ _WHEEL = "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\n"
         (_WHEEL + "Tag:\n", "malformed Tag"),
         (_WHEEL + "Tag: cp311--linux_x86_64\n", "malformed Tag"),
         (_WHEEL + "Tag: cp311-cp311-\n linux_x86_64\n", "malformed Tag"),
-        (_WHEEL + "Tag: cp311-cp311-linux_x86_64\n\nTag: bogus\n", "not a header field"),
-        (_WHEEL + "Tag: cp311-cp311-linux_x86_64\nnot a header\n", "not a header field"),
         ("Wheel-Version:\nRoot-Is-Purelib: false\n", "missing Wheel-Version"),
         ("Wheel-Version: 1.0\x00\nRoot-Is-Purelib: false\n", "malformed Wheel-Version"),
         ("Wheel-Version: \u0661.0\nRoot-Is-Purelib: false\n", "malformed Wheel-Version"),
@@ -202,6 +200,22 @@ def test_malformed_wheel_file(
     bad = variant(good, tmp_path, lambda m: replace(m, ".dist-info/WHEEL", content.encode()))
     message = inspect_fails(bad, capsys)
     assert ".dist-info/WHEEL" in message and expected in message
+
+
+@pytest.mark.parametrize("body", ["\nTag: bogus\n", "not a header\nTag: bogus\n", "\nBuild: 2\r\n"])
+def test_text_after_the_wheel_headers_is_ignored_and_reported(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str
+) -> None:
+    """Installers read WHEEL's header block only (google_re2 1.0-2 has ``Build: 2`` after it):
+    what follows is neither a tag nor a refusal, but a finding."""
+    content = _WHEEL + "Tag: cp311-cp311-linux_x86_64\n" + body
+    odd = variant(good, tmp_path, lambda m: replace(m, ".dist-info/WHEEL", content.encode()))
+    assert main(["inspect", "--json", "--fail-on", "never", str(odd)]) == 0
+    [report] = json.loads(capsys.readouterr().out)["wheels"]
+    assert report["wheel"]["tags"] == ["cp311-cp311-linux_x86_64"]
+    [finding] = [f for f in report["findings"] if f["code"] == "wheel-file-body"]
+    assert finding["severity"] == "info" and finding["file"].endswith(".dist-info/WHEEL")
+    assert body.strip().splitlines()[0] in finding["message"]
 
 
 @pytest.mark.parametrize("member", ["WHEEL", "METADATA", "RECORD"])

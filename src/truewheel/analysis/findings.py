@@ -42,6 +42,16 @@ def collect_findings(
 
 def record_findings(wheel: WheelArchive, scanned: list[ScannedMember]) -> list[Finding]:
     out = [Finding("error", "metadata-mismatch", p, wheel.metadata_name) for p in wheel.problems]
+    if wheel.wheel_info.ignored is not None:
+        out.append(
+            Finding(
+                "info",
+                "wheel-file-body",
+                "text after the header block is ignored by installers: "
+                f"{wheel.wheel_info.ignored!r}",
+                f"{wheel.dist_info}/WHEEL",
+            )
+        )
     out += [
         Finding("error", "record-mismatch", m.record_problem, m.name)
         for m in scanned

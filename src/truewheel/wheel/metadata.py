@@ -120,18 +120,18 @@ class WheelInfo:
     root_is_purelib: bool
     tags: tuple[str, ...]
     build: str | None
+    ignored: str | None = None  # the first line after the header block, which readers ignore
 
     @classmethod
     def parse(cls, text: str, *, path: str, member: str) -> WheelInfo:
-        """Validate strictly: these values name the file, and repair rewrites them."""
+        """Validate strictly: these values name the file, and repair rewrites them.
+
+        Only the header block counts, as for every installer (email headers); text after
+        it (google_re2 1.0-2 has ``Build: 2`` there) is ignored and reported, not refused.
+        """
         headers = Headers(text)
         rest = text[headers.end :].strip()
-        if rest:
-            # Readers that stop at the header block and readers that do not would disagree.
-            line = rest.splitlines()[0][:60]
-            raise MetadataError(
-                f"not a header field (WHEEL has only headers): {line!r}", path=path, member=member
-            )
+        ignored = rest.splitlines()[0][:60] if rest else None
         version = headers.unfolded("Wheel-Version")
         if not version:
             raise MetadataError("missing Wheel-Version header", path=path, member=member)
@@ -157,6 +157,7 @@ class WheelInfo:
             root_is_purelib=purelib == "true",
             tags=tags,
             build=headers.unfolded("Build") or None,
+            ignored=ignored,
         )
 
     @property
