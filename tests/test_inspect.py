@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import os
 import re
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from types import ModuleType
@@ -212,3 +216,70 @@ def test_json_matches_the_schema(
     jsonschema.validate(doc, schema, cls=jsonschema.Draft202012Validator)
     assert len(doc["wheels"]) == len(fixture_wheels) and len(doc["errors"]) == 1
     assert doc["errors"][0]["path"] == str(bad)
+
+
+def _gcc(out: Path, source: str, *link: str) -> None:
+    src = out.with_suffix(".c")
+    src.write_text(source)
+    subprocess.run(
+        ["gcc", "-shared", "-fPIC", "-o", str(out), str(src), "-Wl,--no-as-needed", *link],
+        check=True,
+    )
+
+
+def _two_loaders_wheel(tmp_path: Path) -> Path:
+    """libtwb.so needs libtwc.so and finds it only through its loaders: e1 has loaded it,
+    e2's DT_RPATH reaches it. Which explanation is given must not follow set order."""
+    libs = tmp_path / "libs"
+    libs.mkdir()
+    _gcc(libs / "libtwc.so", "int c(void) { return 1; }\n", "-Wl,-soname,libtwc.so")
+    _gcc(libs / "libtwb.so", "int c(void);\nint b(void) { return c(); }\n",
+         "-Wl,-soname,libtwb.so", str(libs / "libtwc.so"))  # fmt: skip
+    _gcc(tmp_path / "e1.so", "int b(void); int c(void);\nint e1(void) { return b() + c(); }\n",
+         str(libs / "libtwb.so"), str(libs / "libtwc.so"), "-Wl,--enable-new-dtags",
+         "-Wl,-rpath,$ORIGIN/libs")  # fmt: skip
+    _gcc(tmp_path / "e2.so", "int b(void);\nint e2(void) { return b(); }\n",
+         str(libs / "libtwb.so"), "-Wl,--disable-new-dtags", "-Wl,-rpath,$ORIGIN/libs")  # fmt: skip
+    members = {
+        "twtwo/__init__.py": b"",
+        "twtwo/e1.so": (tmp_path / "e1.so").read_bytes(),
+        "twtwo/e2.so": (tmp_path / "e2.so").read_bytes(),
+        "twtwo/libs/libtwb.so": (libs / "libtwb.so").read_bytes(),
+        "twtwo/libs/libtwc.so": (libs / "libtwc.so").read_bytes(),
+        "twtwo-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: twtwo\nVersion: 1.0\n",
+        "twtwo-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nRoot-Is-Purelib: false\n"
+        b"Tag: cp311-cp311-linux_x86_64\n",
+    }
+    record = "".join(
+        f"{name},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},"
+        f"{len(data)}\n"
+        for name, data in members.items()
+    )
+    members["twtwo-1.0.dist-info/RECORD"] = (record + "twtwo-1.0.dist-info/RECORD,,\n").encode()
+    wheel = tmp_path / "twtwo-1.0-cp311-cp311-linux_x86_64.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return wheel
+
+
+def test_report_does_not_depend_on_hash_seed(
+    fixture_wheels: dict[str, Path], tmp_path: Path
+) -> None:
+    """String hashing varies between processes; nothing reported may follow set order."""
+    wheels = [*sorted(fixture_wheels.values()), _two_loaders_wheel(tmp_path)]
+    outputs = set()
+    for seed in ("1", "2", "3", "4", "5", "6"):
+        done = subprocess.run(
+            [sys.executable, "-m", "truewheel", "inspect", "--json", "--fail-on", "never"]
+            + [str(w) for w in wheels],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            check=True,
+        )
+        outputs.add(done.stdout)
+    assert len(outputs) == 1
+    [twtwo] = [w for w in json.loads(outputs.pop())["wheels"] if w["name"] == "twtwo"]
+    [libtwb] = [f for f in twtwo["native_files"] if f["path"].endswith("libtwb.so")]
+    assert (libtwb["needed"][0]["name"], libtwb["needed"][0]["status"]) == ("libtwc.so", "bundled")

@@ -138,7 +138,7 @@ def _through_loaders(
 ) -> Dependency | None:
     inherits_rpath = not wheel.files[name].runpath
     seen: set[str] = set()
-    stack = list(parents[name])
+    stack = sorted(parents[name], reverse=True)  # set order varies between processes
     while stack:
         loader = stack.pop()
         if loader in seen:
@@ -152,5 +152,5 @@ def _through_loaders(
                 found = wheel.find(needed, directory)
                 if found:
                     return Dependency(needed, BUNDLED, found, "inherited-rpath")
-        stack.extend(parents[loader])
+        stack.extend(sorted(parents[loader], reverse=True))
     return None
