@@ -67,7 +67,12 @@ def keep_going(harness: Callable[[bytes], None], out: Path) -> Callable[[bytes],
 
 
 def minimize(harness: Callable[[bytes], None], data: bytes) -> bytes:
-    """The smallest input found by dropping chunks (then single bytes) with the same failure."""
+    """A smaller input with the same failure: chunks dropped or zeroed until neither helps.
+
+    Zeroing matters for formats of absolute offsets (ELF, zip): once a far offset is zero
+    the bytes it pointed at can be dropped.  Last, the bytes left are made as plain as they
+    can be (0 or "A"), so the reproducer shows what matters.
+    """
     first = _failure(harness, data)
     if first is None:
         raise SystemExit("this input does not fail")
@@ -77,18 +82,32 @@ def minimize(harness: Callable[[bytes], None], data: bytes) -> bytes:
         found = _failure(harness, candidate)
         return found is not None and signature(found) == wanted
 
-    chunk = max(1, len(data) // 2)
-    while chunk >= 1:
-        at, changed = 0, False
-        while at < len(data):
-            candidate = data[:at] + data[at + chunk :]
-            if candidate != data and same(candidate):
-                data, changed = candidate, True
-            else:
+    def shrink(data: bytes, edit: Callable[[bytes, int, int], bytes]) -> bytes:
+        chunk = max(1, len(data) // 2)
+        while chunk >= 1:
+            at = 0
+            while at < len(data):
+                candidate = edit(data, at, chunk)
+                if candidate != data and same(candidate):
+                    dropped, data = len(candidate) < len(data), candidate
+                    if dropped:
+                        continue  # the next chunk now starts at ``at``
                 at += chunk
-        if not changed:
             chunk //= 2
-    for at in range(len(data)):  # then make the remaining bytes as plain as possible
+        return data
+
+    def drop(data: bytes, at: int, chunk: int) -> bytes:
+        return data[:at] + data[at + chunk :]
+
+    def zero(data: bytes, at: int, chunk: int) -> bytes:
+        return data[:at] + bytes(len(data[at : at + chunk])) + data[at + chunk :]
+
+    while True:
+        smaller = shrink(shrink(data, drop), zero)
+        if smaller == data:
+            break
+        data = smaller
+    for at in range(len(data)):
         for plain in (0, 0x41):
             if data[at] != plain:
                 candidate = data[:at] + bytes([plain]) + data[at + 1 :]

@@ -135,6 +135,7 @@ def fuzz(
             f"-timeout={timeout}",
             f"-rss_limit_mb={rss_mb}",
             f"-max_len={seeds.MAX_LEN[harness]}",
+            f"-dict={seed_dir.parent / f'{harness}.dict'}",
             f"-artifact_prefix={found}/",
             "-print_final_stats=1",
         ]
