@@ -30,8 +30,8 @@ FIXTURES = ROOT / "tests" / "fixtures"
 
 #: Largest input each harness is given (libFuzzer's -max_len).
 MAX_LEN: dict[str, int] = {
-    "zip": 64 * 1024,
-    "elf": 64 * 1024,
+    "zip": 160 * 1024,  # room for the wheels with vendored libz copies
+    "elf": 192 * 1024,  # room for those copies, which define symbol versions
     "metadata": 192 * 1024,  # room for a line longer than csv's 128 KiB field limit
     "sdist": 64 * 1024,
 }
@@ -67,6 +67,18 @@ def _zip(members: Iterable[tuple[str, bytes]], method: int, *, zip64: bool = Fal
             with archive.open(info, "w", force_zip64=zip64) as handle:
                 handle.write(data)
     return out.getvalue()
+
+
+def _with_zip64_end(data: bytes) -> bytes:
+    """The same zip ending with a zip64 end record and locator, as archives over 4 GiB do."""
+    eocd_at = data.rindex(b"PK\x05\x06")
+    count, cd_size, cd_offset = struct.unpack_from("<HII", data, eocd_at + 10)
+    record = struct.pack(
+        "<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, count, count, cd_size, cd_offset
+    )
+    locator = struct.pack("<IIQI", 0x07064B50, 0, eocd_at, 1)
+    eocd = data[eocd_at : eocd_at + 10] + struct.pack("<HII", 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF)
+    return data[:eocd_at] + record + locator + eocd + data[eocd_at + 20 :]
 
 
 def _members(wheel: Path) -> list[tuple[str, bytes]]:
@@ -311,7 +323,7 @@ def generate(out: Path) -> dict[str, Path]:
     tiny = _tiny_wheel()
     seeds["zip"]["tiny.whl"] = _zip(tiny, zipfile.ZIP_DEFLATED)
     seeds["zip"]["tiny-stored.whl"] = _zip(tiny, zipfile.ZIP_STORED)
-    seeds["zip"]["tiny-zip64.whl"] = _zip(tiny, zipfile.ZIP_STORED, zip64=True)
+    seeds["zip"]["tiny-zip64.whl"] = _with_zip64_end(_zip(tiny, zipfile.ZIP_STORED, zip64=True))
     for elf_class in (1, 2):
         for little in (True, False):
             seeds["elf"][f"tiny-{32 * elf_class}-{'le' if little else 'be'}"] = _tiny_elf(
