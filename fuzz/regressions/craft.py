@@ -102,6 +102,15 @@ def _member(name: str, data: bytes = b"", **attributes: object) -> tuple[tarfile
     return info, data
 
 
+def _corrupt_gzip_stream() -> bytes:
+    """A tar.gz that opens, then fails to inflate at its second member (a flipped byte)."""
+    data = bytearray(
+        _tar_gz(_member("p-1.0/a.txt", b"a" * 20000), _member("p-1.0/b.txt", b"b" * 20000))
+    )
+    data[85] = 0xFF
+    return bytes(data)
+
+
 def reproducers() -> dict[str, bytes]:
     empty = io.BytesIO()
     zipfile.ZipFile(empty, "w").close()
@@ -123,6 +132,11 @@ def reproducers() -> dict[str, bytes]:
         "sdist/pax-path-nul.tar.gz": _tar_gz(
             _member("p-1.0/a.py", b"x\n", pax_headers={"path": "p-1.0/a\0b.py"})
         ),
+        "sdist/pax-length-overflow.tar.gz": _tar_gz(
+            _member(*_SETUP),
+            _member("p-1.0/x", b"99999999999999999999 path=x\n", type=tarfile.XHDTYPE),
+        ),
+        "sdist/corrupt-gzip-stream.tar.gz": _corrupt_gzip_stream(),
     }
 
 
