@@ -7,3 +7,5 @@ bash tools/setup.sh
 .venv/bin/ruff format --check src tests benchmarks
 .venv/bin/mypy
 .venv/bin/python -m pytest "$@"
+# Coverage-guided fuzzing, FUZZ_SECONDS (60) per harness; a run with pytest arguments skips it.
+[ "$#" -gt 0 ] || .venv/bin/python fuzz/run.py

@@ -1,0 +1,216 @@
+"""The fuzz targets: bytes in, one public truewheel entry point called, only its own errors out.
+
+Each harness is a plain function so it can run under atheris (``target.py``) or be called
+by hand on a reproducer.  A :class:`~truewheel.errors.TruewheelError` is the expected answer
+to bad input; any other exception escapes and is a finding, and so is a broken promise the
+harness checks itself (an error that does not name the file, files written outside the build
+directory, an input that was modified).  Time and memory bounds are the runner's business.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from truewheel.build.source import prepare_source
+from truewheel.commands.inspect import Inspector
+from truewheel.elf import ElfFile
+from truewheel.errors import TruewheelError
+from truewheel.wheel.archive import WheelArchive
+from truewheel.wheel.metadata import CoreMetadata, WheelInfo
+from truewheel.wheel.record import parse_record
+from truewheel.wheel.zipreader import ZipReader
+
+__all__ = ["HARNESSES", "Finding"]
+
+#: A tag that makes inspect judge the platform of the ELF members it finds.
+WHEEL_NAME = "fuzz-1.0-cp311-cp311-linux_x86_64.whl"
+#: More than a member of a fuzzed wheel can legitimately unpack to (deflate stops near 1032:1).
+MAX_UNPACKED_BYTES = 100 * 2**20
+
+
+class Finding(AssertionError):
+    """A promise broken without an exception from truewheel itself."""
+
+
+_scratch_root: Path | None = None
+_inspector: Inspector | None = None
+
+
+def _scratch() -> Path:
+    """One private directory per process; each input gets a fresh subdirectory."""
+    global _scratch_root
+    if _scratch_root is None:
+        _scratch_root = Path(tempfile.mkdtemp(prefix="truewheel-fuzz-"))
+    return _scratch_root
+
+
+@contextmanager
+def _fresh_dir() -> Iterator[Path]:
+    work = _scratch() / "work"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir()
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _expect_located(exc: TruewheelError, path: Path) -> None:
+    if not exc.path:
+        raise Finding(f"error does not name the file {path.name}: {exc!r}") from exc
+
+
+def zip_archive(data: bytes) -> None:
+    """ZipReader reads every member; WheelArchive opens; inspect runs to a report."""
+    global _inspector
+    if _inspector is None:
+        _inspector = Inspector(workers=1)
+    with _fresh_dir() as work:
+        path = work / WHEEL_NAME
+        path.write_bytes(data)
+        try:
+            with ZipReader(path) as reader:
+                for member in reader.members:
+                    reader.read(member)
+        except TruewheelError as exc:
+            _expect_located(exc, path)
+        try:
+            with WheelArchive(path) as wheel:
+                for member in wheel.files:
+                    wheel.read(member)
+        except TruewheelError as exc:
+            _expect_located(exc, path)
+            return
+        try:
+            _inspector.inspect(path)
+        except TruewheelError as exc:
+            _expect_located(exc, path)
+        if path.read_bytes() != data:
+            raise Finding("the input wheel was modified")
+
+
+def elf(data: bytes) -> None:
+    """ElfFile.parse and every derived fact a report shows."""
+    try:
+        parsed = ElfFile.parse(data)
+    except TruewheelError:
+        return
+    _ = (
+        parsed.architecture,
+        parsed.x86_isa_level,
+        parsed.has_debug_info,
+        parsed.is_shared_object,
+        [parsed.offset_of(vaddr) for vaddr, _, _ in parsed.loads],
+    )
+
+
+def metadata(data: bytes) -> None:
+    """The same text as WHEEL, as METADATA (with its lazy fields) and as RECORD."""
+    text = data.decode("utf-8", "replace")
+    try:
+        info = WheelInfo.parse(text, path=WHEEL_NAME, member="fuzz-1.0.dist-info/WHEEL")
+        _ = info.platforms
+    except TruewheelError:
+        pass
+    try:
+        core = CoreMetadata.parse(text, path=WHEEL_NAME, member="fuzz-1.0.dist-info/METADATA")
+        _ = (
+            core.metadata_version,
+            core.requires_dist,
+            core.license_expression,
+            core.unparsed,
+            core.matches("fuzz"),
+        )
+    except TruewheelError:
+        pass
+    try:
+        entries, problems = parse_record(text)
+    except TruewheelError:
+        return
+    if not all(isinstance(p, str) and p for p in problems):
+        raise Finding(f"parse_record returned an empty or odd problem: {problems!r}")
+    for entry in entries.values():
+        if entry.size is not None and entry.size < 0:
+            raise Finding(f"negative size in RECORD entry {entry!r}")
+
+
+_ARCHIVE_MAGIC = (
+    (b"PK", ".zip"),
+    (b"\x1f\x8b", ".tar.gz"),
+    (b"BZh", ".tar.bz2"),
+    (b"\xfd7zXZ\x00", ".tar.xz"),
+)
+
+
+def sdist_suffix(data: bytes) -> str:
+    """The name an sdist with these bytes would carry; anything unrecognised is a plain tar."""
+    return next((suffix for magic, suffix in _ARCHIVE_MAGIC if data.startswith(magic)), ".tar")
+
+
+def sdist(data: bytes) -> None:
+    """prepare_source unpacks into its target and nowhere else, and never alters the input."""
+    cwd_before = _listing(Path.cwd())
+    with _fresh_dir() as work:
+        inbox, outbox = work / "in", work / "out"
+        inbox.mkdir()
+        outbox.mkdir()
+        archive = inbox / f"fuzz-1.0{sdist_suffix(data)}"
+        archive.write_bytes(data)
+        target = outbox / "src"
+        try:
+            prepare_source(archive, target)
+        except TruewheelError as exc:
+            _expect_located(exc, archive)
+        if _listing(inbox) != [archive.name] or archive.read_bytes() != data:
+            raise Finding(f"the input directory changed: {_listing(inbox)}")
+        if _listing(outbox) not in ([], ["src"]):
+            raise Finding(f"written beside the target: {_listing(outbox)}")
+        if _listing(work) != ["in", "out"]:
+            raise Finding(f"written outside the target: {_listing(work)}")
+        if target.exists():
+            _check_tree(target)
+    if _listing(Path.cwd()) != cwd_before:
+        raise Finding("written into the current directory")
+
+
+def _listing(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+def _check_tree(root: Path) -> None:
+    """No link leads out of ``root``; no hard link is shared with a file outside it."""
+    top = root.resolve()
+    links: dict[tuple[int, int], tuple[int, int]] = {}
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath, name)
+            info = path.lstat()
+            if path.is_symlink():
+                if not path.resolve().is_relative_to(top):
+                    raise Finding(f"link out of the tree: {path} -> {path.readlink()}")
+            elif not stat.S_ISDIR(info.st_mode):
+                total += info.st_size
+                if info.st_nlink > 1:
+                    seen, nlink = links.get((info.st_dev, info.st_ino), (0, info.st_nlink))
+                    links[(info.st_dev, info.st_ino)] = (seen + 1, nlink)
+    if total > MAX_UNPACKED_BYTES:
+        raise Finding(f"unpacked {total} bytes")
+    for seen, nlink in links.values():
+        if seen < nlink:
+            raise Finding("a hard link is shared with a file outside the tree")
+
+
+HARNESSES: dict[str, Callable[[bytes], None]] = {
+    "zip": zip_archive,
+    "elf": elf,
+    "metadata": metadata,
+    "sdist": sdist,
+}
