@@ -7,7 +7,7 @@
 A finding is any exception that is not truewheel's own, a broken promise a harness checks
 (``harnesses.Finding``), an input running over FUZZ_TIMEOUT seconds (2) or the process
 growing over FUZZ_RSS_MB (512).  Each finding's input is kept in ``fuzz/.cache/findings/``
-and printed in base64 (turn it into a regression test or a file in ``fuzz/regressions/``).
+and printed in base64 (turn it into a reproducer in ``fuzz/reproducers.py``).
 The corpus grows in ``fuzz/.cache/corpus/`` across runs; seeds are generated afresh from
 the test fixtures each time (``seeds.py``).  ``FUZZ_SECONDS=0`` skips fuzzing.
 """
@@ -28,10 +28,11 @@ from pathlib import Path
 
 import seeds
 from findings import KEEP_GOING
+from reproducers import reproducers
 
 FUZZ_DIR = Path(__file__).resolve().parent
 CACHE = FUZZ_DIR / ".cache"
-REGRESSIONS = FUZZ_DIR / "regressions"
+REGRESSIONS = CACHE / "regressions"
 HARNESSES = tuple(seeds.MAX_LEN)
 #: How long a harness may take to start and load its corpus on top of its fuzzing time.
 STARTUP_SLACK_S = 180
@@ -214,6 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     rss_mb = _env_number("FUZZ_RSS_MB", 512)
     shutil.rmtree(CACHE / "seeds", ignore_errors=True)
     seed_dirs = seeds.generate(CACHE / "seeds")
+    shutil.rmtree(REGRESSIONS, ignore_errors=True)
+    for name, data in reproducers().items():
+        (REGRESSIONS / name).parent.mkdir(parents=True, exist_ok=True)
+        (REGRESSIONS / name).write_bytes(data)
     failed = False
     for harness in args.harness or HARNESSES:
         limits = (seconds, timeout, rss_mb)

@@ -57,6 +57,22 @@ def test_invalid_utf8_name_flagged_utf8(
     assert "not valid UTF-8" in run_cli(bad, tmp_path, capsys)
 
 
+def test_invalid_utf8_name_in_the_local_header_only(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the zip fuzzer: the central name is fine, the local one is not UTF-8."""
+    bad = variant(good, tmp_path, lambda m: {**m, "twinner/abcd.txt": b"x"})
+    data = bytearray(bad.read_bytes())
+    for pos, name in _central_entries(bytes(data)):
+        if name == b"twinner/abcd.txt":
+            local = struct.unpack_from("<I", data, pos + 42)[0]
+            struct.pack_into("<H", data, local + 6, 0x800)
+            data[local + 30 + 10 : local + 30 + 12] = b"\xff\xfe"
+    bad.write_bytes(bytes(data))
+    message = run_cli(bad, tmp_path, capsys)
+    assert "local header name differs" in message and "abcd.txt" in message
+
+
 def test_cp437_name_without_the_flag_is_read(
     good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -3,8 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
-.venv/bin/ruff check src tests benchmarks
-.venv/bin/ruff format --check src tests benchmarks
+.venv/bin/ruff check src tests benchmarks fuzz
+.venv/bin/ruff format --check src tests benchmarks fuzz
 .venv/bin/mypy
 .venv/bin/python -m pytest "$@"
 # Coverage-guided fuzzing, FUZZ_SECONDS (60) per harness; a run with pytest arguments skips it.

@@ -146,7 +146,11 @@ class ZipReader:
         name_len: int = fields[9]
         extra_len: int = fields[10]
         name = self._pread(name_len, member.header_offset + _LOCAL.size, member)
-        if name_len != member.name_size or _decode_name(name, fields[2]) != member.name:
+        try:
+            same = name_len == member.name_size and _decode_name(name, fields[2]) == member.name
+        except UnicodeDecodeError:
+            same = False
+        if not same:
             raise self._error("local header name differs from the central directory", member)
         start = member.header_offset + _LOCAL.size + name_len + extra_len
         if start + member.compressed_size > self._bounds.get(member.header_offset, self._size):

@@ -1,7 +1,9 @@
-"""The recipe of every reproducer in this directory: ``python fuzz/regressions/craft.py DIR``.
+"""The smallest crafted form of every failure the fuzzers found (fuzz/README.md lists them).
 
-Each is the smallest crafted form of a failure the fuzzers found (README.md names them);
-``run.py`` loads ``<harness>/`` before fuzzing, so a failure that comes back stops the run.
+Nothing binary is committed: ``run.py`` writes these into ``fuzz/.cache/regressions/`` and
+loads them before fuzzing, so a failure that comes back stops the run at once, and
+``tests/test_fuzz_reproducers.py`` runs each through its harness in the ordinary test suite.
+``python fuzz/reproducers.py DIR`` writes them into DIR.
 """
 
 from __future__ import annotations
@@ -36,6 +38,12 @@ def _patched(raw: bytearray, patch: Patch) -> bytes:
     """The same change to the local and the central header of the only member."""
     for signature, fields in _FIELDS.items():
         patch(raw, raw.index(signature), fields)
+    return bytes(raw)
+
+
+def _local_only(raw: bytearray, patch: Patch) -> bytes:
+    """The change to the local header alone: the central directory stays well formed."""
+    patch(raw, raw.index(_LOCAL), _FIELDS[_LOCAL])
     return bytes(raw)
 
 
@@ -120,6 +128,9 @@ def reproducers() -> dict[str, bytes]:
         "zip/utf8-flag-invalid-name.zip": _patched(
             _zip("fuzz/X.py", b"x = 1\n"), _bad_utf8_name(5)
         ),
+        "zip/utf8-flag-invalid-local-name.zip": _local_only(
+            _zip("fuzz/X.py", b"x = 1\n"), _bad_utf8_name(5)
+        ),
         "elf/gnu-property-short.so": _short_gnu_property_elf(),
         "metadata/record-superscript-size": "pkg/a.py,,\u00b2\n".encode(),
         "sdist/encrypted.zip": _patched(_zip(*_SETUP), _set_flag(0x1)),
@@ -142,7 +153,7 @@ def reproducers() -> dict[str, bytes]:
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        sys.exit("usage: craft.py DIR")
+        sys.exit("usage: reproducers.py DIR")
     for name, data in reproducers().items():
         path = Path(sys.argv[1], name)
         path.parent.mkdir(parents=True, exist_ok=True)
