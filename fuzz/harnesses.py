@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from truewheel.analysis import member
 from truewheel.build.source import prepare_source
 from truewheel.commands.inspect import Inspector
 from truewheel.elf import ElfFile
@@ -97,18 +98,34 @@ def zip_archive(data: bytes) -> None:
 
 
 def elf(data: bytes) -> None:
-    """ElfFile.parse and every derived fact a report shows."""
+    """ElfFile.parse and every derived fact a report shows; the same facts from a stream.
+
+    The file read as a stream of small chunks (what inspect does with a member), keeping
+    only the first 512 bytes eagerly so the second-pass logic is exercised, must give the
+    facts the whole file gives, or the same kind of error.
+    """
     try:
         parsed = ElfFile.parse(data)
     except TruewheelError:
-        return
-    _ = (
-        parsed.architecture,
-        parsed.x86_isa_level,
-        parsed.has_debug_info,
-        parsed.is_shared_object,
-        [parsed.offset_of(vaddr) for vaddr, _, _ in parsed.loads],
-    )
+        parsed = None
+    if parsed is not None:
+        _ = (
+            parsed.architecture,
+            parsed.x86_isa_level,
+            parsed.has_debug_info,
+            parsed.is_shared_object,
+            [parsed.offset_of(vaddr) for vaddr, _, _ in parsed.loads],
+        )
+    chunks = [data[i : i + 97] for i in range(0, len(data), 97)]
+    eager, member.EAGER_BYTES = member.EAGER_BYTES, 512
+    try:
+        streamed = member.analyze_stream(lambda: iter(chunks), len(data), "libfuzz.so", None)
+    except TruewheelError:
+        streamed = None
+    finally:
+        member.EAGER_BYTES = eager
+    if parsed is not None and (streamed is None or streamed.elf != parsed):
+        raise Finding("the streamed facts differ from the whole file's")
 
 
 def metadata(data: bytes) -> None:
