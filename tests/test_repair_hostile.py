@@ -143,7 +143,6 @@ def test_tag_fields_in_any_case_folded_or_crlf_are_replaced(
     "wheel_file",
     [
         "Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: bogus\n",
-        "Wheel-Version: 1.0\nRoot-Is-Purelib: false\ntag: cp311-cp311-linux_x86_64\n\nTag: bogus\n",
         "Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: cp311-cp311-\n linux_x86_64\n",
     ],
 )
@@ -154,6 +153,19 @@ def test_malformed_tags_are_refused_before_anything_is_written(
     out = tmp_path / "out"
     message = refused(capsys, out, ["repair", "-w", str(out), str(bad)])
     assert "twext-1.0.dist-info/WHEEL" in message
+
+
+def test_a_tag_after_the_wheel_headers_is_not_a_tag(extension: Path, tmp_path: Path) -> None:
+    """Installers read WHEEL's header block only; a ``Tag:`` after it is text, kept as is."""
+    wheel_file = (
+        "Wheel-Version: 1.0\nRoot-Is-Purelib: false\ntag: cp311-cp311-linux_x86_64\n\nTag: bogus\n"
+    )
+    odd = write_variant(extension, tmp_path / "in", replaced("/WHEEL", wheel_file.encode()))
+    repaired = repair_ok(odd, tmp_path / "out")
+    assert "bogus" not in repaired.name
+    assert sorted(wheel_tags(repaired)) == sorted(filename_tags(repaired))
+    members = read_members(repaired)
+    assert members[f"{dist_info(members)}/WHEEL"].decode().endswith("\n\nTag: bogus\n")
 
 
 def test_retagged_file_name_too_long_is_one_line(
