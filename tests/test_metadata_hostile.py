@@ -25,22 +25,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from test_bad_input import Members, dist_info, read_members
 from truewheel.cli import main
 from truewheel.errors import MetadataError
 from truewheel.wheel import CoreMetadata, WheelInfo, parse_record
 from truewheel.wheel.metadata import Headers
 from truewheel.wheel.record import installed_record_paths
-
-Members = dict[str, bytes]
-
-
-def read_members(wheel: Path) -> Members:
-    with zipfile.ZipFile(wheel) as archive:
-        return {info.filename: archive.read(info) for info in archive.infolist()}
-
-
-def dist_info(members: Members) -> str:
-    return next(n.split("/")[0] for n in members if n.split("/")[0].endswith(".dist-info"))
 
 
 def with_record(members: Members) -> Members:

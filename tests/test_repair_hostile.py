@@ -20,21 +20,11 @@ from typing import Any
 
 import pytest
 
+from test_bad_input import Members, dist_info, read_members
 from truewheel.cli import main
 from truewheel.commands.inspect import Inspector
 from truewheel.repair.preload import BEGIN_MARKER, END_MARKER
 from truewheel.wheel.metadata import Headers
-
-Members = dict[str, bytes]
-
-
-def read_members(wheel: Path) -> Members:
-    with zipfile.ZipFile(wheel) as archive:
-        return {info.filename: archive.read(info) for info in archive.infolist()}
-
-
-def dist_info(members: Members) -> str:
-    return next(n.split("/")[0] for n in members if n.split("/")[0].endswith(".dist-info"))
 
 
 def write_variant(
