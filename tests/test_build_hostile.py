@@ -255,6 +255,22 @@ def test_archive_of_absolute_paths_is_refused(
     assert "unsafe member refused (absolute path)" in err and "/tmp/abs/" in err
 
 
+def test_trees_nested_too_deep_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """1,500 levels once built, and the tree left in the build root broke every later build
+    (shutil.rmtree's RecursionError); sdists and source directories now stop at 100."""
+    deep = "d/" * 150 + "x.txt"
+    sdist = tmp_path / "deep-1.0.tar.gz"
+    sdist.write_bytes(gzip.compress(tar_bytes(project({deep: b"x"}))))
+    assert "directories deep (limit 100)" in refused(sdist, tmp_path, capsys)
+    source = write_dir(tmp_path / "deepdir", project({deep: b"x"}))
+    assert "nested more than 100 directories deep" in refused(source, tmp_path, capsys)
+    ok = write_dir(tmp_path / "fine", project())
+    status, err = build(ok, tmp_path / "out-fine", capsys)
+    assert status == 0, err
+
+
 def test_archive_without_a_project_names_the_sdist(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -498,6 +514,22 @@ def test_option_in_build_requires_is_refused(
     err = refused(source, tmp_path, capsys)
     assert "build-system.requires: not a PEP 508 requirement" in err and "--target=" in err
     assert not target.exists()
+
+
+@pytest.mark.parametrize(
+    ("requires", "expected"),
+    [
+        (repr(["setuptools"] * 300), "300 requirements"),
+        (repr(["a" * 2000]), "a requirement of 2000 characters"),
+    ],
+)
+def test_build_requirements_are_bounded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], requires: str, expected: str
+) -> None:
+    """200,000 of them overflowed pip's argument list (internal error); 60,000 ran minutes."""
+    pyproject = f"[build-system]\nrequires = {requires}\n".replace("'", '"').encode()
+    source = write_dir(tmp_path / "proj", {**project(), "pyproject.toml": pyproject})
+    assert expected in refused(source, tmp_path, capsys)
 
 
 def test_option_from_the_backend_hook_is_refused(

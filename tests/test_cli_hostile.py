@@ -754,3 +754,23 @@ def test_new_empty_and_older_catalogs_are_accepted(
     db.close()
     status, out, _ = run(capsys, "scan", "--json", "--catalog", str(new), str(wheel))
     assert status == 0 and json.loads(out)["run"]["scanned"] == 1
+
+
+def test_scan_of_odd_directories_is_one_line(
+    fixture_wheels: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A name that is not UTF-8 and a tree thousands of levels deep: exit 2, not a bug (3)."""
+    catalog = str(tmp_path / "c.sqlite")
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    wheel = fixture_wheels["extension"]
+    (odd / os.fsdecode(b"\xff\xfe-1.0-py3-none-any.whl")).write_bytes(wheel.read_bytes())
+    status, _, err = run(capsys, "scan", "--no-progress", "--catalog", catalog, str(odd))
+    assert status == 2 and "not valid UTF-8" in one_error(err) and "\\udcff" in err
+    deep = tmp_path / "deep"
+    level = deep
+    for _ in range(150):
+        level = level / "d"
+    level.mkdir(parents=True)
+    status, _, err = run(capsys, "scan", "--no-progress", "--catalog", catalog, str(deep))
+    assert status == 2 and "directories deep" in one_error(err)

@@ -7,6 +7,8 @@ the real CLI: one line naming the wheel (and member), exit 2, no output, input u
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 import struct
 import subprocess
 import zipfile
@@ -258,3 +260,129 @@ def test_long_output_names_are_written(
     report = tmp_path / ("r" * 250 + ".json")
     assert main(["inspect", "--json", "--fail-on", "never", "-o", str(report), str(source)]) == 0
     assert report.is_file()
+
+
+@pytest.mark.parametrize(
+    "alias", ["twinner/./__init__.py", "twinner//__init__.py", "./twinner/x.py"]
+)
+def test_path_aliases_are_refused(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], alias: str
+) -> None:
+    """pip installs ``pkg/./x.py`` over ``pkg/x.py``: a second copy no duplicate check saw."""
+    bad = variant(good, tmp_path, lambda m: [*m.items(), (alias, b"import os\n")])
+    message = run_cli(bad, tmp_path, capsys)
+    assert "unsafe member name" in message and alias in message
+
+
+@pytest.mark.parametrize("command", ["normalize", "repair"])
+def test_an_output_never_replaces_another_input(
+    fixture_wheels: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+) -> None:
+    """The second input is where the first's output goes (repair: its earlier output)."""
+    source = fixture_wheels["extension"]
+    first = tmp_path / "a" / source.name
+    first.parent.mkdir()
+    first.write_bytes(source.read_bytes())
+    assert main([command, "-w", str(tmp_path / "b"), str(first)]) == 0
+    [second] = (tmp_path / "b").iterdir()
+    capsys.readouterr()
+    before = hashlib.sha256(second.read_bytes()).hexdigest()
+    main([command, "-w", str(second.parent), str(first), str(second)])
+    err = capsys.readouterr().err
+    assert "refusing to overwrite an input with the output" in err
+    assert hashlib.sha256(second.read_bytes()).hexdigest() == before
+
+
+def test_output_onto_a_device_fifo_or_link_is_refused(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    link = tmp_path / "link.json"
+    link.symlink_to(tmp_path / "elsewhere.json")
+    for target, kind in ((fifo, "a FIFO"), (link, "a symbolic link")):
+        status = main(["inspect", "--json", "-o", str(target), str(good)])
+        assert status == 2
+        assert f"-o: refusing to replace {kind}" in capsys.readouterr().err
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and link.is_symlink()
+    assert not (tmp_path / "elsewhere.json").exists()
+
+
+@pytest.mark.parametrize("command", ["normalize", "repair"])
+def test_a_file_deleted_after_record_is_not_laundered(
+    fixture_wheels: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+) -> None:
+    source = fixture_wheels["system_libs" if command == "repair" else "internal_rpath"]
+
+    def delete(m: Members) -> Members:
+        victim = next(n for n in m if n.endswith("__init__.py"))
+        return {n: d for n, d in m.items() if n != victim}
+
+    bad = variant(source, tmp_path, delete)
+    out = tmp_path / "out"
+    assert main([command, "-w", str(out), str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "listed in RECORD but not in the wheel" in err and "__init__.py" in err
+    assert not out.exists() or not list(out.iterdir())
+
+
+@pytest.mark.parametrize("how", ["truncated", "other-class", "core-dump"])
+def test_repair_refuses_what_cannot_load(
+    fixture_wheels: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], how: str
+) -> None:
+    """Found in a user trial: repair passed such files through and even broadened the tag."""
+    source = fixture_wheels["extension"]
+
+    def spoil(m: Members) -> Members:
+        name = next(n for n, d in m.items() if d[:4] == b"\x7fELF")
+        data = bytearray(m[name])
+        if how == "truncated":
+            data = data[: len(data) // 2]
+        elif how == "other-class":
+            data[4] = 1  # ELFCLASS32 on a 64-bit file
+        else:
+            struct.pack_into("<H", data, 16, 4)  # ET_CORE
+        return {**m, name: bytes(data)}
+
+    bad = variant(source, tmp_path, spoil)
+    rebuilt = _with_record(bad, tmp_path)
+    out = tmp_path / "out"
+    assert main(["repair", "-w", str(out), str(rebuilt)]) == 2
+    assert "twext/" in capsys.readouterr().err
+    assert not out.exists() or not list(out.iterdir())
+
+
+def _with_record(wheel: Path, tmp_path: Path) -> Path:
+    """The same wheel with a RECORD that matches its members (so only the ELF is wrong)."""
+    import base64
+
+    with zipfile.ZipFile(wheel) as archive:
+        members = {i.filename: archive.read(i) for i in archive.infolist()}
+    record = next(n for n in members if n.endswith(".dist-info/RECORD"))
+    lines = [
+        f"{n},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()},"
+        f"{len(d)}"
+        for n, d in members.items()
+        if n != record
+    ]
+    members[record] = ("\n".join([*lines, f"{record},,"]) + "\n").encode()
+    out = tmp_path / "rec" / wheel.name
+    out.parent.mkdir()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out
+
+
+def test_two_dist_info_directories_are_refused(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pip refuses such a wheel; every command used to pick one and say nothing."""
+    bad = variant(good, tmp_path, lambda m: {**m, "evil-1.0.dist-info/METADATA": b"Name: evil\n"})
+    assert "several .dist-info directories" in run_cli(bad, tmp_path, capsys)

@@ -298,6 +298,16 @@ def test_lib_sdir_must_be_a_plain_suffix(
     assert "--lib-sdir must be" in refused(capsys, out, argv)
 
 
+@pytest.mark.parametrize("suffix", [".dist-info", ".data", ".DIST-INFO"])
+def test_lib_sdir_cannot_make_a_second_dist_info(
+    fixture_wheels: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str
+) -> None:
+    """``-L .dist-info`` wrote ``<dist>.dist-info/libgomp...``: a wheel pip refuses."""
+    out = tmp_path / "out"
+    argv = ["repair", "-w", str(out), "-L", suffix, str(fixture_wheels["system_libs"])]
+    assert "must not name a .dist-info or .data directory" in refused(capsys, out, argv)
+
+
 def test_lib_sdir_underscore_and_second_line_of_defence(
     fixture_wheels: dict[str, Path],
     tmp_path: Path,
@@ -359,6 +369,7 @@ def _run(command: str, wheel: Path, out: Path) -> list[str]:
     ("epoch", "expected"),
     [
         ("4354819198", _LAST),  # 2107-12-31T23:59:58Z: the last time a zip holds
+        ("4354819199", _LAST),  # the last second of 2107, written as :58
         ("0", _FIRST),  # before 1980: kept for compilers, written as zip's first time
         ("00000", _FIRST),
         ("1700000000", (2023, 11, 14, 22, 13, 20)),

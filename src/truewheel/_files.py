@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 _KINDS = (
+    (stat.S_ISLNK, "a symbolic link"),
     (stat.S_ISDIR, "a directory"),
     (stat.S_ISFIFO, "a FIFO"),
     (stat.S_ISCHR, "a character device"),
@@ -38,7 +39,7 @@ _KINDS = (
 
 
 def _kind(mode: int) -> str:
-    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    return next((name for test, name in _KINDS if test(mode)), "a special file")
 
 
 def open_regular(path: str | os.PathLike[str]) -> int:
@@ -134,11 +135,20 @@ def check_output_directory(path: str | os.PathLike[str], *, option: str = "-w") 
 def check_not_input(
     target: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]], *, option: str
 ) -> None:
-    """Refuse an output path that names (or links to) one of the inputs."""
+    """Refuse an output path that names (or links to) one of the inputs, or a non-file.
+
+    Outputs are renamed into place, which would replace whatever the name holds: a
+    device (``-o /dev/null`` run as root), a FIFO, a symbolic link.  Only a regular
+    file that is none of the inputs may be replaced.
+    """
+    try:
+        there = Path(target).lstat()
+    except OSError:
+        return  # nothing there yet: it cannot be an input
     try:
         out = Path(target).stat()
     except OSError:
-        return  # nothing there yet: it cannot be an input
+        out = there  # a dangling link: refused below as a link
     for source in inputs:
         try:
             st = Path(source).stat()
@@ -148,6 +158,10 @@ def check_not_input(
             raise InputError(
                 f"{option}: refusing to overwrite an input with the output", path=os.fspath(target)
             )
+    if not stat.S_ISREG(there.st_mode):
+        raise InputError(
+            f"{option}: refusing to replace {_kind(there.st_mode)}", path=os.fspath(target)
+        )
 
 
 def _reason(exc: OSError) -> str:

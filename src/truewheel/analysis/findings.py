@@ -57,10 +57,9 @@ def record_findings(wheel: WheelArchive, scanned: list[ScannedMember]) -> list[F
         for m in scanned
         if m.record_problem
     ]
-    present = {m.name for m in scanned}
     out += [
         Finding("error", "record-missing-file", "listed in RECORD but not in the wheel", path)
-        for path in sorted(set(wheel.record) - present)
+        for path in wheel.missing_files
     ]
     return out
 

@@ -29,6 +29,10 @@ __all__ = [
 DEFAULT_REQUIRES = ["setuptools>=40.8.0"]
 DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
 _MAX_PYPROJECT = 4 * 2**20
+# Real projects need a handful of build requirements; these keep pip's argument list (and
+# its resolver's time) bounded: 200,000 of them overflowed execve, 60,000 ran for minutes.
+_MAX_REQUIREMENTS = 256
+_MAX_REQUIREMENT_LENGTH = 1024
 
 
 class BuildError(TruewheelError):
@@ -40,7 +44,14 @@ def requirements(values: object, what: str) -> list[str]:
     path (``--target=/tmp/x``, ``./evil.zip``) is not one."""
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise InputError(f"{what} must be a list of strings")
+    if len(values) > _MAX_REQUIREMENTS:
+        raise InputError(f"{what}: {len(values)} requirements (limit {_MAX_REQUIREMENTS})")
     for value in values:
+        if len(value) > _MAX_REQUIREMENT_LENGTH:
+            raise InputError(
+                f"{what}: a requirement of {len(value)} characters "
+                f"(limit {_MAX_REQUIREMENT_LENGTH}): {value[:40]!r}"
+            )
         try:
             Requirement(value)
         except InvalidRequirement as exc:

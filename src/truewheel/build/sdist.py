@@ -32,7 +32,11 @@ from truewheel.build.tarreader import MAX_HEADER, Readable, TarReader
 from truewheel.errors import InputError
 from truewheel.wheel.zipreader import STORED, Limits, ZipMember, ZipReader, unsafe_name_reason
 
-__all__ = ["Sdist", "SdistMember", "UnpackLimits", "member_parts"]
+__all__ = ["MAX_DEPTH", "Sdist", "SdistMember", "UnpackLimits", "member_parts"]
+
+# Deeper trees exist in no real project; they break recursive tools (shutil.rmtree raises
+# RecursionError near 1,000 levels), and a tree left behind would break every later build.
+MAX_DEPTH = 100
 
 _CHUNK = 1 << 20
 _COMPRESSED = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz"}
@@ -81,7 +85,10 @@ def member_parts(name: str) -> tuple[str, ...]:
     problem = unsafe_name_reason(name)
     if problem:
         raise InputError(f"unsafe member refused ({problem})", member=name)
-    return tuple(p for p in name.split("/") if p not in ("", "."))
+    parts = tuple(p for p in name.split("/") if p not in ("", "."))
+    if len(parts) > MAX_DEPTH:
+        raise InputError(f"nested {len(parts)} directories deep (limit {MAX_DEPTH})", member=name)
+    return parts
 
 
 class Sdist:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from truewheel._files import open_regular
-from truewheel.build.sdist import SdistMember, member_parts
+from truewheel.build.sdist import MAX_DEPTH, SdistMember, member_parts
 from truewheel.errors import InputError
 
 __all__ = ["TreeWriter", "check_tree", "copy_tree"]
@@ -183,6 +183,12 @@ def _entries(
                 raise InputError(f"unsafe file refused ({problem})", path=label, member=str(path))
             yield path, info
             if stat.S_ISDIR(info.st_mode):
+                if len(path.parts) >= MAX_DEPTH:
+                    raise InputError(
+                        f"nested more than {MAX_DEPTH} directories deep",
+                        path=label,
+                        member=str(path),
+                    )
                 pending.append(path)
 
 

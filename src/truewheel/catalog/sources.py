@@ -36,6 +36,8 @@ __all__ = [
 
 # The largest real RECORDs (torch, tensorflow) are a few MB.
 _MAX_RECORD = 64 << 20
+# Directories deeper than this below a SOURCE are refused (mirrors are a few levels deep).
+_MAX_DEPTH = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,7 @@ def find_sources(arguments: list[str], *, include_running: bool = False) -> Sour
     sites: list[str] = []
     for argument in arguments:
         path = Path(argument)
+        _check_utf8(os.path.abspath(argument))
         if path.is_file():
             if path.suffix != ".whl":
                 raise InputError("not a wheel (.whl), a directory or an environment", path=argument)
@@ -188,11 +191,41 @@ def _listdir(path: Path) -> list[Path]:
 
 
 def _wheels_under(root: Path) -> Iterator[str]:
-    for directory, subdirs, names in os.walk(root):
-        subdirs.sort()
-        for name in sorted(names):
-            if name.endswith(".whl"):
-                yield os.path.join(os.path.abspath(directory), name)
+    """Every ``*.whl`` below ``root``, sorted, without following links to directories.
+
+    Walked with an explicit stack (``os.walk`` recurses, and a directory thousands of
+    levels deep raised RecursionError); names must be UTF-8, since the catalog keeps
+    paths as text.
+    """
+    pending = [(os.path.abspath(root), 0)]
+    while pending:
+        directory, depth = pending.pop()
+        _check_utf8(directory)
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            raise InputError(f"cannot list ({exc.strerror})", path=directory) from exc
+        subdirs = []
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                subdirs.append(entry.path)
+            elif entry.name.endswith(".whl"):
+                _check_utf8(entry.path)
+                yield entry.path
+        if subdirs and depth >= _MAX_DEPTH:
+            raise InputError(f"nested more than {_MAX_DEPTH} directories deep", path=subdirs[0])
+        pending.extend((d, depth + 1) for d in reversed(subdirs))
+
+
+def _check_utf8(path: str) -> None:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(
+            "file name is not valid UTF-8 (the catalog keeps names as text); rename it",
+            path=path,
+        ) from None
 
 
 # -- keys ------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ def run_normalize(wheels: tuple[str, ...], *, wheel_dir: str, check: bool) -> in
     for path in paths:
         try:
             with working_on(path):
-                result = normalize_wheel(path, out_dir)
+                result = normalize_wheel(path, out_dir, inputs=paths)
         except TruewheelError as exc:
             errors.append(exc.located(path=str(path)))
             continue

@@ -36,6 +36,7 @@ def run_repair(
     as_json: bool,
     sbom: SbomBuilder | None = None,
 ) -> int:
+    paths, errors = expand_paths(wheels)
     options = RepairOptions(
         wheel_dir=Path(wheel_dir),
         plat=plat,
@@ -46,8 +47,8 @@ def run_repair(
         only_plat=only_plat,
         update_tags=update_tags,
         zip_level=zip_level,
+        inputs=tuple(str(p) for p in paths),
     )
-    paths, errors = expand_paths(wheels)
     if paths:
         output_directory(wheel_dir, option="-w")
     repairer = Repairer(sbom=sbom) if sbom is not None else Repairer()

@@ -14,7 +14,7 @@ import base64
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,12 +42,14 @@ def normalize_wheel(
     *,
     environ: dict[str, str] | None = None,
     limits: Limits | None = None,
+    inputs: Sequence[str | os.PathLike[str]] = (),
 ) -> NormalizeResult:
     """Write the normal form of ``path`` into ``out_dir`` (None: only check).
 
     Every member's hash and size are checked against the input's RECORD as it streams
     through; a mismatch is refused (naming the members) rather than laundered into a
-    fresh, valid RECORD.
+    fresh, valid RECORD.  ``inputs`` are the run's other inputs, which the output may
+    not replace either.
     """
     environ = dict(os.environ) if environ is None else environ
     stamp = dos_datetime(_epoch(environ))
@@ -68,7 +70,7 @@ def normalize_wheel(
             if out_dir is None:
                 return NormalizeResult(str(source), None, normal)
             target = out_dir / source.name
-            check_not_input(target, [source], option="-w")
+            check_not_input(target, [source, *inputs], option="-w")
             candidate.replace(target)
     return NormalizeResult(str(source), str(target), normal)
 
@@ -109,7 +111,7 @@ def _verified(wheel: WheelArchive, member: ZipMember, problems: list[str]) -> It
 
 def _record_problems(wheel: WheelArchive, written: dict[str, tuple[str, int]]) -> list[str]:
     """Members whose sha256 or size (as written) disagree with the input's RECORD."""
-    problems = []
+    problems = [f"{path}: listed in RECORD but not in the wheel" for path in wheel.missing_files]
     for name, (digest, size) in written.items():
         entry = wheel.record.get(name)
         if entry is None:

@@ -56,6 +56,7 @@ class RepairOptions:
     only_plat: bool = False
     update_tags: bool = True
     zip_level: int | None = None
+    inputs: tuple[str, ...] = ()  # every wheel of the run: no output may replace one
 
     def __post_init__(self) -> None:
         check_lib_sdir(self.lib_sdir)
@@ -82,6 +83,7 @@ class Repairer:
     def repair(self, path: str | os.PathLike[str], options: RepairOptions) -> RepairResult:
         with WheelArchive(path, self.inspector.limits) as wheel:
             report, _ = self.inspector.analyze(wheel, deep=False)
+            _refuse_unloadable(report, wheel)
             if report.platform is None:
                 return self._copy(
                     wheel, options, report.wheel_info.platforms, "no ELF files: copied"
@@ -176,9 +178,9 @@ class Repairer:
     def _copy(
         self, wheel: WheelArchive, options: RepairOptions, tags: list[str], note: str
     ) -> RepairResult:
-        options.wheel_dir.mkdir(parents=True, exist_ok=True)
-        target = options.wheel_dir / Path(wheel.path).name
+        target = output_directory(options.wheel_dir) / Path(wheel.path).name
         if Path(wheel.path).resolve() != target.resolve():
+            check_not_input(target, [wheel.path, *options.inputs], option="-w")
             fd, name = tempfile.mkstemp(prefix=".truewheel-", suffix=".tmp", dir=target.parent)
             os.close(fd)
             tmp = Path(name)  # a short name: the wheel's own may already be 255 bytes long
@@ -260,7 +262,7 @@ class Repairer:
                 else Path(wheel.path).name
             )
             target = out_dir / filename
-            check_not_input(target, [wheel.path], option="-w")
+            check_not_input(target, [wheel.path, *options.inputs], option="-w")
             record = RecordSpec(f"{dist_info}/RECORD", stamp, digests)
             write_wheel(
                 target, members, wheel.zip, level=zip_level(options.zip_level), record=record
@@ -311,6 +313,16 @@ class Repairer:
         return max((m.dos_datetime for m in wheel.files), default=dos_datetime(0))
 
 
+def _refuse_unloadable(report: WheelReport, wheel: WheelArchive) -> None:
+    """A native file no process of the wheel's platform can load: no repair makes it work."""
+    from truewheel.analysis.findings import architecture_findings
+
+    problems = architecture_findings(report.native_files, wheel.name.platforms)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise RepairError(f"{problems[0].message}{more}", path=wheel.path, member=problems[0].file)
+
+
 def _save(wheel: WheelArchive, member: ZipMember, path: Path) -> None:
     """Write a member's bytes to ``path`` as they inflate (patchelf edits files)."""
     with path.open("wb") as out:
@@ -326,7 +338,8 @@ def _verified_digests(wheel: WheelArchive) -> dict[str, tuple[str, int]]:
         if m.name != wheel.record_name and not m.name.startswith(f"{wheel.record_name}.")
     ]
     digests = digest_members(wheel, members)
-    problems = [f"{name}: {problem}" for name, (_, problem) in sorted(digests.items()) if problem]
+    problems = [f"{path}: listed in RECORD but not in the wheel" for path in wheel.missing_files]
+    problems += [f"{name}: {problem}" for name, (_, problem) in sorted(digests.items()) if problem]
     if problems:
         raise record_mismatch(wheel, problems)
     sizes = {m.name: m.file_size for m in members}

@@ -278,6 +278,8 @@ class _Parser:
             ):
                 raise ElfError(f"truncated ELF (segment type {p_type} runs past end of file)")
             if p_type == L.PT_LOAD:
+                if p_offset + p_filesz > self.src.size:  # ld.so would map bytes that are not there
+                    raise ElfError("truncated ELF (a load segment runs past end of file)")
                 self.loads.append((p_vaddr, p_offset, p_filesz))
             elif p_type == L.PT_DYNAMIC:
                 dynamic = (p_offset, p_filesz)

@@ -113,6 +113,11 @@ def check_lib_sdir(lib_sdir: str) -> str:
             "--lib-sdir must be 1 to 64 letters, digits or '._+-' without '..' "
             f"(a suffix such as .libs): {lib_sdir[:80]!r}"
         )
+    if lib_sdir.lower().endswith((".dist-info", ".data")):
+        raise InputError(
+            f"--lib-sdir must not name a .dist-info or .data directory (the wheel spec's "
+            f"own): {lib_sdir!r}"
+        )
     return lib_sdir
 
 

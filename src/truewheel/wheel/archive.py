@@ -30,7 +30,10 @@ class WheelArchive:
 
     def __init__(self, path: str | os.PathLike[str], limits: Limits | None = None) -> None:
         self.path = str(path)
-        self.name = WheelName.parse(Path(self.path).name)
+        try:
+            self.name = WheelName.parse(Path(self.path).name)
+        except MetadataError as exc:
+            raise MetadataError(exc.message, path=self.path) from exc
         self.zip = ZipReader(self.path, limits)
         try:
             self.files: tuple[ZipMember, ...] = tuple(m for m in self.zip.members if not m.is_dir)
@@ -79,6 +82,12 @@ class WheelArchive:
     def record_entry(self, member: ZipMember) -> RecordEntry | None:
         return self.record.get(member.name)
 
+    @property
+    def missing_files(self) -> list[str]:
+        """Paths RECORD lists that the wheel does not hold (deleted after RECORD was made)."""
+        present = {m.name for m in self.files}
+        return sorted(path for path in self.record if path not in present)
+
     def read(self, member: ZipMember, *, limit: int | None = None) -> bytes:
         return self.zip.read(member, limit=limit)
 
@@ -101,20 +110,17 @@ class WheelArchive:
         return f"{self.dist_info}/{dist_info_file}"
 
     def _find_dist_info(self) -> str:
+        """The one ``.dist-info`` directory; installers refuse a wheel with several."""
         tops = {m.name.split("/", 1)[0] for m in self.zip.members if "/" in m.name}
         candidates = sorted(t for t in tops if t.endswith(".dist-info"))
         if not candidates:
             raise MetadataError("no .dist-info directory", path=self.path)
-        expected = self.name.dist_info
-        for candidate in candidates:
-            if candidate.lower() == expected.lower():
-                return candidate
-        if len(candidates) == 1:
-            return candidates[0]
-        raise MetadataError(
-            f"several .dist-info directories and none named {expected}: {', '.join(candidates)}",
-            path=self.path,
-        )
+        if len(candidates) > 1:
+            raise MetadataError(
+                f"several .dist-info directories (installers refuse it): {', '.join(candidates)}",
+                path=self.path,
+            )
+        return candidates[0]
 
 
 def record_mismatch(wheel: WheelArchive, problems: list[str]) -> MetadataError:

@@ -18,7 +18,7 @@ from truewheel.errors import InputError
 __all__ = ["ZIP_FIRST", "ZIP_LAST", "dos_datetime", "source_date_epoch"]
 
 ZIP_FIRST = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip entry can carry
-ZIP_LAST = 4354819198  # 2107-12-31T23:59:58Z, the latest
+ZIP_LAST = 4354819199  # 2107-12-31T23:59:59Z, written as :58 (zip counts in 2 seconds)
 
 
 def source_date_epoch(environ: Mapping[str, str]) -> int | None:
