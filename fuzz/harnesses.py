@@ -18,10 +18,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from truewheel.analysis import member
-from truewheel.build.source import prepare_source
-from truewheel.commands.inspect import Inspector
+from truewheel.analysis.inspector import Inspector
 from truewheel.elf import ElfFile
 from truewheel.errors import TruewheelError
+from truewheel.reproducible.source import prepare_source
 from truewheel.wheel.archive import WheelArchive
 from truewheel.wheel.metadata import CoreMetadata, WheelInfo
 from truewheel.wheel.record import parse_record

@@ -180,7 +180,7 @@ def test_zip_sdist_epoch_does_not_depend_on_the_time_zone(
 ) -> None:
     import time
 
-    from truewheel.build.source import newest_member_time
+    from truewheel.reproducible.source import newest_member_time
 
     sdist = tmp_path / "pkg-1.0.zip"
     with zipfile.ZipFile(sdist, "w") as zf:
@@ -198,7 +198,7 @@ def test_zip_sdist_epoch_does_not_depend_on_the_time_zone(
 def test_relative_build_root_is_made_absolute(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from truewheel.build.root import build_root
+    from truewheel.reproducible.root import build_root
 
     monkeypatch.chdir(tmp_path)
     assert build_root({"TRUEWHEEL_BUILD_ROOT": "relroot"}) == tmp_path / "relroot"

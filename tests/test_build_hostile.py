@@ -26,10 +26,10 @@ from pathlib import Path
 
 import pytest
 
-from truewheel.build.sdist import Sdist, UnpackLimits
-from truewheel.build.source import newest_member_time, prepare_source
 from truewheel.cli import main
 from truewheel.errors import InputError
+from truewheel.reproducible.sdist import Sdist, UnpackLimits
+from truewheel.reproducible.source import newest_member_time, prepare_source
 
 BACKEND = """
 import base64, hashlib, os, zipfile

@@ -178,7 +178,7 @@ def test_internal_error_is_one_line_naming_the_input(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from truewheel.commands.inspect import Inspector
+    from truewheel.analysis.inspector import Inspector
 
     def broken(self: Inspector, wheel: object, **kwargs: object) -> None:
         raise ZeroDivisionError("a bug")

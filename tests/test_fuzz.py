@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from truewheel.analysis.inspector import Inspector
 from truewheel.analysis.member import analyze_bytes, analyze_stream
-from truewheel.commands.inspect import Inspector
 from truewheel.elf import ElfFile
 from truewheel.errors import TruewheelError
 from truewheel.policy.libraries import LibraryTable

@@ -15,9 +15,9 @@ from types import ModuleType
 
 import pytest
 
+from truewheel.analysis.inspector import Inspector
 from truewheel.analysis.report import WheelReport
 from truewheel.cli import main
-from truewheel.commands.inspect import Inspector
 
 
 @pytest.fixture(scope="module")

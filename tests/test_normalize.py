@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from truewheel.analysis.inspector import Inspector
 from truewheel.cli import main
-from truewheel.commands.inspect import Inspector
 
 
 def contents(wheel: Path) -> dict[str, bytes]:

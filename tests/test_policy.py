@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from truewheel.commands.inspect import Inspector
+from truewheel.analysis.inspector import Inspector
 from truewheel.policy.manylinux import PolicySet, Requirement
 
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from truewheel.analysis.inspector import Inspector
 from truewheel.cli import main
-from truewheel.commands.inspect import Inspector
 
 HIDE_FROM_LOADER = ["libgmp.so.10", "libgomp.so.1"]
 

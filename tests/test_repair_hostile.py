@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from test_bad_input import Members, dist_info, read_members
+from truewheel.analysis.inspector import Inspector
 from truewheel.cli import main
-from truewheel.commands.inspect import Inspector
 from truewheel.repair.preload import BEGIN_MARKER, END_MARKER
 from truewheel.wheel.metadata import Headers
 

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from truewheel.analysis.inspector import Inspector
 from truewheel.cli import main
-from truewheel.commands.inspect import Inspector
 from truewheel.repair.model import ProvidedLibrary
 from truewheel.repair.preload import (
     BEGIN_MARKER,

@@ -437,3 +437,14 @@ def test_dask_unreachable_scheduler(
     )
     err = capsys.readouterr().err
     assert status == 2 and "cannot reach the Dask scheduler" in err and err.count("\n") == 1
+
+
+def test_catalog_does_not_import_commands() -> None:
+    """The engine lives in the core: the catalog stands on it without the command layer."""
+    code = (
+        "import sys, truewheel.catalog.extract, truewheel.catalog.executors, "
+        "truewheel.catalog.store, truewheel.catalog.conflicts, truewheel.catalog.document\n"
+        "print(sorted(m for m in sys.modules if m.startswith('truewheel.commands')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -17,12 +17,12 @@ from packaging.utils import canonicalize_name
 
 from truewheel._files import open_regular, read_regular
 from truewheel.analysis.identity import identify
+from truewheel.analysis.inspector import Inspector
 from truewheel.analysis.member import analyze_stream, file_chunks
 from truewheel.analysis.report import LibraryIdentity, NativeFile
 from truewheel.analysis.resolve import EXTERNAL
 from truewheel.catalog.model import NativeFacts, UnitFacts, UnitKey
 from truewheel.catalog.sources import InstalledDist, installed_key, maybe_native, wheel_key
-from truewheel.commands.inspect import Inspector
 from truewheel.elf import ElfFile, is_elf
 from truewheel.errors import InputError, TruewheelError
 from truewheel.policy.libraries import LibraryName

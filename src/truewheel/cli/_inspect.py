@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 from truewheel._atomic import write_atomically
+from truewheel.analysis.inspector import Inspector
 from truewheel.analysis.report import SEVERITIES, WheelReport
 from truewheel.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, working_on
 from truewheel.cli._output import prepare_output
 from truewheel.cli._text import error_line
-from truewheel.commands.inspect import Inspector
 from truewheel.errors import InputError, TruewheelError
 from truewheel.jsonreport import inspect_document
 

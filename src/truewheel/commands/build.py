@@ -24,19 +24,23 @@ from typing import Any
 from truewheel import __version__
 from truewheel._atomic import write_atomically
 from truewheel._files import output_directory
-from truewheel.build.backend import BuildSystem, ensure_environment, pip_for, run_build_wheel
-from truewheel.build.environment import backend_config_settings, build_environment, recorded_time
-from truewheel.build.root import build_root, locked_root
-from truewheel.build.source import (
+from truewheel.commands.diff import WheelDiff, diff_wheels
+from truewheel.commands.normalize import normalize_wheel
+from truewheel.errors import InputError
+from truewheel.reproducible.backend import BuildSystem, ensure_environment, pip_for, run_build_wheel
+from truewheel.reproducible.environment import (
+    backend_config_settings,
+    build_environment,
+    recorded_time,
+)
+from truewheel.reproducible.root import build_root, locked_root
+from truewheel.reproducible.source import (
     ARCHIVE_SUFFIXES,
     SourceTree,
     fetch_sdist,
     prepare_source,
     sha256_file,
 )
-from truewheel.commands.diff import WheelDiff, diff_wheels
-from truewheel.commands.normalize import normalize_wheel
-from truewheel.errors import InputError
 from truewheel.wheel.ziptime import ZIP_FIRST, source_date_epoch
 
 __all__ = ["BuildResult", "CheckResult", "build_wheel", "check_build"]

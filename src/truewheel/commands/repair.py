@@ -19,10 +19,10 @@ from pathlib import Path
 
 from truewheel import __version__
 from truewheel._files import check_not_input, output_directory
+from truewheel.analysis.inspector import Inspector
 from truewheel.analysis.platform import is_musl, requirements
 from truewheel.analysis.report import WheelReport
 from truewheel.analysis.scan import digest_members
-from truewheel.commands.inspect import Inspector
 from truewheel.errors import InputError, TruewheelError
 from truewheel.policy.manylinux import Policy, PolicySet, Requirement
 from truewheel.repair.hostlibs import HostLibraries

@@ -27,9 +27,9 @@ from types import TracebackType
 from typing import BinaryIO
 
 from truewheel._files import open_regular
-from truewheel.build.environment import recorded_time
-from truewheel.build.tarreader import MAX_HEADER, Readable, TarReader
 from truewheel.errors import InputError
+from truewheel.reproducible.environment import recorded_time
+from truewheel.reproducible.tarreader import MAX_HEADER, Readable, TarReader
 from truewheel.wheel.zipreader import STORED, Limits, ZipMember, ZipReader, unsafe_name_reason
 
 __all__ = ["MAX_DEPTH", "Sdist", "SdistMember", "UnpackLimits", "member_parts"]

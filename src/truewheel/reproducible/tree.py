@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from truewheel._files import open_regular
-from truewheel.build.sdist import MAX_DEPTH, SdistMember, member_parts
 from truewheel.errors import InputError
+from truewheel.reproducible.sdist import MAX_DEPTH, SdistMember, member_parts
 
 __all__ = ["TreeWriter", "check_tree", "copy_tree"]
 

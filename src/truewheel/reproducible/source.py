@@ -1,8 +1,8 @@
 """Turn SOURCE (an sdist, a directory or a requirement) into a source tree at a fixed path.
 
-An sdist is read once through :class:`~truewheel.build.sdist.Sdist` (digest,
+An sdist is read once through :class:`~truewheel.reproducible.sdist.Sdist` (digest,
 newest time and members in one pass) and unpacked by
-:class:`~truewheel.build.tree.TreeWriter` into a scratch directory beside the
+:class:`~truewheel.reproducible.tree.TreeWriter` into a scratch directory beside the
 target, so nothing is written outside the build root and a refused archive
 leaves nothing behind.  A directory is copied under the same rule.  Either
 way the result must be a Python project: ``pyproject.toml`` or ``setup.py`` at
@@ -22,9 +22,9 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 
 from truewheel._files import is_regular_file, open_regular
-from truewheel.build.sdist import Sdist, UnpackLimits
-from truewheel.build.tree import TreeWriter, check_tree, copy_tree
 from truewheel.errors import InputError
+from truewheel.reproducible.sdist import Sdist, UnpackLimits
+from truewheel.reproducible.tree import TreeWriter, check_tree, copy_tree
 
 __all__ = [
     "ARCHIVE_SUFFIXES",

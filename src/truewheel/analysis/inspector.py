@@ -1,0 +1,108 @@
+"""The inspect engine: what is really inside a wheel, and will it work?
+
+Open the wheel, scan every member once, resolve dependencies, compute the
+platform tag, identify vendored libraries and judge the result.  It lives in
+the core because ``inspect``, ``repair`` and the scan catalog all stand on it;
+it returns a :class:`WheelReport` and never renders.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from truewheel.analysis.identity import identify
+from truewheel.analysis.platform import platform_report
+from truewheel.analysis.report import NativeFile, WheelReport
+from truewheel.analysis.resolve import resolve_dependencies
+from truewheel.analysis.scan import ScannedMember, scan_members
+from truewheel.policy.libraries import LibraryTable
+from truewheel.policy.manylinux import PolicySet
+from truewheel.wheel import Limits, WheelArchive
+
+__all__ = ["Inspector"]
+
+
+@dataclass
+class Inspector:
+    """Holds the loaded policy tables so several wheels share them."""
+
+    glibc: PolicySet = field(default_factory=lambda: PolicySet.load("glibc"))
+    musl: PolicySet = field(default_factory=lambda: PolicySet.load("musl"))
+    libraries: LibraryTable = field(default_factory=LibraryTable.load)
+    limits: Limits = field(default_factory=Limits)
+    workers: int | None = None
+
+    def inspect(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        on_start: Callable[[int], None] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> WheelReport:
+        with WheelArchive(path, self.limits) as wheel:
+            return self.analyze(wheel, on_start=on_start, progress=progress)[0]
+
+    def analyze(
+        self,
+        wheel: WheelArchive,
+        *,
+        on_start: Callable[[int], None] | None = None,
+        progress: Callable[[int], None] | None = None,
+        deep: bool = True,
+        native_only: bool = False,
+    ) -> tuple[WheelReport, list[ScannedMember]]:
+        """Inspect an open wheel; also return the per-member scan (hashes) for rewriting.
+
+        ``deep=False`` gives the facts a repair needs (ELF files, dependencies, tags)
+        without hashing members or judging RECORD; ``native_only=True`` gives the deep
+        facts of the native files only (what ``scan`` catalogs).  Findings are left
+        empty in both cases, since they judge every member.
+        """
+        if on_start:
+            on_start(sum(m.compressed_size for m in wheel.files))
+        scanned = scan_members(
+            wheel,
+            self.libraries,
+            workers=self.workers,
+            progress=progress,
+            deep=deep,
+            native_only=native_only,
+        )
+        elves = {m.name: m.elf for m in scanned if m.elf is not None}
+        system = self.glibc.whitelist | self.musl.whitelist
+        dependencies = resolve_dependencies(elves, system)
+        native = [
+            NativeFile(
+                path=m.name,
+                size=m.size,
+                sha256=m.sha256,
+                mode=m.mode,
+                elf=m.elf,
+                dependencies=dependencies[m.name],
+                build_paths=m.build_paths,
+                identity=identify(m.name, m.elf, m.versions, self.libraries, wheel.metadata.name),
+            )
+            for m in scanned
+            if m.elf is not None
+        ]
+        platform = platform_report(wheel, native, self.glibc, self.musl)
+        report = WheelReport(
+            path=wheel.path,
+            filename=wheel.name.filename,
+            name=wheel.metadata.name,
+            version=wheel.metadata.version,
+            wheel_info=wheel.wheel_info,
+            metadata=wheel.metadata,
+            member_count=len(wheel.files),
+            total_bytes=sum(m.file_size for m in wheel.files),
+            compressed_bytes=sum(m.compressed_size for m in wheel.files),
+            native_files=native,
+            platform=platform,
+        )
+        if deep and not native_only:
+            from truewheel.analysis.findings import collect_findings
+
+            report.findings = collect_findings(wheel, scanned, native, platform, self.glibc)
+        return report, scanned
