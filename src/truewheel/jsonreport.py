@@ -1,11 +1,17 @@
-"""The ``--json`` document: a stable, versioned mapping of reports to JSON.
+"""The ``--json`` documents: one versioned envelope, one schema per command.
 
-The schema lives in ``schemas/inspect.schema.json`` and docs/json-schema.md;
-bump :data:`SCHEMA_VERSION` on any incompatible change (minor for additions).
+Every document is ``{schema: "truewheel-<command>", schema_version, tool,
+...the command's fields..., errors}``; :func:`envelope` is the only place that
+builds it.  The schemas live in ``schemas/<command>.schema.json`` and
+docs/json-schema.md; bump a command's version in :data:`SCHEMA_VERSIONS` on any
+change to its document (minor for additions, major for incompatible changes).
+This module maps inspect's reports; the other commands' bodies are built
+beside their renderers (``cli/_documents.py``, ``catalog/document.py``).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from typing import Any
 
@@ -14,26 +20,38 @@ from truewheel.analysis.report import NativeFile, PlatformReport, WheelReport
 from truewheel.errors import TruewheelError
 from truewheel.policy.manylinux import TagResult
 
-__all__ = ["SCHEMA_VERSION", "document", "inspect_document"]
+__all__ = ["SCHEMA_VERSIONS", "dumps", "envelope", "inspect_document"]
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSIONS = {
+    "inspect": "1.0",
+    "repair": "1.0",
+    "diff": "1.1",
+    "build": "1.0",
+    "normalize": "1.0",
+    "scan": "1.0",
+}
 
 
-def document(
-    schema: str, version: str, wheels: list[dict[str, Any]], errors: list[TruewheelError]
+def envelope(
+    command: str, body: dict[str, Any], errors: list[TruewheelError] | tuple[()] = ()
 ) -> dict[str, Any]:
-    """The envelope every --json document shares: schema, tool, wheels, errors."""
+    """The document of ``command``: schema id and version, the tool, its fields, errors."""
     return {
-        "schema": schema,
-        "schema_version": version,
+        "schema": f"truewheel-{command}",
+        "schema_version": SCHEMA_VERSIONS[command],
         "tool": {"name": "truewheel", "version": __version__},
-        "wheels": wheels,
+        **body,
         "errors": [{"path": e.path, "member": e.member, "message": e.message} for e in errors],
     }
 
 
+def dumps(document: dict[str, Any]) -> str:
+    """The text ``--json`` prints: indented, one trailing newline."""
+    return json.dumps(document, indent=2) + "\n"
+
+
 def inspect_document(reports: list[WheelReport], errors: list[TruewheelError]) -> dict[str, Any]:
-    return document("truewheel-inspect", SCHEMA_VERSION, [wheel_json(r) for r in reports], errors)
+    return envelope("inspect", {"wheels": [wheel_json(r) for r in reports]}, errors)
 
 
 def wheel_json(report: WheelReport) -> dict[str, Any]:

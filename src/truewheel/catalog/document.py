@@ -1,20 +1,22 @@
-"""The ``scan --json`` document and the ``--csv`` rows (schema: schemas/scan.schema.json)."""
+"""The ``scan --json`` document's fields and the ``--csv`` rows (schema: schemas/scan.schema.json).
+
+The envelope around the fields (schema id, version, tool, errors) is
+:func:`truewheel.jsonreport.envelope`, shared by every command.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from truewheel import __version__
 from truewheel.catalog.queries import Copy
 from truewheel.errors import TruewheelError
+from truewheel.jsonreport import envelope
 
 if TYPE_CHECKING:
     from truewheel.commands.scan import ScanReport
 
-__all__ = ["CSV_COLUMNS", "SCAN_SCHEMA_VERSION", "csv_rows", "scan_document"]
-
-SCAN_SCHEMA_VERSION = "1.0"
+__all__ = ["CSV_COLUMNS", "csv_rows", "scan_document"]
 
 CSV_COLUMNS = (
     "section",
@@ -38,10 +40,7 @@ def _copy_json(c: Copy) -> dict[str, Any]:
 
 
 def scan_document(report: ScanReport, errors: list[TruewheelError]) -> dict[str, Any]:
-    return {
-        "schema": "truewheel-scan",
-        "schema_version": SCAN_SCHEMA_VERSION,
-        "tool": {"name": "truewheel", "version": __version__},
+    body = {
         "catalog": report.catalog,
         "run": asdict(report.run),
         "summary": {k: v for k, v in asdict(report.summary).items() if k != "families"},
@@ -92,8 +91,8 @@ def scan_document(report: ScanReport, errors: list[TruewheelError]) -> dict[str,
             for site in report.environments
         ],
         "failures": [asdict(f) for f in report.failures],
-        "errors": [{"path": e.path, "member": e.member, "message": e.message} for e in errors],
     }
+    return envelope("scan", body, errors)
 
 
 def csv_rows(report: ScanReport) -> list[dict[str, Any]]:

@@ -2,10 +2,12 @@
 
 Errors become exit codes in one place (:func:`main`): 0 success, 1 findings at
 or above ``--fail-on`` (or differences), 2 bad input or usage, 3 an internal
-error.  An exception that is not truewheel's own is a bug, whatever the input:
-it becomes one line naming the input and asking for a report, and its
-traceback is shown only with ``--debug``.  Heavy modules (rich, the analysis)
-are imported inside the commands so ``truewheel --help`` stays fast.
+error.  Commands return an :class:`~truewheel.cli._outcome.Outcome`; ``main``
+writes it and decides the status from it.  An exception that is not
+truewheel's own is a bug, whatever the input: it becomes one line naming the
+input and asking for a report, and its traceback is shown only with
+``--debug``.  Heavy modules (rich, the analysis) are imported inside the
+commands so ``truewheel --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -24,12 +26,12 @@ from click.core import ParameterSource
 
 from truewheel import __version__
 from truewheel._files import check_output_directory
+from truewheel.cli._outcome import EXIT_ERROR, EXIT_INTERNAL, EXIT_OK, Outcome, finish
 from truewheel.cli._text import error_line
 from truewheel.errors import TruewheelError
 
 __all__ = ["InternalError", "main", "working_on"]
 
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
 FAIL_ON = ("error", "warning", "info", "never")
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -139,10 +141,14 @@ def inspect_command(
     verbose: bool,
     fail_on: str,
     workers: int | None,
-) -> int:
+) -> Outcome:
     """What is really inside these wheels, and will they work?
 
     PATHS are wheel files or directories (every *.whl inside).
+
+    \b
+    Exit status: 0 no finding at or above --fail-on; 1 such findings; 2 a wheel
+    could not be read (no -o file is written); 3 internal error.
     """
     from truewheel.cli._inspect import run_inspect
 
@@ -215,8 +221,13 @@ def repair_command(
     no_update_tags: bool,
     zip_compression_level: int | None,
     as_json: bool,
-) -> int:
-    """Graft external libraries into wheels, drop-in compatible with auditwheel repair."""
+) -> Outcome:
+    """Graft external libraries into wheels, drop-in compatible with auditwheel repair.
+
+    \b
+    Exit status: 0 every wheel written; 2 a wheel could not be repaired (the
+    others are written); 3 internal error.
+    """
     from truewheel.repair.sidecar import start_sbom_builder
 
     sbom = start_sbom_builder()  # first: the helper imports its library while we import ours
@@ -245,26 +256,47 @@ def repair_command(
 @click.argument("wheels", nargs=-1, required=True, type=click.Path(path_type=str))
 @wheel_dir_option("wheelhouse", "Directory for the normalized wheels.")
 @click.option(
-    "--check", is_flag=True, help="Write nothing; exit 1 if a wheel is not already normal."
+    "--check",
+    is_flag=True,
+    help="Write nothing; say why a wheel is not already normal, and exit 1 if one is not.",
 )
-def normalize_command(wheels: tuple[str, ...], wheel_dir: str, check: bool) -> int:
-    """Rewrite wheels deterministically without changing any file inside."""
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report (docs/json-schema.md).")
+def normalize_command(
+    wheels: tuple[str, ...], wheel_dir: str, check: bool, as_json: bool
+) -> Outcome:
+    """Rewrite wheels deterministically without changing any file inside.
+
+    \b
+    Exit status: 0 done (with --check: every wheel normal); 1 with --check, a
+    wheel is not normal; 2 a wheel could not be read; 3 internal error.
+    """
     from truewheel.cli._normalize import run_normalize
 
     imported()
 
-    return run_normalize(wheels, wheel_dir=wheel_dir, check=check)
+    return run_normalize(wheels, wheel_dir=wheel_dir, check=check, as_json=as_json)
 
 
 @cli.command("diff")
 @click.argument("wheel_a", type=click.Path(path_type=str))
 @click.argument("wheel_b", type=click.Path(path_type=str))
-@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the differences as JSON (docs/json-schema.md)."
+)
 @click.option(
     "-v", "--verbose", is_flag=True, help="Also list every member whose zip metadata differs."
 )
-def diff_command(wheel_a: str, wheel_b: str, as_json: bool, verbose: bool) -> int:
-    """Explain how two wheels differ: causes first, consequences after."""
+def diff_command(wheel_a: str, wheel_b: str, as_json: bool, verbose: bool) -> Outcome:
+    """Explain how two wheels differ: causes first, consequences after.
+
+    Members of the two .dist-info (and .data) directories are paired by their
+    path inside, so two versions of one project compare file by file.
+
+    \b
+    Exit status: 0 the files are byte for byte identical; 1 they differ (even
+    if only in zip metadata or in the order of WHEEL Tag lines); 2 either file
+    is missing or not a wheel; 3 internal error.
+    """
     from truewheel.cli._diff import run_diff
 
     imported()
@@ -284,13 +316,19 @@ def diff_command(wheel_a: str, wheel_b: str, as_json: bool, verbose: bool) -> in
     flag_value=2,
     help="Build N times (default 2) under varied conditions; exit 1 unless identical.",
 )
-def build_command(source: str, wheel_dir: str, check: int | None) -> int:
-    """Build SOURCE (sdist, directory or requirement) reproducibly."""
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report (docs/json-schema.md).")
+def build_command(source: str, wheel_dir: str, check: int | None, as_json: bool) -> Outcome:
+    """Build SOURCE (sdist, directory or requirement) reproducibly.
+
+    \b
+    Exit status: 0 built (with --check: every build identical); 1 with --check,
+    the builds differ; 2 bad source or failed build; 3 internal error.
+    """
     from truewheel.cli._build import run_build
 
     imported()
 
-    return run_build(source, wheel_dir=wheel_dir, check=check)
+    return run_build(source, wheel_dir=wheel_dir, check=check, as_json=as_json)
 
 
 @cli.command("scan")
@@ -365,11 +403,16 @@ def scan_command(
     top: int,
     fail_on: str,
     no_progress: bool,
-) -> int:
+) -> Outcome:
     """Find duplicated and conflicting native libraries across wheels and environments.
 
     SOURCES are wheels, directories of wheels (searched recursively), or installed
     environments (a venv, a prefix or a site-packages directory).
+
+    \b
+    Exit status: 0 no conflict at or above --fail-on; 1 such conflicts; 2 a
+    unit could not be read (no -o file is written; the catalog keeps the
+    others); 3 internal error.
     """
     from truewheel.cli._scan import run_scan
 
@@ -412,6 +455,8 @@ def _main(argv: Sequence[str] | None) -> int:
     args = list(argv) if argv is not None else None
     try:
         result = cli.main(args=args, standalone_mode=False, obj=session)
+        if isinstance(result, Outcome):
+            return finish(result)
     except click.exceptions.Abort:
         sys.stderr.write("truewheel: aborted\n")
         return EXIT_ERROR
@@ -429,7 +474,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_ERROR
     except Exception as exc:
         return _internal_error(exc, session.debug)
-    return result if isinstance(result, int) else EXIT_OK
+    return EXIT_OK  # --help, --version
 
 
 def _internal_error(exc: Exception, debug: bool) -> int:

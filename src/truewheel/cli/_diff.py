@@ -6,33 +6,30 @@ them, so ``build --check``, which prints the same lines, is safe too.
 
 from __future__ import annotations
 
-import json
-import sys
-from dataclasses import asdict
-
-from truewheel.cli import EXIT_FINDINGS, EXIT_OK, working_on
-from truewheel.cli._text import printable, write_lines
+from truewheel.cli import working_on
+from truewheel.cli._outcome import Outcome
+from truewheel.cli._text import listing, plain_text, printable
 from truewheel.commands.diff import WheelDiff, diff_wheels
-from truewheel.jsonreport import document
+from truewheel.jsonreport import dumps
 
-DIFF_SCHEMA_VERSION = "1.0"
 _LIST = 5
 
 
-def run_diff(wheel_a: str, wheel_b: str, *, as_json: bool, verbose: bool) -> int:
+def run_diff(wheel_a: str, wheel_b: str, *, as_json: bool, verbose: bool) -> Outcome:
+    """Differences are findings: any difference in the files' bytes is exit status 1."""
     with working_on(f"{wheel_a} and {wheel_b}"):
         result = diff_wheels(wheel_a, wheel_b)
     if as_json:
-        doc = document("truewheel-diff", DIFF_SCHEMA_VERSION, [asdict(result)], [])
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        from truewheel.cli._documents import diff_document
+
+        report = dumps(diff_document(result))
     else:
-        write_lines(render(result, verbose=verbose))
-    return EXIT_OK if result.identical else EXIT_FINDINGS
+        report = plain_text(render(result, verbose=verbose))
+    return Outcome(report, findings=not result.identical)
 
 
-def _some(items: list[str], limit: int = _LIST) -> str:
-    more = f" (+{len(items) - limit} more)" if len(items) > limit else ""
-    return ", ".join(items[:limit]) + more
+def _some(items: list[str]) -> str:
+    return listing(items, _LIST)
 
 
 def render(d: WheelDiff, *, verbose: bool = False) -> list[str]:
@@ -44,6 +41,7 @@ def _lines(d: WheelDiff, verbose: bool) -> list[str]:
     lines = [f"A: {d.a}", f"B: {d.b}"]
     if d.identical:
         return [*lines, "identical"]
+    lines += [f"paired: {x} with {y}" for x, y in d.paired]
     content = f"{len(d.members)} of {d.members_compared} common members differ in content"
     lines.append(
         f"different: {content}"
@@ -51,10 +49,17 @@ def _lines(d: WheelDiff, verbose: bool) -> list[str]:
         else "contents identical; only zip metadata differs"
     )
     causes = [(m.name, c) for m in d.members for c in m.causes]
-    if d.only_in_a:
-        causes.append(("members", f"only in A: {_some(d.only_in_a)}"))
-    if d.only_in_b:
-        causes.append(("members", f"only in B: {_some(d.only_in_b)}"))
+    for side, libraries, others in (
+        ("removed", d.libraries_removed, d.only_in_a),
+        ("added", d.libraries_added, d.only_in_b),
+    ):
+        if libraries:
+            causes.append(("members", f"libraries {side}: {_some(libraries)}"))
+        rest = [n for n in others if n not in set(libraries)]
+        if rest:
+            causes.append(
+                ("members", f"only in {'A' if side == 'removed' else 'B'}: {_some(rest)}")
+            )
     if causes:
         lines.append("causes:")
         lines += [f"  {name}: {cause}" for name, cause in causes]
@@ -80,4 +85,5 @@ def _lines(d: WheelDiff, verbose: bool) -> list[str]:
             )
     if zip_notes:
         lines.append("zip metadata: " + "; ".join(zip_notes))
+    lines += [f"equivalent: {note}" for note in d.equivalent]
     return lines

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import io
-import json
 import sys
+from functools import partial
 from pathlib import Path
+from typing import TextIO
 
-from truewheel._atomic import write_atomically
 from truewheel.analysis.inspector import Inspector
-from truewheel.analysis.report import SEVERITIES, WheelReport
-from truewheel.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, working_on
+from truewheel.analysis.report import WheelReport
+from truewheel.cli import working_on
+from truewheel.cli._outcome import Outcome, fails_on
 from truewheel.cli._output import prepare_output
-from truewheel.cli._text import error_line
 from truewheel.errors import InputError, TruewheelError
-from truewheel.jsonreport import inspect_document
+from truewheel.jsonreport import dumps, inspect_document
 
 _PROGRESS_BYTES = 32 * 2**20
 
@@ -51,7 +50,8 @@ def run_inspect(
     verbose: bool,
     fail_on: str,
     workers: int | None,
-) -> int:
+) -> Outcome:
+    """Findings at or above ``fail_on`` (never: none) make the exit status 1."""
     wheels, errors = expand_paths(paths)
     if output:
         prepare_output(output, wheels)
@@ -64,28 +64,19 @@ def run_inspect(
                 reports.append(_inspect_one(inspector, wheel, show_progress))
         except TruewheelError as exc:
             errors.append(exc.located(path=str(wheel)))
+    findings = fails_on((f.rank for r in reports for f in r.findings), fail_on)
+    outcome = Outcome(errors=errors, findings=findings, output=output, inputs=wheels)
     if as_json:
-        text = json.dumps(inspect_document(reports, errors), indent=2) + "\n"
+        outcome.report = dumps(inspect_document(reports, errors))
     else:
-        from truewheel.cli._render import make_console, render_reports
+        outcome.report = partial(_render, reports, show_files=show_files, verbose=verbose)
+    return outcome
 
-        buffer = io.StringIO()
-        console = make_console(buffer if output else sys.stdout)
-        render_reports(reports, console, show_files=show_files, verbose=verbose)
-        text = buffer.getvalue()
-    if output and not errors:
-        write_atomically(output, text, inputs=wheels)
-    elif not output:
-        sys.stdout.write(text)
-    for error in errors:
-        sys.stderr.write(error_line(error))
-    if errors:
-        return EXIT_ERROR
-    if fail_on != "never":
-        limit = SEVERITIES.index(fail_on)
-        if any(f.rank <= limit for r in reports for f in r.findings):
-            return EXIT_FINDINGS
-    return EXIT_OK
+
+def _render(reports: list[WheelReport], file: TextIO, *, show_files: bool, verbose: bool) -> None:
+    from truewheel.cli._render import make_console, render_reports
+
+    render_reports(reports, make_console(file), show_files=show_files, verbose=verbose)
 
 
 def _inspect_one(inspector: Inspector, wheel: Path, show_progress: bool) -> WheelReport:

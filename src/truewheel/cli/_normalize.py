@@ -2,39 +2,56 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from truewheel._files import output_directory
-from truewheel.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, working_on
+from truewheel.cli import working_on
 from truewheel.cli._inspect import expand_paths
-from truewheel.cli._text import error_line, write_lines
-from truewheel.commands.normalize import normalize_wheel
+from truewheel.cli._outcome import Outcome
+from truewheel.cli._text import listing, plain_text
+from truewheel.commands.normalize import NormalizeResult, normalize_wheel
 from truewheel.errors import TruewheelError
+from truewheel.jsonreport import dumps
+
+_LIST = 5
 
 
-def run_normalize(wheels: tuple[str, ...], *, wheel_dir: str, check: bool) -> int:
+def run_normalize(
+    wheels: tuple[str, ...], *, wheel_dir: str, check: bool, as_json: bool
+) -> Outcome:
+    """With ``--check``, a wheel that is not normal is a finding (exit status 1)."""
     paths, errors = expand_paths(wheels)
     out_dir = None if check else Path(wheel_dir)
     if out_dir is not None and paths:
         output_directory(out_dir, option="-w")
-    not_normal = 0
+    results: list[NormalizeResult] = []
     for path in paths:
         try:
             with working_on(path):
-                result = normalize_wheel(path, out_dir, inputs=paths)
+                results.append(normalize_wheel(path, out_dir, inputs=paths))
         except TruewheelError as exc:
             errors.append(exc.located(path=str(path)))
-            continue
-        if check:
-            state = "normal" if result.already_normal else "not normal"
-            write_lines([f"{path.name}: {state}"])
-            not_normal += not result.already_normal
-        else:
-            note = " (already normal)" if result.already_normal else ""
-            write_lines([f"{path.name} -> {result.output}{note}"])
-    for error in errors:
-        sys.stderr.write(error_line(error))
-    if errors:
-        return EXIT_ERROR
-    return EXIT_FINDINGS if not_normal else EXIT_OK
+    if as_json:
+        from truewheel.cli._documents import normalize_document
+
+        report = dumps(normalize_document(results, errors, check=check))
+    else:
+        report = plain_text(line for r in results for line in _lines(r, check))
+    findings = check and any(not r.already_normal for r in results)
+    return Outcome(report, errors=errors, findings=findings)
+
+
+def _lines(result: NormalizeResult, check: bool) -> list[str]:
+    name = Path(result.input).name
+    if not check:
+        return [
+            f"{name} -> {result.output}" + (" (already normal)" if result.already_normal else "")
+        ]
+    if result.already_normal:
+        return [f"{name}: normal"]
+    lines = [f"{name}: not normal"]
+    for reason in result.reasons:
+        members = list(reason.members)
+        where = f" ({len(members)}): {listing(members, _LIST)}" if members else ""
+        lines.append(f"  {reason.property}: {reason.message}{where}")
+    return lines

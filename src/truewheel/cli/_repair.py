@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from truewheel._files import output_directory
-from truewheel.cli import EXIT_ERROR, EXIT_OK, imported, working_on
+from truewheel.cli import imported, working_on
 from truewheel.cli._inspect import expand_paths
-from truewheel.cli._text import error_line, write_lines
+from truewheel.cli._outcome import Outcome
+from truewheel.cli._text import plain_text
 from truewheel.commands.repair import Repairer, RepairOptions, RepairResult
 from truewheel.errors import TruewheelError
-from truewheel.jsonreport import document
+from truewheel.jsonreport import dumps
 from truewheel.repair.plan import Provider
 from truewheel.repair.sidecar import SbomBuilder
-
-REPAIR_SCHEMA_VERSION = "1.0"
 
 
 def run_repair(
@@ -35,7 +30,8 @@ def run_repair(
     zip_level: int | None,
     as_json: bool,
     sbom: SbomBuilder | None = None,
-) -> int:
+) -> Outcome:
+    """A wheel that cannot be repaired is an error (exit status 2); the others are written."""
     paths, errors = expand_paths(wheels)
     options = RepairOptions(
         wheel_dir=Path(wheel_dir),
@@ -61,17 +57,17 @@ def run_repair(
         except TruewheelError as exc:
             errors.append(exc.located(path=str(path)))
     if as_json:
-        sys.stdout.write(json.dumps(repair_document(results, errors), indent=2) + "\n")
+        from truewheel.cli._documents import repair_document
+
+        report = dumps(repair_document(results, errors))
     else:
-        write_lines(line for result in results for line in describe(result))
-    for error in errors:
-        sys.stderr.write(error_line(error))
-    return EXIT_ERROR if errors else EXIT_OK
+        report = plain_text(line for r in results for line in describe(r))
+    return Outcome(report, errors=errors)
 
 
 def describe(result: RepairResult) -> list[str]:
     """Lines saying what was done; they hold names from the wheel, so they are escaped
-    where they are written (:func:`~truewheel.cli._text.write_lines`)."""
+    where they are joined (:func:`~truewheel.cli._text.plain_text`)."""
     lines = [f"{Path(result.input).name} -> {result.output}"]
     if not result.changed:
         lines.append(f"  {result.note}")
@@ -90,27 +86,3 @@ def describe(result: RepairResult) -> list[str]:
         for p in plan.provided:
             lines.append(f"  provided by {p.requirement}: {p.name} (kept DT_NEEDED, preloaded)")
     return lines
-
-
-def repair_document(results: list[RepairResult], errors: list[TruewheelError]) -> dict[str, Any]:
-    wheels = [_result_json(r) for r in results]
-    return document("truewheel-repair", REPAIR_SCHEMA_VERSION, wheels, errors)
-
-
-def _result_json(result: RepairResult) -> dict[str, Any]:
-    plan = result.plan
-    return {
-        "input": result.input,
-        "output": result.output,
-        "changed": result.changed,
-        "note": result.note,
-        "platform_tags": result.platform_tags,
-        "libs_dir": plan.libs_dir if plan else None,
-        "grafted": [
-            {**asdict(g), "owner": ({**asdict(g.owner), "purl": g.owner.purl} if g.owner else None)}
-            for g in (plan.grafted if plan else [])
-        ],
-        "excluded": [asdict(e) for e in (plan.excluded if plan else [])],
-        "provided": [asdict(p) for p in (plan.provided if plan else [])],
-        "patched": result.patched,
-    }

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import posixpath
 import sys
 from pathlib import Path
 from typing import Any
 
-from truewheel._atomic import write_atomically
+import click
+
 from truewheel.analysis.report import SEVERITIES
 from truewheel.catalog.executors import check_dask_address
 from truewheel.catalog.model import UnitFacts
-from truewheel.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
+from truewheel.cli._outcome import Outcome, fails_on
 from truewheel.cli._output import prepare_output, refuse_same_path
-from truewheel.cli._text import error_line, printable
+from truewheel.cli._text import printable
 from truewheel.commands.scan import Scanner, ScanOptions, ScanReport
 from truewheel.errors import TruewheelError
+from truewheel.jsonreport import dumps
 
 
 def run_scan(
@@ -35,10 +36,12 @@ def run_scan(
     top: int,
     fail_on: str,
     progress: bool,
-) -> int:
+) -> Outcome:
+    """A unit that cannot be read is an error (exit status 2): its row is in the report
+    (``failures``), but like every failed run this one writes no ``-o`` file.  Conflicts
+    at or above ``fail_on`` are findings (exit status 1)."""
     if not sources and not include_running:
-        sys.stderr.write(error_line("give at least one SOURCE, or --env"))
-        return EXIT_ERROR
+        raise click.UsageError("give at least one SOURCE, or --env")
     options = ScanOptions(
         include_running=include_running,
         dask=dask_address,
@@ -65,7 +68,7 @@ def run_scan(
     if output_format == "json":
         from truewheel.catalog.document import scan_document
 
-        text = json.dumps(scan_document(report, errors), indent=2) + "\n"
+        text = dumps(scan_document(report, errors))
     elif output_format == "csv":
         from truewheel.catalog.document import CSV_COLUMNS, csv_rows
 
@@ -81,19 +84,14 @@ def run_scan(
         from truewheel.cli._scan_text import render_text
 
         text = render_text(report, top=top)
-    if output:
-        write_atomically(output, text, inputs=[*report.inputs, *catalog_files])
-    else:
-        sys.stdout.write(text)
-    for failure in report.failures:
-        sys.stderr.write(error_line(failure.error))
-    if report.failures:
-        return EXIT_ERROR
-    if fail_on != "never":
-        limit = SEVERITIES.index(fail_on)
-        if any(SEVERITIES.index(c.severity) <= limit for c in report.conflicts):
-            return EXIT_FINDINGS
-    return EXIT_OK
+    conflicts = (SEVERITIES.index(c.severity) for c in report.conflicts)
+    return Outcome(
+        text,
+        errors=[failure.error for failure in report.failures],
+        findings=fails_on(conflicts, fail_on),
+        output=output,
+        inputs=[*report.inputs, *catalog_files],
+    )
 
 
 def _shown(value: object) -> object:

@@ -12,14 +12,13 @@ neither: ``json.dumps`` escapes control characters itself.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.text import Text
 
-__all__ = ["cell", "error_line", "listing", "printable", "stacked", "write_lines"]
+__all__ = ["cell", "error_line", "listing", "plain_text", "printable", "stacked"]
 
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -71,7 +70,6 @@ def error_line(error: object) -> str:
     return f"truewheel: error: {printable(error)}\n"
 
 
-def write_lines(lines: Iterable[str], file: TextIO | None = None) -> None:
-    """Write lines of plain output, each escaped so it stays one line on the screen."""
-    out = sys.stdout if file is None else file
-    out.write("".join(printable(line) + "\n" for line in lines))
+def plain_text(lines: Iterable[str]) -> str:
+    """Lines of plain output as one text, each escaped so it stays one line on the screen."""
+    return "".join(printable(line) + "\n" for line in lines)

@@ -5,7 +5,9 @@ at a fixed level), entries are sorted with ``.dist-info`` last and RECORD
 last, timestamps are fixed (``SOURCE_DATE_EPOCH`` when set, clamped to what zip
 can store, else the zip epoch 1980-01-01), permissions are 0644 or 0755, and
 RECORD is regenerated.  File contents never change.  Normalizing a normal wheel
-gives the same bytes, so ``--check`` is "would normalizing change anything?".
+gives the same bytes, so ``--check`` is "would normalizing change anything?",
+and when the answer is yes, the normal form is compared with the input member
+by member to say why (:class:`Reason`).
 """
 
 from __future__ import annotations
@@ -15,18 +17,28 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from truewheel._files import check_not_input, output_directory
+from truewheel.commands.diff import compare_zip_metadata
 from truewheel.errors import TruewheelError
 from truewheel.wheel import Limits, WheelArchive, ZipMember, record_mismatch
 from truewheel.wheel.writer import Chunks, NewMember, RecordSpec, wheel_order, write_wheel
 from truewheel.wheel.ziptime import ZIP_FIRST, dos_datetime, source_date_epoch
 
-__all__ = ["NormalizeResult", "normalize_wheel"]
+__all__ = ["NormalizeResult", "Reason", "normalize_wheel"]
 
 NORMAL_LEVEL = 3
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One property in which the input differs from its normal form, and where."""
+
+    property: str  # order | timestamps | permissions | compression | record | dropped | zip
+    message: str
+    members: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,7 @@ class NormalizeResult:
     input: str
     output: str | None
     already_normal: bool
+    reasons: tuple[Reason, ...] = field(default=())
 
 
 def normalize_wheel(
@@ -67,12 +80,53 @@ def normalize_wheel(
             if problems:
                 raise record_mismatch(wheel, problems)
             normal = _sha256(candidate) == _sha256(source)
+            reasons = () if normal else _reasons(wheel, candidate)
             if out_dir is None:
-                return NormalizeResult(str(source), None, normal)
+                return NormalizeResult(str(source), None, normal, reasons)
             target = out_dir / source.name
             check_not_input(target, [source, *inputs], option="-w")
             candidate.replace(target)
-    return NormalizeResult(str(source), str(target), normal)
+    return NormalizeResult(str(source), str(target), normal, reasons)
+
+
+def _reasons(wheel: WheelArchive, candidate: Path) -> tuple[Reason, ...]:
+    """Why ``wheel`` is not its normal form ``candidate``: what the central directories
+    show, RECORD's bytes, and entries normalize leaves out."""
+    with WheelArchive(candidate) as normal:
+        d = compare_zip_metadata(wheel, normal)
+        same_record = wheel.read(_record(wheel)) == normal.read(_record(normal))
+        expected = [m.name for m in normal.files]
+    reasons = []
+    if d.order_differs:
+        placed = [m.name for m in wheel.files if m.name in set(expected)]
+        moved = [a for a, b in zip(placed, expected, strict=True) if a != b]
+        reasons.append(Reason("order", "members not in normal order", tuple(moved)))
+    for prop, message, members in (
+        ("timestamps", "timestamps not the fixed date", d.timestamps_differ),
+        ("permissions", "permissions not 0644/0755", d.permissions_differ),
+        (
+            "compression",
+            f"not deflated at the normal level ({NORMAL_LEVEL})",
+            d.compression_differs,
+        ),
+    ):
+        if members:
+            reasons.append(Reason(prop, message, tuple(members)))
+    if not same_record:
+        reasons.append(Reason("record", "RECORD is not the regenerated one (rows or format)"))
+    dropped = [m.name for m in wheel.zip.members if m.is_dir] + d.only_in_a
+    if dropped:
+        reasons.append(Reason("dropped", "entries the normal form leaves out", tuple(dropped)))
+    if not reasons:
+        what = "extra fields, flags, data descriptors or comments"
+        reasons.append(Reason("zip", f"zip structure differs ({what})"))
+    return tuple(reasons)
+
+
+def _record(wheel: WheelArchive) -> ZipMember:
+    member = wheel.zip.get(wheel.record_name)
+    assert member is not None
+    return member
 
 
 def _normal_members(

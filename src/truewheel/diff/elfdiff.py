@@ -5,8 +5,11 @@ directory recorded in DWARF (``DW_AT_comp_dir``, line tables) or in strings,
 a date or time baked in by ``__DATE__``/``__TIME__``, different compiler
 flags (``DW_AT_producer``), or genuinely different code.  Differences in the
 build-id note and ``.gnu_debuglink`` are consequences of any of those, never
-causes.  The proof for a build path is mechanical: replace A's path by B's
-in A's bytes and see whether the files then match (apart from consequences).
+causes.  A file edited after the link (a repair's patchelf) differs in its
+dynamic section: the edits are named (:mod:`truewheel.diff.dynamic`) and the
+tables they rewrite are consequences.  The proof for a build path is
+mechanical: replace A's path by B's in A's bytes and see whether the files then
+match (apart from consequences).
 
 Neither file is ever whole in memory: each streams past to read its section
 table, again to hash every section and collect the strings the explanation
@@ -21,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from truewheel.analysis.member import Stream, analyze_stream
+from truewheel.diff.dynamic import DYNAMIC_SECTIONS, dynamic_edits
 from truewheel.elf import ElfFile, Section
 from truewheel.elf.search import StreamSearch
 
@@ -60,7 +64,10 @@ class _Side:
 def explain_elf_difference(a: Stream, size_a: int, b: Stream, size_b: int) -> ElfDifference:
     side_a, side_b = _read(a, size_a), _read(b, size_b)
     result = ElfDifference(sections=_differing(side_a.elf, side_a.digests, side_b))
-    changes, where = _path_changes(side_a, side_b, result.sections)
+    result.causes = dynamic_edits(side_a.elf, side_b.elf)
+    following = set(CONSEQUENCE_SECTIONS) | (DYNAMIC_SECTIONS if result.causes else set())
+    searched = [s for s in result.sections if not (result.causes and s in DYNAMIC_SECTIONS)]
+    changes, where = _path_changes(side_a, side_b, searched)
     result.build_paths = ([x for x, _ in changes], [y for _, y in changes])
     remaining = result.sections
     if changes:
@@ -71,7 +78,7 @@ def explain_elf_difference(a: Stream, size_a: int, b: Stream, size_b: int) -> El
         if all(len(x) == len(y) for x, y in changes):
             substituted = _section_digests(side_a.elf, _substituted(a, changes))
             remaining = _differing(side_a.elf, substituted, side_b)
-            rest = [s for s in remaining if s not in CONSEQUENCE_SECTIONS]
+            rest = [s for s in remaining if s not in following]
             if not rest:
                 result.causes[-1] += "; with the path replaced the files match (the only cause)"
             elif all(s.startswith(".debug") for s in rest):
@@ -80,10 +87,13 @@ def explain_elf_difference(a: Stream, size_a: int, b: Stream, size_b: int) -> El
                     "where the linker laid the changed strings out in another order"
                 )
                 remaining = []
-    other = [s for s in remaining if s not in CONSEQUENCE_SECTIONS]
+    other = [s for s in remaining if s not in following]
     result.causes += _other_causes(side_a, side_b, other)
     if not result.causes and other:
         result.causes.append(f"content differs in {', '.join(other[:6])}")
+    rewritten = [s for s in result.sections if s in following and s not in CONSEQUENCE_SECTIONS]
+    if rewritten:
+        result.consequences.append(f"{', '.join(rewritten)} rewritten (follows from the edits)")
     for section in CONSEQUENCE_SECTIONS:
         if section in result.sections:
             result.consequences.append(f"{section} differs (follows from the content)")
