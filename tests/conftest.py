@@ -44,3 +44,28 @@ def fixture_wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out_dir = tmp_path_factory.mktemp("fixture-wheels")
     wheels: dict[str, Path] = load_wheelbuild().build_fixture_wheels(out_dir)
     return wheels
+
+
+def check_document(document: dict[str, object]) -> None:
+    """Validate a ``--json`` document against the schema its ``schema`` field names.
+
+    Every schema shipped in ``truewheel/schemas`` is registered by its ``$id``, so one
+    schema may refer to another (build's ``check.diff`` is diff's ``$defs/diff``).
+    """
+    import json
+    from importlib.resources import files
+
+    import jsonschema
+    from referencing import Registry, Resource
+
+    schemas = {
+        path.name.removesuffix(".schema.json"): json.loads(path.read_text())
+        for path in files("truewheel").joinpath("schemas").iterdir()
+        if path.name.endswith(".schema.json")
+    }
+    registry: Registry = Registry().with_resources(
+        (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values()
+    )
+    command = str(document["schema"]).removeprefix("truewheel-")
+    validator = jsonschema.Draft202012Validator(schemas[command], registry=registry)
+    validator.validate(document)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import check_document
 from truewheel.cli import main
 
 PROJECT = Path(__file__).parent / "fixtures" / "buildproj"
@@ -221,3 +223,29 @@ def test_check_reports_a_build_that_is_not_reproducible(
     report = capsys.readouterr().out
     assert "NOT reproducible" in report and "twbuild/nonce.txt: text differs" in report
     assert len(list(out.glob("*.whl"))) == 1 and len(list(out.glob("check-b/*.whl"))) == 1
+
+
+def test_build_json_documents(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A plain build and a --check that is not reproducible, both as schema-valid JSON."""
+    source = copy_project(tmp_path / "plain")
+    assert main(["build", "--json", "-w", str(tmp_path / "out"), str(source)]) == 0
+    document = json.loads(capsys.readouterr().out)
+    check_document(document)
+    assert document["check"] is None and Path(document["wheel"]).exists()
+    assert sha(Path(document["wheel"])) == document["sha256"]
+    setup = source / "setup.py"
+    setup.write_text(
+        "import os\n"
+        "os.makedirs('twbuild', exist_ok=True)\n"
+        "open('twbuild/nonce.txt', 'w').write(os.urandom(8).hex())\n"
+        "from setuptools import setup\n"
+        "setup(packages=['twbuild'], package_data={'twbuild': ['nonce.txt']})\n"
+    )
+    assert main(["build", "--check", "--json", "-w", str(tmp_path / "c"), str(source)]) == 1
+    document = json.loads(capsys.readouterr().out)
+    check_document(document)
+    check = document["check"]
+    assert check["reproducible"] is False and len(check["builds"]) == 2
+    assert check["builds"][1]["conditions"]["umask"] == "077"
+    [nonce] = [m for m in check["diff"]["members"] if m["name"] == "twbuild/nonce.txt"]
+    assert nonce["causes"] == ["text differs"]

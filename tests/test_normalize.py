@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
@@ -56,3 +57,65 @@ def test_normalize_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main(["normalize", "-w", str(tmp_path / "out"), str(bad)]) == 2
     assert "not a zip file" in capsys.readouterr().err
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_check_says_why_a_wheel_is_not_normal(
+    fixture_wheels: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each property named with the members it concerns; a normal wheel has no reasons."""
+    assert (
+        main(["normalize", "-w", str(tmp_path / "normal"), str(fixture_wheels["extension"])]) == 0
+    )
+    [normal] = (tmp_path / "normal").glob("*.whl")
+    capsys.readouterr()
+    with zipfile.ZipFile(normal) as archive:
+        infos = archive.infolist()
+        data = {i.filename: archive.read(i) for i in infos}
+    init = next(i.filename for i in infos if i.filename.endswith("__init__.py"))
+    metadata = next(i.filename for i in infos if i.filename.endswith("/METADATA"))
+    changed = tmp_path / normal.name
+    with zipfile.ZipFile(changed, "w") as out:
+        out.writestr(zipfile.ZipInfo("twext/", date_time=(1980, 1, 1, 0, 0, 0)), b"")
+        for info in [infos[1], infos[0], *infos[2:]]:  # the first two members swapped
+            copy = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+            copy.create_system, copy.external_attr = 3, info.external_attr
+            copy.compress_type = zipfile.ZIP_DEFLATED
+            if info.filename == init:
+                copy.date_time = (2024, 5, 1, 12, 0, 0)
+            if info.filename == metadata:
+                copy.external_attr = 0o100664 << 16
+                copy.compress_type = zipfile.ZIP_STORED
+            out.writestr(copy, data[info.filename])
+    assert main(["normalize", "--check", str(normal), str(changed)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"{normal.name}: normal" and lines[1] == f"{changed.name}: not normal"
+    reasons = {line.split(":")[0].strip(): line for line in lines[2:]}
+    assert set(reasons) == {"order", "timestamps", "permissions", "compression", "dropped"}
+    assert infos[0].filename in reasons["order"] and infos[1].filename in reasons["order"]
+    assert init in reasons["timestamps"] and metadata not in reasons["timestamps"]
+    assert f"{metadata}: 0664 vs 0644" in reasons["permissions"]
+    assert metadata in reasons["compression"] and "twext/" in reasons["dropped"]
+    assert main(["normalize", "--check", "--json", str(changed)]) == 1
+    [wheel] = json.loads(capsys.readouterr().out)["wheels"]
+    by_property = {r["property"]: r["members"] for r in wheel["reasons"]}
+    assert by_property["timestamps"] == [init] and by_property["dropped"] == ["twext/"]
+
+
+def test_check_names_a_record_in_another_form(
+    fixture_wheels: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["normalize", "-w", str(tmp_path / "normal"), str(fixture_wheels["extension"])]) == 0
+    )
+    [normal] = (tmp_path / "normal").glob("*.whl")
+    changed = tmp_path / normal.name
+    with zipfile.ZipFile(normal) as src, zipfile.ZipFile(changed, "w") as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename.endswith("/RECORD"):
+                body = b"".join(reversed(body.splitlines(keepends=True)))
+            dst.writestr(info, body)
+    capsys.readouterr()
+    assert main(["normalize", "--check", str(changed)]) == 1
+    out = capsys.readouterr().out
+    assert "record: RECORD is not the regenerated one" in out

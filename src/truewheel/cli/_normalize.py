@@ -52,6 +52,7 @@ def _lines(result: NormalizeResult, check: bool) -> list[str]:
     lines = [f"{name}: not normal"]
     for reason in result.reasons:
         members = list(reason.members)
-        where = f" ({len(members)}): {listing(members, _LIST)}" if members else ""
-        lines.append(f"  {reason.property}: {reason.message}{where}")
+        count = f" in {len(members)} member{'s' if len(members) > 1 else ''}" if members else ""
+        where = f": {listing(members, _LIST)}" if members else ""
+        lines.append(f"  {reason.property}: {reason.message}{count}{where}")
     return lines

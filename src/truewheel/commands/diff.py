@@ -103,8 +103,8 @@ def compare_zip_metadata(wa: WheelArchive, wb: WheelArchive) -> WheelDiff:
     on one side only, order, timestamps, permissions, compression (``members`` empty)."""
     result = WheelDiff(wa.path, wb.path, identical=False)
     sa, sb = _Side(wa), _Side(wb)
-    for x, y in ((sa.dist_info, sb.dist_info), (sa.data, sb.data)):
-        if x != y:
+    for role, x, y in (("*.dist-info/", sa.dist_info, sb.dist_info), ("*.data/", sa.data, sb.data)):
+        if x != y and any(k.startswith(role) for k in (*sa.keys, *sb.keys)):
             result.paired.append([x, y])
     only_a = [k for k in sa.keys if k not in sb.by_key]
     only_b = [k for k in sb.keys if k not in sa.by_key]

@@ -100,13 +100,13 @@ def _reasons(wheel: WheelArchive, candidate: Path) -> tuple[Reason, ...]:
     if d.order_differs:
         placed = [m.name for m in wheel.files if m.name in set(expected)]
         moved = [a for a, b in zip(placed, expected, strict=True) if a != b]
-        reasons.append(Reason("order", "members not in normal order", tuple(moved)))
+        reasons.append(Reason("order", "members are not in the normal order", tuple(moved)))
     for prop, message, members in (
-        ("timestamps", "timestamps not the fixed date", d.timestamps_differ),
-        ("permissions", "permissions not 0644/0755", d.permissions_differ),
+        ("timestamps", "timestamps are not the fixed date", d.timestamps_differ),
+        ("permissions", "permissions are not 0644 or 0755", d.permissions_differ),
         (
             "compression",
-            f"not deflated at the normal level ({NORMAL_LEVEL})",
+            f"not deflated the normal way (ISA-L level {NORMAL_LEVEL})",
             d.compression_differs,
         ),
     ):

@@ -38,8 +38,21 @@ def dynamic_edits(a: ElfFile, b: ElfFile) -> list[str]:
     edits = _needed_edits(a.needed, b.needed)
     edits += _value_edit("SONAME", a.soname, b.soname)
     edits += _value_edit("interpreter", a.interpreter, b.interpreter)
-    for tag, old, new in (("RPATH", a.rpath, b.rpath), ("RUNPATH", a.runpath, b.runpath)):
-        edits += _value_edit(tag, ":".join(old) or None, ":".join(new) or None)
+    return edits + _search_path_edits(a, b)
+
+
+def _search_path_edits(a: ElfFile, b: ElfFile) -> list[str]:
+    """RPATH/RUNPATH edits; a RUNPATH turned into an RPATH (auditwheel's and truewheel's
+    repairs write DT_RPATH) is one replacement, not a removal and an addition."""
+    old = {"RPATH": ":".join(a.rpath), "RUNPATH": ":".join(a.runpath)}
+    new = {"RPATH": ":".join(b.rpath), "RUNPATH": ":".join(b.runpath)}
+    kinds_a, kinds_b = [k for k, v in old.items() if v], [k for k, v in new.items() if v]
+    if len(kinds_a) == len(kinds_b) == 1 and kinds_a != kinds_b:
+        (was,), (now,) = kinds_a, kinds_b
+        return [f"{was} replaced by {now}: A {old[was]}  B {new[now]}"]
+    edits = []
+    for tag in ("RPATH", "RUNPATH"):
+        edits += _value_edit(tag, old[tag] or None, new[tag] or None)
     return edits
 
 
