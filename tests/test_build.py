@@ -57,6 +57,17 @@ def copy_project(to: Path) -> Path:
     return to
 
 
+def add_a_nonce(source: Path) -> None:
+    """Make every build of ``source`` differ: a random file packaged with it."""
+    (source / "setup.py").write_text(
+        "import os\n"
+        "os.makedirs('twbuild', exist_ok=True)\n"
+        "open('twbuild/nonce.txt', 'w').write(os.urandom(8).hex())\n"
+        "from setuptools import setup\n"
+        "setup(packages=['twbuild'], package_data={'twbuild': ['nonce.txt']})\n"
+    )
+
+
 def test_two_builds_from_different_places_are_identical(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -210,14 +221,7 @@ def test_check_reports_a_build_that_is_not_reproducible(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = copy_project(tmp_path / "random")
-    setup = source / "setup.py"
-    setup.write_text(
-        "import os\n"
-        "os.makedirs('twbuild', exist_ok=True)\n"
-        "open('twbuild/nonce.txt', 'w').write(os.urandom(8).hex())\n"
-        "from setuptools import setup\n"
-        "setup(packages=['twbuild'], package_data={'twbuild': ['nonce.txt']})\n"
-    )
+    add_a_nonce(source)
     out = tmp_path / "out"
     assert main(["build", "--check", "-w", str(out), str(source)]) == 1
     report = capsys.readouterr().out
@@ -233,14 +237,7 @@ def test_build_json_documents(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     check_document(document)
     assert document["check"] is None and Path(document["wheel"]).exists()
     assert sha(Path(document["wheel"])) == document["sha256"]
-    setup = source / "setup.py"
-    setup.write_text(
-        "import os\n"
-        "os.makedirs('twbuild', exist_ok=True)\n"
-        "open('twbuild/nonce.txt', 'w').write(os.urandom(8).hex())\n"
-        "from setuptools import setup\n"
-        "setup(packages=['twbuild'], package_data={'twbuild': ['nonce.txt']})\n"
-    )
+    add_a_nonce(source)
     assert main(["build", "--check", "--json", "-w", str(tmp_path / "c"), str(source)]) == 1
     document = json.loads(capsys.readouterr().out)
     check_document(document)
