@@ -98,13 +98,18 @@ def ensure_show(
     *,
     min_runs: int = 1,
     force: bool = False,
+    fresh: bool = False,
     rss_method: str = "auto",
     timeout: float | None = DEFAULT_TIMEOUT_S,
 ) -> dict[str, Any]:
-    """Cached auditwheel result for ``wheel`` with at least ``min_runs`` timed runs."""
+    """Cached auditwheel result for ``wheel`` with at least ``min_runs`` timed runs.
+
+    ``fresh``: measure ``min_runs`` new runs whatever the cache holds (they are stored too);
+    ``force``: forget the cached runs first.
+    """
     record = (None if force else load_cached(wheel)) or new_record(wheel)
-    while len(record["runs"]) < min_runs:
-        n = len(record["runs"]) + 1
+    have = 0 if fresh else len(record["runs"])
+    for n in range(have + 1, min_runs + 1):
         print(f"  auditwheel show --json {wheel.name} (run {n}) ...", end="", flush=True)
         run = measure_show(wheel, record, rss_method=rss_method, timeout=timeout)
         print(f" {run['elapsed_s']:.2f} s, exit {run['returncode']}", flush=True)

@@ -19,9 +19,6 @@ import argparse
 import json
 import os
 import re
-import shutil
-import subprocess
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,6 +40,13 @@ _BUILD_LINE = re.compile(
 # --------------------------------------------------------------------------- commands
 
 
+def _spec_argument(text: str) -> str:
+    try:
+        return "==".join(parse_spec(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def add_arguments(parser: argparse.ArgumentParser, packages: Sequence[str], python: str) -> None:
     """``--python``, ``--packages`` and ``--check``, which both build scripts take."""
     parser.add_argument(
@@ -55,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser, packages: Sequence[str], pyth
         "--packages",
         nargs="+",
         metavar="NAME==VERSION",
-        type=lambda text: "==".join(parse_spec(text)),
+        type=_spec_argument,
         default=list(packages),
         help="sdists (default: %(default)s)",
     )
@@ -136,37 +140,13 @@ def ensure_sdist(
     found = find_sdist(spec, directory)
     if found is not None:
         return found
-    directory.mkdir(parents=True, exist_ok=True)
-    scratch_root = h.CACHE_DIR / "tmp"
-    scratch_root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=scratch_root) as tmp:
-        argv = [
-            str(python),
-            "-m",
-            "pip",
-            "download",
-            "--disable-pip-version-check",
-            "--progress-bar",
-            "off",
-            "--no-binary",
-            ":all:",
-            "--no-deps",
-            "-d",
-            tmp,
-            spec,
-        ]
-        try:
-            proc = subprocess.run(
-                argv, capture_output=True, text=True, check=False, timeout=timeout
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise h.ToolError(f"pip download {spec} timed out after {timeout:.0f} s") from exc
-        got = find_sdist(spec, Path(tmp))
-        if proc.returncode != 0 or got is None:
-            raise h.ToolError(f"pip download {spec} failed: {h.tail(proc.stderr + proc.stdout, 3)}")
-        target = directory / got.name
-        shutil.move(str(got), target)
-    return target
+    options = ["--no-binary", ":all:", "--no-deps"]
+    got, output = h.pip_download(
+        python, options, spec, directory, lambda d: find_sdist(spec, d), timeout
+    )
+    if got is None:
+        raise h.ToolError(f"pip download {spec} failed: {h.tail(output, 3)}")
+    return got
 
 
 # --------------------------------------------------------------------------- check output

@@ -285,9 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         "default: %(default)s)",
     )
     parser.add_argument("--no-seed", action="store_true", help="skip the pip wheel seed case")
-    h.add_outputs(
-        parser, h.RESULTS_DIR / "build-acceptance.md", h.RESULTS_DIR / "build-acceptance.json"
-    )
+    h.add_outputs(parser, "build-acceptance")
     args = parser.parse_args(argv)
     cmd = h.truewheel_command(args.truewheel, "build_acceptance")
     env = s.base_env()

@@ -3,29 +3,11 @@
 
 Target: ``truewheel build --check`` (2 builds) costs at most 2.2x one
 ``pip wheel --no-deps --no-cache-dir`` of the same sdist, measured in the same run.
-
-Per package, one at a time:
-
-1. one untimed ``pip wheel`` (warm-up: page cache, compiler, pip itself);
-2. **cold**: ``truewheel build --check`` with ``TRUEWHEEL_BUILD_ROOT`` pointing to
-   a fresh, empty 0700 directory, so the build environment is created and its
-   requirements installed by the first of the two builds;
-3. ``--repeat`` (default 3) timed runs of each, interleaved (pip, tw / tw, pip /
-   pip, tw, ...). The truewheel runs keep the build root of the cold run:
-   reusing the build environment across builds is part of the design, so these
-   are the **warm** numbers.
-
-Ratios: warm = median(truewheel warm) / median(pip wheel); cold = the cold
-truewheel run / median(pip wheel).
-
-Caches: pip's caches are off on both sides. ``pip wheel`` gets
-``--no-cache-dir`` (which disables pip's HTTP cache and its wheel cache), and
-both commands run with ``PIP_NO_CACHE_DIR=1`` in the environment, so the pip
-that truewheel runs to install build requirements uses no cache either.
-Everything else in the environment (pip's find-links, index, ...) is the same
-for both.
-
-Writes benchmarks/results/build-overhead.md and .json.
+Per package: untimed ``pip wheel`` warm-ups, one **cold** check into a fresh build
+root, then ``--repeat`` interleaved runs of each, the truewheel ones **warm** (they
+reuse the cold run's build environment, by design). pip's caches are off on both
+sides (``--no-cache-dir`` and ``PIP_NO_CACHE_DIR=1``). The method in full is in
+benchmarks/README.md and in the report. Writes benchmarks/results/build-overhead.md and .json.
 """
 
 from __future__ import annotations
@@ -250,9 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_arguments(parser, DEFAULT_PACKAGES, "runs `pip wheel`")
     h.add_repeat(parser, what="pip wheel")
     parser.add_argument("--timeout", type=float, default=900.0, help="per run (s)")
-    h.add_outputs(
-        parser, h.RESULTS_DIR / "build-overhead.md", h.RESULTS_DIR / "build-overhead.json"
-    )
+    h.add_outputs(parser, "build-overhead")
     args = parser.parse_args(argv)
     cmd = h.truewheel_command(args.truewheel, "build_overhead")
     try:

@@ -261,11 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--timeout", type=float, default=600.0, help="per truewheel run (s)")
     h.add_outputs(
-        parser,
-        h.RESULTS_DIR / "auditwheel-comparison.md",
-        h.RAW_RESULTS_DIR / "auditwheel-comparison.json",
-        md_flags=("--output", "--output-md"),
-        json_flags=("--raw-json", "--output-json"),
+        parser, "auditwheel-comparison", raw_json=True, aliases=("--output", "--raw-json")
     )
     args = parser.parse_args(argv)
 

@@ -1,31 +1,16 @@
 #!/usr/bin/env python3
 """Compare what ``truewheel repair`` and ``auditwheel repair`` graft, on the fixture wheels.
 
-1. The fixture wheels of tests/fixtures/wheelbuild.py are built into
-   benchmarks/.cache/fixtures/ (when not there yet).
-2. ``truewheel inspect --json`` picks the wheels that need grafting: those whose
-   ``platform.external_libraries`` is not empty (``--all``: every fixture).
-3. Each picked wheel is repaired by both tools with the same ``--plat``
-   (default manylinux_2_34_x86_64), each into its own empty directory:
-   ``truewheel repair --json --plat P -w OUT W`` and
-   ``auditwheel repair --plat P -w OUT W``.
-4. Grafted libraries: truewheel's are ``wheels[].grafted[].original_name`` from
-   its JSON report. auditwheel's are the files in the output wheel's
-   ``*.libs/`` directory that the input wheel did not already have, with the
-   ``-<8 hex>`` hash stripped from the name (``libgmp-7376c9af.so.10.4.1`` ->
-   ``libgmp.so.10.4.1``). auditwheel names a grafted copy after the *file* it
-   copied, not after the SONAME, so the stripped name is mapped back to a SONAME
-   with ``auditwheel show --json W``'s ``external_libs`` (SONAME -> host path):
-   the SONAME whose path has that file name. Failing that, the longest SONAME
-   ``s`` with ``name == s`` or ``name.startswith(s + ".")`` among the SONAMEs
-   either tool reported; failing that, the stripped file name is used (noted).
-5. Platform tag: the platform part of each output wheel's file name,
-   legacy aliases mapped to PEP 600 names.
-
-Writes benchmarks/results/repair-comparison.md and
-benchmarks/results/raw/repair-comparison.json. Exit status 0 whatever the
-agreement; 2 when the truewheel command cannot be found; 1 when the setup
-(fixtures, patchelf, auditwheel) fails.
+The fixture wheels (tests/fixtures/wheelbuild.py) that ``truewheel inspect --json`` says
+need grafting (``--all``: every one) are repaired by both tools with the same ``--plat``,
+each into its own empty directory, and compared: the grafted libraries (truewheel's from
+its JSON report; auditwheel's from the new ``*.libs/`` files, hash stripped and mapped back
+to a SONAME with ``auditwheel show --json``, because auditwheel names a copy after the
+*file* it copied), the platform tag and the grafted file names. benchmarks/README.md has
+the details. Writes benchmarks/results/repair-comparison.md and
+benchmarks/results/raw/repair-comparison.json. Exit status 0 whatever the agreement; 2
+when the truewheel command cannot be found; 1 when the setup (fixtures, patchelf,
+auditwheel) fails.
 """
 
 from __future__ import annotations
@@ -381,13 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_arguments(parser)
     parser.add_argument("--all", action="store_true", help="repair every fixture wheel")
     parser.add_argument("--timeout", type=float, default=600.0, help="per command (s)")
-    h.add_outputs(
-        parser,
-        h.RESULTS_DIR / "repair-comparison.md",
-        h.RAW_RESULTS_DIR / "repair-comparison.json",
-        md_flags=("--output", "--output-md"),
-        json_flags=("--raw-json", "--output-json"),
-    )
+    h.add_outputs(parser, "repair-comparison", raw_json=True, aliases=("--output", "--raw-json"))
     args = parser.parse_args(argv)
     try:
         tools = r.setup_tools(args.truewheel, "compare_repair")

@@ -30,7 +30,7 @@ def output_facts(i: int, m: h.Measurement, record: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = h.parser((__doc__ or "").splitlines()[0])
     h.add_repeat(parser, warmup=None)
-    h.add_outputs(parser, h.RESULTS_DIR / "diff-speed.md", h.RESULTS_DIR / "diff-speed.json")
+    h.add_outputs(parser, "diff-speed")
     args = parser.parse_args(argv)
     cmd = h.truewheel_command(args.truewheel, "diff_speed")
     a, b = (next((SEED / d).glob("*.whl"), None) for d in ("pip-1", "pip-2"))

@@ -18,9 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,36 +66,14 @@ class Outcome:
         return self.status in {"present", "linked", "copied", "downloaded"}
 
 
-def pip_download_argv(req: w.Requirement, dest: Path, retries: int, timeout: int) -> list[str]:
-    argv = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--disable-pip-version-check",
-        "--progress-bar",
-        "off",
-        "-q",
-        "--only-binary",
-        ":all:",
-        "--no-deps",
-        "--python-version",
-        PYTHON_VERSION,
-        "--implementation",
-        "cp",
-        "--retries",
-        str(retries),
-        "--timeout",
-        str(timeout),
-        "-d",
-        str(dest),
-    ]
+def pip_download_options(retries: int, timeout: int) -> list[str]:
+    options = ["-q", "--only-binary", ":all:", "--no-deps", "--python-version", PYTHON_VERSION]
+    options += ["--implementation", "cp", "--retries", str(retries), "--timeout", str(timeout)]
     for abi in ABIS:
-        argv += ["--abi", abi]
+        options += ["--abi", abi]
     for plat in PLATFORMS:
-        argv += ["--platform", plat]
-    argv.append(str(req))
-    return argv
+        options += ["--platform", plat]
+    return options
 
 
 def looks_offline(text: str) -> bool:
@@ -150,26 +126,19 @@ def fetch_one(
         return Outcome(req, "failed", None, f"local-only and not found in {where}")
     if offline:
         return Outcome(req, "skipped", None, "index unreachable (earlier download failed)")
-    tmp_root = h.CACHE_DIR / "tmp"
-    tmp_root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=tmp_root) as tmp:
-        tmp_dir = Path(tmp)
-        argv = pip_download_argv(req, tmp_dir, retries, timeout)
-        try:
-            proc = subprocess.run(argv, capture_output=True, text=True, check=False)
-        except OSError as exc:
-            return Outcome(req, "failed", None, f"cannot run pip: {exc}")
-        got = w.find_wheel(req, tmp_dir)
-        if proc.returncode != 0 or got is None:
-            output = proc.stderr + proc.stdout
-            status = "failed"
-            detail = last_error_line(output)
-            if looks_offline(output):
-                detail = "network error: " + detail
-            return Outcome(req, status, None, detail)
-        target = dest / got.name
-        shutil.move(str(got), target)
-    return Outcome(req, "downloaded", target)
+    options = pip_download_options(retries, timeout)
+    try:
+        got, output = h.pip_download(
+            sys.executable, options, str(req), dest, lambda d: w.find_wheel(req, d)
+        )
+    except OSError as exc:
+        return Outcome(req, "failed", None, f"cannot run pip: {exc}")
+    if got is None:
+        detail = last_error_line(output)
+        if looks_offline(output):
+            detail = "network error: " + detail
+        return Outcome(req, "failed", None, detail)
+    return Outcome(req, "downloaded", got)
 
 
 def describe_platform(path: Path) -> str:

@@ -446,6 +446,34 @@ def tool_venv(venv: Path, dist: str, version: str, exe: str | None = None) -> Pa
     return script
 
 
+def pip_download(
+    python: Path | str,
+    options: Sequence[str],
+    spec: str,
+    dest: Path,
+    find: Callable[[Path], Path | None],
+    timeout: float | None = None,
+) -> tuple[Path | None, str]:
+    """``pip download OPTIONS SPEC`` into a scratch dir, the file ``find`` picks moved to ``dest``.
+
+    Returns (the file in ``dest`` or None, pip's output). The scratch dir lies in the cache,
+    so nothing half-downloaded ever appears in ``dest``.
+    """
+    scratch = CACHE_DIR / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    dest.mkdir(parents=True, exist_ok=True)
+    argv = [str(python), "-m", "pip", "download", "--disable-pip-version-check"]
+    with tempfile.TemporaryDirectory(dir=scratch) as tmp:
+        m = run([*argv, "--progress-bar", "off", *options, "-d", tmp, spec], timeout=timeout)
+        output = m.stderr + m.stdout + (f"\ntimed out after {timeout:.0f} s" if m.timed_out else "")
+        got = find(Path(tmp)) if m.returncode == 0 else None
+        if got is None:
+            return None, output
+        target = dest / got.name
+        shutil.move(str(got), target)
+    return target, output
+
+
 # --------------------------------------------------------------------------- command line
 
 
@@ -487,15 +515,23 @@ def add_repeat(
 
 
 def add_outputs(
-    p: argparse.ArgumentParser,
-    md: Path,
-    js: Path,
-    md_flags: Sequence[str] = ("--output-md",),
-    json_flags: Sequence[str] = ("--output-json",),
+    p: argparse.ArgumentParser, name: str, *, raw_json: bool = False, aliases: Sequence[str] = ()
 ) -> None:
-    """``--output-md`` and ``--output-json`` (the flags may differ; the dests never do)."""
-    p.add_argument(*md_flags, dest="output_md", type=Path, default=md)
-    p.add_argument(*json_flags, dest="output_json", type=Path, default=js)
+    """``--output-md`` and ``--output-json``, defaulting to results/NAME.md and NAME.json.
+
+    ``raw_json``: the JSON goes to results/raw/ (git-ignored); ``aliases``: older names of
+    the two options, which keep working.
+    """
+    md_alias, json_alias = aliases or (None, None)
+    json_dir = RAW_RESULTS_DIR if raw_json else RESULTS_DIR
+    for flag, alias, dest, default in (
+        ("--output-md", md_alias, "output_md", RESULTS_DIR / f"{name}.md"),
+        ("--output-json", json_alias, "output_json", json_dir / f"{name}.json"),
+    ):
+        flags = [flag, alias] if alias else [flag]
+        p.add_argument(
+            *flags, dest=dest, type=Path, default=default, help=f"default: {rel(default)}"
+        )
 
 
 def truewheel_command(text: str, prog: str) -> list[str]:

@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = h.parser((__doc__ or "").splitlines()[0], truewheel=None)
     parser.add_argument("--repeat", type=h.positive(1), default=1, help="runs per 2 GiB case")
     parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
-    h.add_outputs(parser, h.RESULTS_DIR / "memory.md", h.RESULTS_DIR / "memory.json")
+    h.add_outputs(parser, "memory")
     args = parser.parse_args(argv)
     if shutil.which("objcopy") is None:
         print("objcopy (binutils) is needed", file=sys.stderr)

@@ -1,31 +1,14 @@
 #!/usr/bin/env python3
 """Time ``truewheel repair -w OUT W`` against ``auditwheel repair -w OUT W``.
 
-Three cases (``--cases``, default all):
-
-* ``a``, large, nothing to graft: nvidia-cufft 12.0.0.61 (a 214 MB wheel whose
-  one big member is the 287 MB ``libcufft.so.12``). No ``--plat``: each tool
-  picks its own default. ``cp`` of the same file is timed as a floor.
-* ``b``, small fixture graft: ``twsys`` from tests/fixtures/wheelbuild.py
-  (links the system libgmp, libgomp and libz; both tools graft libgmp and
-  libgomp). ``--plat manylinux_2_34_x86_64`` for both, because Debian 12's
-  libgomp needs GLIBC_2.34.
-* ``c``, large wheel that needs grafting: ``twsys_large``, built by
-  :func:`make_large_graft_wheel` (twsys plus every non-ELF member of the torch
-  2.13.0 CPU wheel plus incompressible pseudo-random data, ~222 MB).
-  ``--plat manylinux_2_34_x86_64``.
-
-Each run gets a fresh, empty output directory under benchmarks/.cache/repair-out
-(same file system as the input), which is deleted and ``sync``ed afterwards so
-the next run does not pay for the previous one's write-back. The runs are
-interleaved (cp, truewheel, auditwheel, cp, truewheel, ...), one at a time,
-after ``--warmup`` untimed truewheel runs that bring the input into the page
-cache. Both tools are timed in this run; nothing is reused from earlier runs.
-
-Reported per case: medians over ``--repeat`` runs (default 3), the ratio of the
-medians (auditwheel / truewheel), the median of the per-run ratios, peak RSS
-(``/usr/bin/time -f %M`` when installed) and user/system CPU seconds (the
-``RUSAGE_CHILDREN`` difference around each run).
+Three cases (``--cases``, default all): (a) a large wheel with nothing to graft
+(nvidia-cufft 12.0.0.61, 214 MB; ``cp`` of the file is timed as a floor), (b) the small
+``twsys`` fixture, which links the system libgmp and libgomp, and (c) a large wheel that
+needs grafting, built by :func:`make_large_graft_wheel`. Each run writes into a fresh,
+empty OUT on the same file system, deleted and ``sync``ed afterwards; runs are interleaved
+after ``--warmup`` untimed truewheel runs, and both tools are timed in this run. The
+report gives medians, both ratios (of the medians, and the median of the per-run ratios),
+peak RSS and CPU time; benchmarks/README.md explains each case.
 
 Writes benchmarks/results/repair-speed.md and benchmarks/results/repair-speed.json.
 """
@@ -502,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-fetch", action="store_true", help="never download the cufft wheel")
     parser.add_argument("--rss-method", choices=h.RSS_METHODS, default="auto")
     parser.add_argument("--timeout", type=float, default=1800.0, help="per run (s)")
-    h.add_outputs(parser, h.RESULTS_DIR / "repair-speed.md", h.RESULTS_DIR / "repair-speed.json")
+    h.add_outputs(parser, "repair-speed")
     args = parser.parse_args(argv)
 
     try:

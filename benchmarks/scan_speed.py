@@ -1,21 +1,12 @@
 #!/usr/bin/env python3
 """Throughput of ``truewheel scan`` on the benchmark corpus (benchmarks/corpus.txt).
 
-Configurations, each a fresh catalog and a full scan of every wheel in
-benchmarks/.cache/corpus, run as ``truewheel scan --json`` subprocesses:
-
-* ``1 local worker``  (``-j 1``: in process),
-* ``2 local workers`` (``-j 2``: a process pool),
-* ``LocalCluster``    (``--dask``: a ``distributed.LocalCluster`` with 2 worker
-  processes of 1 thread, started before timing and shared by the repeats),
-
-then a rescan of the unchanged corpus into the catalog the 2-worker run of the
-same round left (every wheel skipped: stat + central directory only).
-
-The corpus is read once before timing so every configuration starts with it in
-the page cache (3.6 GB here, on a 24 GiB machine); runs are interleaved, and the
-medians of ``--repeat`` runs are reported, with wheels/s, compressed MB/s (wheel
-files) and unpacked MB/s (native files inflated and hashed).
+Each configuration (``-j 1`` in process, ``-j 2`` a process pool, ``--dask`` a
+``distributed.LocalCluster`` of 2 one-thread processes started before timing) scans every
+wheel of benchmarks/.cache/corpus (or ``--corpus DIR``) into a fresh catalog; a rescan of
+the unchanged corpus into the 2-worker catalog of the same round skips every wheel. The
+corpus is read once first so every configuration finds it in the page cache; runs are
+interleaved and reported as medians with wheels/s, compressed MB/s and unpacked MB/s.
 
 Writes benchmarks/results/scan-speed.md and benchmarks/results/scan-speed.json.
 """
@@ -133,13 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--corpus", type=Path, help="scan the wheels in this directory instead of corpus.txt's"
     )
-    h.add_outputs(
-        parser,
-        h.RESULTS_DIR / "scan-speed.md",
-        h.RESULTS_DIR / "scan-speed.json",
-        md_flags=("--output-md", "--markdown"),
-        json_flags=("--output-json", "--json"),
-    )
+    h.add_outputs(parser, "scan-speed", aliases=("--markdown", "--json"))
     args = parser.parse_args(argv)
     cmd = h.truewheel_command(args.truewheel, "scan_speed")
 

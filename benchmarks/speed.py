@@ -1,17 +1,11 @@
 #!/usr/bin/env python3
 """Time ``truewheel inspect --json W`` against ``auditwheel show --json W``.
 
-Both tools run as subprocesses, one at a time, timed by wall clock
-(time.perf_counter around the whole process). Each tool runs N times per wheel
-(--repeat, default 3) and the median is reported, with the ratio of the
-medians (auditwheel / truewheel) and truewheel's peak RSS (from
-``/usr/bin/time -f %M`` when installed, else ``os.wait4``'s rusage of that one
-child).
-
-auditwheel is slow (minutes on torch), so --peer-cache reuses the runs stored
-in benchmarks/.cache/auditwheel-show/ by _peer.py (the newest N of them; any
-missing ones are measured now and stored). Without --peer-cache auditwheel is
-measured afresh, and those runs are stored too.
+Each tool runs ``--repeat`` times per wheel (truewheel after ``--warmup`` untimed runs);
+the report gives the medians, their ratio (auditwheel / truewheel) and truewheel's peak
+RSS. auditwheel takes minutes on torch, so ``--peer-cache`` reuses the newest runs that
+_peer.py stored in benchmarks/.cache/auditwheel-show/ (measuring only the missing ones);
+without it auditwheel is measured afresh, and those runs are stored too.
 
 Writes benchmarks/results/inspect-speed.md and benchmarks/results/inspect-speed.json.
 """
@@ -48,21 +42,14 @@ def time_truewheel(cmd: list[str], wheel: Path, args: argparse.Namespace) -> dic
 
 
 def time_auditwheel(wheel: Path, args: argparse.Namespace) -> dict[str, Any]:
-    if args.peer_cache:
-        record = _peer.ensure_show(
-            wheel, min_runs=args.repeat, rss_method=args.rss_method, timeout=args.timeout
-        )
-        runs = record["runs"][-args.repeat :]
-    else:
-        record = _peer.load_cached(wheel) or _peer.new_record(wheel)
-        runs = []
-        for i in range(args.repeat):
-            print(f"  auditwheel run {i + 1}/{args.repeat} ...", end="", flush=True)
-            run = _peer.measure_show(
-                wheel, record, rss_method=args.rss_method, timeout=args.timeout
-            )
-            runs.append(run)
-            print(f" {run['elapsed_s']:.2f} s", flush=True)
+    record = _peer.ensure_show(
+        wheel,
+        min_runs=args.repeat,
+        fresh=not args.peer_cache,
+        rss_method=args.rss_method,
+        timeout=args.timeout,
+    )
+    runs = record["runs"][-args.repeat :]
     for run in runs:
         if run["returncode"] not in (0, 1):
             run["error"] = f"exit {run['returncode']}"
@@ -162,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rss-method", choices=h.RSS_METHODS, default="auto")
     parser.add_argument("--timeout", type=float, default=1800.0, help="per run (s)")
-    h.add_outputs(parser, h.RESULTS_DIR / "inspect-speed.md", h.RESULTS_DIR / "inspect-speed.json")
+    h.add_outputs(parser, "inspect-speed")
     args = parser.parse_args(argv)
 
     cmd = h.truewheel_command(args.truewheel, "speed")
