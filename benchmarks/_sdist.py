@@ -1,6 +1,6 @@
 """Shared helpers of the build benchmarks (build_acceptance.py, build_overhead.py).
 
-Standard library only, imported as ``_sdist`` from ``sys.path[0]`` like ``_common``.
+Standard library only, imported as ``_sdist`` from ``sys.path[0]`` like ``harness``.
 
 * sdists are downloaded once into benchmarks/.cache/sdists/ with
   ``pip download --no-binary :all: --no-deps`` and reused from there;
@@ -10,31 +10,26 @@ Standard library only, imported as ``_sdist`` from ``sys.path[0]`` like ``_commo
 * :func:`elf_debug_info` counts the ELF members of a wheel that carry DWARF
   (a ``.debug_info`` section name in the file), a cheap check that both sides
   of a comparison compiled with the interpreter's ``-g`` (and so with its
-  other default flags too);
-* :func:`private_dir` makes an empty 0700 directory, which is what truewheel
-  accepts as a build root (``TRUEWHEEL_BUILD_ROOT``).
+  other default flags too).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
-import shutil
-import subprocess
-import sys
-import tempfile
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import _common as c
+import _wheels as w
+import harness as h
 
-REPO_DIR = c.BENCH_DIR.parent
-SDIST_DIR = c.CACHE_DIR / "sdists"
+SDIST_DIR = h.CACHE_DIR / "sdists"
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip")
-PIP_NOISE = "is ignored: it is neither a file nor a directory"
 
 # "build a: 0123456789abcdef  17.5s  (TZ=UTC, LC_ALL=C.UTF-8, umask=022, cpus=all)"
 _BUILD_LINE = re.compile(
@@ -42,23 +37,35 @@ _BUILD_LINE = re.compile(
 )
 
 
-class SetupError(RuntimeError):
-    """An sdist could not be found or downloaded."""
-
-
 # --------------------------------------------------------------------------- commands
 
 
-def default_python() -> Path:
-    """The project's venv interpreter when there is one, else the running one."""
-    venv = REPO_DIR / ".venv" / "bin" / "python"
-    return venv if venv.is_file() else Path(sys.executable)
+def _spec_argument(text: str) -> str:
+    try:
+        return "==".join(parse_spec(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def default_truewheel() -> str:
-    """``.venv/bin/truewheel`` of the repository when it exists, else ``truewheel``."""
-    venv = REPO_DIR / ".venv" / "bin" / "truewheel"
-    return str(venv) if venv.is_file() else "truewheel"
+def add_arguments(parser: argparse.ArgumentParser, packages: Sequence[str], python: str) -> None:
+    """``--python``, ``--packages`` and ``--check``, which both build scripts take."""
+    parser.add_argument(
+        "--python",
+        type=Path,
+        default=h.project_python(),
+        help=f"interpreter whose pip {python} (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--packages",
+        nargs="+",
+        metavar="NAME==VERSION",
+        type=_spec_argument,
+        default=list(packages),
+        help="sdists (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--check", type=h.positive(2), default=2, help="builds per check (default 2)"
+    )
 
 
 def base_env(**extra: str) -> dict[str, str]:
@@ -90,22 +97,6 @@ def check_argv(cmd: list[str], sdist: Path, out_dir: Path, runs: int) -> list[st
     return [*cmd, "build", "--check", str(runs), "-w", str(out_dir), str(sdist)]
 
 
-def private_dir(path: Path) -> Path:
-    """An empty directory with mode 0700 at ``path`` (removed first when it exists)."""
-    if path.exists():
-        shutil.rmtree(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.mkdir(mode=0o700)
-    path.chmod(0o700)
-    return path
-
-
-def tail(text: str, lines: int = 3, limit: int = 400) -> str:
-    """The last non-empty lines of ``text`` (pip's find-links noise dropped), joined by ' | '."""
-    kept = [ln.strip() for ln in text.splitlines() if ln.strip() and PIP_NOISE not in ln]
-    return " | ".join(kept[-lines:])[-limit:] if kept else "no output"
-
-
 # --------------------------------------------------------------------------- sdists
 
 
@@ -135,8 +126,8 @@ def find_sdist(spec: str, directory: Path = SDIST_DIR) -> Path | None:
         parts = split_sdist_name(path.name)
         if (
             parts is not None
-            and c.normalize_name(parts[0]) == c.normalize_name(name)
-            and c.version_matches(version, parts[1])
+            and w.normalize_name(parts[0]) == w.normalize_name(name)
+            and w.version_matches(version, parts[1])
         ):
             return path
     return None
@@ -149,37 +140,13 @@ def ensure_sdist(
     found = find_sdist(spec, directory)
     if found is not None:
         return found
-    directory.mkdir(parents=True, exist_ok=True)
-    scratch_root = c.CACHE_DIR / "tmp"
-    scratch_root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=scratch_root) as tmp:
-        argv = [
-            str(python),
-            "-m",
-            "pip",
-            "download",
-            "--disable-pip-version-check",
-            "--progress-bar",
-            "off",
-            "--no-binary",
-            ":all:",
-            "--no-deps",
-            "-d",
-            tmp,
-            spec,
-        ]
-        try:
-            proc = subprocess.run(
-                argv, capture_output=True, text=True, check=False, timeout=timeout
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise SetupError(f"pip download {spec} timed out after {timeout:.0f} s") from exc
-        got = find_sdist(spec, Path(tmp))
-        if proc.returncode != 0 or got is None:
-            raise SetupError(f"pip download {spec} failed: {tail(proc.stderr + proc.stdout)}")
-        target = directory / got.name
-        shutil.move(str(got), target)
-    return target
+    options = ["--no-binary", ":all:", "--no-deps"]
+    got, output = h.pip_download(
+        python, options, spec, directory, lambda d: find_sdist(spec, d), timeout
+    )
+    if got is None:
+        raise h.ToolError(f"pip download {spec} failed: {h.tail(output, 3)}")
+    return got
 
 
 # --------------------------------------------------------------------------- check output

@@ -20,15 +20,13 @@ every command goes to benchmarks/results/raw/build-acceptance/ (git-ignored).
 
 from __future__ import annotations
 
-import argparse
-import hashlib
 import sys
 from pathlib import Path
 from typing import Any
 
-import _common as c
-import _repair as r
 import _sdist as s
+import _wheels as w
+import harness as h
 
 DEFAULT_PACKAGES = (
     "PyYAML==6.0.2",
@@ -45,24 +43,14 @@ DEFAULT_PACKAGES = (
     "regex==2024.11.6",
 )
 SEED_PACKAGE = "PyYAML==6.0.2"
-DEFAULT_MD = c.RESULTS_DIR / "build-acceptance.md"
-DEFAULT_JSON = c.RESULTS_DIR / "build-acceptance.json"
-RAW_DIR = c.RAW_RESULTS_DIR / "build-acceptance"
-WORK_DIR = c.CACHE_DIR / "acceptance"
-DEFAULT_ROOT = c.CACHE_DIR / "build-root"
+RAW_DIR = h.RAW_RESULTS_DIR / "build-acceptance"
+WORK_DIR = h.CACHE_DIR / "acceptance"
+DEFAULT_ROOT = h.CACHE_DIR / "build-root"
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def save_raw(name: str, m: c.Measurement) -> Path:
+def save_raw(name: str, m: h.Measurement) -> Path:
     path = RAW_DIR / name
-    c.write_text(
+    h.write_text(
         path,
         f"$ {' '.join(m.argv)}\n# exit {m.returncode}, {m.wall_s:.1f} s"
         + (", timed out" if m.timed_out else "")
@@ -83,37 +71,32 @@ def check_package(
     timeout: float,
     env: dict[str, str],
 ) -> dict[str, Any]:
-    key = c.normalize_name(s.parse_spec(spec)[0])
-    work = r.fresh_dir(WORK_DIR / key)
+    key = w.normalize_name(s.parse_spec(spec)[0])
+    work = h.fresh_dir(WORK_DIR / key)
     out = work / "out"
     argv = s.check_argv(cmd, sdist, out, runs)
-    load_before = c.loadavg()
-    m = c.run_measured(argv, rss_method="none", timeout=timeout, env=env, cwd=work)
+    m = h.run(argv, timeout=timeout, env=env, cwd=work)
     raw = save_raw(f"{key}.log", m)
     parsed = s.parse_check(m.stdout)
     info = s.read_buildinfo(out) if out.is_dir() else None
     row: dict[str, Any] = {
+        **m.record(),
         "spec": spec,
         "sdist": sdist.name,
-        "sdist_sha256": sha256_file(sdist),
+        "sdist_sha256": h.sha256_file(sdist),
         "argv": argv,
-        "returncode": m.returncode,
-        "timed_out": m.timed_out,
-        "elapsed_s": round(m.wall_s, 2),
-        "loadavg_before": load_before,
-        "measured_at": c.now_iso(),
         "builds": parsed.builds,
         "backend": info.get("backend") if info else None,
         "wheel": (info.get("wheel") or {}).get("name") if info else None,
         "wheel_sha256": (info.get("wheel") or {}).get("sha256") if info else None,
         "build_requirements": info.get("build_requirements") if info else None,
-        "raw_log": c.rel(raw),
+        "raw_log": h.rel(raw),
     }
-    kept = c.list_wheels(out)
+    kept = w.list_wheels(out)
     row["elf_debug_info"] = s.elf_debug_info(kept[0]) if len(kept) == 1 else None
     if m.timed_out:
         row["reproducible"] = None
-        row["detail"] = f"timed out after {timeout:.0f} s; " + s.tail(m.stderr or m.stdout)
+        row["detail"] = f"timed out after {timeout:.0f} s; " + h.tail(m.stderr or m.stdout, 3)
     elif m.returncode == 0 and parsed.verdict == "reproducible":
         row["reproducible"] = True
         row["detail"] = ""
@@ -128,7 +111,7 @@ def check_package(
         row["diff_report"] = parsed.report
     else:
         row["reproducible"] = None
-        row["detail"] = f"exit {m.returncode}: " + s.tail(m.stderr or m.stdout)
+        row["detail"] = f"exit {m.returncode}: " + h.tail(m.stderr or m.stdout, 3)
     return row
 
 
@@ -138,30 +121,22 @@ def check_package(
 def pip_wheel_once(
     python: Path, sdist: Path, out: Path, *, timeout: float, env: dict[str, str], label: str
 ) -> dict[str, Any]:
-    r.fresh_dir(out)
-    m = c.run_measured(
-        s.pip_wheel_argv(python, sdist, out),
-        rss_method="none",
-        timeout=timeout,
-        env=env,
-        cwd=out.parent,
-    )
+    h.fresh_dir(out)
+    m = h.run(s.pip_wheel_argv(python, sdist, out), timeout=timeout, env=env, cwd=out.parent)
     raw = save_raw(label, m)
-    wheels = c.list_wheels(out)
+    wheels = w.list_wheels(out)
+    one = wheels[0] if len(wheels) == 1 else None
     run: dict[str, Any] = {
         "returncode": m.returncode,
         "elapsed_s": round(m.wall_s, 2),
-        "raw_log": c.rel(raw),
-        "wheel": str(wheels[0]) if len(wheels) == 1 else None,
-        "sha256": sha256_file(wheels[0]) if len(wheels) == 1 else None,
-        "elf_debug_info": s.elf_debug_info(wheels[0]) if len(wheels) == 1 else None,
+        "raw_log": h.rel(raw),
+        "wheel": str(one) if one else None,
+        "sha256": h.sha256_file(one) if one else None,
+        "elf_debug_info": s.elf_debug_info(one) if one else None,
     }
-    if m.timed_out or m.returncode != 0 or len(wheels) != 1:
-        run["error"] = (
-            f"timed out after {timeout:.0f} s"
-            if m.timed_out
-            else f"exit {m.returncode}, {len(wheels)} wheel(s): " + s.tail(m.stderr or m.stdout)
-        )
+    problem = m.problem(timeout=timeout) or (None if one else f"{len(wheels)} wheel(s) written")
+    if problem:
+        run["error"] = problem
     return run
 
 
@@ -169,7 +144,7 @@ def seed_case(
     python: Path, cmd: list[str], sdist: Path, *, timeout: float, env: dict[str, str]
 ) -> dict[str, Any]:
     """Two plain ``pip wheel`` builds of the same sdist, compared with ``truewheel diff``."""
-    work = r.fresh_dir(WORK_DIR / "seed")
+    work = h.fresh_dir(WORK_DIR / "seed")
     runs = [
         pip_wheel_once(
             python, sdist, work / f"pip-{i}", timeout=timeout, env=env, label=f"seed-pip-{i}.log"
@@ -181,9 +156,7 @@ def seed_case(
         result["error"] = "; ".join(run["error"] for run in runs if "error" in run)
         return result
     result["identical"] = runs[0]["sha256"] == runs[1]["sha256"]
-    m = c.run_measured(
-        [*cmd, "diff", runs[0]["wheel"], runs[1]["wheel"]], rss_method="none", timeout=300
-    )
+    m = h.run([*cmd, "diff", runs[0]["wheel"], runs[1]["wheel"]], timeout=300)
     save_raw("seed-diff.log", m)
     report = m.stdout.splitlines()
     result["diff_returncode"] = m.returncode
@@ -191,15 +164,11 @@ def seed_case(
     result["first_cause"] = s.first_cause(report)
     result["summary"] = s.report_summary(report)
     if m.returncode not in (0, 1):
-        result["error"] = f"truewheel diff exit {m.returncode}: " + s.tail(m.stderr)
+        result["error"] = f"truewheel diff exit {m.returncode}: " + h.tail(m.stderr, 3)
     return result
 
 
 # --------------------------------------------------------------------------- report
-
-
-def fmt_s(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}"
 
 
 def verdict(row: dict[str, Any]) -> str:
@@ -212,18 +181,11 @@ def verdict(row: dict[str, Any]) -> str:
 
 def build_markdown(report: dict[str, Any]) -> str:
     meta = report["meta"]
-    mach = meta["machine"]
     rows = report["packages"]
     ok = sum(1 for row in rows if row["reproducible"] is True)
+    title = "`truewheel build --check`: acceptance on real sdists"
     lines = [
-        "# `truewheel build --check`: acceptance on real sdists",
-        "",
-        f"Generated by `benchmarks/build_acceptance.py` on {meta['generated_at']}.",
-        (
-            f"Machine: {mach['cpu']}, {mach['cpus']} CPUs, {mach['libc']}, "
-            f"Python {mach['python']} ({meta['python']}); "
-            f"load average at start {mach['loadavg']}."
-        ),
+        *h.header(title, "build_acceptance.py", meta, meta["python"]),
         (
             f"truewheel: `{meta['truewheel_cmd']}` ({meta['truewheel_version'] or '?'}, "
             f"commit {meta['revision'] or '?'}); build root `{meta['build_root']}`."
@@ -240,38 +202,31 @@ def build_markdown(report: dict[str, Any]) -> str:
             "`-g`, so `0/N` means the extensions were compiled without them."
         ),
     ]
-    loads = [row["loadavg_before"][0] for row in rows if row.get("loadavg_before")]
+    loads = h.load_range(rows, "")
     if loads:
-        lines.append(
-            f"1-minute load average before each package: {min(loads):.2f}-{max(loads):.2f} "
-            "(one build at a time adds about 1)."
-        )
+        lines.append(f"Before each package: {loads} (one build at a time adds about 1).")
     lines += [
         "",
         f"**{ok} of {len(rows)} reproducible.**",
         "",
-        "| package | backend | reproducible | time (s) | builds (s) | debug info "
-        "| first cause / error |",
-        "|---|---|---|---:|---|---|---|",
-    ]
-    for row in rows:
-        builds = ", ".join(f"{b['seconds']:.1f}" for b in row["builds"]) or "—"
-        detail = f"`{c.md_cell(row['detail'])}`" if row["detail"] else ""
-        lines.append(
-            "| "
-            + " | ".join(
+        *h.table(
+            "package | backend | reproducible | time (s) | builds (s) | debug info "
+            "| first cause / error",
+            "lllrlll",
+            (
                 [
-                    c.md_cell(row["spec"]),
+                    h.md_cell(row["spec"]),
                     f"`{row['backend']}`" if row["backend"] else "—",
                     verdict(row),
-                    fmt_s(row["elapsed_s"]),
-                    builds,
+                    h.fmt_s(row["elapsed_s"], 1),
+                    ", ".join(f"{b['seconds']:.1f}" for b in row["builds"]) or "—",
                     s.fmt_debug(row.get("elf_debug_info")),
-                    detail,
+                    f"`{h.md_cell(row['detail'])}`" if row["detail"] else "",
                 ]
-            )
-            + " |"
-        )
+                for row in rows
+            ),
+        ),
+    ]
     seed = report.get("seed")
     if seed is not None:
         lines += ["", "## Seed case: plain `pip wheel`, twice", ""]
@@ -285,7 +240,7 @@ def build_markdown(report: dict[str, Any]) -> str:
             wheel = Path(run["wheel"]).name if run.get("wheel") else "—"
             digest = (run.get("sha256") or "")[:16] or "—"
             lines.append(
-                f"- pip wheel #{i}: {fmt_s(run['elapsed_s'])} s, `{wheel}`, sha256 {digest}, "
+                f"- pip wheel #{i}: {h.fmt_s(run['elapsed_s'], 1)} s, `{wheel}`, sha256 {digest}, "
                 f"ELF members with debug info {s.fmt_debug(run.get('elf_debug_info'))}"
                 + (f" — error: {run['error']}" if "error" in run else "")
             )
@@ -318,26 +273,10 @@ def build_markdown(report: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run truewheel build --check on real sdists.")
-    parser.add_argument(
-        "--truewheel",
-        default=s.default_truewheel(),
-        help="truewheel command (shell-split; default: %(default)s)",
+    parser = h.parser(
+        "Run truewheel build --check on real sdists.", truewheel=h.project_truewheel()
     )
-    parser.add_argument(
-        "--python",
-        type=Path,
-        default=s.default_python(),
-        help="interpreter whose pip downloads sdists and runs the seed case (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--packages",
-        nargs="+",
-        metavar="NAME==VERSION",
-        default=list(DEFAULT_PACKAGES),
-        help="sdists to check (default: %(default)s)",
-    )
-    parser.add_argument("--check", type=int, default=2, help="builds per check (default 2)")
+    s.add_arguments(parser, DEFAULT_PACKAGES, "downloads sdists and runs the seed case")
     parser.add_argument("--timeout", type=float, default=900.0, help="per package (s)")
     parser.add_argument(
         "--build-root",
@@ -346,52 +285,38 @@ def main(argv: list[str] | None = None) -> int:
         "default: %(default)s)",
     )
     parser.add_argument("--no-seed", action="store_true", help="skip the pip wheel seed case")
-    parser.add_argument("--output-md", type=Path, default=DEFAULT_MD)
-    parser.add_argument("--output-json", type=Path, default=DEFAULT_JSON)
+    h.add_outputs(parser, "build-acceptance")
     args = parser.parse_args(argv)
-    if args.check < 2:
-        parser.error("--check must be >= 2")
-    try:
-        specs = [f"{n}=={v}" for n, v in (s.parse_spec(p) for p in args.packages)]
-    except ValueError as exc:
-        parser.error(str(exc))
-
-    cmd = c.split_command(args.truewheel)
-    if not c.command_available(cmd):
-        print(f"build_acceptance: truewheel command not found: {args.truewheel!r}", file=sys.stderr)
-        return 2
+    cmd = h.truewheel_command(args.truewheel, "build_acceptance")
     env = s.base_env()
     root_text = args.build_root
     if root_text != "default":
         root = Path(root_text).resolve()
         if not root.is_dir():
-            s.private_dir(root)
+            h.fresh_dir(root, private=True)
         env["TRUEWHEEL_BUILD_ROOT"] = str(root)
-        root_text = c.rel(root)
+        root_text = h.rel(root)
     else:
         env.pop("TRUEWHEEL_BUILD_ROOT", None)
         root_text = "truewheel's default"
 
     sdists: dict[str, Path] = {}
-    for spec in dict.fromkeys([*specs, *([] if args.no_seed else [SEED_PACKAGE])]):
+    for spec in dict.fromkeys([*args.packages, *([] if args.no_seed else [SEED_PACKAGE])]):
         try:
             sdists[spec] = s.ensure_sdist(spec, args.python)
-        except s.SetupError as exc:
+        except h.ToolError as exc:
             print(f"build_acceptance: {exc}", file=sys.stderr)
 
-    meta: dict[str, Any] = {
-        "generated_at": c.now_iso(),
-        "machine": c.machine_info(),
-        "python": c.tool_version([str(args.python)]),
-        "truewheel_cmd": args.truewheel,
-        "truewheel_version": c.tool_version(cmd),
-        "revision": r.source_revision(),
-        "check_runs": args.check,
-        "timeout_s": args.timeout,
-        "build_root": root_text,
-    }
+    meta = h.meta(
+        args.truewheel,
+        cmd,
+        python=h.tool_version([str(args.python)]),
+        check_runs=args.check,
+        timeout_s=args.timeout,
+        build_root=root_text,
+    )
     rows: list[dict[str, Any]] = []
-    for spec in specs:
+    for spec in args.packages:
         sdist = sdists.get(spec)
         if sdist is None:
             rows.append(
@@ -411,8 +336,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{spec}: truewheel build --check {args.check} ...", end="", flush=True)
         row = check_package(spec, sdist, cmd, runs=args.check, timeout=args.timeout, env=env)
         rows.append(row)
-        print(f" {verdict(row)} ({fmt_s(row['elapsed_s'])} s) {row['detail']}"[:200], flush=True)
-        c.write_json(args.output_json, {"meta": meta, "packages": rows, "partial": True})
+        print(
+            f" {verdict(row)} ({h.fmt_s(row['elapsed_s'], 1)} s) {row['detail']}"[:200], flush=True
+        )
+        h.write_json(args.output_json, {"meta": meta, "packages": rows, "partial": True})
 
     report: dict[str, Any] = {"meta": meta, "packages": rows}
     if not args.no_seed and SEED_PACKAGE in sdists:
@@ -425,9 +352,7 @@ def main(argv: list[str] | None = None) -> int:
             " identical" if seed.get("identical") else f" different: {seed.get('first_cause')}",
             flush=True,
         )
-    c.write_json(args.output_json, report)
-    c.write_text(args.output_md, build_markdown(report))
-    print(f"wrote {c.rel(args.output_md)} and {c.rel(args.output_json)}")
+    h.write_report(args.output_md, build_markdown(report), args.output_json, report)
     return 0
 
 

@@ -3,202 +3,100 @@
 
 Target: ``truewheel build --check`` (2 builds) costs at most 2.2x one
 ``pip wheel --no-deps --no-cache-dir`` of the same sdist, measured in the same run.
-
-Per package, one at a time:
-
-1. one untimed ``pip wheel`` (warm-up: page cache, compiler, pip itself);
-2. **cold**: ``truewheel build --check`` with ``TRUEWHEEL_BUILD_ROOT`` pointing to
-   a fresh, empty 0700 directory, so the build environment is created and its
-   requirements installed by the first of the two builds;
-3. ``--repeat`` (default 3) timed runs of each, interleaved (pip, tw / tw, pip /
-   pip, tw, ...). The truewheel runs keep the build root of the cold run:
-   reusing the build environment across builds is part of the design, so these
-   are the **warm** numbers.
-
-Ratios: warm = median(truewheel warm) / median(pip wheel); cold = the cold
-truewheel run / median(pip wheel).
-
-Caches: pip's caches are off on both sides. ``pip wheel`` gets
-``--no-cache-dir`` (which disables pip's HTTP cache and its wheel cache), and
-both commands run with ``PIP_NO_CACHE_DIR=1`` in the environment, so the pip
-that truewheel runs to install build requirements uses no cache either.
-Everything else in the environment (pip's find-links, index, ...) is the same
-for both.
-
-Writes benchmarks/results/build-overhead.md and .json.
+Per package: untimed ``pip wheel`` warm-ups, one **cold** check into a fresh build
+root, then ``--repeat`` interleaved runs of each, the truewheel ones **warm** (they
+reuse the cold run's build environment, by design). pip's caches are off on both
+sides (``--no-cache-dir`` and ``PIP_NO_CACHE_DIR=1``). The method in full is in
+benchmarks/README.md and in the report. Writes benchmarks/results/build-overhead.md and .json.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
 import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
-import _common as c
-import _repair as r
 import _sdist as s
+import _wheels as w
+import harness as h
 
 DEFAULT_PACKAGES = ("PyYAML==6.0.2", "psutil==6.1.0", "regex==2024.11.6")
 TARGET = 2.2
-DEFAULT_MD = c.RESULTS_DIR / "build-overhead.md"
-DEFAULT_JSON = c.RESULTS_DIR / "build-overhead.json"
-WORK_DIR = c.CACHE_DIR / "overhead"
+WORK_DIR = h.CACHE_DIR / "overhead"
 
 
-def _children_cpu() -> tuple[float, float]:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime, usage.ru_stime
+def build_step(name: str, argv: list[str], out: Path, env: dict[str, str], check: bool) -> h.Step:
+    """One build into a fresh OUT dir (deleted afterwards): wall, CPU, exit, wheel, debug info."""
 
+    def inspect(i: int, m: h.Measurement, record: dict[str, Any]) -> None:
+        wheels = w.list_wheels(out)
+        record["wheel"] = wheels[0].name if len(wheels) == 1 else None
+        record["elf_debug_info"] = s.elf_debug_info(wheels[0]) if len(wheels) == 1 else None
+        if check:
+            parsed = s.parse_check(m.stdout)
+            record["builds_s"] = [b["seconds"] for b in parsed.builds]
+            record["verdict"] = parsed.verdict
+        if len(wheels) != 1:
+            record.setdefault("error", f"{len(wheels)} wheel(s): {h.tail(m.stderr, 3)}")
+        shutil.rmtree(out, ignore_errors=True)
 
-def run_once(
-    kind: str,
-    argv: list[str],
-    out_dir: Path,
-    *,
-    env: dict[str, str],
-    timeout: float,
-) -> dict[str, Any]:
-    """One timed run into a fresh OUT dir (deleted afterwards): wall, CPU, exit, wheel."""
-    r.fresh_dir(out_dir)
-    load_before = c.loadavg()
-    user0, sys0 = _children_cpu()
-    m = c.run_measured(argv, rss_method="none", timeout=timeout, env=env, cwd=out_dir.parent)
-    user1, sys1 = _children_cpu()
-    wheels = c.list_wheels(out_dir)
-    run: dict[str, Any] = {
-        "kind": kind,
-        "elapsed_s": round(m.wall_s, 3),
-        "user_s": round(user1 - user0, 2),
-        "sys_s": round(sys1 - sys0, 2),
-        "returncode": m.returncode,
-        "timed_out": m.timed_out,
-        "loadavg_before": load_before,
-        "measured_at": c.now_iso(),
-        "wheel": wheels[0].name if len(wheels) == 1 else None,
-        "elf_debug_info": s.elf_debug_info(wheels[0]) if len(wheels) == 1 else None,
-    }
-    if kind != "pip":
-        parsed = s.parse_check(m.stdout)
-        run["builds_s"] = [b["seconds"] for b in parsed.builds]
-        run["verdict"] = parsed.verdict
     # truewheel --check exits 1 when the builds differ: the timing is still valid.
-    allowed = (0,) if kind == "pip" else (0, 1)
-    if m.timed_out:
-        run["error"] = f"timed out after {timeout:.0f} s"
-    elif m.returncode not in allowed or len(wheels) != 1:
-        run["error"] = f"exit {m.returncode}, {len(wheels)} wheel(s): " + s.tail(
-            m.stderr or m.stdout
-        )
-    shutil.rmtree(out_dir, ignore_errors=True)
-    return run
-
-
-def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    ok = [x for x in runs if "error" not in x]
-    return {
-        "runs": runs,
-        "median_s": c.median(x["elapsed_s"] for x in ok),
-        "min_s": min((x["elapsed_s"] for x in ok), default=None),
-        "median_cpu_s": c.median(x["user_s"] + x["sys_s"] for x in ok),
-        "errors": [x["error"] for x in runs if "error" in x],
-    }
-
-
-def pip_version(python: Path) -> str:
-    """``pip 26.3`` (the first words of ``pip --version``)."""
-    text = c.tool_version([str(python), "-m", "pip"]) or "pip ?"
-    return text.split(" from ")[0]
-
-
-def ratio(a: float | None, b: float | None) -> float | None:
-    return a / b if a is not None and b else None
+    ok = (0, 1) if check else (0,)
+    return h.Step(
+        name,
+        lambda i: argv,
+        ok=ok,
+        env=env,
+        cwd=out.parent,
+        prepare=lambda i: h.fresh_dir(out),
+        inspect=inspect,
+    )
 
 
 def measure_package(
-    spec: str,
-    sdist: Path,
-    cmd: list[str],
-    python: Path,
-    *,
-    repeat: int,
-    warmup: int,
-    runs: int,
-    timeout: float,
+    spec: str, sdist: Path, cmd: list[str], args: argparse.Namespace
 ) -> dict[str, Any]:
-    key = c.normalize_name(s.parse_spec(spec)[0])
-    work = r.fresh_dir(WORK_DIR / key)
-    root = s.private_dir(work / "root")
+    key = w.normalize_name(s.parse_spec(spec)[0])
+    work = h.fresh_dir(WORK_DIR / key)
+    root = h.fresh_dir(work / "root", private=True)
     pip_env = s.base_env(PIP_NO_CACHE_DIR="1")
     pip_env.pop("TRUEWHEEL_BUILD_ROOT", None)
     tw_env = s.base_env(PIP_NO_CACHE_DIR="1", TRUEWHEEL_BUILD_ROOT=str(root))
-    pip_argv = s.pip_wheel_argv(python, sdist, work / "out")
-    tw_argv = s.check_argv(cmd, sdist, work / "out", runs)
+    pip_argv = s.pip_wheel_argv(args.python, sdist, work / "out")
+    tw_argv = s.check_argv(cmd, sdist, work / "out", args.check)
+    pip = build_step("pip wheel", pip_argv, work / "out", pip_env, check=False)
+    tw = build_step("truewheel --check", tw_argv, work / "out", tw_env, check=True)
 
-    def pip_run(label: str) -> dict[str, Any]:
-        print(f"  {label} ...", end="", flush=True)
-        run = run_once("pip", pip_argv, work / "out", env=pip_env, timeout=timeout)
-        print(f" {run['elapsed_s']:.1f} s" + (f" ({run['error']})" if "error" in run else ""))
-        return run
-
-    def tw_run(label: str, kind: str) -> dict[str, Any]:
-        print(f"  {label} ...", end="", flush=True)
-        run = run_once(kind, tw_argv, work / "out", env=tw_env, timeout=timeout)
-        builds = ", ".join(f"{x:.1f}" for x in run.get("builds_s", []))
-        print(
-            f" {run['elapsed_s']:.1f} s (builds {builds}; {run.get('verdict')})"
-            + (f" ({run['error']})" if "error" in run else "")
-        )
-        return run
-
-    warmups = [pip_run(f"pip wheel warm-up {i + 1}") for i in range(warmup)]
-    cold = tw_run("truewheel --check, cold (fresh build root)", "cold")
-    pip_runs: list[dict[str, Any]] = []
-    tw_runs: list[dict[str, Any]] = []
-    for i in range(repeat):
-        order = ("pip", "tw") if i % 2 == 0 else ("tw", "pip")
-        for which in order:
-            if which == "pip":
-                pip_runs.append(pip_run(f"pip wheel {i + 1}/{repeat}"))
-            else:
-                tw_runs.append(tw_run(f"truewheel --check {i + 1}/{repeat} (warm)", "warm"))
-    pip = summarize(pip_runs)
-    warm = summarize(tw_runs)
+    warmups = h.warm_up(pip, args.warmup, timeout=args.timeout)
+    cold = tw.run_printed(-1, "truewheel --check, cold (fresh build root)", timeout=args.timeout)
+    runs = h.bench([pip, tw], repeat=args.repeat, alternate=True, timeout=args.timeout)
+    pip_sum, warm = h.summarize(runs[pip.name]), h.summarize(runs[tw.name])
     cold_s = cold["elapsed_s"] if "error" not in cold else None
     debug = {
-        "pip": next((x["elf_debug_info"] for x in pip_runs if x.get("elf_debug_info")), None),
+        "pip": next((x["elf_debug_info"] for x in runs[pip.name] if x.get("elf_debug_info")), None),
         "truewheel": next(
-            (x["elf_debug_info"] for x in [cold, *tw_runs] if x.get("elf_debug_info")), None
+            (x["elf_debug_info"] for x in [cold, *runs[tw.name]] if x.get("elf_debug_info")), None
         ),
     }
-    comparable = debug["pip"] == debug["truewheel"]
     return {
         "spec": spec,
         "sdist": sdist.name,
         "pip_argv": pip_argv,
         "truewheel_argv": tw_argv,
         "warmup_runs": warmups,
-        "pip": pip,
+        "pip": pip_sum,
         "truewheel_warm": warm,
         "truewheel_cold": cold,
-        "ratio_warm": ratio(warm["median_s"], pip["median_s"]),
-        "ratio_cold": ratio(cold_s, pip["median_s"]),
+        "ratio_warm": h.ratio(warm["median_s"], pip_sum["median_s"]),
+        "ratio_cold": h.ratio(cold_s, pip_sum["median_s"]),
         "elf_debug_info": debug,
-        "comparable": comparable,
+        "comparable": debug["pip"] == debug["truewheel"],
     }
 
 
 # --------------------------------------------------------------------------- report
-
-
-def fmt_s(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}"
-
-
-def fmt_ratio(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}x"
 
 
 def verdict(value: float | None, comparable: bool = True) -> str:
@@ -208,17 +106,53 @@ def verdict(value: float | None, comparable: bool = True) -> str:
     return text if comparable else f"{text} (*not comparable*)"
 
 
+def _row(row: dict[str, Any]) -> list[str]:
+    pip, warm, cold = row["pip"], row["truewheel_warm"], row["truewheel_cold"]
+    cold_ok = "error" not in cold
+    cpu = [
+        pip["median_cpu_s"],
+        warm["median_cpu_s"],
+        cold["user_s"] + cold["sys_s"] if cold_ok else None,
+    ]
+    return [
+        h.md_cell(row["spec"]),
+        h.fmt_s(pip["median_s"], 1),
+        h.fmt_s(warm["median_s"], 1),
+        h.fmt_ratio(row["ratio_warm"], 2),
+        verdict(row["ratio_warm"], row["comparable"]),
+        h.fmt_s(cold["elapsed_s"] if cold_ok else None, 1),
+        h.fmt_ratio(row["ratio_cold"], 2),
+        verdict(row["ratio_cold"], row["comparable"]),
+        " / ".join(h.fmt_s(x, 1) for x in cpu),
+        " / ".join(s.fmt_debug(row["elf_debug_info"][k]) for k in ("pip", "truewheel")),
+    ]
+
+
+def _runs_line(row: dict[str, Any]) -> str:
+    def tw_text(run: dict[str, Any]) -> str:
+        builds = ", ".join(f"{x:.1f}" for x in run.get("builds_s", []))
+        note = "" if run.get("verdict") == "reproducible" else f" {run.get('verdict')}"
+        return f"{run['elapsed_s']:.1f} [{builds}]{note}"
+
+    pip_runs, warm_runs = row["pip"]["runs"], row["truewheel_warm"]["runs"]
+    pip_text = ", ".join(f"{x['elapsed_s']:.1f}" for x in pip_runs)
+    return (
+        f"- {row['spec']}: pip wheel {pip_text}; "
+        f"truewheel warm {', '.join(tw_text(x) for x in warm_runs)}; "
+        f"cold {tw_text(row['truewheel_cold'])}{h.load_range([*pip_runs, *warm_runs])}"
+    )
+
+
 def build_markdown(report: dict[str, Any]) -> str:
     meta = report["meta"]
-    mach = meta["machine"]
+    rows = report["packages"]
+    python = f"{meta['python']}, {meta['pip_version']}"
     lines = [
-        "# `truewheel build --check` vs one `pip wheel`: overhead",
-        "",
-        f"Generated by `benchmarks/build_overhead.py` on {meta['generated_at']}.",
-        (
-            f"Machine: {mach['cpu']}, {mach['cpus']} CPUs, {mach['libc']}, "
-            f"Python {mach['python']} ({meta['python']}, {meta['pip_version']}); "
-            f"load average at start {mach['loadavg']}."
+        *h.header(
+            "`truewheel build --check` vs one `pip wheel`: overhead",
+            "build_overhead.py",
+            meta,
+            python,
         ),
         (
             f"truewheel: `{meta['truewheel_cmd']}` ({meta['truewheel_version'] or '?'}, "
@@ -255,60 +189,26 @@ def build_markdown(report: dict[str, Any]) -> str:
             "ratio is marked *not comparable*."
         ),
         "",
-        "| package | pip wheel (s) | truewheel warm (s) | warm ratio | target | "
-        "truewheel cold (s) | cold ratio | target | CPU pip / warm / cold (s) | debug info |",
-        "|---|---:|---:|---:|---|---:|---:|---|---|---|",
+        *h.table(
+            "package | pip wheel (s) | truewheel warm (s) | warm ratio | target | "
+            "truewheel cold (s) | cold ratio | target | CPU pip / warm / cold (s) | debug info",
+            "lrrrlrrlll",
+            map(_row, rows),
+        ),
+        "",
+        "Individual runs (wall s; truewheel: total [its per-build times]):",
+        "",
+        *map(_runs_line, rows),
     ]
-    for row in report["packages"]:
-        pip, warm, cold = row["pip"], row["truewheel_warm"], row["truewheel_cold"]
-        cold_cpu = cold["user_s"] + cold["sys_s"] if "error" not in cold else None
-        cpu = " / ".join(fmt_s(x) for x in (pip["median_cpu_s"], warm["median_cpu_s"], cold_cpu))
-        lines.append(
-            "| "
-            + " | ".join(
-                [
-                    c.md_cell(row["spec"]),
-                    fmt_s(pip["median_s"]),
-                    fmt_s(warm["median_s"]),
-                    fmt_ratio(row["ratio_warm"]),
-                    verdict(row["ratio_warm"], row["comparable"]),
-                    fmt_s(cold["elapsed_s"] if "error" not in cold else None),
-                    fmt_ratio(row["ratio_cold"]),
-                    verdict(row["ratio_cold"], row["comparable"]),
-                    cpu,
-                    " / ".join(s.fmt_debug(row["elf_debug_info"][k]) for k in ("pip", "truewheel")),
-                ]
-            )
-            + " |"
-        )
-    lines += ["", "Individual runs (wall s; truewheel: total [its per-build times]):", ""]
-    for row in report["packages"]:
-
-        def tw_text(run: dict[str, Any]) -> str:
-            builds = ", ".join(f"{x:.1f}" for x in run.get("builds_s", []))
-            note = "" if run.get("verdict") == "reproducible" else f" {run.get('verdict')}"
-            return f"{run['elapsed_s']:.1f} [{builds}]{note}"
-
-        pip_text = ", ".join(f"{x['elapsed_s']:.1f}" for x in row["pip"]["runs"])
-        warm_text = ", ".join(tw_text(x) for x in row["truewheel_warm"]["runs"])
-        loads = [
-            x["loadavg_before"][0]
-            for x in [*row["pip"]["runs"], *row["truewheel_warm"]["runs"]]
-            if x.get("loadavg_before")
-        ]
-        load_text = f"; 1-min load {min(loads):.2f}-{max(loads):.2f}" if loads else ""
-        lines.append(
-            f"- {row['spec']}: pip wheel {pip_text}; truewheel warm {warm_text}; "
-            f"cold {tw_text(row['truewheel_cold'])}{load_text}"
-        )
     problems = [
         f"- {row['spec']}: {err}"
-        for row in report["packages"]
+        for row in rows
         for part in ("pip", "truewheel_warm")
         for err in row[part]["errors"]
-    ] + [
+    ]
+    problems += [
         f"- {row['spec']}: cold: {row['truewheel_cold']['error']}"
-        for row in report["packages"]
+        for row in rows
         if "error" in row["truewheel_cold"]
     ]
     problems += [
@@ -316,7 +216,7 @@ def build_markdown(report: dict[str, Any]) -> str:
         f"(pip {s.fmt_debug(row['elf_debug_info']['pip'])}, "
         f"truewheel {s.fmt_debug(row['elf_debug_info']['truewheel'])}), so the two "
         "compiled with different flags"
-        for row in report["packages"]
+        for row in rows
         if not row["comparable"]
     ]
     if problems:
@@ -328,90 +228,45 @@ def build_markdown(report: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Time truewheel build --check vs pip wheel.")
-    parser.add_argument(
-        "--truewheel",
-        default=s.default_truewheel(),
-        help="truewheel command (shell-split; default: %(default)s)",
-    )
-    parser.add_argument(
-        "--python",
-        type=Path,
-        default=s.default_python(),
-        help="interpreter whose pip runs `pip wheel` (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--packages",
-        nargs="+",
-        metavar="NAME==VERSION",
-        default=list(DEFAULT_PACKAGES),
-        help="sdists to time (default: %(default)s)",
-    )
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per command (default 3)")
-    parser.add_argument(
-        "--warmup", type=int, default=1, help="untimed pip wheel runs first (default 1)"
-    )
-    parser.add_argument("--check", type=int, default=2, help="builds per check (default 2)")
+    parser = h.parser("Time truewheel build --check vs pip wheel.", truewheel=h.project_truewheel())
+    s.add_arguments(parser, DEFAULT_PACKAGES, "runs `pip wheel`")
+    h.add_repeat(parser, what="pip wheel")
     parser.add_argument("--timeout", type=float, default=900.0, help="per run (s)")
-    parser.add_argument("--output-md", type=Path, default=DEFAULT_MD)
-    parser.add_argument("--output-json", type=Path, default=DEFAULT_JSON)
+    h.add_outputs(parser, "build-overhead")
     args = parser.parse_args(argv)
-    if args.repeat < 1 or args.warmup < 0 or args.check < 2:
-        parser.error("--repeat must be >= 1, --warmup >= 0 and --check >= 2")
+    cmd = h.truewheel_command(args.truewheel, "build_overhead")
     try:
-        specs = [f"{n}=={v}" for n, v in (s.parse_spec(p) for p in args.packages)]
-    except ValueError as exc:
-        parser.error(str(exc))
-    cmd = c.split_command(args.truewheel)
-    if not c.command_available(cmd):
-        print(f"build_overhead: truewheel command not found: {args.truewheel!r}", file=sys.stderr)
-        return 2
-    try:
-        sdists = {spec: s.ensure_sdist(spec, args.python) for spec in specs}
-    except s.SetupError as exc:
+        sdists = {spec: s.ensure_sdist(spec, args.python) for spec in args.packages}
+    except h.ToolError as exc:
         print(f"build_overhead: {exc}", file=sys.stderr)
         return 1
 
-    meta: dict[str, Any] = {
-        "generated_at": c.now_iso(),
-        "machine": c.machine_info(),
-        "python": c.tool_version([str(args.python)]),
-        "pip_version": pip_version(args.python),
-        "truewheel_cmd": args.truewheel,
-        "truewheel_version": c.tool_version(cmd),
-        "revision": r.source_revision(),
-        "check_runs": args.check,
-        "repeat": args.repeat,
-        "warmup": args.warmup,
-        "timeout_s": args.timeout,
-        "target": TARGET,
-        "pip_cache": "off: --no-cache-dir for pip wheel; PIP_NO_CACHE_DIR=1 for both commands",
-    }
+    meta = h.meta(
+        args.truewheel,
+        cmd,
+        python=h.tool_version([str(args.python)]),
+        pip_version=(h.tool_version([str(args.python), "-m", "pip"]) or "pip ?").split(" from ")[0],
+        check_runs=args.check,
+        repeat=args.repeat,
+        warmup=args.warmup,
+        timeout_s=args.timeout,
+        target=TARGET,
+        pip_cache="off: --no-cache-dir for pip wheel; PIP_NO_CACHE_DIR=1 for both commands",
+    )
     rows: list[dict[str, Any]] = []
-    for spec in specs:
+    for spec, sdist in sdists.items():
         print(spec, flush=True)
-        row = measure_package(
-            spec,
-            sdists[spec],
-            cmd,
-            args.python,
-            repeat=args.repeat,
-            warmup=args.warmup,
-            runs=args.check,
-            timeout=args.timeout,
-        )
+        row = measure_package(spec, sdist, cmd, args)
         rows.append(row)
         print(
-            f"  => warm ratio {fmt_ratio(row['ratio_warm'])}, "
-            f"cold ratio {fmt_ratio(row['ratio_cold'])}"
+            f"  => warm ratio {h.fmt_ratio(row['ratio_warm'], 2)}, "
+            f"cold ratio {h.fmt_ratio(row['ratio_cold'], 2)}"
             + ("" if row["comparable"] else " (not comparable: debug info differs)"),
             flush=True,
         )
-        c.write_json(args.output_json, {"meta": meta, "packages": rows, "partial": True})
+        h.write_json(args.output_json, {"meta": meta, "packages": rows, "partial": True})
     report = {"meta": meta, "packages": rows}
-    c.write_json(args.output_json, report)
-    c.write_text(args.output_md, build_markdown(report))
-    print(f"wrote {c.rel(args.output_md)} and {c.rel(args.output_json)}")
+    h.write_report(args.output_md, build_markdown(report), args.output_json, report)
     return 0
 
 

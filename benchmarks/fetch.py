@@ -18,13 +18,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import _common as c
+import _wheels as w
+import harness as h
 
 PYTHON_VERSION = "3.11"
 ABIS = ("cp311", "abi3")
@@ -57,7 +56,7 @@ NETWORK_ERRORS = (
 
 @dataclass
 class Outcome:
-    req: c.Requirement
+    req: w.Requirement
     status: str  # present | linked | copied | downloaded | failed | skipped
     path: Path | None = None
     detail: str = ""
@@ -67,36 +66,14 @@ class Outcome:
         return self.status in {"present", "linked", "copied", "downloaded"}
 
 
-def pip_download_argv(req: c.Requirement, dest: Path, retries: int, timeout: int) -> list[str]:
-    argv = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--disable-pip-version-check",
-        "--progress-bar",
-        "off",
-        "-q",
-        "--only-binary",
-        ":all:",
-        "--no-deps",
-        "--python-version",
-        PYTHON_VERSION,
-        "--implementation",
-        "cp",
-        "--retries",
-        str(retries),
-        "--timeout",
-        str(timeout),
-        "-d",
-        str(dest),
-    ]
+def pip_download_options(retries: int, timeout: int) -> list[str]:
+    options = ["-q", "--only-binary", ":all:", "--no-deps", "--python-version", PYTHON_VERSION]
+    options += ["--implementation", "cp", "--retries", str(retries), "--timeout", str(timeout)]
     for abi in ABIS:
-        argv += ["--abi", abi]
+        options += ["--abi", abi]
     for plat in PLATFORMS:
-        argv += ["--platform", plat]
-    argv.append(str(req))
-    return argv
+        options += ["--platform", plat]
+    return options
 
 
 def looks_offline(text: str) -> bool:
@@ -125,7 +102,7 @@ def link_or_copy(src: Path, dest_dir: Path) -> tuple[Path, str]:
 
 
 def fetch_one(
-    req: c.Requirement,
+    req: w.Requirement,
     dest: Path,
     local_dirs: list[Path],
     *,
@@ -133,11 +110,11 @@ def fetch_one(
     retries: int,
     timeout: int,
 ) -> Outcome:
-    cached = c.find_wheel(req, dest)
+    cached = w.find_wheel(req, dest)
     if cached is not None:
         return Outcome(req, "present", cached)
     for local in local_dirs:
-        hit = c.find_wheel(req, local)
+        hit = w.find_wheel(req, local)
         if hit is not None:
             try:
                 path, how = link_or_copy(hit, dest)
@@ -149,30 +126,23 @@ def fetch_one(
         return Outcome(req, "failed", None, f"local-only and not found in {where}")
     if offline:
         return Outcome(req, "skipped", None, "index unreachable (earlier download failed)")
-    tmp_root = c.CACHE_DIR / "tmp"
-    tmp_root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=tmp_root) as tmp:
-        tmp_dir = Path(tmp)
-        argv = pip_download_argv(req, tmp_dir, retries, timeout)
-        try:
-            proc = subprocess.run(argv, capture_output=True, text=True, check=False)
-        except OSError as exc:
-            return Outcome(req, "failed", None, f"cannot run pip: {exc}")
-        got = c.find_wheel(req, tmp_dir)
-        if proc.returncode != 0 or got is None:
-            output = proc.stderr + proc.stdout
-            status = "failed"
-            detail = last_error_line(output)
-            if looks_offline(output):
-                detail = "network error: " + detail
-            return Outcome(req, status, None, detail)
-        target = dest / got.name
-        shutil.move(str(got), target)
-    return Outcome(req, "downloaded", target)
+    options = pip_download_options(retries, timeout)
+    try:
+        got, output = h.pip_download(
+            sys.executable, options, str(req), dest, lambda d: w.find_wheel(req, d)
+        )
+    except OSError as exc:
+        return Outcome(req, "failed", None, f"cannot run pip: {exc}")
+    if got is None:
+        detail = last_error_line(output)
+        if looks_offline(output):
+            detail = "network error: " + detail
+        return Outcome(req, "failed", None, detail)
+    return Outcome(req, "downloaded", got)
 
 
 def describe_platform(path: Path) -> str:
-    parsed = c.parse_wheel_filename(path.name)
+    parsed = w.parse_wheel_filename(path.name)
     if parsed is None:
         return "?"
     return f"{parsed.python}-{parsed.abi}-{parsed.platform}"
@@ -180,8 +150,8 @@ def describe_platform(path: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--wheels-file", type=Path, default=c.WHEELS_TXT)
-    parser.add_argument("--dest", type=Path, default=c.WHEEL_DIR)
+    parser.add_argument("--wheels-file", type=Path, default=w.WHEELS_TXT)
+    parser.add_argument("--dest", type=Path, default=w.WHEEL_DIR)
     parser.add_argument(
         "--local-dir",
         type=Path,
@@ -194,12 +164,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        reqs = c.parse_requirements(args.wheels_file)
+        reqs = w.parse_requirements(args.wheels_file)
     except (OSError, ValueError) as exc:
         print(f"fetch: cannot read {args.wheels_file}: {exc}", file=sys.stderr)
         return 0
     if args.only:
-        wanted = {c.normalize_name(n.split("==")[0]) for n in args.only}
+        wanted = {w.normalize_name(n.split("==")[0]) for n in args.only}
         reqs = [r for r in reqs if r.key in wanted]
     local_dirs = [d for d in (args.local_dir or list(DEFAULT_LOCAL_DIRS)) if d.is_dir()]
     dest: Path = args.dest
@@ -233,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     bad = [o for o in outcomes if not o.ok]
     total = sum(o.path.stat().st_size for o in ok if o.path is not None)
     print()
-    print(f"Summary: {len(ok)}/{len(reqs)} wheels in {c.rel(dest)} ({total / 1e6:.1f} MB)")
+    print(f"Summary: {len(ok)}/{len(reqs)} wheels in {h.rel(dest)} ({total / 1e6:.1f} MB)")
     counts: dict[str, int] = {}
     for o in outcomes:
         counts[o.status] = counts.get(o.status, 0) + 1

@@ -16,12 +16,11 @@ refusal is timed and measured the same way.
 
 The torch figure (inspect's peak RSS with auditwheel's time in the same run)
 comes from ``speed.py``.  Writes benchmarks/results/memory.md and memory.json.
-Needs ~4.5 GB of disk in benchmarks/.cache/memory.
+Needs ~4.5 GB of disk in benchmarks/.cache/memory; ``--cases`` picks a subset.
 """
 
 from __future__ import annotations
 
-import argparse
 import random
 import shutil
 import subprocess
@@ -30,17 +29,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import _common as c
+import harness as h
 
-REPO = c.BENCH_DIR.parent
-WORK = c.CACHE_DIR / "memory"
+WORK = h.CACHE_DIR / "memory"
 BIG = 2 << 30
 BLOCK = 48 << 10
-DEFAULT_MD = c.RESULTS_DIR / "memory.md"
-DEFAULT_JSON = c.RESULTS_DIR / "memory.json"
 LIMIT_MIB = 300
+CASES = ("inspect", "normalize", "repair", "diff", "scan", "bomb")
 
-sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(h.REPO_DIR / "src"))
 
 
 def _payload(path: Path, flip_at: int | None) -> None:
@@ -146,110 +143,113 @@ _SELF_RSS = (
 )
 
 
-def measure(label: str, args: list[str], repeat: int) -> dict[str, Any]:
-    argv = [sys.executable, "-c", _SELF_RSS, *args]
-    runs: list[dict[str, Any]] = []
-    for _ in range(repeat):
-        m = c.run_measured(argv, rss_method="time", timeout=1800)
-        own = next(
-            (int(line.split()[1]) for line in m.stderr.splitlines() if "TW-SELF-MAXRSS" in line),
-            None,
-        )
-        runs.append(
-            {
-                "wall_s": round(m.wall_s, 3),
-                "peak_rss_mib": round((m.max_rss_kib or 0) / 1024, 1),
-                "own_peak_rss_mib": round(own / 1024, 1) if own else None,
-                "returncode": m.returncode,
-                "stderr": m.stderr.strip().splitlines()[:1],
-            }
-        )
-        print(f"  {label}: {runs[-1]}", flush=True)
+def own_peak(i: int, m: h.Measurement, record: dict[str, Any]) -> None:
+    """truewheel's own peak RSS (RUSAGE_SELF, printed by the wrapper), beside the tree's."""
+    own = next((ln.split()[1] for ln in m.stderr.splitlines() if "TW-SELF-MAXRSS" in ln), None)
+    record["own_peak_rss_kib"] = int(own) if own else None
+    record["stderr"] = m.stderr.strip().splitlines()[:1]
+
+
+def measure(label: str, args: list[str], repeat: int, out: Path) -> dict[str, Any]:
+    """``repeat`` runs of ``truewheel ARGS`` under GNU time, outputs cleared after each."""
+
+    def clear(i: int) -> None:
+        for path in (out / "norm", out / "rep"):
+            shutil.rmtree(path, ignore_errors=True)
+
+    # exit 1 is diff's "different" and inspect's findings; 2 is the bomb's refusal
+    step = h.Step(
+        label,
+        lambda i: [sys.executable, "-c", _SELF_RSS, *args],
+        ok=(0, 1, 2),
+        prepare=clear,
+        inspect=own_peak,
+    )
+    runs = h.bench([step], repeat=repeat, rss_method="time", timeout=1800)[label]
+    clear(0)
+    mib = [(x["max_rss_kib"] or 0) / 1024 for x in runs]
+    own = [(x["own_peak_rss_kib"] or 0) / 1024 for x in runs]
     return {
+        **h.summarize(runs),
         "label": label,
         "argv": args,
-        "runs": runs,
-        "median_wall_s": c.median(r["wall_s"] for r in runs),
-        "max_peak_rss_mib": max(r["peak_rss_mib"] for r in runs),
-        "max_own_peak_rss_mib": max((r["own_peak_rss_mib"] or 0) for r in runs),
+        "median_wall_s": h.median(x["elapsed_s"] for x in runs),
+        "max_peak_rss_mib": round(max(mib), 1),
+        "max_own_peak_rss_mib": round(max(own), 1),
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=1, help="runs per 2 GiB case")
-    args = parser.parse_args()
+def build_markdown(document: dict[str, Any]) -> str:
+    rows = [
+        [
+            r["label"],
+            ",".join(sorted({str(run["returncode"]) for run in r["runs"]})),
+            f"{h.fmt_s(r['median_wall_s'], 2)} s",
+            f"{r['max_peak_rss_mib']:.0f} MiB",
+            f"{r['max_own_peak_rss_mib']:.0f} MiB",
+        ]
+        for r in document["cases"]
+    ]
+    lines = [
+        *h.header(
+            "Peak memory: a wheel with a 2 GiB member, and a zip bomb",
+            "memory.py",
+            document["meta"],
+        ),
+        f"`bigmember`: {document['big_member_bytes'] / 2**30:.2f} GiB wheel, `libbig.so` with a "
+        "2 GiB section deflate cannot compress. Bomb: "
+        f"{document['bomb_bytes'] / 1e6:.1f} MB inflating to 3.2 GB. Target: {LIMIT_MIB} MiB.",
+        "",
+        *h.table(
+            "case | exit | median wall | peak RSS (process tree) | truewheel's own peak",
+            "lrrrr",
+            rows,
+        ),
+        "",
+        "The process tree includes children: patchelf loads the whole library it edits, and",
+        "repair's SBOM helper is a forked process. The torch figure is in `inspect-speed.md`.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = h.parser((__doc__ or "").splitlines()[0], truewheel=None)
+    parser.add_argument("--repeat", type=h.positive(1), default=1, help="runs per 2 GiB case")
+    parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
+    h.add_outputs(parser, "memory")
+    args = parser.parse_args(argv)
     if shutil.which("objcopy") is None:
         print("objcopy (binutils) is needed", file=sys.stderr)
         return 2
     print("building the test wheels (once) ...", flush=True)
     big_a = build_big_wheel("a", None)
-    big_b = build_big_wheel("b", BIG // 2)
+    big_b = build_big_wheel("b", BIG // 2) if "diff" in args.cases else big_a
     bomb = build_bomb()
-    results = []
     with tempfile.TemporaryDirectory(dir=WORK) as scratch:
         out = Path(scratch)
-        cases: list[tuple[str, list[str], int]] = [
-            ("inspect", ["inspect", "--json", "--fail-on", "never", str(big_a)], args.repeat),
-            ("normalize", ["normalize", "-w", str(out / "norm"), str(big_a)], args.repeat),
-            ("repair (grafts GMP)", ["repair", "-w", str(out / "rep"), str(big_a)], args.repeat),
-            ("diff", ["diff", str(big_a), str(big_b)], args.repeat),
-            (
-                "scan -j 2",
-                [
-                    "scan",
-                    "--no-progress",
-                    "-j",
-                    "2",
-                    "--catalog",
-                    str(out / "c.sqlite"),
-                    "--rescan",
-                    str(big_a),
-                ],
-                args.repeat,
-            ),
-            ("zip bomb refused (inspect)", ["inspect", "--json", str(bomb)], 5),
-        ]
-        for label, argv, repeat in cases:
-            print(label, flush=True)
-            results.append(measure(label, argv, repeat))
-            for path in (out / "norm", out / "rep"):
-                shutil.rmtree(path, ignore_errors=True)
-    machine = c.machine_info()
+        scan = ["scan", "--no-progress", "-j", "2", "--catalog", str(out / "c.sqlite")]
+        cases: dict[str, tuple[str, list[str], int]] = {
+            "inspect": ("inspect", ["inspect", "--json", "--fail-on", "never", str(big_a)], 0),
+            "normalize": ("normalize", ["normalize", "-w", str(out / "norm"), str(big_a)], 0),
+            "repair": ("repair (grafts GMP)", ["repair", "-w", str(out / "rep"), str(big_a)], 0),
+            "diff": ("diff", ["diff", str(big_a), str(big_b)], 0),
+            "scan": ("scan -j 2", [*scan, "--rescan", str(big_a)], 0),
+            "bomb": ("zip bomb refused (inspect)", ["inspect", "--json", str(bomb)], 5),
+        }
+        results = []
+        for key in args.cases:
+            label, case_argv, repeat = cases[key]
+            results.append(measure(label, case_argv, repeat or args.repeat, out))
     document: dict[str, Any] = {
-        "generated": c.now_iso(),
-        "machine": machine,
+        "meta": h.meta("python -c 'truewheel.cli.main'", [sys.executable, "-m", "truewheel"]),
         "big_member_bytes": big_a.stat().st_size,
         "bomb_bytes": bomb.stat().st_size,
         "limit_mib": LIMIT_MIB,
         "cases": results,
     }
-    c.write_json(DEFAULT_JSON, document)
-    lines = [
-        "# Peak memory: a wheel with a 2 GiB member, and a zip bomb",
-        "",
-        f"Generated {document['generated']} by `benchmarks/memory.py` on "
-        f"{machine['cpus']} cores ({machine['cpu']}).",
-        f"`bigmember`: {big_a.stat().st_size / 2**30:.2f} GiB wheel, `libbig.so` with a 2 GiB "
-        "section deflate cannot compress. Bomb: "
-        f"{bomb.stat().st_size / 1e6:.1f} MB inflating to 3.2 GB. Target: {LIMIT_MIB} MiB.",
-        "",
-        "| case | exit | median wall | peak RSS (process tree) | truewheel's own peak |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for r in results:
-        codes = ",".join(sorted({str(run["returncode"]) for run in r["runs"]}))
-        lines.append(
-            f"| {r['label']} | {codes} | {r['median_wall_s']:.2f} s | "
-            f"{r['max_peak_rss_mib']:.0f} MiB | {r['max_own_peak_rss_mib']:.0f} MiB |"
-        )
-    lines += [
-        "",
-        "The process tree includes children: patchelf loads the whole library it edits, and",
-        "repair's SBOM helper is a forked process. The torch figure is in `inspect-speed.md`.",
-    ]
-    c.write_text(DEFAULT_MD, "\n".join(lines) + "\n")
-    print("\n".join(lines))
+    markdown = build_markdown(document)
+    h.write_report(args.output_md, markdown, args.output_json, document)
+    print(markdown)
     return 0
 
 

@@ -1,44 +1,29 @@
 #!/usr/bin/env python3
 """Throughput of ``truewheel scan`` on the benchmark corpus (benchmarks/corpus.txt).
 
-Configurations, each a fresh catalog and a full scan of every wheel in
-benchmarks/.cache/corpus, run as ``truewheel scan --json`` subprocesses:
-
-* ``1 local worker``  (``-j 1``: in process),
-* ``2 local workers`` (``-j 2``: a process pool),
-* ``LocalCluster``    (``--dask``: a ``distributed.LocalCluster`` with 2 worker
-  processes of 1 thread, started before timing and shared by the repeats),
-
-then a rescan of the unchanged corpus into the catalog the last 2-worker run
-left (every wheel skipped: stat + central directory only).
-
-The corpus is read once before timing so every configuration starts with it in
-the page cache (3.6 GB here, on a 24 GiB machine); runs are interleaved, and the
-medians of ``--repeat`` runs are reported, with wheels/s, compressed MB/s (wheel
-files) and unpacked MB/s (native files inflated and hashed).
+Each configuration (``-j 1`` in process, ``-j 2`` a process pool, ``--dask`` a
+``distributed.LocalCluster`` of 2 one-thread processes started before timing) scans every
+wheel of benchmarks/.cache/corpus (or ``--corpus DIR``) into a fresh catalog; a rescan of
+the unchanged corpus into the 2-worker catalog of the same round skips every wheel. The
+corpus is read once first so every configuration finds it in the page cache; runs are
+interleaved and reported as medians with wheels/s, compressed MB/s and unpacked MB/s.
 
 Writes benchmarks/results/scan-speed.md and benchmarks/results/scan-speed.json.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import _common as c
+import harness as h
 
-CORPUS_DIR = c.CACHE_DIR / "corpus"
-DEFAULT_MD = c.RESULTS_DIR / "scan-speed.md"
-DEFAULT_JSON = c.RESULTS_DIR / "scan-speed.json"
-TRUEWHEEL = Path(sys.executable).with_name("truewheel")
+CORPUS_DIR = h.CACHE_DIR / "corpus"
+RESCAN = "rescan"
 
 
 def warm(directory: Path) -> tuple[int, int]:
@@ -52,33 +37,107 @@ def warm(directory: Path) -> tuple[int, int]:
     return count, total
 
 
-def run_scan(catalog: Path, extra: list[str]) -> tuple[float, dict[str, Any]]:
-    cmd = [str(TRUEWHEEL), "scan", "--json", "--no-progress", "--catalog", str(catalog)]
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [*cmd, *extra, str(CORPUS_DIR)], capture_output=True, text=True, check=False
-    )
-    elapsed = time.perf_counter() - start
-    if proc.returncode not in (0, 1):
-        raise SystemExit(f"scan failed ({proc.returncode}): {proc.stderr.strip()}")
-    return elapsed, json.loads(proc.stdout)
+def scan_steps(
+    cmd: list[str], corpus: Path, tmp: Path, configs: list[tuple[str, list[str]]], count: int
+) -> tuple[list[h.Step], dict[str, Any]]:
+    """One step per configuration, each into a fresh catalog; the rescan after ``-j 2``."""
+    last: dict[str, Any] = {}
+
+    def argv(catalog: str, extra: list[str]) -> Callable[[int], list[str | Path]]:
+        scan = [*cmd, "scan", "--json", "--no-progress", "--catalog"]
+        return lambda i: [*scan, tmp / f"{i}-{catalog}.sqlite", *extra, corpus]
+
+    def keep(i: int, m: h.Measurement, record: dict[str, Any]) -> None:
+        doc = h.json_doc(m.stdout)
+        if doc is not None:
+            last["doc"] = doc
+            record["run"] = doc["run"]
+
+    def all_skipped(i: int, m: h.Measurement, record: dict[str, Any]) -> None:
+        keep(i, m, record)
+        if record.get("run", {}).get("skipped") != count:
+            record.setdefault("error", f"rescan did not skip every wheel: {record.get('run')}")
+
+    steps = [
+        h.Step(name, argv(name.split()[0], extra), ok=(0, 1), inspect=keep)
+        for name, extra in configs
+    ]
+    steps.insert(2, h.Step(RESCAN, argv("2", ["-j", "2"]), ok=(0, 1), inspect=all_skipped))
+    return steps, last
+
+
+def build_markdown(report: dict[str, Any]) -> str:
+    corpus = report["corpus"]
+    rescan = report["rescan"]
+    rows = [
+        [
+            row["config"],
+            h.fmt_s(row["median_s"], 1),
+            h.fmt_s(row["wheels_per_s"], 0),
+            h.fmt_s(row["compressed_mb_per_s"], 0),
+            h.fmt_s(row["native_mb_per_s"], 0),
+            ", ".join(f"{v:.1f}" for v in row["runs"]),
+        ]
+        for row in report["configs"]
+    ]
+    lines = [
+        *h.header(
+            "`truewheel scan` throughput on the benchmark corpus", "scan_speed.py", report["meta"]
+        ),
+        f"Corpus: {corpus['source']}, {corpus['wheels']:,} wheels "
+        f"({corpus['compressed_bytes'] / 1e9:.2f} GB), {corpus['with_native']} with native code, "
+        f"{corpus['native_files']:,} native files ({corpus['native_bytes'] / 1e9:.2f} GB "
+        f"unpacked). Page cache warm; medians of {report['meta']['repeat']} runs, each into a "
+        "fresh catalog, configurations interleaved.",
+        "",
+        *h.table(
+            "configuration | median (s) | wheels/s | compressed MB/s | native MB/s (unpacked) "
+            "| runs (s)",
+            "lrrrrl",
+            rows,
+        ),
+        "",
+        "Rescan of the unchanged corpus (2 local workers, every wheel skipped): median "
+        f"{h.fmt_s(rescan['median_s'], 2)} s (runs: "
+        + ", ".join(f"{x['elapsed_s']:.2f}" for x in rescan["runs"])
+        + ").",
+        "",
+        f"Found: {corpus['duplicate_groups']} groups of byte-identical native files, "
+        f"{corpus['wasted_bytes'] / 1e6:.0f} MB wasted unpacked "
+        f"({corpus['wasted_compressed_bytes'] / 1e6:.0f} MB compressed).",
+        "",
+        "Targets (issue 5): a full scan of ~1,000 wheels within 3 minutes on this 2-core "
+        "machine, a rescan within 10 s.",
+    ]
+    errors = [
+        f"- {row['config']}: {e}" for row in [*report["configs"], rescan] for e in row["errors"]
+    ]
+    if errors:
+        lines += ["", "Problems:", "", *errors]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = h.parser((__doc__ or "").splitlines()[0], truewheel=h.project_truewheel())
+    h.add_repeat(parser, warmup=None)
     parser.add_argument("--no-dask", action="store_true", help="Skip the LocalCluster runs.")
-    parser.add_argument("--markdown", type=Path, default=DEFAULT_MD)
-    parser.add_argument("--json", dest="json_out", type=Path, default=DEFAULT_JSON)
-    args = parser.parse_args(argv)
-
-    fetch = subprocess.run(
-        [sys.executable, str(c.BENCH_DIR / "fetch_corpus.py"), "--allow-offline"], check=False
+    parser.add_argument(
+        "--corpus", type=Path, help="scan the wheels in this directory instead of corpus.txt's"
     )
-    if fetch.returncode != 0 or not any(CORPUS_DIR.glob("*.whl")):
+    h.add_outputs(parser, "scan-speed", aliases=("--markdown", "--json"))
+    args = parser.parse_args(argv)
+    cmd = h.truewheel_command(args.truewheel, "scan_speed")
+
+    corpus: Path = args.corpus or CORPUS_DIR
+    if args.corpus is None:
+        fetch = [sys.executable, str(h.BENCH_DIR / "fetch_corpus.py"), "--allow-offline"]
+        if subprocess.run(fetch, check=False).returncode != 0:
+            print("scan_speed: fetching the corpus failed; nothing measured")
+            return 0
+    if not any(corpus.glob("*.whl")):
         print("scan_speed: corpus not available; nothing measured")
         return 0
-    count, compressed = warm(CORPUS_DIR)
+    count, compressed = warm(corpus)
     configs: list[tuple[str, list[str]]] = [
         ("1 local worker", ["-j", "1"]),
         ("2 local workers", ["-j", "2"]),
@@ -91,100 +150,47 @@ def main(argv: list[str] | None = None) -> int:
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         )
         configs.append(("LocalCluster (2 processes)", ["--dask", cluster.scheduler_address]))
-    times: dict[str, list[float]] = {name: [] for name, _ in configs}
-    rescans: list[float] = []
-    last: dict[str, Any] = {}
-    started = c.now_iso()
-    load = c.loadavg()
+    meta = h.meta(args.truewheel, cmd, repeat=args.repeat)
+    h.CACHE_DIR.mkdir(parents=True, exist_ok=True)
     try:
-        with tempfile.TemporaryDirectory(dir=c.CACHE_DIR) as tmp:
-            for repeat in range(args.repeat):
-                for name, extra in configs:
-                    catalog = Path(tmp) / f"{repeat}-{name.split()[0]}.sqlite"
-                    elapsed, doc = run_scan(catalog, extra)
-                    times[name].append(elapsed)
-                    last = doc
-                    print(f"{name}: {elapsed:.1f} s ({doc['run']['scanned']} scanned)", flush=True)
-                    if extra == ["-j", "2"]:
-                        again, redo = run_scan(catalog, ["-j", "2"])
-                        assert redo["run"]["skipped"] == count, redo["run"]
-                        rescans.append(again)
-                        print(f"  rescan: {again:.2f} s", flush=True)
+        with tempfile.TemporaryDirectory(dir=h.CACHE_DIR) as tmp:
+            steps, last = scan_steps(cmd, corpus, Path(tmp), configs, count)
+            runs = h.bench(steps, repeat=args.repeat)
     finally:
         if cluster is not None:
             cluster.close()
-    summary = last["summary"]
-    native = summary["native_bytes"]
+    if "doc" not in last:
+        print("scan_speed: no scan produced a JSON document", file=sys.stderr)
+        return 1
+    summary = last["doc"]["summary"]
     rows = []
-    for name, values in times.items():
-        med = c.median(values) or 0.0
+    for name, _ in configs:
+        stats = h.summarize(runs[name])
+        med = stats["median_s"]
         rows.append(
             {
+                **stats,
                 "config": name,
-                "runs": values,
-                "median_s": med,
-                "wheels_per_s": count / med,
-                "compressed_mb_per_s": compressed / 1e6 / med,
-                "native_mb_per_s": native / 1e6 / med,
+                "runs": [x["elapsed_s"] for x in runs[name]],
+                "run_records": runs[name],
+                "wheels_per_s": h.ratio(count, med),
+                "compressed_mb_per_s": h.ratio(compressed / 1e6, med),
+                "native_mb_per_s": h.ratio(summary["native_bytes"] / 1e6, med),
             }
         )
-    rescan = c.median(rescans) or 0.0
-    result = {
-        "started": started,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "loadavg_at_start": load,
-        },
+    keys = ("with_native", "native_files", "native_bytes", "duplicate_groups", "wasted_bytes")
+    report = {
+        "meta": meta,
         "corpus": {
+            "source": "benchmarks/corpus.txt" if args.corpus is None else h.rel(corpus),
             "wheels": count,
             "compressed_bytes": compressed,
-            "with_native": summary["with_native"],
-            "native_files": summary["native_files"],
-            "native_bytes": native,
-            "duplicate_groups": summary["duplicate_groups"],
-            "wasted_bytes": summary["wasted_bytes"],
-            "wasted_compressed_bytes": summary["wasted_compressed_bytes"],
+            **{k: summary[k] for k in (*keys, "wasted_compressed_bytes")},
         },
         "configs": rows,
-        "rescan": {"runs": rescans, "median_s": rescan},
+        "rescan": {**h.summarize(runs[RESCAN]), "config": RESCAN},
     }
-    args.json_out.write_text(json.dumps(result, indent=2) + "\n")
-    md = [
-        "# `truewheel scan` throughput on the benchmark corpus",
-        "",
-        f"Generated by `benchmarks/scan_speed.py` on {started}; {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}, load average at start {load}.",
-        f"Corpus: benchmarks/corpus.txt, {count:,} wheels ({compressed / 1e9:.2f} GB), "
-        f"{summary['with_native']} with native code, {summary['native_files']:,} native files "
-        f"({native / 1e9:.2f} GB unpacked). Page cache warm; medians of {args.repeat} runs, "
-        "each into a fresh catalog, configurations interleaved.",
-        "",
-        "| configuration | median (s) | wheels/s | compressed MB/s | native MB/s (unpacked) "
-        "| runs (s) |",
-        "|---|---:|---:|---:|---:|---|",
-    ]
-    for row in rows:
-        md.append(
-            f"| {row['config']} | {row['median_s']:.1f} | {row['wheels_per_s']:.0f} | "
-            f"{row['compressed_mb_per_s']:.0f} | {row['native_mb_per_s']:.0f} | "
-            + ", ".join(f"{v:.1f}" for v in row["runs"])
-            + " |"
-        )
-    md += [
-        "",
-        f"Rescan of the unchanged corpus (2 local workers, every wheel skipped): median "
-        f"{rescan:.2f} s (runs: {', '.join(f'{v:.2f}' for v in rescans)}).",
-        "",
-        f"Found: {summary['duplicate_groups']} groups of byte-identical native files, "
-        f"{summary['wasted_bytes'] / 1e6:.0f} MB wasted unpacked "
-        f"({summary['wasted_compressed_bytes'] / 1e6:.0f} MB compressed).",
-        "",
-        "Targets (issue 5): a full scan of ~1,000 wheels within 3 minutes on this 2-core "
-        "machine, a rescan within 10 s.",
-    ]
-    args.markdown.write_text("\n".join(md) + "\n")
-    print(f"wrote {args.markdown} and {args.json_out}")
+    h.write_report(args.output_md, build_markdown(report), args.output_json, report)
     return 0
 
 

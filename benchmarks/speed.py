@@ -1,17 +1,11 @@
 #!/usr/bin/env python3
 """Time ``truewheel inspect --json W`` against ``auditwheel show --json W``.
 
-Both tools run as subprocesses, one at a time, timed by wall clock
-(time.perf_counter around the whole process). Each tool runs N times per wheel
-(--repeat, default 3) and the median is reported, with the ratio of the
-medians (auditwheel / truewheel) and truewheel's peak RSS (from
-``/usr/bin/time -f %M`` when installed, else ``os.wait4``'s rusage of that one
-child).
-
-auditwheel is slow (minutes on torch), so --peer-cache reuses the runs stored
-in benchmarks/.cache/auditwheel-show/ by _peer.py (the newest N of them; any
-missing ones are measured now and stored). Without --peer-cache auditwheel is
-measured afresh, and those runs are stored too.
+Each tool runs ``--repeat`` times per wheel (truewheel after ``--warmup`` untimed runs);
+the report gives the medians, their ratio (auditwheel / truewheel) and truewheel's peak
+RSS. auditwheel takes minutes on torch, so ``--peer-cache`` reuses the newest runs that
+_peer.py stored in benchmarks/.cache/auditwheel-show/ (measuring only the missing ones);
+without it auditwheel is measured afresh, and those runs are stored too.
 
 Writes benchmarks/results/inspect-speed.md and benchmarks/results/inspect-speed.json.
 """
@@ -19,140 +13,72 @@ Writes benchmarks/results/inspect-speed.md and benchmarks/results/inspect-speed.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
-import _common as c
 import _peer
+import _wheels as w
+import harness as h
 
 DEFAULT_WHEELS = ("torch==2.13.0", "python-flint==0.9.0", "scipy==1.17.0")
-DEFAULT_MD = c.RESULTS_DIR / "inspect-speed.md"
-DEFAULT_JSON = c.RESULTS_DIR / "inspect-speed.json"
 
 
-def time_truewheel(
-    cmd: list[str], wheel: Path, *, repeat: int, warmup: int, rss_method: str, timeout: float
-) -> dict[str, Any]:
-    argv = [*cmd, "inspect", "--json", str(wheel)]
-    runs: list[dict[str, Any]] = []
-    errors: list[str] = []
-    for i in range(warmup + repeat):
-        load_before = c.loadavg()
-        m = c.run_measured(argv, rss_method=rss_method, timeout=timeout)
-        valid = False
-        try:
-            valid = isinstance(json.loads(m.stdout), dict)
-        except ValueError:
-            valid = False
-        # exit 1 only means "findings at or above --fail-on": the run itself succeeded
-        if m.returncode not in (0, 1) or not valid:
-            last = (m.stderr.strip().splitlines() or ["no output"])[-1][:200]
-            errors.append(f"exit {m.returncode}, valid JSON: {valid}: {last}")
-        if i < warmup:
-            continue
-        runs.append(
-            {
-                "elapsed_s": round(m.wall_s, 4),
-                "max_rss_kib": m.max_rss_kib,
-                "returncode": m.returncode,
-                "valid_json": valid,
-                "timed_out": m.timed_out,
-                "loadavg_before": load_before,
-                "measured_at": c.now_iso(),
-            }
-        )
-    times = [r["elapsed_s"] for r in runs]
-    rss = [r["max_rss_kib"] for r in runs if r["max_rss_kib"] is not None]
+def time_truewheel(cmd: list[str], wheel: Path, args: argparse.Namespace) -> dict[str, Any]:
+    def valid_json(i: int, m: h.Measurement, record: dict[str, Any]) -> None:
+        record["valid_json"] = h.json_doc(m.stdout) is not None
+        if not record["valid_json"]:
+            record.setdefault("error", f"exit {m.returncode}, no JSON: {h.tail(m.stderr)}")
+
+    # exit 1 only means "findings at or above --fail-on": the run itself succeeded
+    step = h.Step(
+        "truewheel", lambda i: [*cmd, "inspect", "--json", wheel], ok=(0, 1), inspect=valid_json
+    )
+    warm = h.warm_up(step, args.warmup, timeout=args.timeout)
+    runs = h.bench([step], repeat=args.repeat, rss_method=args.rss_method, timeout=args.timeout)
+    summary = h.summarize(runs["truewheel"])
+    summary["errors"] += [f"warm-up: {x['error']}" for x in warm if "error" in x]
+    return {**summary, "argv": [*cmd, "inspect", "--json", wheel.name], "warmup": args.warmup}
+
+
+def time_auditwheel(wheel: Path, args: argparse.Namespace) -> dict[str, Any]:
+    record = _peer.ensure_show(
+        wheel,
+        min_runs=args.repeat,
+        fresh=not args.peer_cache,
+        rss_method=args.rss_method,
+        timeout=args.timeout,
+    )
+    runs = record["runs"][-args.repeat :]
+    for run in runs:
+        if run["returncode"] not in (0, 1):
+            run["error"] = f"exit {run['returncode']}"
     return {
-        "argv": [*cmd, "inspect", "--json", wheel.name],
-        "warmup": warmup,
-        "runs": runs,
-        "median_s": c.median(times),
-        "min_s": min(times) if times else None,
-        "peak_rss_kib": max(rss) if rss else None,
-        "median_rss_kib": c.median(rss),
-        "rss_method": c.resolve_rss_method(rss_method),
-        "errors": errors,
-    }
-
-
-def time_auditwheel(
-    wheel: Path, *, repeat: int, use_cache: bool, rss_method: str, timeout: float
-) -> dict[str, Any]:
-    if use_cache:
-        record = _peer.ensure_show(wheel, min_runs=repeat, rss_method=rss_method, timeout=timeout)
-        runs = record["runs"][-repeat:]
-        source = "cache"
-    else:
-        record = _peer.load_cached(wheel) or _peer.new_record(wheel)
-        runs = []
-        for i in range(repeat):
-            print(f"  auditwheel run {i + 1}/{repeat} ...", end="", flush=True)
-            run, parsed, stderr = _peer.measure_show(wheel, rss_method=rss_method, timeout=timeout)
-            _peer.append_run(record, run, parsed, stderr)
-            c.write_json(_peer.cache_path(wheel), record)
-            runs.append(run)
-            print(f" {run['elapsed_s']:.2f} s", flush=True)
-        source = "live"
-    times = [r["elapsed_s"] for r in runs]
-    rss = [r["max_rss_kib"] for r in runs if r.get("max_rss_kib") is not None]
-    return {
+        **h.summarize(runs),
         "argv": ["auditwheel", "show", "--json", wheel.name],
-        "source": source,
-        "runs": runs,
-        "median_s": c.median(times),
-        "min_s": min(times) if times else None,
-        "peak_rss_kib": max(rss) if rss else None,
-        "errors": [f"exit {r['returncode']}" for r in runs if r["returncode"] not in (0, 1)],
+        "source": "cache" if args.peer_cache else "live",
         "overall_tag": (record.get("result") or {}).get("overall_tag"),
     }
 
 
-def fmt_s(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
-
-
-def fmt_mb(size_bytes: int) -> str:
-    mb = size_bytes / 1e6
-    return f"{mb:.2f}" if mb < 1 else f"{mb:.1f}"
-
-
-def fmt_mib(kib: int | None) -> str:
-    return "—" if kib is None else f"{kib / 1024:.0f}"
-
-
 def _run_context(runs: list[dict[str, Any]]) -> str:
-    """', measured FIRST..LAST, 1-min load A-B' from stored run records."""
+    """', measured FIRST .. LAST, 1-min load A-B' from stored run records."""
     stamps = sorted(r["measured_at"] for r in runs if r.get("measured_at"))
-    loads = [r["loadavg_before"][0] for r in runs if r.get("loadavg_before")]
     text = ""
     if stamps:
         last = f" .. {stamps[-1]}" if stamps[-1] != stamps[0] else ""
         text += f", measured {stamps[0]}{last}"
-    if loads:
-        text += f", 1-min load {min(loads):.2f}-{max(loads):.2f}"
-    return text
+    return text + h.load_range(runs, ", ")
 
 
 def build_markdown(report: dict[str, Any]) -> str:
     meta = report["meta"]
-    mach = meta["machine"]
+    version = f" ({meta['truewheel_version']})" if meta.get("truewheel_version") else ""
     lines = [
-        "# `truewheel inspect` vs `auditwheel show`: speed",
-        "",
-        f"Generated by `benchmarks/speed.py` on {meta['generated_at']}.",
+        *h.header("`truewheel inspect` vs `auditwheel show`: speed", "speed.py", meta),
         (
-            f"Machine: {mach['cpu']}, {mach['cpus']} CPUs, {mach['libc']}, "
-            f"Python {mach['python']}; load average at start {mach['loadavg']}."
-        ),
-        (
-            f"Commands: `{meta['truewheel_cmd']} inspect --json WHEEL`"
-            + (f" ({meta['truewheel_version']})" if meta.get("truewheel_version") else "")
-            + f" and `auditwheel show --json WHEEL` (auditwheel {meta['auditwheel_version']}, "
+            f"Commands: `{meta['truewheel_cmd']} inspect --json WHEEL`{version} and "
+            f"`auditwheel show --json WHEEL` (auditwheel {meta['auditwheel_version']}, "
             f"pyelftools {meta['peer_packages'].get('pyelftools', '?')})."
         ),
         (
@@ -161,47 +87,39 @@ def build_markdown(report: dict[str, Any]) -> str:
             "medians in seconds. Ratio = median auditwheel / median truewheel. "
             f"Peak RSS is truewheel's, via {meta['rss_method']}."
         ),
-        (
-            "auditwheel timings: "
-            + (
-                "reused from benchmarks/.cache (measured earlier on this machine by _peer.py)."
-                if meta["peer_cache"]
-                else "measured in this run."
-            )
+        "auditwheel timings: "
+        + (
+            "reused from benchmarks/.cache (measured earlier on this machine by _peer.py)."
+            if meta["peer_cache"]
+            else "measured in this run."
         ),
         "",
-        "| wheel | size (MB) | truewheel (s) | auditwheel (s) | ratio | truewheel peak RSS (MiB) |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for row in report["wheels"]:
-        tw = row["truewheel"]
-        aw = row["auditwheel"]
-        ratio = row["ratio"]
-        lines.append(
-            "| "
-            + " | ".join(
+        *h.table(
+            "wheel | size (MB) | truewheel (s) | auditwheel (s) | ratio | truewheel peak RSS (MiB)",
+            "lrrrrr",
+            (
                 [
-                    c.md_cell(row["short"]),
-                    fmt_mb(row["size_bytes"]),
-                    fmt_s(tw["median_s"]),
-                    fmt_s(aw["median_s"]),
-                    f"{ratio:.1f}x" if ratio is not None else "—",
-                    fmt_mib(tw["peak_rss_kib"]),
+                    h.md_cell(row["short"]),
+                    h.fmt_mb(row["size_bytes"]),
+                    h.fmt_s(row["truewheel"]["median_s"]),
+                    h.fmt_s(row["auditwheel"]["median_s"]),
+                    h.fmt_ratio(row["ratio"]),
+                    h.fmt_mib(row["truewheel"]["peak_rss_kib"]),
                 ]
-            )
-            + " |"
-        )
-    summary = report.get("median_ratio")
-    if summary is not None:
-        lines += ["", f"Median of the per-wheel ratios: {summary:.1f}x."]
+                for row in report["wheels"]
+            ),
+        ),
+    ]
+    if report.get("median_ratio") is not None:
+        lines += ["", f"Median of the per-wheel ratios: {report['median_ratio']:.1f}x."]
     lines += ["", "Individual runs (seconds):", ""]
     for row in report["wheels"]:
-        tw_runs = ", ".join(fmt_s(r["elapsed_s"]) for r in row["truewheel"]["runs"])
-        aw_runs = ", ".join(fmt_s(r["elapsed_s"]) for r in row["auditwheel"]["runs"])
+        tw, aw = row["truewheel"]["runs"], row["auditwheel"]["runs"]
         lines.append(
-            f"- `{row['wheel']}`: truewheel {tw_runs or '—'}"
-            f" (live{_run_context(row['truewheel']['runs'])}); auditwheel {aw_runs or '—'}"
-            f" ({row['auditwheel']['source']}{_run_context(row['auditwheel']['runs'])})"
+            f"- `{row['wheel']}`: truewheel {', '.join(h.fmt_s(r['elapsed_s']) for r in tw) or '—'}"
+            f" (live{_run_context(tw)}); auditwheel "
+            f"{', '.join(h.fmt_s(r['elapsed_s']) for r in aw) or '—'}"
+            f" ({row['auditwheel']['source']}{_run_context(aw)})"
         )
     problems = [
         f"- {row['short']}: {tool}: {err}"
@@ -215,12 +133,7 @@ def build_markdown(report: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Time truewheel inspect vs auditwheel show.")
-    parser.add_argument(
-        "--truewheel",
-        default="truewheel",
-        help="truewheel command (shell-split; default: %(default)s)",
-    )
+    parser = h.parser("Time truewheel inspect vs auditwheel show.")
     parser.add_argument(
         "--wheels",
         nargs="+",
@@ -228,102 +141,65 @@ def main(argv: list[str] | None = None) -> int:
         default=list(DEFAULT_WHEELS),
         help="wheel paths or NAME[==VERSION] from .cache/wheels (default: %(default)s)",
     )
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per tool (default 3)")
-    parser.add_argument(
-        "--warmup", type=int, default=1, help="untimed truewheel runs first (default 1)"
-    )
+    h.add_repeat(parser)
     parser.add_argument(
         "--peer-cache",
         action="store_true",
         help="reuse auditwheel timings stored in benchmarks/.cache (measure only missing runs)",
     )
-    parser.add_argument("--rss-method", choices=["auto", "time", "wait4"], default="auto")
+    parser.add_argument("--rss-method", choices=h.RSS_METHODS, default="auto")
     parser.add_argument("--timeout", type=float, default=1800.0, help="per run (s)")
-    parser.add_argument("--output-md", type=Path, default=DEFAULT_MD)
-    parser.add_argument("--output-json", type=Path, default=DEFAULT_JSON)
+    h.add_outputs(parser, "inspect-speed")
     args = parser.parse_args(argv)
-    if args.repeat < 1 or args.warmup < 0:
-        parser.error("--repeat must be >= 1 and --warmup >= 0")
 
-    cmd = c.split_command(args.truewheel)
-    if not c.command_available(cmd):
-        print(f"speed: truewheel command not found: {args.truewheel!r}", file=sys.stderr)
-        return 2
-    wheels, missing = c.select_wheels(args.wheels)
+    cmd = h.truewheel_command(args.truewheel, "speed")
+    wheels, missing = w.select_wheels(args.wheels)
     for spec in missing:
         print(f"speed: no cached wheel matches {spec!r} (run fetch.py?)", file=sys.stderr)
     if not wheels:
         return 1
     try:
         _peer.ensure_venv()
-    except _peer.PeerError as exc:
+    except h.ToolError as exc:
         print(f"speed: {exc}", file=sys.stderr)
         return 1
 
-    meta: dict[str, Any] = {
-        "generated_at": c.now_iso(),
-        "machine": c.machine_info(),
-        "truewheel_cmd": args.truewheel,
-        "truewheel_version": c.tool_version(cmd),
-        "auditwheel_version": _peer.AUDITWHEEL_VERSION,
-        "peer_packages": _peer.peer_packages(),
-        "repeat": args.repeat,
-        "warmup": args.warmup,
-        "peer_cache": args.peer_cache,
-        "rss_method": (
-            "/usr/bin/time -f %M"
-            if c.resolve_rss_method(args.rss_method) == "time"
-            else "os.wait4 rusage"
-        ),
-    }
+    meta = h.meta(
+        args.truewheel,
+        cmd,
+        auditwheel_version=_peer.AUDITWHEEL_VERSION,
+        peer_packages=_peer.peer_packages(),
+        repeat=args.repeat,
+        warmup=args.warmup,
+        peer_cache=args.peer_cache,
+        rss_method=h.describe_rss_method(args.rss_method),
+    )
     rows: list[dict[str, Any]] = []
     for wheel in wheels:
-        print(f"{wheel.name}", flush=True)
-        tw = time_truewheel(
-            cmd,
-            wheel,
-            repeat=args.repeat,
-            warmup=args.warmup,
-            rss_method=args.rss_method,
-            timeout=args.timeout,
-        )
-        print(f"  truewheel median {fmt_s(tw['median_s'])} s", flush=True)
-        aw = time_auditwheel(
-            wheel,
-            repeat=args.repeat,
-            use_cache=args.peer_cache,
-            rss_method=args.rss_method,
-            timeout=args.timeout,
-        )
-        print(f"  auditwheel median {fmt_s(aw['median_s'])} s ({aw['source']})", flush=True)
-        ratio = (
-            aw["median_s"] / tw["median_s"]
-            if aw["median_s"] is not None and tw["median_s"]
-            else None
-        )
-        parsed = c.parse_wheel_filename(wheel.name)
+        print(wheel.name, flush=True)
+        tw = time_truewheel(cmd, wheel, args)
+        aw = time_auditwheel(wheel, args)
         rows.append(
             {
                 "wheel": wheel.name,
-                "short": f"{parsed.distribution} {parsed.version}" if parsed else wheel.name,
+                "short": w.short_name(wheel),
                 "size_bytes": wheel.stat().st_size,
                 "truewheel": tw,
                 "auditwheel": aw,
-                "ratio": ratio,
+                "ratio": h.ratio(aw["median_s"], tw["median_s"]),
             }
         )
-    ratios = [r["ratio"] for r in rows if r["ratio"] is not None]
-    report = {"meta": meta, "wheels": rows, "median_ratio": c.median(ratios)}
-    c.write_json(args.output_json, report)
-    c.write_text(args.output_md, build_markdown(report))
-    for row in rows:
-        ratio = row["ratio"]
         print(
-            f"{row['short']}: truewheel {fmt_s(row['truewheel']['median_s'])} s, "
-            f"auditwheel {fmt_s(row['auditwheel']['median_s'])} s, "
-            + (f"ratio {ratio:.1f}x" if ratio is not None else "ratio n/a")
+            f"  truewheel {h.fmt_s(tw['median_s'])} s, auditwheel {h.fmt_s(aw['median_s'])} s "
+            f"({aw['source']}), ratio {h.fmt_ratio(rows[-1]['ratio'])}",
+            flush=True,
         )
-    print(f"wrote {c.rel(args.output_md)} and {c.rel(args.output_json)}")
+    report = {
+        "meta": meta,
+        "wheels": rows,
+        "median_ratio": h.median(r["ratio"] for r in rows if r["ratio"] is not None),
+    }
+    h.write_report(args.output_md, build_markdown(report), args.output_json, report)
     return 0
 
 
