@@ -363,14 +363,63 @@ def test_two_cuda_runtimes(
         "--catalog",
         str(tmp_path / "c.sqlite"),
         "--fail-on",
-        "warning",
+        "info",
         str(tmp_path / "venv"),
     )
-    assert status == 1  # warnings count with --fail-on warning
+    assert status == 1  # info counts with --fail-on info
     codes = {c["code"]: c for c in doc["environments"][0]["conflicts"]}
     cuda = codes["cuda-runtimes"]
-    assert cuda["severity"] == "warning" and cuda["projects"] == ["twcuda", "twvend"]
+    assert cuda["severity"] == "info" and cuda["projects"] == ["twcuda", "twvend"]
     assert "libcudart.so.12" in cuda["message"] and copy.name in cuda["message"]
+
+
+def _blas_wheel(wheelbuild: ModuleType, out: Path, dist: str, soname: str, variant: int) -> Path:
+    """A wheel shipping one OpenBLAS-named library, built by gcc; ``variant`` changes its bytes."""
+    out.mkdir(parents=True, exist_ok=True)
+    library = out / soname
+    source = Path(__file__).resolve().parent / "fixtures" / "csrc" / "libopenblas_stub.c"
+    subprocess.run(
+        ["gcc", "-O2", "-fPIC", "-shared", f"-DBUILD_VARIANT={variant}", "-o", str(library),
+         str(source), f"-Wl,-soname,{soname}"],
+        check=True,
+    )  # fmt: skip
+    contents = wheelbuild._WheelContents(dist, "a package vendoring OpenBLAS")
+    contents.add_text(f"{dist}/__init__.py", "")
+    contents.add_elf(f"{dist}.libs/{soname}", library)
+    wheel: Path = contents.write(out, wheelbuild.wheel_tag())
+    return wheel
+
+
+@pytest.mark.parametrize("mangled", [True, False], ids=["mangled", "unmangled"])
+def test_two_blas_copies(
+    mangled: bool, wheelbuild: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Mangled copies load side by side (two thread pools); unmangled ones share one SONAME."""
+    names = ["libopenblas-1a2b3c4d.so.0", "libopenblas-5e6f7a8b.so.0"] if mangled else [
+        "libopenblas.so.0", "libopenblas.so.0"
+    ]  # fmt: skip
+    wheels = [
+        _blas_wheel(wheelbuild, tmp_path / dist, dist, soname, variant)
+        for variant, (dist, soname) in enumerate(zip(("twblasa", "twblasb"), names, strict=True))
+    ]
+    _install(tmp_path / "venv", *wheels)
+    status, doc, err = scan(
+        capsys, "--catalog", str(tmp_path / "c.sqlite"), "--fail-on", "warning",
+        str(tmp_path / "venv"),
+    )  # fmt: skip
+    [conflict] = doc["environments"][0]["conflicts"]
+    assert conflict["projects"] == ["twblasa", "twblasb"]
+    if mangled:
+        assert status == 0, err  # info: worth knowing, not a fault
+        assert (conflict["code"], conflict["severity"]) == ("blas-libraries", "info")
+        assert names[0] in conflict["message"] and names[1] in conflict["message"]
+        assert "thread pool" in conflict["consequence"]
+        assert "interpos" not in conflict["consequence"]
+    else:
+        assert status == 1
+        assert (conflict["code"], conflict["severity"]) == ("same-soname", "warning")
+        assert "libopenblas.so.0" in conflict["message"]
+        assert "interposes" in conflict["consequence"]
 
 
 def test_running_environment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
