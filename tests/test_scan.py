@@ -373,6 +373,31 @@ def test_two_cuda_runtimes(
     assert "libcudart.so.12" in cuda["message"] and copy.name in cuda["message"]
 
 
+def test_installed_programs_are_found_by_magic(
+    fixture_wheels: dict[str, Path],
+    wheelbuild: ModuleType,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An ELF program named with a version (a dot, no ``.so``) is found, in the package and bin/."""
+    _, tool = _member(fixture_wheels["executable"], "bin/twtool")
+    contents = wheelbuild._WheelContents("twver", "programs named with a version")
+    contents.add_text("twver/__init__.py", "")
+    contents.add_bytes("twver/bin/tool-6.1", tool, 0o755)
+    contents.add_bytes("twver-1.0.data/scripts/tool-6.1", tool, 0o755)
+    contents.add_text("twver/bin/notes-6.1.txt", "not a program\n")
+    (tmp_path / "w").mkdir()
+    _install(tmp_path / "venv", contents.write(tmp_path / "w", wheelbuild.wheel_tag()))
+    assert (tmp_path / "venv" / "bin" / "tool-6.1").read_bytes() == tool
+    catalog = tmp_path / "c.sqlite"
+    status, doc, err = scan(capsys, "--catalog", str(catalog), str(tmp_path / "venv"))
+    assert status == 0, err
+    with sqlite3.connect(catalog) as db:
+        rows = db.execute("SELECT path, kind FROM native_files ORDER BY path").fetchall()
+    assert rows == [("../../../bin/tool-6.1", "executable"), ("twver/bin/tool-6.1", "executable")]
+    assert doc["summary"]["native_files"] == 2
+
+
 def _blas_wheel(wheelbuild: ModuleType, out: Path, dist: str, soname: str, variant: int) -> Path:
     """A wheel shipping one OpenBLAS-named library, built by gcc; ``variant`` changes its bytes."""
     out.mkdir(parents=True, exist_ok=True)

@@ -21,8 +21,9 @@ from truewheel.analysis.inspector import Inspector
 from truewheel.analysis.member import analyze_stream, file_chunks
 from truewheel.analysis.report import LibraryIdentity, NativeFile
 from truewheel.analysis.resolve import EXTERNAL
+from truewheel.analysis.scan import may_be_elf
 from truewheel.catalog.model import NativeFacts, UnitFacts, UnitKey
-from truewheel.catalog.sources import InstalledDist, installed_key, maybe_native, wheel_key
+from truewheel.catalog.sources import InstalledDist, installed_key, wheel_key
 from truewheel.elf import ElfFile, is_elf
 from truewheel.errors import InputError, TruewheelError
 from truewheel.policy.libraries import LibraryName
@@ -75,7 +76,7 @@ def wheel_facts(path: str, workers: int | None = 1) -> UnitFacts:
 
 
 def installed_facts(dist: InstalledDist) -> UnitFacts:
-    """Scan one installed distribution: the ELF files its RECORD lists."""
+    """Scan one installed distribution: the ELF files its RECORD lists, found by magic."""
     try:
         size, mtime_ns, fingerprint = installed_key(dist)
         key = UnitKey("installed", dist.dist_info, size, mtime_ns, fingerprint, dist.site)
@@ -83,7 +84,7 @@ def installed_facts(dist: InstalledDist) -> UnitFacts:
         files = []
         total = 0
         for rel in dist.files:
-            if not maybe_native(rel):
+            if not may_be_elf(rel):
                 continue
             facts = _installed_file(dist.site, rel, name)
             if facts is not None:
