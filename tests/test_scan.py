@@ -398,17 +398,22 @@ def test_installed_programs_are_found_by_magic(
     assert doc["summary"]["native_files"] == 2
 
 
-def _blas_wheel(wheelbuild: ModuleType, out: Path, dist: str, soname: str, variant: int) -> Path:
-    """A wheel shipping one OpenBLAS-named library, built by gcc; ``variant`` changes its bytes."""
+def _runtime_wheel(
+    wheelbuild: ModuleType, out: Path, dist: str, soname: str, variant: int, stub: str
+) -> Path:
+    """A wheel shipping one library named like a runtime, built by gcc from ``csrc/<stub>``.
+
+    ``variant`` changes the library's bytes, so two builds of one stub differ.
+    """
     out.mkdir(parents=True, exist_ok=True)
     library = out / soname
-    source = Path(__file__).resolve().parent / "fixtures" / "csrc" / "libopenblas_stub.c"
+    source = Path(__file__).resolve().parent / "fixtures" / "csrc" / stub
     subprocess.run(
         ["gcc", "-O2", "-fPIC", "-shared", f"-DBUILD_VARIANT={variant}", "-o", str(library),
          str(source), f"-Wl,-soname,{soname}"],
         check=True,
     )  # fmt: skip
-    contents = wheelbuild._WheelContents(dist, "a package vendoring OpenBLAS")
+    contents = wheelbuild._WheelContents(dist, f"a package vendoring {soname}")
     contents.add_text(f"{dist}/__init__.py", "")
     contents.add_elf(f"{dist}.libs/{soname}", library)
     wheel: Path = contents.write(out, wheelbuild.wheel_tag())
@@ -424,7 +429,7 @@ def test_two_blas_copies(
         "libopenblas.so.0", "libopenblas.so.0"
     ]  # fmt: skip
     wheels = [
-        _blas_wheel(wheelbuild, tmp_path / dist, dist, soname, variant)
+        _runtime_wheel(wheelbuild, tmp_path / dist, dist, soname, variant, "libopenblas_stub.c")
         for variant, (dist, soname) in enumerate(zip(("twblasa", "twblasb"), names, strict=True))
     ]
     _install(tmp_path / "venv", *wheels)
@@ -445,6 +450,22 @@ def test_two_blas_copies(
         assert (conflict["code"], conflict["severity"]) == ("same-soname", "warning")
         assert "libopenblas.so.0" in conflict["message"]
         assert "interposes" in conflict["consequence"]
+
+
+def test_llvm_and_intel_openmp_abort_each_other(
+    wheelbuild: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """libomp and libiomp5 (KMP runtimes) in two packages: an error, unlike two libgomp copies."""
+    wheels = [
+        _runtime_wheel(wheelbuild, tmp_path / dist, dist, soname, 0, "libomp_stub.c")
+        for dist, soname in (("twompa", "libomp-1a2b3c4d.so"), ("twompb", "libiomp5.so"))
+    ]
+    _install(tmp_path / "venv", *wheels)
+    status, doc, _ = scan(capsys, "--catalog", str(tmp_path / "c.sqlite"), str(tmp_path / "venv"))
+    assert status == 1
+    [conflict] = doc["environments"][0]["conflicts"]
+    assert (conflict["code"], conflict["severity"]) == ("openmp-runtimes", "error")
+    assert "OMP: Error #15" in conflict["consequence"]
 
 
 def test_running_environment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

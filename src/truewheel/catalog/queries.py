@@ -204,7 +204,7 @@ def build_groups(db: sqlite3.Connection, selection: Selection) -> list[BuildGrou
             SELECT family, library, library_version FROM sel
             GROUP BY family, library, library_version HAVING COUNT(DISTINCT sha256) > 1
         )
-        ORDER BY family, library, library_version, sha256, project, project_version, path
+        ORDER BY family, library, library_version, sha256, project, project_version, unit_path, path
         """,
         selection,
     )
