@@ -437,6 +437,7 @@ def test_two_blas_copies(
         capsys, "--catalog", str(tmp_path / "c.sqlite"), "--fail-on", "warning",
         str(tmp_path / "venv"),
     )  # fmt: skip
+    jsonschema.validate(doc, json.loads(SCHEMA.read_text()))
     [conflict] = doc["environments"][0]["conflicts"]
     assert conflict["projects"] == ["twblasa", "twblasb"]
     if mangled:
