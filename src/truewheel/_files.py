@@ -12,6 +12,7 @@ that would land on one of the inputs is refused before anything is written.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 from collections.abc import Iterable
@@ -26,6 +27,8 @@ __all__ = [
     "open_regular",
     "output_directory",
     "read_regular",
+    "sha256_fd",
+    "sha256_file",
 ]
 
 _KINDS = (
@@ -59,6 +62,25 @@ def open_regular(path: str | os.PathLike[str]) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def sha256_fd(fd: int) -> str:
+    """Hex sha256 of an open file's whole content, read by offset (the position is left alone)."""
+    digest = hashlib.sha256()
+    offset = 0
+    while block := os.pread(fd, 1 << 20, offset):
+        digest.update(block)
+        offset += len(block)
+    return digest.hexdigest()
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a regular file (opened like every input, so a FIFO cannot hang it)."""
+    fd = open_regular(path)
+    try:
+        return sha256_fd(fd)
+    finally:
+        os.close(fd)
 
 
 def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:

@@ -3,7 +3,9 @@
 Open the wheel, scan every member once, resolve dependencies, compute the
 platform tag, identify vendored libraries and judge the result.  It lives in
 the core because ``inspect``, ``repair`` and the scan catalog all stand on it;
-it returns a :class:`WheelReport` and never renders.
+it returns a :class:`WheelReport` (a full inspect) or, for the repair planner and
+the scan catalog, :class:`LoaderFacts` (native files and platform, no judgement),
+and never renders.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from truewheel.analysis.identity import identify
 from truewheel.analysis.platform import platform_report
-from truewheel.analysis.report import NativeFile, WheelReport
+from truewheel.analysis.report import LoaderFacts, NativeFile, WheelReport
 from truewheel.analysis.resolve import resolve_dependencies
 from truewheel.analysis.scan import ScannedMember, scan_members
 from truewheel.policy.libraries import LibraryTable
@@ -22,6 +25,8 @@ from truewheel.policy.manylinux import PolicySet
 from truewheel.wheel import Limits, WheelArchive
 
 __all__ = ["Inspector"]
+
+_Facts = TypeVar("_Facts", bound=LoaderFacts)
 
 
 @dataclass
@@ -50,26 +55,35 @@ class Inspector:
         *,
         on_start: Callable[[int], None] | None = None,
         progress: Callable[[int], None] | None = None,
-        deep: bool = True,
-        native_only: bool = False,
     ) -> tuple[WheelReport, list[ScannedMember]]:
-        """Inspect an open wheel; also return the per-member scan (hashes) for rewriting.
-
-        ``deep=False`` gives the facts a repair needs (ELF files, dependencies, tags)
-        without hashing members or judging RECORD; ``native_only=True`` gives the deep
-        facts of the native files only (what ``scan`` catalogs).  Findings are left
-        empty in both cases, since they judge every member.
-        """
+        """Inspect an open wheel; also return the per-member scan (hashes) for rewriting."""
         if on_start:
             on_start(sum(m.compressed_size for m in wheel.files))
-        scanned = scan_members(
-            wheel,
-            self.libraries,
-            workers=self.workers,
-            progress=progress,
-            deep=deep,
-            native_only=native_only,
+        scanned = scan_members(wheel, self.libraries, workers=self.workers, progress=progress)
+        report = self._facts(WheelReport, wheel, scanned, deep=True)
+        from truewheel.analysis.findings import collect_findings
+
+        report.findings = collect_findings(
+            wheel, scanned, report.native_files, report.platform, self.glibc
         )
+        return report, scanned
+
+    def loader_facts(self, wheel: WheelArchive, *, deep: bool = False) -> LoaderFacts:
+        """The native files, their dependencies and the platform they allow; no judgement.
+
+        ``deep=False`` is the repair planner's pass: only the start of each ELF member
+        is inflated, as far as its dynamic facts reach, and nothing is hashed.
+        ``deep=True`` is the scan catalog's: ELF members are read whole (sha256, build
+        paths, version strings) and other members are not inflated at all.
+        """
+        scanned = scan_members(
+            wheel, self.libraries, workers=self.workers, deep=deep, native_only=deep
+        )
+        return self._facts(LoaderFacts, wheel, scanned, deep=deep)
+
+    def _facts(
+        self, into: type[_Facts], wheel: WheelArchive, scanned: list[ScannedMember], *, deep: bool
+    ) -> _Facts:
         elves = {m.name: m.elf for m in scanned if m.elf is not None}
         system = self.glibc.whitelist | self.musl.whitelist
         dependencies = resolve_dependencies(elves, system)
@@ -87,8 +101,7 @@ class Inspector:
             for m in scanned
             if m.elf is not None
         ]
-        platform = platform_report(wheel, native, self.glibc, self.musl)
-        report = WheelReport(
+        return into(
             path=wheel.path,
             filename=wheel.name.filename,
             name=wheel.metadata.name,
@@ -99,10 +112,6 @@ class Inspector:
             total_bytes=sum(m.file_size for m in wheel.files),
             compressed_bytes=sum(m.compressed_size for m in wheel.files),
             native_files=native,
-            platform=platform,
+            platform=platform_report(wheel, native, self.glibc, self.musl),
+            deep=deep,
         )
-        if deep and not native_only:
-            from truewheel.analysis.findings import collect_findings
-
-            report.findings = collect_findings(wheel, scanned, native, platform, self.glibc)
-        return report, scanned

@@ -17,9 +17,11 @@ __all__ = [
     "SEVERITIES",
     "Finding",
     "LibraryIdentity",
+    "LoaderFacts",
     "NativeFile",
     "PlatformReport",
     "WheelReport",
+    "newest_versions",
 ]
 
 SEVERITIES = ("error", "warning", "info")
@@ -67,18 +69,23 @@ class NativeFile:
     @property
     def max_versions(self) -> dict[str, str]:
         """The newest version required in each namespace (GLIBC, GLIBCXX, ...)."""
-        best: dict[str, tuple[tuple[int, ...], str]] = {}
-        for need in self.elf.version_needs:
-            for name in need.versions:
-                namespace, _, version = name.partition("_")
-                key = tuple(int(p) for p in version.split(".") if p.isascii() and p.isdigit())
-                if key and (namespace not in best or key > best[namespace][0]):
-                    best[namespace] = (key, version)
-        return {ns: v for ns, (_, v) in sorted(best.items())}
+        return newest_versions(self.elf)
 
     @property
     def toolchain(self) -> str | None:
         return self.elf.comment[0] if self.elf.comment else None
+
+
+def newest_versions(elf: ElfFile) -> dict[str, str]:
+    """The newest symbol version an ELF file requires in each namespace (GLIBC, GLIBCXX, ...)."""
+    best: dict[str, tuple[tuple[int, ...], str]] = {}
+    for need in elf.version_needs:
+        for name in need.versions:
+            namespace, _, version = name.partition("_")
+            key = tuple(int(p) for p in version.split(".") if p.isascii() and p.isdigit())
+            if key and (namespace not in best or key > best[namespace][0]):
+                best[namespace] = (key, version)
+    return {ns: v for ns, (_, v) in sorted(best.items())}
 
 
 @dataclass(slots=True)
@@ -93,7 +100,15 @@ class PlatformReport:
 
 
 @dataclass(slots=True)
-class WheelReport:
+class LoaderFacts:
+    """A wheel's native files as the loader and the tag rules see them: no judgement.
+
+    What the repair planner and the scan catalog ask the engine for.  ``deep`` says
+    how the native files were read: fully (sha256, build paths, version strings:
+    the catalog's pass), or only as far as their dynamic facts reach (the planner's:
+    ``sha256`` empty, no build paths).  Other members are counted, never read.
+    """
+
     path: str
     filename: str
     name: str
@@ -105,6 +120,13 @@ class WheelReport:
     compressed_bytes: int
     native_files: list[NativeFile]
     platform: PlatformReport | None
+    deep: bool
+
+
+@dataclass(slots=True)
+class WheelReport(LoaderFacts):
+    """A full inspect: every member read and checked against RECORD, and judged."""
+
     findings: list[Finding] = field(default_factory=list)
 
     @property

@@ -1,10 +1,11 @@
 """Problems in an installed environment that break programs, found without importing anything.
 
 The rules come from how ld.so and the runtimes behave: ld.so loads a library once
-per SONAME, so two copies under different SONAMEs are two runtimes in one process;
-OpenMP and BLAS runtimes each start their own thread pools and some refuse to share
-a process; an unresolved DT_NEEDED fails the import; a GLIBC_x symbol version the
-host's glibc lacks fails it too.
+per SONAME, so two copies under different SONAMEs (hash-mangled ones) are two runtimes
+in one process, each with its own thread pool, while two different files under one
+SONAME are one library that serves both packages (the first loaded interposes);
+LLVM's and Intel's OpenMP runtimes refuse to share a process; an unresolved
+DT_NEEDED fails the import; a GLIBC_x symbol version the host's glibc lacks fails it too.
 """
 
 from __future__ import annotations
@@ -18,25 +19,40 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from truewheel.catalog.queries import SELECTED_UNITS
+from truewheel.catalog.store import Selection
+
 __all__ = ["Conflict", "environment_conflicts", "host_finder", "host_glibc"]
 
 _TAG_GLIBC = re.compile(r"^manylinux_(\d+)_(\d+)_")
 _LEGACY_GLIBC = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 
 OPENMP_CONSEQUENCE = (
-    "each OpenMP runtime starts its own thread pool: oversubscribed cores and slowdowns at "
-    "best; Intel's and LLVM's runtimes abort with 'OMP: Error #15' when another is already "
-    "initialised, and mixing runtimes can deadlock after fork()"
+    "each copy starts its own thread pool: parallel regions running at once in two of them "
+    "oversubscribe the cores (threadpoolctl lists every copy and can limit each); this is "
+    "how GNU and Intel OpenMP usually coexist"
+)
+KMP_CONSEQUENCE = (
+    "LLVM's and Intel's OpenMP runtimes look for one another when they start: the second "
+    "aborts the process with 'OMP: Error #15: Initializing ..., but found ... already "
+    "initialized' (KMP_DUPLICATE_LIB_OK=TRUE hides it at the risk of crashes), and libomp "
+    "with libiomp5 is known to crash or deadlock"
 )
 BLAS_CONSEQUENCE = (
-    "two BLAS/LAPACK libraries in one process: each has its own thread pool "
-    "(oversubscription; threadpoolctl and OPENBLAS_NUM_THREADS reach only some), and "
-    "unmangled copies can interpose each other's symbols"
+    "they all load (each under its own SONAME) and each starts its own thread pool: calls "
+    "running at once in two of them oversubscribe the cores; threadpoolctl lists every copy "
+    "and can limit each, and each reads OPENBLAS_NUM_THREADS/OMP_NUM_THREADS when it starts"
 )
 CUDA_CONSEQUENCE = (
-    "two CUDA runtimes in one process: separate contexts and allocators, and the older one "
-    "may reject the driver or the other's kernels ('CUDA driver version is insufficient', "
-    "'invalid device function')"
+    "they all load (each under its own SONAME) and use each device's primary context through "
+    "the driver; each needs a driver that supports its CUDA version ('CUDA driver version "
+    "is insufficient' otherwise)"
+)
+SONAME_CONSEQUENCE = (
+    "ld.so keeps one library per SONAME in a process: whichever package loads first serves "
+    "the others with its copy (it interposes), so they run against a build they were not "
+    "made with; a symbol or symbol version only their own copy has is then missing "
+    "(ImportError: undefined symbol, or version `...' not found)"
 )
 UNRESOLVED_CONSEQUENCE = "the import fails: ImportError: {name}: cannot open shared object file"
 GLIBC_CONSEQUENCE = "the import fails: ImportError: version `GLIBC_{needed}' not found"
@@ -112,13 +128,15 @@ def host_glibc() -> tuple[int, int] | None:
 
 def environment_conflicts(
     db: sqlite3.Connection,
+    selection: Selection,
     environment: str,
     find: Callable[[str, _File, str], str | None],
     glibc: tuple[int, int] | None,
 ) -> list[Conflict]:
     """Every conflict in one environment; ``find`` is the host's library search."""
-    files, tags = _load(db, environment)
+    files, tags = _load(db, selection, environment)
     conflicts = _runtime_copies(environment, files)
+    conflicts += _shared_sonames(environment, files)
     conflicts += _unresolved(environment, files, find)
     if glibc is not None:
         conflicts += _glibc(environment, files, tags, glibc)
@@ -128,16 +146,17 @@ def environment_conflicts(
 
 
 def _load(
-    db: sqlite3.Connection, environment: str
+    db: sqlite3.Connection, selection: Selection, environment: str
 ) -> tuple[list[_File], dict[str, tuple[str, ...]]]:
     rows = db.execute(
-        """
+        f"""
         SELECT u.project, f.path, f.kind, f.family, f.category, f.soname, f.sha256, f.needed,
                f.rpath, f.runpath, f.elf_class, f.machine, f.glibc, f.first_party
-        FROM native_files f JOIN units u ON u.id = f.unit_id JOIN selection s ON s.id = u.id
-        WHERE u.environment = ? AND u.error IS NULL ORDER BY u.project, f.path
+        FROM native_files f JOIN units u ON u.id = f.unit_id
+        WHERE u.id IN {SELECTED_UNITS} AND u.environment = :environment AND u.error IS NULL
+        ORDER BY u.project, f.path
         """,
-        (environment,),
+        {**selection.param, "environment": environment},
     ).fetchall()
     files = [
         _File(
@@ -160,48 +179,94 @@ def _load(
     tags = {
         project or "?": tuple(json.loads(t))
         for project, t in db.execute(
-            "SELECT u.project, u.tags FROM units u JOIN selection s ON s.id = u.id "
-            "WHERE u.environment = ? AND u.error IS NULL",
-            (environment,),
+            f"SELECT u.project, u.tags FROM units u WHERE u.id IN {SELECTED_UNITS} "
+            "AND u.environment = :environment AND u.error IS NULL",
+            {**selection.param, "environment": environment},
         )
     }
     return files, tags
 
 
+_RUNTIMES = (
+    ("openmp", "openmp-runtimes", "OpenMP runtimes", OPENMP_CONSEQUENCE),
+    ("blas", "blas-libraries", "BLAS/LAPACK libraries", BLAS_CONSEQUENCE),
+    ("cuda-runtime", "cuda-runtimes", "CUDA runtimes", CUDA_CONSEQUENCE),
+)
+_KMP_FAMILIES = frozenset({"libiomp5", "llvm-openmp"})
+"""OpenMP runtimes built from the KMP sources: each copy registers itself and aborts on another."""
+
+
 def _runtime_copies(environment: str, files: list[_File]) -> list[Conflict]:
-    """More than one OpenMP, BLAS or CUDA runtime loadable side by side."""
-    rules = (
-        ("openmp", "openmp-runtimes", "OpenMP runtimes", OPENMP_CONSEQUENCE),
-        ("blas", "blas-libraries", "BLAS/LAPACK libraries", BLAS_CONSEQUENCE),
-        ("cuda-runtime", "cuda-runtimes", "CUDA runtimes", CUDA_CONSEQUENCE),
-    )
+    """More than one OpenMP, BLAS or CUDA runtime loadable side by side (different SONAMEs).
+
+    Side by side they work, each with its own thread pool: worth knowing (info), not a
+    fault, unless two of them are LLVM/Intel OpenMP runtimes, which abort each other.
+    """
     out = []
-    for category, code, what, consequence in rules:
+    for category, code, what, consequence in _RUNTIMES:
         members = [f for f in files if f.category == category or _is_lapack(f, category)]
-        by_load_name: dict[str, list[_File]] = defaultdict(list)
-        for f in members:
-            by_load_name[f.load_name].append(f)
+        by_load_name = _by_load_name(members)
         projects = {f.project for f in members}
         if len(by_load_name) < 2 or len(projects) < 2:
             continue
-        families = {f.family for f in members}
-        severity = "error" if category == "openmp" and len(families) > 1 else "warning"
-        copies = ", ".join(
-            f"{name} ({', '.join(sorted({f.project for f in fs}))})"
-            for name, fs in sorted(by_load_name.items())
-        )
+        severity = "info"
+        kmp = {f.load_name for f in members if f.family in _KMP_FAMILIES}
+        if category == "openmp" and len(kmp) > 1:
+            severity, consequence = "error", KMP_CONSEQUENCE
         out.append(
             Conflict(
                 severity,
                 code,
                 environment,
-                f"{len(by_load_name)} {what} from {len(projects)} packages: {copies}",
+                f"{len(by_load_name)} {what} from {len(projects)} packages, one per SONAME: "
+                + _copies(by_load_name),
                 consequence,
                 tuple(sorted(projects)),
                 tuple(sorted(f.path for f in members)),
             )
         )
     return out
+
+
+def _shared_sonames(environment: str, files: list[_File]) -> list[Conflict]:
+    """Different files under one SONAME in several packages: the first loaded serves all.
+
+    Hash-mangled copies never meet here (their SONAMEs differ); unmangled ones do,
+    and byte-identical copies are harmless, so only differing content counts.
+    """
+    libraries = [f for f in files if f.soname and f.kind == "library"]
+    out = []
+    for name, copies in sorted(_by_load_name(libraries).items()):
+        projects = sorted({f.project for f in copies})
+        if len(projects) < 2 or len({f.sha256 for f in copies}) < 2:
+            continue
+        out.append(
+            Conflict(
+                "warning",
+                "same-soname",
+                environment,
+                f"{name} is shipped as different files by {len(projects)} packages: "
+                + ", ".join(f"{f.path} ({f.project})" for f in copies),
+                SONAME_CONSEQUENCE,
+                tuple(projects),
+                tuple(sorted(f.path for f in copies)),
+            )
+        )
+    return out
+
+
+def _by_load_name(files: list[_File]) -> dict[str, list[_File]]:
+    grouped: dict[str, list[_File]] = defaultdict(list)
+    for f in files:
+        grouped[f.load_name].append(f)
+    return grouped
+
+
+def _copies(by_load_name: dict[str, list[_File]]) -> str:
+    return ", ".join(
+        f"{name} ({', '.join(sorted({f.project for f in fs}))})"
+        for name, fs in sorted(by_load_name.items())
+    )
 
 
 def _is_lapack(f: _File, category: str) -> bool:

@@ -19,16 +19,17 @@ from truewheel._files import open_regular, read_regular
 from truewheel.analysis.identity import identify
 from truewheel.analysis.inspector import Inspector
 from truewheel.analysis.member import analyze_stream, file_chunks
-from truewheel.analysis.report import LibraryIdentity, NativeFile
+from truewheel.analysis.report import LibraryIdentity, NativeFile, newest_versions
 from truewheel.analysis.resolve import EXTERNAL
+from truewheel.analysis.scan import may_be_elf
 from truewheel.catalog.model import NativeFacts, UnitFacts, UnitKey
-from truewheel.catalog.sources import InstalledDist, installed_key, maybe_native, wheel_key
+from truewheel.catalog.sources import InstalledDist, installed_key, wheel_key
 from truewheel.elf import ElfFile, is_elf
-from truewheel.errors import InputError, TruewheelError
+from truewheel.errors import InputError, MetadataError, TruewheelError
 from truewheel.policy.libraries import LibraryName
-from truewheel.wheel import WheelArchive
+from truewheel.wheel import WheelArchive, ZipMember
 from truewheel.wheel.archive import MAX_TEXT_BYTES
-from truewheel.wheel.metadata import Headers, WheelInfo
+from truewheel.wheel.metadata import CoreMetadata, WheelInfo
 
 __all__ = ["installed_facts", "wheel_facts"]
 
@@ -52,30 +53,41 @@ def wheel_facts(path: str, workers: int | None = 1) -> UnitFacts:
                 inspector = Inspector(
                     inspector.glibc, inspector.musl, inspector.libraries, workers=workers
                 )
-            report, _ = inspector.analyze(wheel, native_only=True)
+            facts = inspector.loader_facts(wheel, deep=True)
             members = {m.name: m for m in wheel.files}
-            files = tuple(
-                _native_facts(f, f.identity, members[f.path].compressed_size, members[f.path].crc32)
-                for f in report.native_files
-            )
-            platform = report.platform.computed.tag if report.platform else None
+            files = tuple(_wheel_file(f, members[f.path]) for f in facts.native_files)
+            platform = facts.platform.computed.tag if facts.platform else None
             return UnitFacts(
                 key=key,
-                project=canonicalize_name(report.name),
-                version=report.version,
-                tags=tuple(sorted(report.wheel_info.tags)),
+                project=canonicalize_name(facts.name),
+                version=facts.version,
+                tags=tuple(sorted(facts.wheel_info.tags)),
                 platform_tag=platform,
-                member_count=report.member_count,
-                total_bytes=report.total_bytes,
-                compressed_bytes=report.compressed_bytes,
+                member_count=facts.member_count,
+                total_bytes=facts.total_bytes,
+                compressed_bytes=facts.compressed_bytes,
                 files=files,
             )
     except (TruewheelError, OSError) as exc:
         return _failed("wheel", path, exc)
 
 
+def _wheel_file(f: NativeFile, member: ZipMember) -> NativeFacts:
+    unresolved = tuple(sorted({d.name for d in f.dependencies if d.status == EXTERNAL}))
+    return _native_facts(
+        f.path,
+        f.size,
+        f.sha256,
+        f.elf,
+        f.identity,
+        unresolved,
+        member.compressed_size,
+        member.crc32,
+    )
+
+
 def installed_facts(dist: InstalledDist) -> UnitFacts:
-    """Scan one installed distribution: the ELF files its RECORD lists."""
+    """Scan one installed distribution: the ELF files its RECORD lists, found by magic."""
     try:
         size, mtime_ns, fingerprint = installed_key(dist)
         key = UnitKey("installed", dist.dist_info, size, mtime_ns, fingerprint, dist.site)
@@ -83,7 +95,7 @@ def installed_facts(dist: InstalledDist) -> UnitFacts:
         files = []
         total = 0
         for rel in dist.files:
-            if not maybe_native(rel):
+            if not may_be_elf(rel):
                 continue
             facts = _installed_file(dist.site, rel, name)
             if facts is not None:
@@ -124,30 +136,27 @@ def _installed_file(site: str, rel: str, dist_name: str) -> NativeFacts | None:
     finally:
         os.close(fd)
     assert facts.elf is not None
-    native = NativeFile(
-        path=rel,
-        size=size,
-        sha256=facts.digests["sha256"].hex(),
-        mode=0,
-        elf=facts.elf,
-        dependencies=[],
-        build_paths=[],
-        identity=None,
-    )
     identity = identify(rel, facts.elf, facts.versions, table, dist_name)
-    return _native_facts(native, identity, None, None)
+    sha256 = facts.digests["sha256"].hex()
+    return _native_facts(rel, size, sha256, facts.elf, identity, (), None, None)
 
 
 def _native_facts(
-    f: NativeFile, identity: LibraryIdentity | None, compressed: int | None, crc32: int | None
+    path: str,
+    size: int,
+    sha256: str,
+    elf: ElfFile,
+    identity: LibraryIdentity | None,
+    unresolved: tuple[str, ...],
+    compressed: int | None,
+    crc32: int | None,
 ) -> NativeFacts:
-    elf = f.elf
-    versions = f.max_versions
+    versions = newest_versions(elf)
     return NativeFacts(
-        path=f.path,
-        size=f.size,
-        sha256=f.sha256,
-        kind=file_kind(f.path, elf),
+        path=path,
+        size=size,
+        sha256=sha256,
+        kind=file_kind(path, elf),
         elf_class=elf.elf_class,
         machine=elf.machine,
         architecture=elf.architecture,
@@ -157,9 +166,9 @@ def _native_facts(
         runpath=tuple(elf.runpath),
         glibc=versions.get("GLIBC"),
         versions=tuple(versions.items()),
-        toolchain=f.toolchain,
+        toolchain=elf.comment[0] if elf.comment else None,
         family=identity.family if identity else None,
-        library=_stem(f.path, elf) if identity else None,
+        library=_stem(path, elf) if identity else None,
         family_name=identity.name if identity else None,
         category=identity.category if identity else None,
         library_version=identity.version if identity else None,
@@ -167,7 +176,7 @@ def _native_facts(
         first_party=identity.first_party if identity else False,
         restricted=identity.restricted if identity else False,
         license=identity.license if identity else None,
-        unresolved=tuple(sorted({d.name for d in f.dependencies if d.status == EXTERNAL})),
+        unresolved=unresolved,
         compressed_size=compressed,
         crc32=crc32,
     )
@@ -193,14 +202,16 @@ def file_kind(path: str, elf: ElfFile) -> str:
 
 
 def _dist_name_version(dist_info: str) -> tuple[str, str]:
-    """Name and version from METADATA, else from the directory name."""
+    """Name and version from METADATA (the wheel reader's parser), else from the directory name."""
     stem = posixpath.basename(dist_info.rstrip("/"))[: -len(".dist-info")]
     name, _, version = stem.partition("-")
     text = _dist_info_text(dist_info, "METADATA", strict=True)
     if text is not None:
-        headers = Headers(text)
-        name = headers.unfolded("Name") or name
-        version = headers.unfolded("Version") or version
+        try:
+            metadata = CoreMetadata.parse(text, path=dist_info, member="METADATA")
+            name, version = metadata.name, metadata.version
+        except MetadataError:
+            pass  # Name or Version missing: the directory name (PEP 627) says them too
     if not name:
         raise TruewheelError("cannot tell the distribution's name", path=dist_info)
     return name, version

@@ -1,7 +1,7 @@
 """Reports over the catalog: duplicates, builds and versions of a library, top families.
 
-Every query reads only the units in the ``selection`` temporary table (the units
-named on this scan's command line), so one catalog can serve many corpora.
+Every query takes the :class:`~truewheel.catalog.store.Selection` it reports on (the
+units named on this scan's command line), so one catalog can serve many corpora.
 Duplicates are grouped by the central directory's size and CRC-32 first (an
 index lookup) and confirmed by sha256; installed files, which have no CRC, are
 grouped by size and sha256.
@@ -12,6 +12,8 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
+
+from truewheel.catalog.store import Selection
 
 __all__ = [
     "BuildGroup",
@@ -29,9 +31,12 @@ __all__ = [
     "version_spreads",
 ]
 
-_SELECTED = """
+SELECTED_UNITS = "(SELECT value FROM json_each(:selection))"
+"""The selection's unit ids, for ``IN``; the statement binds ``Selection.param``."""
+
+_SELECTED = f"""
     SELECT f.*, u.project, u.version AS project_version, u.path AS unit_path, u.kind AS unit_kind
-    FROM native_files f JOIN selection s ON s.id = f.unit_id JOIN units u ON u.id = f.unit_id
+    FROM native_files f JOIN units u ON u.id = f.unit_id WHERE f.unit_id IN {SELECTED_UNITS}
 """
 
 
@@ -139,15 +144,15 @@ def _copy(row: sqlite3.Row) -> Copy:
     )
 
 
-def _rows(db: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+def _rows(db: sqlite3.Connection, sql: str, selection: Selection) -> list[sqlite3.Row]:
     db.row_factory = sqlite3.Row
     try:
-        return db.execute(sql, params).fetchall()
+        return db.execute(sql, selection.param).fetchall()
     finally:
         db.row_factory = None
 
 
-def duplicate_groups(db: sqlite3.Connection) -> list[DuplicateGroup]:
+def duplicate_groups(db: sqlite3.Connection, selection: Selection) -> list[DuplicateGroup]:
     """Byte-identical native files, most wasted bytes first."""
     rows = _rows(
         db,
@@ -160,6 +165,7 @@ def duplicate_groups(db: sqlite3.Connection) -> list[DuplicateGroup]:
             ON c.size = sel.size AND c.crc32 IS sel.crc32
         ORDER BY sel.sha256, sel.project, sel.project_version, sel.unit_path, sel.path
         """,
+        selection,
     )
     by_content: dict[str, list[sqlite3.Row]] = defaultdict(list)
     for row in rows:
@@ -182,7 +188,7 @@ def duplicate_groups(db: sqlite3.Connection) -> list[DuplicateGroup]:
     return groups
 
 
-def build_groups(db: sqlite3.Connection) -> list[BuildGroup]:
+def build_groups(db: sqlite3.Connection, selection: Selection) -> list[BuildGroup]:
     """One third-party library at one known version in more than one distinct build.
 
     The identity is the family, the library's own name (``libavcodec`` and
@@ -193,13 +199,14 @@ def build_groups(db: sqlite3.Connection) -> list[BuildGroup]:
         db,
         f"""
         WITH sel AS ({_SELECTED}
-            WHERE f.family IS NOT NULL AND f.first_party = 0 AND f.library_version IS NOT NULL)
+            AND f.family IS NOT NULL AND f.first_party = 0 AND f.library_version IS NOT NULL)
         SELECT * FROM sel WHERE (family, library, library_version) IN (
             SELECT family, library, library_version FROM sel
             GROUP BY family, library, library_version HAVING COUNT(DISTINCT sha256) > 1
         )
-        ORDER BY family, library, library_version, sha256, project, project_version, path
+        ORDER BY family, library, library_version, sha256, project, project_version, unit_path, path
         """,
+        selection,
     )
     grouped: dict[tuple[str, str, str], dict[str, list[Copy]]] = defaultdict(
         lambda: defaultdict(list)
@@ -223,19 +230,20 @@ def build_groups(db: sqlite3.Connection) -> list[BuildGroup]:
     return result
 
 
-def version_spreads(db: sqlite3.Connection) -> list[VersionSpread]:
+def version_spreads(db: sqlite3.Connection, selection: Selection) -> list[VersionSpread]:
     """Third-party libraries present at more than one known version."""
     rows = _rows(
         db,
         f"""
         WITH sel AS ({_SELECTED}
-            WHERE f.family IS NOT NULL AND f.first_party = 0 AND f.library_version IS NOT NULL)
+            AND f.family IS NOT NULL AND f.first_party = 0 AND f.library_version IS NOT NULL)
         SELECT family, family_name, library_version, project FROM sel WHERE family IN (
             SELECT family FROM sel GROUP BY family HAVING COUNT(DISTINCT library_version) > 1
         )
         GROUP BY family, library_version, project
         ORDER BY family, library_version, project
         """,
+        selection,
     )
     spreads: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     names: dict[str, str] = {}
@@ -257,17 +265,18 @@ def version_spreads(db: sqlite3.Connection) -> list[VersionSpread]:
     return result
 
 
-def family_totals(db: sqlite3.Connection) -> list[FamilyTotal]:
+def family_totals(db: sqlite3.Connection, selection: Selection) -> list[FamilyTotal]:
     """Every third-party library family by total bytes across the selection."""
     rows = _rows(
         db,
         f"""
-        WITH sel AS ({_SELECTED} WHERE f.family IS NOT NULL AND f.first_party = 0)
+        WITH sel AS ({_SELECTED} AND f.family IS NOT NULL AND f.first_party = 0)
         SELECT family, MAX(family_name) AS name, MAX(category) AS category,
                COUNT(*) AS copies, COUNT(DISTINCT sha256) AS builds,
                GROUP_CONCAT(DISTINCT project) AS projects, SUM(size) AS total
         FROM sel GROUP BY family
         """,
+        selection,
     )
     unique = dict(
         db.execute(
@@ -276,7 +285,8 @@ def family_totals(db: sqlite3.Connection) -> list[FamilyTotal]:
                 SELECT DISTINCT family, sha256, size FROM ({_SELECTED})
                 WHERE family IS NOT NULL AND first_party = 0
             ) GROUP BY family
-            """
+            """,
+            selection.param,
         ).fetchall()
     )
     result = [
@@ -296,27 +306,32 @@ def family_totals(db: sqlite3.Connection) -> list[FamilyTotal]:
     return result
 
 
-def failures(db: sqlite3.Connection) -> list[Failure]:
+def failures(db: sqlite3.Connection, selection: Selection) -> list[Failure]:
     rows = db.execute(
-        "SELECT u.path, u.error FROM units u JOIN selection s ON s.id = u.id "
-        "WHERE u.error IS NOT NULL ORDER BY u.path"
+        f"SELECT u.path, u.error FROM units u WHERE u.id IN {SELECTED_UNITS} "
+        "AND u.error IS NOT NULL ORDER BY u.path",
+        selection.param,
     ).fetchall()
     return [Failure(path, error) for path, error in rows]
 
 
-def summary(db: sqlite3.Connection, duplicates: list[DuplicateGroup]) -> Summary:
+def summary(
+    db: sqlite3.Connection, selection: Selection, duplicates: list[DuplicateGroup]
+) -> Summary:
     units = db.execute(
-        """
+        f"""
         SELECT COUNT(*), SUM(kind = 'wheel'), SUM(kind = 'installed'), SUM(error IS NOT NULL),
                COUNT(DISTINCT project), SUM(total_bytes), SUM(compressed_bytes)
-        FROM units u JOIN selection s ON s.id = u.id
-        """
+        FROM units u WHERE u.id IN {SELECTED_UNITS}
+        """,
+        selection.param,
     ).fetchone()
     files = db.execute(
-        f"SELECT COUNT(*), SUM(size), COUNT(DISTINCT unit_id) FROM ({_SELECTED})"
+        f"SELECT COUNT(*), SUM(size), COUNT(DISTINCT unit_id) FROM ({_SELECTED})", selection.param
     ).fetchone()
     unique = db.execute(
-        f"SELECT SUM(size) FROM (SELECT DISTINCT sha256, size FROM ({_SELECTED}))"
+        f"SELECT SUM(size) FROM (SELECT DISTINCT sha256, size FROM ({_SELECTED}))",
+        selection.param,
     ).fetchone()[0]
     return Summary(
         units=units[0] or 0,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from truewheel._files import read_regular
+from truewheel.analysis.scan import may_be_elf
 from truewheel.errors import InputError
 from truewheel.wheel.record import installed_record_paths
 from truewheel.wheel.zipreader import ZipMember
@@ -29,7 +30,6 @@ __all__ = [
     "Sources",
     "find_sources",
     "installed_key",
-    "maybe_native",
     "running_environment",
     "wheel_key",
 ]
@@ -249,16 +249,8 @@ def wheel_key(path: str, members: tuple[ZipMember, ...] | None = None) -> tuple[
     return st.st_size, st.st_mtime_ns, central_directory_digest(members)
 
 
-def maybe_native(relpath: str) -> bool:
-    """Whether an installed file could be ELF: shared objects and suffix-less programs."""
-    base = posixpath.basename(relpath)
-    if ".so" in base:
-        return base.endswith(".so") or ".so." in base
-    return "." not in base.lstrip(".")
-
-
 def installed_key(dist: InstalledDist) -> tuple[int, int, str]:
-    """(RECORD size, RECORD mtime_ns, digest of size+mtime of the files that may be native)."""
+    """(RECORD size, RECORD mtime_ns, digest of size+mtime of the files that may be ELF)."""
     if dist.record_problem:
         raise InputError(dist.record_problem, path=os.path.join(dist.dist_info, "RECORD"))
     try:
@@ -271,7 +263,7 @@ def installed_key(dist: InstalledDist) -> tuple[int, int, str]:
         raise InputError(f"RECORD too large ({st.st_size} bytes)", path=dist.dist_info)
     digest = hashlib.sha256()
     for rel in dist.files:
-        if maybe_native(rel):
+        if may_be_elf(rel):
             try:
                 fst = os.stat(os.path.join(dist.site, rel))
             except OSError:

@@ -20,12 +20,13 @@ import os
 import sqlite3
 import stat
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from truewheel.catalog.model import NativeFacts, UnitFacts, UnitKey
 from truewheel.errors import InputError
 
-__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "Catalog", "default_catalog_path"]
+__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "Catalog", "Selection", "default_catalog_path"]
 
 SCHEMA_VERSION = 2
 APPLICATION_ID = 0x74776331  # "twc1"
@@ -241,8 +242,8 @@ class Catalog:
             db.execute("ROLLBACK")
             raise
 
-    def unit_ids(self, paths: Iterable[str]) -> list[int]:
-        """Catalog ids of these unit paths (those present)."""
+    def select(self, paths: Iterable[str]) -> Selection:
+        """The stored units among these paths: what a report on this scan covers."""
         wanted = list(paths)
         found: list[int] = []
         for start in range(0, len(wanted), 500):
@@ -253,13 +254,23 @@ class Catalog:
                     f"SELECT id FROM units WHERE path IN ({','.join('?' * len(chunk))})", chunk
                 )
             ]
-        return sorted(found)
+        return Selection(tuple(sorted(found)))
 
-    def select(self, unit_ids: Iterable[int]) -> None:
-        """Make the temporary table ``selection`` hold these units; reports read only them."""
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS selection (id INTEGER PRIMARY KEY)")
-        self.db.execute("DELETE FROM selection")
-        self.db.executemany("INSERT INTO selection (id) VALUES (?)", [(i,) for i in unit_ids])
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The units a report covers, handed to every query (one catalog serves many corpora).
+
+    Queries bind :attr:`param` as ``:selection`` and read units with
+    ``IN (SELECT value FROM json_each(:selection))``: the scope is in the statement,
+    not in connection state a query joins without saying so.
+    """
+
+    unit_ids: tuple[int, ...]
+
+    @property
+    def param(self) -> dict[str, str]:
+        return {"selection": json.dumps(list(self.unit_ids))}
 
 
 def _refuse_special_file(path: str) -> None:

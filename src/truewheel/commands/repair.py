@@ -21,7 +21,7 @@ from truewheel import __version__
 from truewheel._files import check_not_input, output_directory
 from truewheel.analysis.inspector import Inspector
 from truewheel.analysis.platform import is_musl, requirements
-from truewheel.analysis.report import WheelReport
+from truewheel.analysis.report import LoaderFacts
 from truewheel.analysis.scan import digest_members
 from truewheel.errors import InputError, TruewheelError
 from truewheel.policy.manylinux import Policy, PolicySet, Requirement
@@ -82,7 +82,7 @@ class Repairer:
 
     def repair(self, path: str | os.PathLike[str], options: RepairOptions) -> RepairResult:
         with WheelArchive(path, self.inspector.limits) as wheel:
-            report, _ = self.inspector.analyze(wheel, deep=False)
+            report = self.inspector.loader_facts(wheel)
             _refuse_unloadable(report, wheel)
             if report.platform is None:
                 return self._copy(
@@ -102,7 +102,7 @@ class Repairer:
     # -- planning -----------------------------------------------------------------------
 
     def _plan(
-        self, report: WheelReport, policies: PolicySet, arch: str, options: RepairOptions
+        self, report: LoaderFacts, policies: PolicySet, arch: str, options: RepairOptions
     ) -> tuple[Policy, RepairPlan, Policy | None]:
         """The target policy, the plan for it, and the most compatible policy it allows."""
         assert report.platform is not None
@@ -156,7 +156,7 @@ class Repairer:
 
     def _platform_tags(
         self,
-        report: WheelReport,
+        report: LoaderFacts,
         policy: Policy,
         best: Policy | None,
         arch: str,
@@ -196,7 +196,7 @@ class Repairer:
     def _write(
         self,
         wheel: WheelArchive,
-        report: WheelReport,
+        report: LoaderFacts,
         plan: RepairPlan,
         tags: list[str],
         options: RepairOptions,
@@ -313,7 +313,7 @@ class Repairer:
         return max((m.dos_datetime for m in wheel.files), default=dos_datetime(0))
 
 
-def _refuse_unloadable(report: WheelReport, wheel: WheelArchive) -> None:
+def _refuse_unloadable(report: LoaderFacts, wheel: WheelArchive) -> None:
     """A native file no process of the wheel's platform can load: no repair makes it work."""
     from truewheel.analysis.findings import architecture_findings
 

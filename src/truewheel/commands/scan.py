@@ -106,16 +106,16 @@ class Scanner:
                 failed += unit.error is not None
                 if progress:
                     progress(unit, done, len(tasks))
-            catalog.select(catalog.unit_ids(paths))
+            selection = catalog.select(paths)
             db = catalog.db
-            duplicates = duplicate_groups(db)
+            duplicates = duplicate_groups(db, selection)
             environments = [e.site for e in sources.environments]
             conflicts: list[Conflict] = []
             if environments:
                 find = host_finder()
                 glibc = host_glibc()
                 for site in environments:
-                    conflicts += environment_conflicts(db, site, find, glibc)
+                    conflicts += environment_conflicts(db, selection, site, find, glibc)
             return ScanReport(
                 catalog=catalog.path,
                 run=ScanRun(
@@ -127,12 +127,12 @@ class Scanner:
                     scanned_bytes=scanned_bytes,
                     executor=executor,
                 ),
-                summary=summary(db, duplicates),
+                summary=summary(db, selection, duplicates),
                 duplicates=duplicates,
-                builds=build_groups(db),
-                versions=version_spreads(db),
-                families=family_totals(db),
-                failures=failures(db),
+                builds=build_groups(db, selection),
+                versions=version_spreads(db, selection),
+                families=family_totals(db, selection),
+                failures=failures(db, selection),
                 environments=environments,
                 conflicts=conflicts,
                 inputs=list(sources.wheels),

@@ -18,7 +18,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from truewheel.analysis.member import analyze_file
-from truewheel.analysis.report import WheelReport
+from truewheel.analysis.report import LoaderFacts
 from truewheel.analysis.resolve import EXTERNAL, SYSTEM, installed_path
 from truewheel.elf import ElfFile
 from truewheel.errors import InputError, TruewheelError
@@ -121,13 +121,13 @@ def check_lib_sdir(lib_sdir: str) -> str:
     return lib_sdir
 
 
-def libs_dir_name(report: WheelReport, lib_sdir: str) -> str:
+def libs_dir_name(report: LoaderFacts, lib_sdir: str) -> str:
     """auditwheel's layout: ``<distribution>.libs`` beside the packages."""
     return f"{report.filename.split('-')[0]}{check_lib_sdir(lib_sdir)}"
 
 
 def plan_repair(
-    report: WheelReport,
+    report: LoaderFacts,
     policy: Policy,
     *,
     host: HostLibraries,
@@ -283,7 +283,7 @@ class _Graft:
         )
 
 
-def _plan_edits(plan: RepairPlan, report: WheelReport, grafts: dict[str, _Graft]) -> None:
+def _plan_edits(plan: RepairPlan, report: LoaderFacts, grafts: dict[str, _Graft]) -> None:
     new_names = {name: g.soname for name, g in grafts.items()}
     for graft in grafts.values():
         edit = plan.edits.setdefault(graft.wheel_path, ElfEdit())

@@ -15,7 +15,6 @@ from __future__ import annotations
 import bz2
 import calendar
 import gzip
-import hashlib
 import lzma
 import os
 import zlib
@@ -26,7 +25,7 @@ from functools import partial
 from types import TracebackType
 from typing import BinaryIO
 
-from truewheel._files import open_regular
+from truewheel._files import open_regular, sha256_fd
 from truewheel.errors import InputError
 from truewheel.reproducible.environment import recorded_time
 from truewheel.reproducible.tarreader import MAX_HEADER, Readable, TarReader
@@ -112,13 +111,8 @@ class Sdist:
         self._file.close()
 
     def sha256(self) -> str:
-        digest = hashlib.sha256()
-        offset = 0
         with self._translated():
-            while block := os.pread(self._file.fileno(), _CHUNK, offset):
-                digest.update(block)
-                offset += len(block)
-        return digest.hexdigest()
+            return sha256_fd(self._file.fileno())
 
     def members(self) -> Iterator[SdistMember]:
         with self._translated():

@@ -11,7 +11,6 @@ its top.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from truewheel._files import is_regular_file, open_regular
+from truewheel._files import is_regular_file, sha256_file
 from truewheel.errors import InputError
 from truewheel.reproducible.sdist import Sdist, UnpackLimits
 from truewheel.reproducible.tree import TreeWriter, check_tree, copy_tree
@@ -44,14 +43,6 @@ class SourceTree:
     project: Path
     newest: int | None  # an sdist's newest usable member time
     sha256: str | None  # an sdist's digest
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(open_regular(path), "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def is_archive(path: Path) -> bool:

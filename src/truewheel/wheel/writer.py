@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import struct
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import BinaryIO
 
 from isal import isal_zlib
 
+from truewheel._atomic import atomic_output
 from truewheel.errors import WheelArchiveError
 from truewheel.wheel.record import format_record
 from truewheel.wheel.zipreader import (
@@ -135,32 +134,25 @@ def write_wheel(
 
     Returns the RECORD digest and size of every new member.
     """
-    fd, tmp_name = tempfile.mkstemp(prefix=".truewheel-", suffix=".tmp", dir=target.parent)
     written: dict[str, tuple[str, int]] = {}
-    try:
-        with os.fdopen(fd, "wb") as out:
-            central = []
-            rows: list[tuple[str, str, int]] = []
-            for member in members:
-                entry, digest = _write_member(out, member, source, level)
-                central.append(entry)
-                if digest is not None:
-                    written[member.name] = digest
-                if record is not None:
-                    row = digest if digest is not None else record.digests[member.name]
-                    rows.append((member.name, *row))
+    with atomic_output(target) as out:
+        central = []
+        rows: list[tuple[str, str, int]] = []
+        for member in members:
+            entry, digest = _write_member(out, member, source, level)
+            central.append(entry)
+            if digest is not None:
+                written[member.name] = digest
             if record is not None:
-                text = format_record(rows, record.name)
-                entry, _ = _write_member(
-                    out, NewMember(record.name, text, False, record.dos_datetime), None, level
-                )
-                central.append(entry)
-            _write_central_directory(out, central)
-        Path(tmp_name).chmod(0o644)
-        Path(tmp_name).replace(target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+                row = digest if digest is not None else record.digests[member.name]
+                rows.append((member.name, *row))
+        if record is not None:
+            text = format_record(rows, record.name)
+            entry, _ = _write_member(
+                out, NewMember(record.name, text, False, record.dos_datetime), None, level
+            )
+            central.append(entry)
+        _write_central_directory(out, central)
     return written
 
 
