@@ -207,12 +207,9 @@ class Repairer:
     ) -> RepairResult:
         sbom = (
             sbom_files(
+                plan,
                 dist_info=wheel.dist_info,
-                wheel_name=report.name,
-                wheel_version=report.version,
-                grafted=plan.grafted,
-                excluded=plan.excluded,
-                provided=plan.provided,
+                wheel=(report.name, report.version),
                 tool_version=__version__,
             )
             if plan.changes_anything

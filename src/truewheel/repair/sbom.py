@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from packageurl import PackageURL
 
     from truewheel.repair.owners import OwnerLookup
+    from truewheel.repair.plan import RepairPlan
 
 __all__ = [
     "SBOM_NAME",
@@ -281,13 +282,10 @@ class SbomFiles:
 
 
 def sbom_files(
+    plan: RepairPlan,
     *,
     dist_info: str,
-    wheel_name: str,
-    wheel_version: str,
-    grafted: list[GraftedLibrary],
-    excluded: list[ExcludedLibrary],
-    provided: list[ProvidedLibrary],
+    wheel: tuple[str, str],
     tool_version: str,
     owners: OwnerLookup | None = None,
 ) -> SbomFiles:
@@ -295,19 +293,19 @@ def sbom_files(
     from truewheel.repair.owners import OwnerLookup
 
     lookup = owners if owners is not None else OwnerLookup()
-    lookup.prefetch([g.source_path for g in grafted])
-    located = [replace(g, owner=lookup.find(g.source_path)) for g in grafted]
+    lookup.prefetch([g.source_path for g in plan.grafted])
+    located = [replace(g, owner=lookup.find(g.source_path)) for g in plan.grafted]
     licences = licence_members(located)
     by_package: dict[str, list[str]] = {}
     for key in licences:
         package = key.split("/")[1]
         by_package.setdefault(package, []).append(f"{dist_info}/{key}")
     text = build_sbom(
-        wheel_name=wheel_name,
-        wheel_version=wheel_version,
+        wheel_name=wheel[0],
+        wheel_version=wheel[1],
         grafted=located,
-        excluded=excluded,
-        provided=provided,
+        excluded=plan.excluded,
+        provided=plan.provided,
         tool_version=tool_version,
         timestamp=None,
         licence_files={
