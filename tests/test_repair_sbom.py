@@ -1,4 +1,4 @@
-"""Owner lookup against the real package database, and the PEP 770 CycloneDX SBOM."""
+"""Owner lookup against the real package database, licences, and the PEP 770 CycloneDX SBOM."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import shutil
-import signal
 import stat
 import subprocess
 import sys
-from dataclasses import replace
+import venv
+import zipfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,8 @@ from typing import Any
 import pytest
 from packageurl import PackageURL
 
-from truewheel.errors import InputError
+from truewheel.cli import main
+from truewheel.repair.copyright import debian_licence, dep5_to_spdx, strict_spdx
 from truewheel.repair.model import (
     ExcludedLibrary,
     GraftedLibrary,
@@ -27,17 +29,18 @@ from truewheel.repair.model import (
     ProvidedLibrary,
 )
 from truewheel.repair.owners import (
-    DpkgDatabase,
     OwnerLookup,
     candidate_paths,
     find_owner,
     read_os_release_id,
 )
 from truewheel.repair.sbom import build_sbom, licence_members
-from truewheel.repair.sidecar import ForkedSbomBuilder, InProcessSbomBuilder, SbomRequest
 
 GMP = "/usr/lib/x86_64-linux-gnu/libgmp.so.10"
 ZLIB = "/usr/lib/x86_64-linux-gnu/libz.so.1"  # dpkg records it as /lib/x86_64-linux-gnu/...
+
+MPFR = "/usr/lib/x86_64-linux-gnu/libmpfr.so.6"  # a dependency of gcc; needs libgmp.so.10
+GOMP = "/usr/lib/x86_64-linux-gnu/libgomp.so.1"
 
 needs_dpkg = pytest.mark.skipif(
     shutil.which("dpkg-query") is None or not os.path.exists(GMP),
@@ -76,7 +79,7 @@ def host_libs() -> list[GraftedLibrary]:
         version="6.2.1",
         needed_by=("demo/_b.cpython-311-x86_64-linux-gnu.so", "demo/_a.abi3.so"),
     )
-    zlib = _grafted(ZLIB, lookup, needed_by=("demo/_a.abi3.so",))
+    zlib = _grafted(ZLIB, lookup, needed_by=("demo/_a.abi3.so", gmp.wheel_path))
     return [gmp, zlib]
 
 
@@ -97,6 +100,7 @@ def _sbom(grafted: list[GraftedLibrary], **overrides: Any) -> str:
         ],
         "tool_version": "0.1.0",
         "timestamp": WHEN,
+        "licence_files": {"zlib1g": ["demo_pkg-1.2.3.dist-info/licenses/zlib1g/copyright"]},
     }
     kwargs.update(overrides)
     return build_sbom(**kwargs)
@@ -126,6 +130,31 @@ def test_find_owner_real_gmp() -> None:
         assert owner.distro == read_os_release_id()
         assert owner.licence_files == ("/usr/share/doc/libgmp10/copyright",)
         assert owner.purl.startswith(f"pkg:deb/{owner.distro}/libgmp10@")
+        assert owner.source == "gmp"
+        # the Files: * paragraph of libgmp10's DEP-5 copyright file says "GPL-2+ or LGPL-3+"
+        assert owner.licence == "GPL-2.0-or-later OR LGPL-3.0-or-later"
+
+
+@needs_dpkg
+def test_owner_agrees_with_dpkg_query() -> None:
+    """Names, versions, architectures and source packages as dpkg-query itself gives them."""
+    paths = [p for p in (GMP, ZLIB, MPFR, GOMP) if os.path.exists(p)]
+    lookup = OwnerLookup()
+    lookup.prefetch(paths)
+    for path in paths:
+        real = os.path.realpath(path)
+        listed = [
+            subprocess.run(["dpkg-query", "-S", p], capture_output=True, text=True).stdout
+            for p in (real, real.replace("/usr/lib/", "/lib/", 1))
+        ]
+        package = next(out for out in listed if out).split(": ", 1)[0]
+        fmt = "${Package}|${Version}|${Architecture}|${source:Package}"
+        fields = subprocess.run(
+            ["dpkg-query", "-W", "-f", fmt, package], capture_output=True, text=True, check=True
+        ).stdout.split("|")
+        owner = lookup.find(path)
+        assert owner is not None, path
+        assert [owner.name, owner.version, owner.architecture, owner.source] == fields
 
 
 @needs_dpkg
@@ -184,7 +213,10 @@ def test_rpm_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "#!/bin/sh\n"
         'case "$1" in\n'
         '  -qf) case "$4" in\n'
-        "         /usr/lib64/libz.so.1) echo 'zlib 0:1.2.11-40.el9 x86_64' ;;\n"
+        "         /usr/lib64/libz.so.1) echo 'zlib 0:1.2.11-40.el9 x86_64 "
+        "zlib-1.2.11-40.el9.src.rpm Zlib' ;;\n"
+        "         /usr/lib64/libold.so.1) echo 'old 1:2-3 x86_64 old-2-3.src.rpm "
+        "zlib and Boost' ;;\n"
         '         *) echo "file $4 is not owned by any package"; exit 1 ;;\n'
         "       esac ;;\n"
         f"  -qL) [ \"$2\" = zlib.x86_64 ] && echo '{licdir}/LICENSE' && echo '(none)' ;;\n"
@@ -205,9 +237,14 @@ def test_rpm_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         architecture="x86_64",
         distro="almalinux",
         licence_files=(str(licdir / "LICENSE"),),
+        source="zlib",
+        licence="Zlib",  # Fedora-style SPDX License tag
     )
     assert owner.purl == "pkg:rpm/almalinux/zlib@0:1.2.11-40.el9?arch=x86_64"
     assert lookup.find("/usr/lib64/libother.so") is None
+    old = lookup.find("/usr/lib64/libold.so.1")
+    assert old is not None and old.source == "old"
+    assert old.licence is None  # an older tag: "zlib" and "and" are not SPDX spellings
 
 
 def test_read_os_release_id(tmp_path: Path) -> None:
@@ -245,30 +282,55 @@ def test_sbom_is_valid_cyclonedx_1_6(host_libs: list[GraftedLibrary]) -> None:
     by_ref = {c["bom-ref"]: c for c in doc["components"]}
     for lib in host_libs:
         comp = by_ref[lib.wheel_path]
-        assert comp["type"] == "library"
-        assert comp["hashes"] == [{"alg": "SHA-256", "content": lib.sha256}]
         assert lib.owner is not None
-        assert comp["purl"] == PackageURL.from_string(lib.owner.purl).to_string()
+        assert comp["type"] == "library"
+        # named and versioned as the package that installed it, as its purl says
+        assert (comp["name"], comp["version"]) == (lib.owner.name, lib.owner.version)
+        purl = PackageURL.from_string(comp["purl"])
+        assert (purl.name, purl.version) == (comp["name"], comp["version"])
+        assert comp["hashes"] == [{"alg": "SHA-256", "content": lib.sha256}]
         props = {p["name"]: p["value"] for p in comp["properties"]}
-        assert props == {
-            "truewheel:wheel_path": lib.wheel_path,
-            "truewheel:original_path": lib.source_path,
-            "truewheel:original_soname": lib.original_name,
-            "truewheel:soname": lib.soname,
-            "truewheel:needed_by": ",".join(sorted(lib.needed_by)),
-        }
+        assert props["truewheel:wheel_path"] == lib.wheel_path
+        assert props["truewheel:original_path"] == lib.source_path
+        assert props["truewheel:original_soname"] == lib.original_name
+        assert props["truewheel:soname"] == lib.soname
+        assert props["truewheel:source_package"] == lib.owner.source
 
     gmp, zlib = host_libs
     gmp_comp, zlib_comp = by_ref[gmp.wheel_path], by_ref[zlib.wheel_path]
-    assert (gmp_comp["name"], gmp_comp["version"]) == ("GNU MP", "6.2.1")
-    assert gmp_comp["purl"].startswith("pkg:deb/debian/libgmp10@")
+    assert gmp_comp["name"] == "libgmp10"
     assert "%2B" in gmp_comp["purl"]  # '+' in "6.2.1+dfsg1" is percent-encoded, per purl spec
-    assert zlib_comp["name"] == "libz.so.1"
-    assert "version" not in zlib_comp
-    assert zlib_comp["purl"].startswith("pkg:deb/debian/zlib1g@")
+    props = {p["name"]: p["value"] for p in gmp_comp["properties"]}
+    assert (props["truewheel:family_name"], props["truewheel:family_version"]) == (
+        "GNU MP",
+        "6.2.1",
+    )
+    assert gmp_comp["licenses"] == [
+        {"expression": "GPL-2.0-or-later OR LGPL-3.0-or-later", "acknowledgement": "declared"}
+    ]
+    assert zlib_comp["name"] == "zlib1g"
+    assert zlib.owner is not None
+    if zlib.owner.licence is None:  # no SPDX expression: the copied file is named instead
+        assert zlib_comp["licenses"] == [
+            {
+                "license": {
+                    "name": "demo_pkg-1.2.3.dist-info/licenses/zlib1g/copyright",
+                    "acknowledgement": "declared",
+                }
+            }
+        ]
+    else:
+        assert zlib_comp["licenses"][0]["expression"] == zlib.owner.licence
 
+    # the wheel -> its modules -> the libraries they need -> the libraries those need
     deps = {d["ref"]: d.get("dependsOn", []) for d in doc["dependencies"]}
-    assert deps[root["bom-ref"]] == sorted(lib.wheel_path for lib in host_libs)
+    modules = ["demo/_a.abi3.so", "demo/_b.cpython-311-x86_64-linux-gnu.so"]
+    assert deps[root["bom-ref"]] == modules
+    assert deps["demo/_a.abi3.so"] == [gmp.wheel_path, zlib.wheel_path]
+    assert deps["demo/_b.cpython-311-x86_64-linux-gnu.so"] == [gmp.wheel_path]
+    assert deps[gmp.wheel_path] == [zlib.wheel_path]
+    assert deps[zlib.wheel_path] == []
+    assert {by_ref[m]["type"] for m in modules} == {"file"}
 
 
 def test_sbom_is_deterministic(host_libs: list[GraftedLibrary]) -> None:
@@ -297,13 +359,15 @@ def test_sbom_without_timestamp_or_libraries(host_libs: list[GraftedLibrary]) ->
 
 
 def test_sbom_without_owner(host_libs: list[GraftedLibrary]) -> None:
+    """A library no package owns is named by its SONAME; nothing is said of version or licence."""
     lib = host_libs[1]
     bare = dataclasses.replace(lib, owner=None, needed_by=())
     text = _sbom([bare])
     _validate(text)
     (comp,) = json.loads(text)["components"]
-    assert "purl" not in comp
-    assert "truewheel:needed_by" not in {p["name"] for p in comp["properties"]}
+    assert comp["name"] == "libz.so.1"
+    assert not {"purl", "version", "licenses"} & set(comp)
+    assert "truewheel:source_package" not in {p["name"] for p in comp["properties"]}
 
 
 def test_cyclonedx_is_imported_lazily() -> None:
@@ -347,71 +411,281 @@ def test_licence_members_same_name_different_files(tmp_path: Path) -> None:
     }
 
 
-# -- the SBOM builders: in process and in the forked helper ------------------------------------
+# -- licences from Debian's machine-readable copyright files ---------------------------------
 
 
-def _request(host_libs: list[GraftedLibrary], **changes: Any) -> SbomRequest:
-    fields: dict[str, Any] = {
-        "dist_info": "demo-1.0.dist-info",
-        "wheel_name": "demo",
-        "wheel_version": "1.0",
-        "grafted": tuple(replace(g, owner=None) for g in host_libs),
-        "excluded": (),
-        "provided": (),
-        "tool_version": "0.0-test",
+@pytest.mark.parametrize(
+    ("debian", "spdx"),
+    [
+        ("GPL-2+ or LGPL-3+", "GPL-2.0-or-later OR LGPL-3.0-or-later"),
+        ("GPL-2", "GPL-2.0-only"),
+        ("LGPL-2.1+", "LGPL-2.1-or-later"),
+        ("LGPL-2+", "LGPL-2.0-or-later"),
+        ("AGPL-3+", "AGPL-3.0-or-later"),
+        ("GFDL-NIV-1.3+", "GFDL-1.3-no-invariants-or-later"),
+        ("Expat", "MIT"),
+        ("BSD-3-clause", "BSD-3-Clause"),
+        ("BSD-2-clause and Zlib", "BSD-2-Clause AND Zlib"),
+        ("Apache-2.0", "Apache-2.0"),
+        ("Apache-2", "Apache-2.0"),
+        ("Perl", "Artistic-1.0-Perl OR GPL-1.0-or-later"),
+        ("Perl and Zlib", "(Artistic-1.0-Perl OR GPL-1.0-or-later) AND Zlib"),
+        # "and" binds tighter than "or"; a comma lowers the precedence of what follows
+        ("GPL-2+ or Expat and Zlib", "GPL-2.0-or-later OR MIT AND Zlib"),
+        ("GPL-2+ or Expat, and Zlib", "(GPL-2.0-or-later OR MIT) AND Zlib"),
+        ("GPL-3+ with Bison exception", "GPL-3.0-or-later WITH Bison-exception-2.2"),
+        ("GPL-2+ with Autoconf exception", "GPL-2.0-or-later WITH Autoconf-exception-2.0"),
+        ("GPL-2 with Linux-syscall-note exception", "GPL-2.0-only WITH Linux-syscall-note"),
+        # not mappable: no SPDX id, no version, a package's own name, an unknown exception
+        ("public-domain", None),
+        ("GPL", None),
+        ("GPL-1+ or Artistic", None),
+        ("libpng", None),
+        ("OpenLDAP-2.8", None),
+        ("mit", None),
+        ("Apache-2.0+", None),
+        ("GPL-2+ with OpenSSL exception", None),
+        ("GPL-2+ with Bison exception", None),
+        ("BSD-3-clause or GPL-2+ with OpenSSL exception", None),
+        ("", None),
+    ],
+)
+def test_dep5_short_names_to_spdx(debian: str, spdx: str | None) -> None:
+    assert dep5_to_spdx(debian) == spdx
+
+
+DEP5 = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the Files: * paragraph is the package's licence; others cover parts of it
+        (
+            DEP5 + "Upstream-Name: q\n\nFiles: *\nCopyright: 2020 Q\nLicense: GPL-2+ or LGPL-3+\n"
+            " The text,\n .\n over lines.\n\nFiles: demos/*\nCopyright: 2021 Q\n"
+            "License: GPL-3+\n\nLicense: GPL-3+\n Text.\n",
+            "GPL-2.0-or-later OR LGPL-3.0-or-later",
+        ),
+        # the header paragraph's License, where given, is the whole package's
+        (
+            DEP5 + "License: Expat and Zlib\n\nFiles: *\nCopyright: Q\nLicense: Expat\n",
+            "MIT AND Zlib",
+        ),
+        # CRLF line ends; Files with several patterns; extra blank lines
+        (
+            DEP5.replace("\n", "\r\n") + "\r\n\r\n\r\nFiles: src/* *\r\nLicense: BSD-3-clause\r\n",
+            "BSD-3-Clause",
+        ),
+        # the first (pre-1.0) URL
+        ("Format: http://dep.debian.net/deps/dep5\n\nFiles: *\nLicense: ISC\n", "ISC"),
+        # not machine-readable, no Files: *, not mappable, not UTF-8
+        ("This is free software under the GPL.\n\nFiles: *\nLicense: GPL-2+\n", None),
+        (DEP5 + "\nFiles: src/*\nLicense: GPL-2+\n", None),
+        (DEP5 + "\nFiles: *\nLicense: other\n Text.\n", None),
+        (DEP5 + "\nFiles: *\nLicense: Zlib \xff\n", None),
+    ],
+)
+def test_debian_licence(tmp_path: Path, text: str, expected: str | None) -> None:
+    copyright_file = tmp_path / "copyright"
+    copyright_file.write_bytes(text.encode("latin-1" if "\xff" in text else "utf-8"))
+    assert debian_licence(copyright_file) == expected
+    assert debian_licence(tmp_path / "missing") is None
+
+
+def test_debian_licence_on_every_host_copyright_file() -> None:
+    """Every answer for the host's real files is a strict SPDX expression or None, and the
+    files that declare the common licences outright are all understood."""
+    files = sorted(Path("/usr/share/doc").glob("*/copyright"))
+    if not files:
+        pytest.skip("no Debian copyright files on this host")
+    answers = {f: debian_licence(f) for f in files}
+    assert all(a is None or strict_spdx(a) for a in answers.values())
+    plain = {"GPL-2+": "GPL-2.0-or-later", "LGPL-2.1+": "LGPL-2.1-or-later", "Expat": "MIT"}
+    checked = 0
+    for path, answer in answers.items():
+        text = path.read_text(errors="replace")
+        star = re.search(
+            r"^Files: \*\n(?:[A-Z][^\n]*\n(?: [^\n]*\n)*)*?License: (\S+)\n", text, re.M
+        )
+        if text.startswith("Format:") and star and star.group(1) in plain:
+            if re.search(r"^License: ", text.split("\n\n", 1)[0], re.M):
+                continue  # the header's License wins over Files: *
+            assert answer == plain[star.group(1)], path
+            checked += 1
+    assert checked > 0 or len(files) < 50
+
+
+# -- what `truewheel repair` writes for real fixture wheels ------------------------------------
+
+MPFR_SOURCE = """
+#include <Python.h>
+extern const char *mpfr_get_version(void);  /* libmpfr6 ships no header without -dev */
+static PyObject *version(PyObject *self, PyObject *args) {
+    return PyUnicode_FromString(mpfr_get_version());
+}
+static PyMethodDef methods[] = {{"version", version, METH_NOARGS, NULL}, {NULL}};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_mp", NULL, -1, methods};
+PyMODINIT_FUNC PyInit__mp(void) { return PyModule_Create(&module); }
+"""
+
+
+@pytest.fixture(scope="module")
+def repaired_with_chain(
+    fixture_wheels: dict[str, Path], wheelbuild: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """twsys (grafts libgmp and libgomp) plus a module needing libmpfr, which needs libgmp."""
+    import sysconfig
+
+    from test_repair_hostile import write_variant
+
+    if not (shutil.which("dpkg-query") and os.path.exists(GMP) and os.path.exists(MPFR)):
+        pytest.skip("needs a Debian host with libgmp10 and libmpfr6")
+    work = tmp_path_factory.mktemp("mpfr")
+    (work / "mp.c").write_text(MPFR_SOURCE)
+    module = work / f"_mp{wheelbuild.ext_suffix()}"
+    include = sysconfig.get_paths()["include"]
+    subprocess.run(
+        [
+            "gcc",
+            "-shared",
+            "-fPIC",
+            "-O2",
+            f"-I{include}",
+            str(work / "mp.c"),
+            MPFR,
+            "-o",
+            str(module),
+        ],
+        check=True,
+    )
+    source = write_variant(
+        fixture_wheels["system_libs"],
+        work / "in",
+        lambda m: {**m, f"twsys/{module.name}": module.read_bytes()},
+    )
+    out = work / "out"
+    assert main(["repair", "-w", str(out), str(source)]) == 0
+    [wheel] = out.glob("*.whl")
+    return wheel
+
+
+def _dpkg(path: str) -> tuple[str, str]:
+    """(package, version) of the package that installed ``path``, from dpkg-query itself."""
+    real = os.path.realpath(path)
+    for spelling in (real, real.replace("/usr/lib/", "/lib/", 1)):
+        out = subprocess.run(["dpkg-query", "-S", spelling], capture_output=True, text=True)
+        if out.returncode == 0:
+            package = out.stdout.split(": ", 1)[0]
+            version = subprocess.run(
+                ["dpkg-query", "-W", "-f", "${Version}", package],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            return package.partition(":")[0], version
+    raise AssertionError(f"dpkg does not know {path}")
+
+
+def test_repaired_wheel_sbom(repaired_with_chain: Path) -> None:
+    with zipfile.ZipFile(repaired_with_chain) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    text = members["twsys-1.0.dist-info/sboms/truewheel.cdx.json"].decode()
+    _validate(text)
+    doc = json.loads(text)
+    by_ref = {c["bom-ref"]: c for c in doc["components"]}
+    libs = {
+        {p["name"]: p["value"] for p in c["properties"]}["truewheel:original_soname"]: c
+        for c in doc["components"]
+        if c["type"] == "library"
     }
-    fields.update(changes)
-    return SbomRequest(**fields)
+    assert set(libs) == {"libgmp.so.10", "libgomp.so.1", "libmpfr.so.6"}
+    for soname, host in (("libgmp.so.10", GMP), ("libgomp.so.1", GOMP), ("libmpfr.so.6", MPFR)):
+        comp = libs[soname]
+        assert (comp["name"], comp["version"]) == _dpkg(host)
+        assert PackageURL.from_string(comp["purl"]).version == comp["version"]
+        assert comp["bom-ref"] in members  # the component is the grafted file
+
+    assert libs["libgmp.so.10"]["licenses"] == [
+        {"expression": "GPL-2.0-or-later OR LGPL-3.0-or-later", "acknowledgement": "declared"}
+    ]
+    # libgomp1's and libmpfr6's copyright files are free text: the copied file is named
+    for soname in ("libgomp.so.1", "libmpfr.so.6"):
+        [licence] = libs[soname]["licenses"]
+        name = licence["license"]["name"]
+        package = libs[soname]["name"]
+        assert name == f"twsys-1.0.dist-info/licenses/{package}/copyright"
+        assert members[name] == Path(f"/usr/share/doc/{package}/copyright").read_bytes()
+
+    ext = wheel_ext()
+    core, mp = f"twsys/_core{ext}", f"twsys/_mp{ext}"
+    assert by_ref[core]["type"] == by_ref[mp]["type"] == "file"
+    deps = {d["ref"]: d.get("dependsOn", []) for d in doc["dependencies"]}
+    gmp, gomp, mpfr = (libs[s]["bom-ref"] for s in ("libgmp.so.10", "libgomp.so.1", "libmpfr.so.6"))
+    assert deps[doc["metadata"]["component"]["bom-ref"]] == sorted([core, mp])
+    assert deps[core] == sorted([gmp, gomp])
+    assert deps[mp] == [mpfr]
+    assert deps[mpfr] == [gmp]
+    assert deps[gmp] == deps[gomp] == []
 
 
-def test_forked_builder_gives_the_same_bytes(host_libs: list[GraftedLibrary]) -> None:
-    expected = InProcessSbomBuilder().submit(_request(host_libs))()
-    forked = ForkedSbomBuilder.start()
-    if forked is None:
-        pytest.skip("fork is not safe here (threads running)")
-    try:
-        first = forked.submit(_request(host_libs))()
-        second = forked.submit(_request(host_libs, wheel_version="2.0"))()
-        forked.submit(_request(host_libs, wheel_version="3.0"))  # a repair that failed after
-        fourth = forked.submit(_request(host_libs, wheel_version="4.0"))()
-    finally:
-        forked.close()
-    assert fourth == InProcessSbomBuilder().submit(_request(host_libs, wheel_version="4.0"))()
-    assert first == expected
-    assert [g.owner for g in first.grafted] == [g.owner for g in host_libs]
-    assert set(first.files) == set(expected.files) and len(first.files) >= 2
-    assert second.files != first.files
+def wheel_ext() -> str:
+    import sysconfig
+
+    return str(sysconfig.get_config_var("EXT_SUFFIX"))
 
 
-def test_forked_builder_errors_and_death(host_libs: list[GraftedLibrary]) -> None:
-    forked = ForkedSbomBuilder.start()
-    if forked is None:
-        pytest.skip("fork is not safe here (threads running)")
-    try:
-        twice = _request(host_libs, grafted=(host_libs[0], host_libs[0]))
-        with pytest.raises(InputError, match="grafted twice"):
-            forked.submit(twice)()
-        os.kill(forked._pid, signal.SIGKILL)
-        os.waitpid(forked._pid, 0)
-        # the helper is gone: the same answer comes from this process instead
-        result = forked.submit(_request(host_libs))()
-        assert result == InProcessSbomBuilder().submit(_request(host_libs))()
-    finally:
-        forked.close()
+def test_repaired_wheel_license_files(repaired_with_chain: Path, tmp_path: Path) -> None:
+    from packaging.metadata import Metadata
+
+    with zipfile.ZipFile(repaired_with_chain) as archive:
+        names = archive.namelist()
+        metadata = archive.read("twsys-1.0.dist-info/METADATA").decode()
+    copied = sorted(
+        n.removeprefix("twsys-1.0.dist-info/licenses/")
+        for n in names
+        if n.startswith("twsys-1.0.dist-info/licenses/")
+    )
+    assert copied == ["libgmp10/copyright", "libgomp1/copyright", "libmpfr6/copyright"]
+    parsed = Metadata.from_email(metadata, validate=True)
+    assert parsed.metadata_version == "2.4"  # License-File is a 2.4 field
+    assert parsed.license_files == copied
+    assert metadata.startswith("Metadata-Version: 2.4\nName: twsys\nVersion: 1.0\n")
+
+    # pip installs it and the installed distribution lists the files, which are there
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    python = str(env_dir / "bin" / "python")
+    pip = [python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index"]
+    subprocess.run([*pip, str(repaired_with_chain)], check=True)
+    code = (
+        "import importlib.metadata as m, pathlib\n"
+        "d = m.distribution('twsys')\n"
+        "files = d.metadata.get_all('License-File')\n"
+        "base = pathlib.Path(d._path) / 'licenses'\n"
+        "print(sorted(files), all((base / f).is_file() for f in files))\n"
+    )
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"{copied} True"
 
 
-@needs_dpkg
-def test_dpkg_database_agrees_with_dpkg_query(tmp_path: Path) -> None:
-    orphan = tmp_path / "libnobody.so.1"
-    orphan.write_bytes(b"\x7fELF")
-    paths = [GMP, ZLIB, os.path.realpath(ZLIB), "/lib/x86_64-linux-gnu/libc.so.6", str(orphan)]
-    paths += [p for p in ("/usr/lib/x86_64-linux-gnu/libgomp.so.1",) if os.path.exists(p)]
-    assert DpkgDatabase.open() is not None
-    direct = OwnerLookup()
-    direct.prefetch(paths)
-    queried = OwnerLookup(dpkg_root=str(tmp_path / "no-dpkg-here"))
-    queried.prefetch(paths)
-    answers = [direct.find(p) for p in paths]
-    assert answers == [queried.find(p) for p in paths]
-    assert answers[4] is None  # the orphan
-    assert sum(a is not None for a in answers) >= 4
+def test_license_file_needs_valid_2_4_metadata() -> None:
+    """METADATA that would not be valid at 2.4 gets no License-File (and keeps its version)."""
+    from truewheel.errors import MetadataError
+    from truewheel.repair.rewrite import add_licence_files
+
+    good = "Metadata-Version: 2.1\r\nName: q\r\nVersion: 1\r\n\r\nBody: not a field\r\n"
+    assert add_licence_files(good, ["a/COPYING", "b/LICENSE"]) == (
+        "Metadata-Version: 2.4\r\nName: q\r\nVersion: 1\r\n"
+        "License-File: a/COPYING\r\nLicense-File: b/LICENSE\r\n\r\nBody: not a field\r\n"
+    )
+    listed = "Metadata-Version: 2.4\nName: q\nVersion: 1\nLicense-File: a/COPYING\n"
+    assert add_licence_files(listed, ["a/COPYING"]) == listed
+    newer = "Metadata-Version: 2.5\nName: q\nVersion: 1\n"
+    assert add_licence_files(newer, ["a/COPYING"]) == newer + "License-File: a/COPYING\n"
+    for bad in (
+        "Metadata-Version: 2.1\nName: q\nVersion: not a version\n",
+        "Metadata-Version: 2.1\nName: q\nVersion: 1\nRequires-Dist: !!\n",
+    ):
+        with pytest.raises(MetadataError, match=r"would not be valid as Metadata-Version 2\.4"):
+            add_licence_files(bad, ["a/COPYING"])

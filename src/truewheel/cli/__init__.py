@@ -228,28 +228,21 @@ def repair_command(
     Exit status: 0 every wheel written; 2 a wheel could not be repaired (the
     others are written); 3 internal error.
     """
-    from truewheel.repair.sidecar import start_sbom_builder
+    from truewheel.cli._repair import run_repair
 
-    sbom = start_sbom_builder()  # first: the helper imports its library while we import ours
-    try:
-        from truewheel.cli._repair import run_repair
-
-        return run_repair(
-            wheels,
-            plat=plat,
-            wheel_dir=wheel_dir,
-            lib_sdir=lib_sdir,
-            excludes=excludes,
-            providers=providers,
-            strip=strip,
-            only_plat=only_plat,
-            update_tags=not no_update_tags,
-            zip_level=zip_compression_level,
-            as_json=as_json,
-            sbom=sbom,
-        )
-    finally:
-        sbom.close()
+    return run_repair(
+        wheels,
+        plat=plat,
+        wheel_dir=wheel_dir,
+        lib_sdir=lib_sdir,
+        excludes=excludes,
+        providers=providers,
+        strip=strip,
+        only_plat=only_plat,
+        update_tags=not no_update_tags,
+        zip_level=zip_compression_level,
+        as_json=as_json,
+    )
 
 
 @cli.command("normalize")

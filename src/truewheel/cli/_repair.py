@@ -13,7 +13,6 @@ from truewheel.commands.repair import Repairer, RepairOptions, RepairResult
 from truewheel.errors import TruewheelError
 from truewheel.jsonreport import dumps
 from truewheel.repair.plan import Provider
-from truewheel.repair.sidecar import SbomBuilder
 
 
 def run_repair(
@@ -29,7 +28,6 @@ def run_repair(
     update_tags: bool,
     zip_level: int | None,
     as_json: bool,
-    sbom: SbomBuilder | None = None,
 ) -> Outcome:
     """A wheel that cannot be repaired is an error (exit status 2); the others are written."""
     paths, errors = expand_paths(wheels)
@@ -47,7 +45,7 @@ def run_repair(
     )
     if paths:
         output_directory(wheel_dir, option="-w")
-    repairer = Repairer(sbom=sbom) if sbom is not None else Repairer()
+    repairer = Repairer()
     imported()  # the policy tables are loaded: they live as long as the process
     results: list[RepairResult] = []
     for path in paths:
@@ -69,7 +67,7 @@ def describe(result: RepairResult) -> list[str]:
     """Lines saying what was done; they hold names from the wheel, so they are escaped
     where they are joined (:func:`~truewheel.cli._text.plain_text`)."""
     lines = [f"{Path(result.input).name} -> {result.output}"]
-    if not result.changed:
+    if result.note:
         lines.append(f"  {result.note}")
     plan = result.plan
     if plan is not None:

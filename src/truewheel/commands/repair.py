@@ -23,13 +23,18 @@ from truewheel.analysis.inspector import Inspector
 from truewheel.analysis.platform import is_musl, requirements
 from truewheel.analysis.report import LoaderFacts
 from truewheel.analysis.scan import digest_members
-from truewheel.errors import InputError, TruewheelError
+from truewheel.errors import InputError, MetadataError, TruewheelError
 from truewheel.policy.manylinux import Policy, PolicySet, Requirement
 from truewheel.repair.hostlibs import HostLibraries
 from truewheel.repair.patchelf import apply_edits
 from truewheel.repair.plan import Provider, RepairError, RepairPlan, check_lib_sdir, plan_repair
-from truewheel.repair.rewrite import add_requirements, retag_filename, retag_wheel_file
-from truewheel.repair.sidecar import InProcessSbomBuilder, SbomBuilder, SbomRequest
+from truewheel.repair.rewrite import (
+    add_licence_files,
+    add_requirements,
+    retag_filename,
+    retag_wheel_file,
+)
+from truewheel.repair.sbom import SbomFiles, sbom_files
 from truewheel.wheel import WheelArchive, ZipMember, record_mismatch
 from truewheel.wheel.archive import MAX_TEXT_BYTES
 from truewheel.wheel.writer import (
@@ -77,7 +82,6 @@ class RepairResult:
 class Repairer:
     inspector: Inspector = field(default_factory=Inspector)
     host: HostLibraries = field(default_factory=HostLibraries.from_system)
-    sbom: SbomBuilder = field(default_factory=InProcessSbomBuilder)
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
     def repair(self, path: str | os.PathLike[str], options: RepairOptions) -> RepairResult:
@@ -201,17 +205,12 @@ class Repairer:
         tags: list[str],
         options: RepairOptions,
     ) -> RepairResult:
-        pending_sbom = (
-            self.sbom.submit(
-                SbomRequest(
-                    dist_info=wheel.dist_info,
-                    wheel_name=report.name,
-                    wheel_version=report.version,
-                    grafted=tuple(plan.grafted),
-                    excluded=tuple(plan.excluded),
-                    provided=tuple(plan.provided),
-                    tool_version=__version__,
-                )
+        sbom = (
+            sbom_files(
+                plan,
+                dist_info=wheel.dist_info,
+                wheel=(report.name, report.version),
+                tool_version=__version__,
             )
             if plan.changes_anything
             else None
@@ -233,10 +232,10 @@ class Repairer:
         with tempfile.TemporaryDirectory(prefix="truewheel-patch-") as work:
             edited = apply_edits(originals, plan.edits, strip=strip, work=Path(work))
             new_files: dict[str, bytes | Path] = dict(edited)
-            new_files.update(self._text_changes(wheel, plan, tags))
+            notes: list[str] = []
+            new_files.update(self._text_changes(wheel, plan, tags, sbom, notes))
             grafted = list(plan.grafted)
-            if pending_sbom is not None:
-                sbom = pending_sbom()
+            if sbom is not None:
                 new_files.update(sbom.files)
                 grafted = list(sbom.grafted)
             stamp = self._timestamp(wheel)
@@ -268,20 +267,25 @@ class Repairer:
                 target, members, wheel.zip, level=zip_level(options.zip_level), record=record
             )
         plan.grafted = grafted
-        return RepairResult(wheel.path, str(target), True, tags, plan, sorted(plan.edits))
+        return RepairResult(
+            wheel.path, str(target), True, tags, plan, sorted(plan.edits), note="; ".join(notes)
+        )
 
     def _text_changes(
-        self, wheel: WheelArchive, plan: RepairPlan, tags: list[str]
+        self,
+        wheel: WheelArchive,
+        plan: RepairPlan,
+        tags: list[str],
+        sbom: SbomFiles | None,
+        notes: list[str],
     ) -> dict[str, bytes]:
         wheel_file = f"{wheel.dist_info}/WHEEL"
         with _located(wheel.path, wheel_file):
             changes = {wheel_file: retag_wheel_file(wheel.read_text("WHEEL"), tags).encode()}
-        if plan.provided:
-            with _located(wheel.path, wheel.metadata_name):
-                metadata = add_requirements(
-                    wheel.read_text("METADATA"), sorted({p.requirement for p in plan.provided})
-                )
+        metadata = _metadata_changes(wheel, plan, sbom, notes)
+        if metadata is not None:
             changes[wheel.metadata_name] = metadata.encode()
+        if plan.provided:
             users = sorted(
                 {u for p in plan.provided for u in p.needed_by if not u.startswith(plan.libs_dir)}
             )
@@ -311,6 +315,25 @@ class Repairer:
         if epoch is not None:
             return dos_datetime(epoch)
         return max((m.dos_datetime for m in wheel.files), default=dos_datetime(0))
+
+
+def _metadata_changes(
+    wheel: WheelArchive, plan: RepairPlan, sbom: SbomFiles | None, notes: list[str]
+) -> str | None:
+    """METADATA with Requires-Dist for --provided-by and License-File for copied licences."""
+    licence_files = list(sbom.licence_files) if sbom else []
+    if not plan.provided and not licence_files:
+        return None
+    with _located(wheel.path, wheel.metadata_name):
+        metadata = wheel.read_text("METADATA")
+        if plan.provided:
+            metadata = add_requirements(metadata, sorted({p.requirement for p in plan.provided}))
+    if licence_files:
+        try:
+            metadata = add_licence_files(metadata, licence_files)
+        except MetadataError as exc:
+            notes.append(f"licence files copied, no License-File added: {exc.message}")
+    return metadata
 
 
 def _refuse_unloadable(report: LoaderFacts, wheel: WheelArchive) -> None:

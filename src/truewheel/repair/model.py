@@ -17,6 +17,8 @@ class OwnerPackage:
     architecture: str | None
     distro: str | None  # e.g. "debian", "almalinux" (from /etc/os-release ID)
     licence_files: tuple[str, ...] = ()  # host paths of copyright/licence files
+    source: str | None = None  # the source package it was built from, e.g. "gmp"
+    licence: str | None = None  # SPDX expression, where the package states one plainly
 
     @property
     def purl(self) -> str:

@@ -17,6 +17,7 @@ from truewheel.errors import MetadataError
 from truewheel.wheel.metadata import Headers, parse_tag
 
 __all__ = [
+    "add_licence_files",
     "add_requirements",
     "retag_filename",
     "retag_wheel_file",
@@ -86,6 +87,46 @@ def add_requirements(text: str, requirements: list[str]) -> str:
         return text
     head = _terminated(text[: headers.end], headers.newline)
     return head + "".join(added) + text[headers.end :]
+
+
+def add_licence_files(text: str, paths: list[str]) -> str:
+    """Add License-File fields (PEP 639) for files not yet listed, raising the version to 2.4.
+
+    License-File is a Metadata-Version 2.4 field, so a lower version is raised to 2.4
+    (core metadata: tools may refuse fields newer than the declared version).  What 2.3
+    and 2.4 made stricter (normalized Provides-Extra names, for one) must then hold for
+    the whole file: the result is checked as 2.4 with packaging, and a file that would
+    not be valid raises MetadataError, the caller then adds no field at all.
+    """
+    from packaging.metadata import ExceptionGroup, InvalidMetadata, Metadata
+
+    headers = Headers(text)
+    present = set(headers.all_unfolded("license-file"))
+    added = [f"License-File: {p}{headers.newline}" for p in paths if p not in present]
+    if not added:
+        return text
+    head = _terminated(text[: headers.end], headers.newline)
+    version = next((f for f in headers.fields if f.name == "metadata-version"), None)
+    if version is not None and _version_tuple(version.unfolded) < (2, 4):
+        value_at = text.index(":", version.start) + 1
+        head = f"{text[:value_at]} 2.4{headers.newline}{head[version.end :]}"
+    result = head + "".join(added) + text[headers.end :]
+    try:
+        Metadata.from_email(result, validate=True)
+    except (ExceptionGroup, InvalidMetadata) as exc:
+        causes = exc.exceptions if isinstance(exc, ExceptionGroup) else [exc]
+        reason = "; ".join(str(c) for c in causes[:3])
+        raise MetadataError(
+            f"METADATA would not be valid as Metadata-Version 2.4 ({reason})"
+        ) from exc
+    return result
+
+
+def _version_tuple(value: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in value.split("."))
+    except ValueError:
+        return (0,)
 
 
 def _requirement_name(value: str, what: str) -> str:
