@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from truewheel.elf import HEADER_SIZE, ElfHeader
+from truewheel.elf import HEADER_SIZE, ElfFile, ElfHeader
 from truewheel.errors import ElfError, InputError
 
 __all__ = [
@@ -54,30 +54,34 @@ RPATH, LD_LIBRARY_PATH, RUNPATH, LD_SO_CONF, DEFAULT = (
     "default",
 )
 
-# e_machine, ELF class, byte order -> Debian multiarch tuples, most likely first.
+# e_machine: ELF class and byte order = Debian multiarch tuples (most likely first).
 _MULTIARCH_TABLE = """
-3   32 le i386-linux-gnu
-8   32 be mips-linux-gnu
-8   32 le mipsel-linux-gnu
-8   64 be mips64-linux-gnuabi64
-8   64 le mips64el-linux-gnuabi64
-20  32 be powerpc-linux-gnu
-21  64 be powerpc64-linux-gnu
-21  64 le powerpc64le-linux-gnu
-22  64 be s390x-linux-gnu
-40  32 le arm-linux-gnueabihf arm-linux-gnueabi
-43  64 be sparc64-linux-gnu
-62  32 le x86_64-linux-gnux32
-62  64 le x86_64-linux-gnu
-183 64 be aarch64_be-linux-gnu
-183 64 le aarch64-linux-gnu
-243 64 le riscv64-linux-gnu
-258 64 le loongarch64-linux-gnu
+3: 32le=i386-linux-gnu
+8: 32be=mips-linux-gnu 32le=mipsel-linux-gnu 64be=mips64-linux-gnuabi64 64le=mips64el-linux-gnuabi64
+20: 32be=powerpc-linux-gnu
+21: 64be=powerpc64-linux-gnu 64le=powerpc64le-linux-gnu
+22: 64be=s390x-linux-gnu
+40: 32le=arm-linux-gnueabihf,arm-linux-gnueabi
+43: 64be=sparc64-linux-gnu
+62: 32le=x86_64-linux-gnux32 64le=x86_64-linux-gnu
+183: 64be=aarch64_be-linux-gnu 64le=aarch64-linux-gnu
+243: 64le=riscv64-linux-gnu
+258: 64le=loongarch64-linux-gnu
 """
-_MULTIARCH: dict[tuple[int, int, bool], tuple[str, ...]] = {
-    (int(machine), int(elf_class), order == "le"): tuple(tuples)
-    for machine, elf_class, order, *tuples in map(str.split, _MULTIARCH_TABLE.strip().splitlines())
-}
+
+
+def _multiarch_table(text: str) -> dict[tuple[int, int, bool], tuple[str, ...]]:
+    """(e_machine, class, little endian) -> tuples, from the table above."""
+    table: dict[tuple[int, int, bool], tuple[str, ...]] = {}
+    for line in text.strip().splitlines():
+        machine, _, kinds = line.partition(":")
+        for kind in kinds.split():
+            abi, _, tuples = kind.partition("=")
+            table[(int(machine), int(abi[:2]), abi[2:] == "le")] = tuple(tuples.split(","))
+    return table
+
+
+_MULTIARCH = _multiarch_table(_MULTIARCH_TABLE)
 
 # glibc's own library directory where it is not plain lib64 (64-bit) or lib (32-bit).
 _LIBDIR: dict[tuple[int, int], tuple[str, ...]] = {
@@ -285,6 +289,18 @@ class HostLibraries:
         if key not in self._cache:
             self._cache[key] = _first_loadable(name, dirs, kind)
         return self._cache[key]
+
+    def find_for(self, name: str, elf: ElfFile, origin: str | None = None) -> str | None:
+        """:meth:`find` for DT_NEEDED ``name`` of ``elf`` (whose directory is ``origin``)."""
+        return self.find(
+            name,
+            elf_class=elf.elf_class,
+            machine=elf.machine,
+            rpath=elf.rpath,
+            runpath=elf.runpath,
+            origin=origin,
+            little_endian=elf.little_endian,
+        )
 
 
 @dataclass(frozen=True, slots=True)

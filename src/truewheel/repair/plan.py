@@ -154,15 +154,7 @@ def plan_repair(
         if name in left_out:
             left_out[name][2].add(requester)
             continue
-        found = host.find(
-            name,
-            elf_class=requester_elf.elf_class,
-            machine=requester_elf.machine,
-            rpath=requester_elf.rpath,
-            runpath=requester_elf.runpath,
-            origin=origin,
-            little_endian=requester_elf.little_endian,
-        )
+        found = host.find_for(name, requester_elf, origin)
         reason = _left_out(name, found, excludes, providers)
         if reason:
             left_out[name] = (reason[0], reason[1], {requester})
