@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -13,8 +14,9 @@ from truewheel.cli import EXIT_ERROR, EXIT_OK, imported, working_on
 from truewheel.cli._inspect import expand_paths
 from truewheel.cli._text import error_line, write_lines
 from truewheel.commands.repair import Repairer, RepairOptions, RepairResult
-from truewheel.errors import TruewheelError
+from truewheel.errors import InputError, TruewheelError
 from truewheel.jsonreport import document
+from truewheel.repair.hostlibs import HostLibraries, split_ld_library_path
 from truewheel.repair.plan import Provider
 from truewheel.repair.sidecar import SbomBuilder
 
@@ -31,11 +33,22 @@ def run_repair(
     providers: tuple[str, ...],
     strip: bool,
     only_plat: bool,
-    update_tags: bool,
-    zip_level: int | None,
+    no_update_tags: bool,
+    zip_compression_level: int | None,
+    keep_rpath: bool = False,
+    disable_isa_ext_check: bool = False,
+    ldpaths: str | None = None,
+    allow_pure: bool = False,
+    patcher: str = "patchelf",
     as_json: bool,
     sbom: SbomBuilder | None = None,
 ) -> int:
+    """The options are ``truewheel repair``'s (auditwheel's, and truewheel's own)."""
+    if patcher != "patchelf":
+        raise InputError(
+            f"--patcher {patcher[:80]!r} is not supported: truewheel edits ELF files "
+            "with patchelf only (--patcher patchelf)"
+        )
     paths, errors = expand_paths(wheels)
     options = RepairOptions(
         wheel_dir=Path(wheel_dir),
@@ -45,13 +58,18 @@ def run_repair(
         providers=tuple(Provider.parse(p) for p in providers),
         strip=strip,
         only_plat=only_plat,
-        update_tags=update_tags,
-        zip_level=zip_level,
+        update_tags=not no_update_tags,
+        zip_level=zip_compression_level,
+        keep_rpath=keep_rpath,
+        isa_check=not disable_isa_ext_check,
+        allow_pure=allow_pure,
         inputs=tuple(str(p) for p in paths),
     )
     if paths:
         output_directory(wheel_dir, option="-w")
-    repairer = Repairer(sbom=sbom) if sbom is not None else Repairer()
+    repairer = Repairer(host=_host_libraries(ldpaths))
+    if sbom is not None:
+        repairer.sbom = sbom
     imported()  # the policy tables are loaded: they live as long as the process
     results: list[RepairResult] = []
     for path in paths:
@@ -67,6 +85,18 @@ def run_repair(
     for error in errors:
         sys.stderr.write(error_line(error))
     return EXIT_ERROR if errors else EXIT_OK
+
+
+def _host_libraries(ldpaths: str | None) -> HostLibraries:
+    """auditwheel's ``--ldpaths``: these directories replace LD_LIBRARY_PATH, ld.so.conf and
+    the default ones; AUDITWHEEL_LD_LIBRARY_PATH is searched before them, as there."""
+    if ldpaths is None:
+        return HostLibraries.from_system()
+    return HostLibraries(
+        ld_library_path=split_ld_library_path(os.environ.get("AUDITWHEEL_LD_LIBRARY_PATH", "")),
+        config_dirs=split_ld_library_path(ldpaths),
+        default_dirs=(),
+    )
 
 
 def describe(result: RepairResult) -> list[str]:
@@ -89,6 +119,11 @@ def describe(result: RepairResult) -> list[str]:
             )
         for p in plan.provided:
             lines.append(f"  provided by {p.requirement}: {p.name} (kept DT_NEEDED, preloaded)")
+        for member, entries in sorted(plan.removed_search_paths.items()):
+            lines.append(
+                f"  removed search path {':'.join(entries)} from {member} "
+                "(outside the wheel; --keep-rpath keeps it)"
+            )
     return lines
 
 
@@ -113,4 +148,5 @@ def _result_json(result: RepairResult) -> dict[str, Any]:
         "excluded": [asdict(e) for e in (plan.excluded if plan else [])],
         "provided": [asdict(p) for p in (plan.provided if plan else [])],
         "patched": result.patched,
+        "removed_search_paths": dict(plan.removed_search_paths) if plan else {},
     }
