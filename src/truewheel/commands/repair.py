@@ -138,9 +138,8 @@ class Repairer:
                 lib_sdir=options.lib_sdir,
                 keep_rpath=options.keep_rpath,
             )
-            needs = content + _without_isa(
-                _graft_requirements(plan, policy, arch), options.isa_check
-            )
+            grafts = _without_isa(_graft_requirements(plan, policy, arch), options.isa_check)
+            needs = _merged(content + grafts)
             if requested is not None:
                 violated = policies.violations(requested, arch, needs)
                 if violated:
@@ -379,6 +378,14 @@ def _check_loads(
     problems = unresolved(report, policy, left_out=left_out)
     if problems:
         raise RepairError(describe_unresolved(problems, tag), path=source)
+
+
+def _merged(needs: list[Requirement]) -> list[Requirement]:
+    """One requirement per kind and value, naming every file that has it."""
+    files: dict[tuple[str, str], set[str]] = {}
+    for need in needs:
+        files.setdefault((need.kind, need.value), set()).update(need.files)
+    return [Requirement(kind, value, tuple(sorted(f))) for (kind, value), f in files.items()]
 
 
 def _without_isa(needs: list[Requirement], isa_check: bool) -> list[Requirement]:

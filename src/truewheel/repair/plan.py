@@ -148,6 +148,7 @@ def plan_repair(
     plan = RepairPlan(libs_dir=libs_dir_name(report, lib_sdir))
     grafts: dict[str, _Graft] = {}
     left_out: dict[str, tuple[str, str, set[str]]] = {}
+    missing: dict[str, set[str]] = {}
     queue: deque[tuple[str, str, ElfFile, str | None]] = deque()
     for f in report.native_files:
         for dep in f.dependencies:
@@ -163,23 +164,24 @@ def plan_repair(
         if name in left_out:
             left_out[name][2].add(requester)
             continue
+        if name in missing:
+            missing[name].add(requester)
+            continue
         found = host.find_for(name, requester_elf, origin)
         reason = _left_out(name, found, excludes, providers)
         if reason:
             left_out[name] = (reason[0], reason[1], {requester})
             continue
         if found is None:
-            raise RepairError(
-                f"needed library {name} (needed by {requester}) was not found on this system; "
-                f"install it, or leave it out with --exclude '{name}' or "
-                f"--provided-by 'DIST:{name}'",
-                path=report.path,
-            )
+            missing[name] = {requester}
+            continue
         graft = _Graft.read(name, found, plan.libs_dir, requester, libraries)
         grafts[name] = graft
         for needed in graft.elf.needed:
             if needed not in policy.libraries:
                 queue.append((needed, graft.wheel_path, graft.elf, str(Path(found).parent)))
+    if missing:
+        raise RepairError(_not_found(missing), path=report.path)
     _record_left_out(plan, left_out, providers)
     for graft in sorted(grafts.values(), key=lambda g: g.wheel_path):
         version = graft.versions
@@ -195,6 +197,20 @@ def plan_repair(
         plan.graft_elves[graft.wheel_path] = graft.elf
     _plan_edits(plan, report, grafts, keep_rpath)
     return plan
+
+
+def _not_found(missing: dict[str, set[str]]) -> str:
+    """Every library that was not found, with what needs it, in one line."""
+    names = sorted(missing)
+    listed = "; ".join(f"{n} (needed by {', '.join(sorted(missing[n]))})" for n in names)
+    if len(names) == 1:
+        what, them, hint = "needed library was", "it", names[0]
+    else:
+        what, them, hint = f"{len(names)} needed libraries were", "them", "PATTERN"
+    return (
+        f"{what} not found on this system: {listed}; install {them}, or leave {them} out "
+        f"with --exclude '{hint}' or --provided-by 'DIST:{hint}'"
+    )
 
 
 def _left_out(
