@@ -201,14 +201,19 @@ def stale_wheel(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, P
     return wheel.write(root, wb.wheel_tag()), deps, work
 
 
+@pytest.fixture
+def stale(
+    stale_wheel: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Path, Path]:
+    """The stale wheel, with its library's directory on LD_LIBRARY_PATH."""
+    monkeypatch.setenv("LD_LIBRARY_PATH", str(stale_wheel[1]))
+    return stale_wheel
+
+
 def test_stale_search_paths_are_removed(
-    stale_wheel: tuple[Path, Path, Path],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    stale: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    wheel, deps, work = stale_wheel
-    monkeypatch.setenv("LD_LIBRARY_PATH", str(deps))
+    wheel, _, work = stale
     ext = wb.ext_suffix()
     assert main(["repair", "-w", str(tmp_path / "text"), str(wheel)]) == 0
     said = capsys.readouterr().out
@@ -258,13 +263,9 @@ def test_runpath_kind_is_kept_when_only_cleaning(
 
 
 def test_keep_rpath_keeps_them(
-    stale_wheel: tuple[Path, Path, Path],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    stale: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    wheel, deps, work = stale_wheel
-    monkeypatch.setenv("LD_LIBRARY_PATH", str(deps))
+    wheel, _, work = stale
     status, doc, err = repair(capsys, "-w", str(tmp_path), "--keep-rpath", str(wheel))
     assert status == 0, err
     [result] = doc["wheels"]

@@ -33,12 +33,14 @@ import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from truewheel.elf import HEADER_SIZE, ElfFile, ElfHeader
+from truewheel.elf import HEADER_SIZE, ElfHeader
 from truewheel.errors import ElfError, InputError
 
 __all__ = [
     "HostLibraries",
+    "NeedingFile",
     "SearchDir",
     "default_library_dirs",
     "read_ld_so_conf",
@@ -290,17 +292,36 @@ class HostLibraries:
             self._cache[key] = _first_loadable(name, dirs, kind)
         return self._cache[key]
 
-    def find_for(self, name: str, elf: ElfFile, origin: str | None = None) -> str | None:
-        """:meth:`find` for DT_NEEDED ``name`` of ``elf`` (whose directory is ``origin``)."""
+    def find_for(
+        self,
+        name: str,
+        needing: NeedingFile,
+        origin: str | None = None,
+        little_endian: bool | None = None,
+    ) -> str | None:
+        """:meth:`find` for DT_NEEDED ``name`` of ``needing`` (whose directory is ``origin``)."""
         return self.find(
             name,
-            elf_class=elf.elf_class,
-            machine=elf.machine,
-            rpath=elf.rpath,
-            runpath=elf.runpath,
+            elf_class=needing.elf_class,
+            machine=needing.machine,
+            rpath=needing.rpath,
+            runpath=needing.runpath,
             origin=origin,
-            little_endian=elf.little_endian,
+            little_endian=little_endian,
         )
+
+
+class NeedingFile(Protocol):
+    """What a library search needs to know of the file that needs the library."""
+
+    @property
+    def elf_class(self) -> int: ...
+    @property
+    def machine(self) -> int: ...
+    @property
+    def rpath(self) -> Sequence[str]: ...
+    @property
+    def runpath(self) -> Sequence[str]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -167,7 +167,7 @@ def plan_repair(
         if name in missing:
             missing[name].add(requester)
             continue
-        found = host.find_for(name, requester_elf, origin)
+        found = host.find_for(name, requester_elf, origin, requester_elf.little_endian)
         reason = _left_out(name, found, excludes, providers)
         if reason:
             left_out[name] = (reason[0], reason[1], {requester})
