@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from truewheel.analysis.platform import architecture_of, load_problem, tagged_architecture
 from truewheel.analysis.report import Finding, NativeFile, PlatformReport
-from truewheel.analysis.resolve import BROKEN, EXTERNAL, installed_path
+from truewheel.analysis.resolve import BROKEN, EXTERNAL, installed_path, search_path_escape
 from truewheel.analysis.scan import ScannedMember
 from truewheel.policy.manylinux import PolicySet
 from truewheel.wheel import WheelArchive
@@ -166,36 +166,18 @@ def rpath_findings(native: list[NativeFile]) -> list[Finding]:
     for f in native:
         origin = posixpath.dirname(installed_path(f.path))
         for entry in [*f.elf.rpath, *f.elf.runpath]:
-            if entry.startswith("/"):
-                out.append(
-                    Finding(
-                        "warning",
-                        "absolute-rpath",
-                        f"search path {entry} is outside the wheel",
-                        f.path,
-                    )
-                )
-            elif "$ORIGIN" in entry or "${ORIGIN}" in entry:
-                rel = entry.replace("${ORIGIN}", "$ORIGIN").replace("$ORIGIN", origin or ".")
-                if posixpath.normpath(rel).startswith(".."):
-                    out.append(
-                        Finding(
-                            "warning",
-                            "rpath-outside-wheel",
-                            f"search path {entry} leaves the wheel",
-                            f.path,
-                        )
-                    )
-            else:
-                out.append(
-                    Finding(
-                        "warning",
-                        "relative-rpath",
-                        f"search path {entry} is relative to the working directory",
-                        f.path,
-                    )
-                )
+            escape = search_path_escape(entry, origin)
+            if escape is not None:
+                code, what = _RPATH_ESCAPES[escape]
+                out.append(Finding("warning", code, f"search path {entry} {what}", f.path))
     return out
+
+
+_RPATH_ESCAPES = {
+    "absolute": ("absolute-rpath", "is outside the wheel"),
+    "outside": ("rpath-outside-wheel", "leaves the wheel"),
+    "relative": ("relative-rpath", "is relative to the working directory"),
+}
 
 
 def vendored_findings(native: list[NativeFile]) -> list[Finding]:

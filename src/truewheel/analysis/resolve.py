@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from truewheel.elf import ElfFile
 
-__all__ = ["Dependency", "installed_path", "resolve_dependencies"]
+__all__ = ["Dependency", "installed_path", "resolve_dependencies", "search_path_escape"]
 
 BUNDLED, SYSTEM, EXTERNAL, BROKEN = "bundled", "system", "external", "broken"
 
@@ -42,6 +42,20 @@ def installed_path(member: str) -> str:
     if len(parts) > 2 and parts[0].endswith(".data"):
         return f"<{parts[1]}>/" + "/".join(parts[2:])
     return member
+
+
+def search_path_escape(entry: str, origin: str) -> str | None:
+    """How a DT_RPATH/DT_RUNPATH entry of a file installed in ``origin`` leaves the install
+    root: ``"absolute"`` (a path of the build host), ``"outside"`` (``$ORIGIN`` climbing
+    above the root) or ``"relative"`` (relative to the working directory); None when it
+    stays inside, where it may name this wheel's or another distribution's directory.
+    """
+    if entry.startswith("/"):
+        return "absolute"
+    if "$ORIGIN" not in entry and "${ORIGIN}" not in entry:
+        return "relative"
+    rel = entry.replace("${ORIGIN}", "$ORIGIN").replace("$ORIGIN", origin or ".")
+    return "outside" if posixpath.normpath(rel).startswith("..") else None
 
 
 def search_dirs(elf: ElfFile, origin: str) -> list[tuple[str, str]]:

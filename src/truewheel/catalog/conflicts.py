@@ -101,14 +101,7 @@ def host_finder() -> Callable[[str, _File, str], str | None]:
     host = HostLibraries.from_system()
 
     def find(needed: str, f: _File, origin: str) -> str | None:
-        return host.find(
-            needed,
-            elf_class=f.elf_class,
-            machine=f.machine,
-            rpath=f.rpath,
-            runpath=f.runpath,
-            origin=origin,
-        )
+        return host.find_for(needed, f, origin)
 
     return find
 

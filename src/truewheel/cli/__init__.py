@@ -198,7 +198,8 @@ def inspect_command(
 @click.option(
     "--only-plat",
     is_flag=True,
-    help="Tag the wheel with the target tag only, not its legacy alias.",
+    help="Tag the wheel with the target tag (and its legacy alias) only, not a more "
+    "compatible tag the content also meets.",
 )
 @click.option("--no-update-tags", is_flag=True, help="Keep the wheel's file name and WHEEL tags.")
 @click.option(
@@ -208,20 +209,37 @@ def inspect_command(
     default=None,
     help="Deflate level for new members, 0 (stored) to 9.",
 )
+@click.option(
+    "--keep-rpath",
+    is_flag=True,
+    help="Keep RPATH/RUNPATH entries that point outside the wheel (build-host paths).",
+)
+@click.option(
+    "--disable-isa-ext-check",
+    is_flag=True,
+    help="Do not let an x86-64 ISA level above baseline (x86-64-v2...) bound the tag.",
+)
+@click.option(
+    "--ldpaths",
+    metavar="DIRS",
+    default=None,
+    help="Colon-separated directories to find libraries in, instead of LD_LIBRARY_PATH, "
+    "ld.so.conf and the default directories (AUDITWHEEL_LD_LIBRARY_PATH is still searched).",
+)
+@click.option(
+    "--allow-pure-python-wheel",
+    "allow_pure",
+    is_flag=True,
+    help="Copy a pure Python wheel (no ELF files) instead of refusing it.",
+)
+@click.option(
+    "--patcher",
+    default="patchelf",
+    show_default=True,
+    help="ELF patcher; only patchelf is supported.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report of everything done.")
-def repair_command(
-    wheels: tuple[str, ...],
-    plat: str | None,
-    wheel_dir: str,
-    lib_sdir: str,
-    excludes: tuple[str, ...],
-    providers: tuple[str, ...],
-    strip: bool,
-    only_plat: bool,
-    no_update_tags: bool,
-    zip_compression_level: int | None,
-    as_json: bool,
-) -> Outcome:
+def repair_command(wheels: tuple[str, ...], **options: Any) -> Outcome:
     """Graft external libraries into wheels, drop-in compatible with auditwheel repair.
 
     \b
@@ -230,19 +248,7 @@ def repair_command(
     """
     from truewheel.cli._repair import run_repair
 
-    return run_repair(
-        wheels,
-        plat=plat,
-        wheel_dir=wheel_dir,
-        lib_sdir=lib_sdir,
-        excludes=excludes,
-        providers=providers,
-        strip=strip,
-        only_plat=only_plat,
-        update_tags=not no_update_tags,
-        zip_level=zip_compression_level,
-        as_json=as_json,
-    )
+    return run_repair(wheels, **options)
 
 
 @cli.command("normalize")

@@ -39,6 +39,7 @@ def _repair_json(result: RepairResult) -> dict[str, Any]:
         "excluded": [asdict(e) for e in (plan.excluded if plan else [])],
         "provided": [asdict(p) for p in (plan.provided if plan else [])],
         "patched": result.patched,
+        "removed_search_paths": dict(plan.removed_search_paths) if plan else {},
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from truewheel._files import output_directory
@@ -10,8 +11,9 @@ from truewheel.cli._inspect import expand_paths
 from truewheel.cli._outcome import Outcome
 from truewheel.cli._text import plain_text
 from truewheel.commands.repair import Repairer, RepairOptions, RepairResult
-from truewheel.errors import TruewheelError
+from truewheel.errors import InputError, TruewheelError
 from truewheel.jsonreport import dumps
+from truewheel.repair.hostlibs import HostLibraries, split_ld_library_path
 from truewheel.repair.plan import Provider
 
 
@@ -25,11 +27,24 @@ def run_repair(
     providers: tuple[str, ...],
     strip: bool,
     only_plat: bool,
-    update_tags: bool,
-    zip_level: int | None,
+    no_update_tags: bool,
+    zip_compression_level: int | None,
+    keep_rpath: bool = False,
+    disable_isa_ext_check: bool = False,
+    ldpaths: str | None = None,
+    allow_pure: bool = False,
+    patcher: str = "patchelf",
     as_json: bool,
 ) -> Outcome:
-    """A wheel that cannot be repaired is an error (exit status 2); the others are written."""
+    """A wheel that cannot be repaired is an error (exit status 2); the others are written.
+
+    The options are ``truewheel repair``'s (auditwheel's, and truewheel's own).
+    """
+    if patcher != "patchelf":
+        raise InputError(
+            f"--patcher {patcher[:80]!r} is not supported: truewheel edits ELF files "
+            "with patchelf only (--patcher patchelf)"
+        )
     paths, errors = expand_paths(wheels)
     options = RepairOptions(
         wheel_dir=Path(wheel_dir),
@@ -39,13 +54,16 @@ def run_repair(
         providers=tuple(Provider.parse(p) for p in providers),
         strip=strip,
         only_plat=only_plat,
-        update_tags=update_tags,
-        zip_level=zip_level,
+        update_tags=not no_update_tags,
+        zip_level=zip_compression_level,
+        keep_rpath=keep_rpath,
+        isa_check=not disable_isa_ext_check,
+        allow_pure=allow_pure,
         inputs=tuple(str(p) for p in paths),
     )
     if paths:
         output_directory(wheel_dir, option="-w")
-    repairer = Repairer()
+    repairer = Repairer(host=_host_libraries(ldpaths))
     imported()  # the policy tables are loaded: they live as long as the process
     results: list[RepairResult] = []
     for path in paths:
@@ -61,6 +79,18 @@ def run_repair(
     else:
         report = plain_text(line for r in results for line in describe(r))
     return Outcome(report, errors=errors)
+
+
+def _host_libraries(ldpaths: str | None) -> HostLibraries:
+    """auditwheel's ``--ldpaths``: these directories replace LD_LIBRARY_PATH, ld.so.conf and
+    the default ones; AUDITWHEEL_LD_LIBRARY_PATH is searched before them, as there."""
+    if ldpaths is None:
+        return HostLibraries.from_system()
+    return HostLibraries(
+        ld_library_path=split_ld_library_path(os.environ.get("AUDITWHEEL_LD_LIBRARY_PATH", "")),
+        config_dirs=split_ld_library_path(ldpaths),
+        default_dirs=(),
+    )
 
 
 def describe(result: RepairResult) -> list[str]:
@@ -83,4 +113,9 @@ def describe(result: RepairResult) -> list[str]:
             )
         for p in plan.provided:
             lines.append(f"  provided by {p.requirement}: {p.name} (kept DT_NEEDED, preloaded)")
+        for member, entries in sorted(plan.removed_search_paths.items()):
+            lines.append(
+                f"  removed search path {':'.join(entries)} from {member} "
+                "(outside the wheel; --keep-rpath keeps it)"
+            )
     return lines

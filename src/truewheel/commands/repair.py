@@ -35,6 +35,7 @@ from truewheel.repair.rewrite import (
     retag_wheel_file,
 )
 from truewheel.repair.sbom import SbomFiles, sbom_files
+from truewheel.repair.verify import describe_unresolved, unresolved
 from truewheel.wheel import WheelArchive, ZipMember, record_mismatch
 from truewheel.wheel.archive import MAX_TEXT_BYTES
 from truewheel.wheel.writer import (
@@ -61,6 +62,9 @@ class RepairOptions:
     only_plat: bool = False
     update_tags: bool = True
     zip_level: int | None = None
+    keep_rpath: bool = False
+    isa_check: bool = True  # False: --disable-isa-ext-check
+    allow_pure: bool = False  # --allow-pure-python-wheel
     inputs: tuple[str, ...] = ()  # every wheel of the run: no output may replace one
 
     def __post_init__(self) -> None:
@@ -89,19 +93,26 @@ class Repairer:
             report = self.inspector.loader_facts(wheel)
             _refuse_unloadable(report, wheel)
             if report.platform is None:
-                return self._copy(
-                    wheel, options, report.wheel_info.platforms, "no ELF files: copied"
-                )
+                return self._pure(wheel, options)
             musl = is_musl(report.native_files)
             policies = self.inspector.musl if musl else self.inspector.glibc
             arch = report.platform.computed.architecture
             policy, plan, best = self._plan(report, policies, arch, options)
             tags = self._platform_tags(report, policy, best, arch, options)
+            check = partial(
+                _check_loads,
+                source=wheel.path,
+                policy=policy,
+                tag=policy.tag(arch),
+                plan=plan,
+                options=options,
+            )
             if not plan.changes_anything and sorted(tags) == sorted(
                 report.platform.filename_platforms
             ):
+                check(report)
                 return self._copy(wheel, options, tags, "already repaired: nothing to change")
-            return self._write(wheel, report, plan, tags, options)
+            return self._write(wheel, report, plan, tags, options, check)
 
     # -- planning -----------------------------------------------------------------------
 
@@ -111,13 +122,14 @@ class Repairer:
         """The target policy, the plan for it, and the most compatible policy it allows."""
         assert report.platform is not None
         requested = self._requested_policy(policies, arch, options.plat)
-        policy = requested or report.platform.repairable.policy
+        content = _without_isa(
+            requirements(report.native_files, arch, graftable=True), options.isa_check
+        )
+        repairable = policies.best(arch, content)
+        policy = requested or repairable.policy
         if policy is None:
             raise RepairError(
-                _cannot_meet(
-                    report.platform.repairable.tag, report.platform.repairable.constraints
-                ),
-                path=report.path,
+                _cannot_meet(repairable.tag, repairable.constraints), path=report.path
             )
         for _ in range(len(policies.policies)):
             plan = plan_repair(
@@ -128,10 +140,10 @@ class Repairer:
                 excludes=list(options.excludes),
                 providers=list(options.providers),
                 lib_sdir=options.lib_sdir,
+                keep_rpath=options.keep_rpath,
             )
-            needs = requirements(report.native_files, arch, graftable=True) + _graft_requirements(
-                plan, policy, arch
-            )
+            grafts = _without_isa(_graft_requirements(plan, policy, arch), options.isa_check)
+            needs = _merged(content + grafts)
             if requested is not None:
                 violated = policies.violations(requested, arch, needs)
                 if violated:
@@ -171,13 +183,26 @@ class Repairer:
         if not options.update_tags:
             return report.platform.filename_platforms
         if options.only_plat:
-            return [policy.tag(arch)]
+            return sorted(policy.tags(arch))
         tags = set(policy.tags(arch))
         if best is not None and best.libc_version < policy.libc_version:
             tags |= set(best.tags(arch))
         return sorted(tags)
 
     # -- writing ------------------------------------------------------------------------
+
+    def _pure(self, wheel: WheelArchive, options: RepairOptions) -> RepairResult:
+        """A wheel without ELF files: copied only when its name says it is pure and the
+        user allowed it (``--allow-pure-python-wheel``), as auditwheel does."""
+        platforms = wheel.name.platforms
+        if options.allow_pure and platforms == ["any"]:
+            return self._copy(wheel, options, platforms, "pure Python wheel: copied")
+        hint = (
+            "; pass --allow-pure-python-wheel to copy it"
+            if platforms == ["any"]
+            else f", though its name says {'.'.join(platforms)}"
+        )
+        raise RepairError(f"no platform-specific binaries in the wheel{hint}", path=wheel.path)
 
     def _copy(
         self, wheel: WheelArchive, options: RepairOptions, tags: list[str], note: str
@@ -204,6 +229,7 @@ class Repairer:
         plan: RepairPlan,
         tags: list[str],
         options: RepairOptions,
+        check: Callable[[LoaderFacts], None],
     ) -> RepairResult:
         sbom = (
             sbom_files(
@@ -263,9 +289,14 @@ class Repairer:
             target = out_dir / filename
             check_not_input(target, [wheel.path, *options.inputs], option="-w")
             record = RecordSpec(f"{dist_info}/RECORD", stamp, digests)
-            write_wheel(
-                target, members, wheel.zip, level=zip_level(options.zip_level), record=record
-            )
+            with tempfile.TemporaryDirectory(prefix=".truewheel-", dir=out_dir) as staging:
+                staged = Path(staging) / filename
+                write_wheel(
+                    staged, members, wheel.zip, level=zip_level(options.zip_level), record=record
+                )
+                with WheelArchive(staged, self.inspector.limits) as output:
+                    check(self.inspector.loader_facts(output))
+                staged.replace(target)
         plan.grafted = grafted
         return RepairResult(
             wheel.path, str(target), True, tags, plan, sorted(plan.edits), note="; ".join(notes)
@@ -341,9 +372,48 @@ def _refuse_unloadable(report: LoaderFacts, wheel: WheelArchive) -> None:
     from truewheel.analysis.findings import architecture_findings
 
     problems = architecture_findings(report.native_files, wheel.name.platforms)
+    if len(problems) == 1:
+        raise RepairError(problems[0].message, path=wheel.path, member=problems[0].file)
     if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise RepairError(f"{problems[0].message}{more}", path=wheel.path, member=problems[0].file)
+        listed = "; ".join(f"{p.file}: {p.message}" for p in problems)
+        raise RepairError(f"{len(problems)} files cannot load: {listed}", path=wheel.path)
+
+
+def _check_loads(
+    report: LoaderFacts,
+    *,
+    source: str,
+    policy: Policy,
+    tag: str,
+    plan: RepairPlan,
+    options: RepairOptions,
+) -> None:
+    """Refuse an output in which some DT_NEEDED entry would not resolve (see repair.verify).
+
+    The refusal names the input wheel: the output it judged is never published.
+    """
+    left_out = [
+        *options.excludes,
+        *(p.pattern for p in options.providers),
+        *(e.name for e in plan.excluded),
+        *(p.name for p in plan.provided),
+    ]
+    problems = unresolved(report, policy, left_out=left_out)
+    if problems:
+        raise RepairError(describe_unresolved(problems, tag), path=source)
+
+
+def _merged(needs: list[Requirement]) -> list[Requirement]:
+    """One requirement per kind and value, naming every file that has it."""
+    files: dict[tuple[str, str], set[str]] = {}
+    for need in needs:
+        files.setdefault((need.kind, need.value), set()).update(need.files)
+    return [Requirement(kind, value, tuple(sorted(f))) for (kind, value), f in files.items()]
+
+
+def _without_isa(needs: list[Requirement], isa_check: bool) -> list[Requirement]:
+    """``--disable-isa-ext-check``: an x86-64 level above baseline no longer bounds the tag."""
+    return needs if isa_check else [r for r in needs if r.kind != "isa"]
 
 
 def _save(wheel: WheelArchive, member: ZipMember, path: Path) -> None:
@@ -393,7 +463,12 @@ def _graft_requirements(plan: RepairPlan, policy: Policy, arch: str) -> list[Req
 
 
 def _cannot_meet(tag: str, constraints: list[tuple[Requirement, str | None]]) -> str:
-    reasons = "; ".join(
-        f"{r.value} ({', '.join(Path(f).name for f in r.files[:2])})" for r, _ in constraints[:6]
-    )
-    return f"the content cannot meet {tag}: {reasons}"
+    """Every reason, each with the files that need it (two named, the rest counted)."""
+    reasons = "; ".join(f"{r.value} ({_some_files(r.files)})" for r, _ in constraints)
+    count = f" ({len(constraints)} reasons)" if len(constraints) > 1 else ""
+    return f"the content cannot meet {tag}{count}: {reasons}"
+
+
+def _some_files(files: tuple[str, ...]) -> str:
+    names = ", ".join(Path(f).name for f in files[:2])
+    return f"{names} and {len(files) - 2} more" if len(files) > 2 else names

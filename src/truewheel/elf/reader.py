@@ -19,7 +19,7 @@ from truewheel.elf import _layout as L
 from truewheel.elf.source import ByteSource, BytesSource, Unavailable
 from truewheel.errors import ElfError
 
-__all__ = ["ElfFile", "ElfLayout", "Section", "VersionNeed", "is_elf"]
+__all__ = ["HEADER_SIZE", "ElfFile", "ElfHeader", "ElfLayout", "Section", "VersionNeed", "is_elf"]
 
 # Real files stay far below these; a crafted file above them is refused, not read.
 _MAX_DYNAMIC = 1 << 20
@@ -29,10 +29,33 @@ _MAX_VERSION_ENTRIES = 1 << 16
 _MAX_STRING = 4096
 _MAX_COMMENT = 1 << 20
 
+HEADER_SIZE = 64  # bytes that hold the ELF header of either class
+
 
 def is_elf(head: bytes) -> bool:
     """Recognise ELF by its magic bytes, never by file name."""
     return head[:4] == L.ELF_MAGIC
+
+
+@dataclass(frozen=True, slots=True)
+class ElfHeader:
+    """What kind of object a file is, from its ELF header alone (no other byte is read).
+
+    Enough for a loader's first check of a candidate library: class, byte order,
+    identification version, type and machine must suit the file that needs it.
+    """
+
+    elf_class: int  # 32 or 64
+    little_endian: bool
+    ident_version: int  # EI_VERSION; 1 (EV_CURRENT) for every file a loader accepts
+    type: str
+    machine: int
+
+    @classmethod
+    def parse(cls, head: bytes) -> ElfHeader:
+        """The header at the start of ``head`` (at least :data:`HEADER_SIZE` bytes for
+        a 64-bit file); :class:`~truewheel.errors.ElfError` when it is not one."""
+        return _Parser(BytesSource(head)).identify()
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +190,7 @@ class _Parser:
         self.lay = L.Layout(elf_class, encoding == L.ELFDATA2LSB)
         self.elf_class = elf_class
         self.little = encoding == L.ELFDATA2LSB
+        self.ident_version = ident[6]
         self.header = self._unpack(self.lay.header, 16, "ELF header")
         self.loads: list[tuple[int, int, int]] = []
 
@@ -256,19 +280,29 @@ class _Parser:
                 out.append((sh_offset, sh_size))
         return out
 
-    def parse(self, *, sections: bool) -> ElfFile:
+    def identify(self) -> ElfHeader:
         e_type, e_machine = self.header[0], self.header[1]
+        return ElfHeader(
+            elf_class=32 if self.elf_class == L.ELFCLASS32 else 64,
+            little_endian=self.little,
+            ident_version=self.ident_version,
+            type=L.ET_NAMES.get(e_type, f"type-{e_type}"),
+            machine=e_machine,
+        )
+
+    def parse(self, *, sections: bool) -> ElfFile:
         e_shoff, e_shentsize, e_shnum, e_shstrndx = (
             self.header[5],
             self.header[10],
             self.header[11],
             self.header[12],
         )
+        header = self.identify()
         elf = ElfFile(
-            elf_class=32 if self.elf_class == L.ELFCLASS32 else 64,
-            little_endian=self.little,
-            machine=e_machine,
-            type=L.ET_NAMES.get(e_type, f"type-{e_type}"),
+            elf_class=header.elf_class,
+            little_endian=header.little_endian,
+            machine=header.machine,
+            type=header.type,
         )
         dynamic: tuple[int, int] | None = None
         notes: list[tuple[int, int, int]] = []

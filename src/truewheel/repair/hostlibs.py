@@ -15,8 +15,9 @@ A candidate is taken only if it is a regular file (after following symlinks)
 whose ELF header has the class, machine and type of a loadable library for
 the needing file; anything else is skipped and the search goes on, the way
 ld.so passes over a 32-bit ``libz.so.1`` in ``/usr/lib32`` when a 64-bit
-object needs ``libz.so.1``.  Only the first 64 bytes of a candidate are read,
-and only the directories above are looked at.
+object needs ``libz.so.1``.  Only a candidate's ELF header is read (by the core
+reader, :class:`~truewheel.elf.ElfHeader`), and only the directories above are
+looked at.
 
 Instead of reading ``/etc/ld.so.cache`` (which may be stale and whose format
 is glibc-internal) the directories it was built from are searched in order.
@@ -29,15 +30,17 @@ import os
 import posixpath
 import re
 import stat
-import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from truewheel.errors import InputError
+from truewheel.elf import HEADER_SIZE, ElfHeader
+from truewheel.errors import ElfError, InputError
 
 __all__ = [
     "HostLibraries",
+    "NeedingFile",
     "SearchDir",
     "default_library_dirs",
     "read_ld_so_conf",
@@ -53,34 +56,34 @@ RPATH, LD_LIBRARY_PATH, RUNPATH, LD_SO_CONF, DEFAULT = (
     "default",
 )
 
-_ELF_MAGIC = b"\x7fELF"
-_CLASS_BYTE = {32: 1, 64: 2}  # EI_CLASS: ELFCLASS32, ELFCLASS64
-_HEADER_SIZE = {32: 52, 64: 64}  # sizeof(Elf32_Ehdr), sizeof(Elf64_Ehdr)
-_ELFDATA2LSB, _ELFDATA2MSB = 1, 2
-_EV_CURRENT = 1
-_ET_DYN = 3
-_HALF_LE, _HALF_BE = struct.Struct("<HH"), struct.Struct(">HH")  # e_type, e_machine at 16
+# e_machine: ELF class and byte order = Debian multiarch tuples (most likely first).
+_MULTIARCH_TABLE = """
+3: 32le=i386-linux-gnu
+8: 32be=mips-linux-gnu 32le=mipsel-linux-gnu 64be=mips64-linux-gnuabi64 64le=mips64el-linux-gnuabi64
+20: 32be=powerpc-linux-gnu
+21: 64be=powerpc64-linux-gnu 64le=powerpc64le-linux-gnu
+22: 64be=s390x-linux-gnu
+40: 32le=arm-linux-gnueabihf,arm-linux-gnueabi
+43: 64be=sparc64-linux-gnu
+62: 32le=x86_64-linux-gnux32 64le=x86_64-linux-gnu
+183: 64be=aarch64_be-linux-gnu 64le=aarch64-linux-gnu
+243: 64le=riscv64-linux-gnu
+258: 64le=loongarch64-linux-gnu
+"""
 
-# (e_machine, class, little endian) -> Debian multiarch tuples, most likely first.
-_MULTIARCH: dict[tuple[int, int, bool], tuple[str, ...]] = {
-    (3, 32, True): ("i386-linux-gnu",),
-    (8, 32, False): ("mips-linux-gnu",),
-    (8, 32, True): ("mipsel-linux-gnu",),
-    (8, 64, False): ("mips64-linux-gnuabi64",),
-    (8, 64, True): ("mips64el-linux-gnuabi64",),
-    (20, 32, False): ("powerpc-linux-gnu",),
-    (21, 64, False): ("powerpc64-linux-gnu",),
-    (21, 64, True): ("powerpc64le-linux-gnu",),
-    (22, 64, False): ("s390x-linux-gnu",),
-    (40, 32, True): ("arm-linux-gnueabihf", "arm-linux-gnueabi"),
-    (43, 64, False): ("sparc64-linux-gnu",),
-    (62, 32, True): ("x86_64-linux-gnux32",),
-    (62, 64, True): ("x86_64-linux-gnu",),
-    (183, 64, False): ("aarch64_be-linux-gnu",),
-    (183, 64, True): ("aarch64-linux-gnu",),
-    (243, 64, True): ("riscv64-linux-gnu",),
-    (258, 64, True): ("loongarch64-linux-gnu",),
-}
+
+def _multiarch_table(text: str) -> dict[tuple[int, int, bool], tuple[str, ...]]:
+    """(e_machine, class, little endian) -> tuples, from the table above."""
+    table: dict[tuple[int, int, bool], tuple[str, ...]] = {}
+    for line in text.strip().splitlines():
+        machine, _, kinds = line.partition(":")
+        for kind in kinds.split():
+            abi, _, tuples = kind.partition("=")
+            table[(int(machine), int(abi[:2]), abi[2:] == "le")] = tuple(tuples.split(","))
+    return table
+
+
+_MULTIARCH = _multiarch_table(_MULTIARCH_TABLE)
 
 # glibc's own library directory where it is not plain lib64 (64-bit) or lib (32-bit).
 _LIBDIR: dict[tuple[int, int], tuple[str, ...]] = {
@@ -289,6 +292,37 @@ class HostLibraries:
             self._cache[key] = _first_loadable(name, dirs, kind)
         return self._cache[key]
 
+    def find_for(
+        self,
+        name: str,
+        needing: NeedingFile,
+        origin: str | None = None,
+        little_endian: bool | None = None,
+    ) -> str | None:
+        """:meth:`find` for DT_NEEDED ``name`` of ``needing`` (whose directory is ``origin``)."""
+        return self.find(
+            name,
+            elf_class=needing.elf_class,
+            machine=needing.machine,
+            rpath=needing.rpath,
+            runpath=needing.runpath,
+            origin=origin,
+            little_endian=little_endian,
+        )
+
+
+class NeedingFile(Protocol):
+    """What a library search needs to know of the file that needs the library."""
+
+    @property
+    def elf_class(self) -> int: ...
+    @property
+    def machine(self) -> int: ...
+    @property
+    def rpath(self) -> Sequence[str]: ...
+    @property
+    def runpath(self) -> Sequence[str]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class _Kind:
@@ -299,17 +333,17 @@ class _Kind:
     little_endian: bool | None
 
     def accepts(self, head: bytes) -> bool:
-        if len(head) < _HEADER_SIZE[self.elf_class] or head[:4] != _ELF_MAGIC:
+        try:
+            header = ElfHeader.parse(head)
+        except ElfError:
             return False
-        if head[4] != _CLASS_BYTE[self.elf_class] or head[6] != _EV_CURRENT:
-            return False
-        if head[5] not in (_ELFDATA2LSB, _ELFDATA2MSB):
-            return False
-        little = head[5] == _ELFDATA2LSB
-        if self.little_endian is not None and little != self.little_endian:
-            return False
-        e_type, e_machine = (_HALF_LE if little else _HALF_BE).unpack_from(head, 16)
-        return bool(e_type == _ET_DYN and e_machine == self.machine)
+        return (
+            header.elf_class == self.elf_class
+            and header.ident_version == 1  # EV_CURRENT
+            and self.little_endian in (None, header.little_endian)
+            and header.type == "DYN"
+            and header.machine == self.machine
+        )
 
 
 class _Root:
@@ -328,7 +362,7 @@ class _Root:
 
 
 def _check_class(elf_class: int) -> None:
-    if elf_class not in _CLASS_BYTE:
+    if elf_class not in (32, 64):
         raise InputError(f"ELF class must be 32 or 64, not {elf_class!r}")
 
 
@@ -370,7 +404,7 @@ def _first_loadable(name: str, dirs: Iterable[str], kind: _Kind) -> str | None:
 def _loadable(path: str, kind: _Kind) -> str | None:
     """The real path of ``path`` when it is a regular file holding a matching library."""
     real = posixpath.realpath(path)
-    head = _read_regular(real, 64)
+    head = _read_regular(real, HEADER_SIZE)
     return real if head is not None and kind.accepts(head) else None
 
 

@@ -43,8 +43,11 @@ def patchelf_arguments(edit: ElfEdit) -> list[str]:
         args += ["--set-soname", edit.set_soname]
     for old, new in sorted(edit.replace_needed.items()):
         args += ["--replace-needed", old, new]
-    if edit.set_rpath is not None:
-        args += ["--force-rpath", "--set-rpath", ":".join(edit.set_rpath)]
+    if edit.set_rpath == []:
+        args.append("--remove-rpath")
+    elif edit.set_rpath is not None:
+        args += ["--force-rpath"] if edit.force_rpath else []
+        args += ["--set-rpath", ":".join(edit.set_rpath)]
     return args
 
 

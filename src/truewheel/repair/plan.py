@@ -19,7 +19,7 @@ from packaging.utils import canonicalize_name
 
 from truewheel.analysis.member import analyze_file
 from truewheel.analysis.report import LoaderFacts
-from truewheel.analysis.resolve import EXTERNAL, SYSTEM, installed_path
+from truewheel.analysis.resolve import EXTERNAL, SYSTEM, installed_path, search_path_escape
 from truewheel.elf import ElfFile
 from truewheel.errors import InputError, TruewheelError
 from truewheel.policy.libraries import LibraryName, LibraryTable, VersionEvidence
@@ -77,7 +77,8 @@ class ElfEdit:
 
     set_soname: str | None = None
     replace_needed: dict[str, str] = field(default_factory=dict)
-    set_rpath: list[str] | None = None
+    set_rpath: list[str] | None = None  # [] removes DT_RPATH and DT_RUNPATH
+    force_rpath: bool = True  # write DT_RPATH (as auditwheel does); False keeps DT_RUNPATH
 
     def replace(self, old: str, new: str, where: str) -> None:
         if self.replace_needed.get(old, new) != new:
@@ -96,10 +97,12 @@ class RepairPlan:
     excluded: list[ExcludedLibrary] = field(default_factory=list)
     provided: list[ProvidedLibrary] = field(default_factory=list)
     edits: dict[str, ElfEdit] = field(default_factory=dict)
+    # member -> RPATH/RUNPATH entries removed from it (they pointed outside the wheel)
+    removed_search_paths: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def changes_anything(self) -> bool:
-        return bool(self.grafted or self.provided or self.excluded)
+        return bool(self.grafted or self.provided or self.excluded or self.edits)
 
 
 def check_lib_sdir(lib_sdir: str) -> str:
@@ -135,10 +138,17 @@ def plan_repair(
     excludes: list[str],
     providers: list[Provider],
     lib_sdir: str = ".libs",
+    keep_rpath: bool = False,
 ) -> RepairPlan:
+    """Grafts, exclusions and ELF edits that make ``report``'s wheel meet ``policy``.
+
+    Search paths that leave the wheel (build-host directories) are removed from every
+    ELF file unless ``keep_rpath``; a grafted library never keeps its host's.
+    """
     plan = RepairPlan(libs_dir=libs_dir_name(report, lib_sdir))
     grafts: dict[str, _Graft] = {}
     left_out: dict[str, tuple[str, str, set[str]]] = {}
+    missing: dict[str, set[str]] = {}
     queue: deque[tuple[str, str, ElfFile, str | None]] = deque()
     for f in report.native_files:
         for dep in f.dependencies:
@@ -154,31 +164,24 @@ def plan_repair(
         if name in left_out:
             left_out[name][2].add(requester)
             continue
-        found = host.find(
-            name,
-            elf_class=requester_elf.elf_class,
-            machine=requester_elf.machine,
-            rpath=requester_elf.rpath,
-            runpath=requester_elf.runpath,
-            origin=origin,
-            little_endian=requester_elf.little_endian,
-        )
+        if name in missing:
+            missing[name].add(requester)
+            continue
+        found = host.find_for(name, requester_elf, origin, requester_elf.little_endian)
         reason = _left_out(name, found, excludes, providers)
         if reason:
             left_out[name] = (reason[0], reason[1], {requester})
             continue
         if found is None:
-            raise RepairError(
-                f"needed library {name} (needed by {requester}) was not found on this system; "
-                f"install it, or leave it out with --exclude '{name}' or "
-                f"--provided-by 'DIST:{name}'",
-                path=report.path,
-            )
+            missing[name] = {requester}
+            continue
         graft = _Graft.read(name, found, plan.libs_dir, requester, libraries)
         grafts[name] = graft
         for needed in graft.elf.needed:
             if needed not in policy.libraries:
                 queue.append((needed, graft.wheel_path, graft.elf, str(Path(found).parent)))
+    if missing:
+        raise RepairError(_not_found(missing), path=report.path)
     _record_left_out(plan, left_out, providers)
     for graft in sorted(grafts.values(), key=lambda g: g.wheel_path):
         version = graft.versions
@@ -192,8 +195,22 @@ def plan_repair(
         )
         plan.graft_sources[graft.wheel_path] = graft.source
         plan.graft_elves[graft.wheel_path] = graft.elf
-    _plan_edits(plan, report, grafts)
+    _plan_edits(plan, report, grafts, keep_rpath)
     return plan
+
+
+def _not_found(missing: dict[str, set[str]]) -> str:
+    """Every library that was not found, with what needs it, in one line."""
+    names = sorted(missing)
+    listed = "; ".join(f"{n} (needed by {', '.join(sorted(missing[n]))})" for n in names)
+    if len(names) == 1:
+        what, them, hint = "needed library was", "it", names[0]
+    else:
+        what, them, hint = f"{len(names)} needed libraries were", "them", "PATTERN"
+    return (
+        f"{what} not found on this system: {listed}; install {them}, or leave {them} out "
+        f"with --exclude '{hint}' or --provided-by 'DIST:{hint}'"
+    )
 
 
 def _left_out(
@@ -283,7 +300,9 @@ class _Graft:
         )
 
 
-def _plan_edits(plan: RepairPlan, report: LoaderFacts, grafts: dict[str, _Graft]) -> None:
+def _plan_edits(
+    plan: RepairPlan, report: LoaderFacts, grafts: dict[str, _Graft], keep_rpath: bool
+) -> None:
     new_names = {name: g.soname for name, g in grafts.items()}
     for graft in grafts.values():
         edit = plan.edits.setdefault(graft.wheel_path, ElfEdit())
@@ -291,24 +310,34 @@ def _plan_edits(plan: RepairPlan, report: LoaderFacts, grafts: dict[str, _Graft]
         for needed in graft.elf.needed:
             if needed in new_names:
                 edit.replace(needed, new_names[needed], graft.wheel_path)
-                edit.set_rpath = ["$ORIGIN"]
+        siblings = ["$ORIGIN"] if edit.replace_needed else []
+        _set_search_path(plan, graft.wheel_path, graft.elf, siblings, edit)
     for f in report.native_files:
         needs = [n for n in f.elf.needed if n in new_names]
-        if not needs:
+        origin = posixpath.dirname(installed_path(f.path))
+        entries = [*f.elf.rpath, *f.elf.runpath]
+        kept = [p for p in entries if keep_rpath or search_path_escape(p, origin) is None]
+        if not needs and kept == entries:
             continue
         edit = plan.edits.setdefault(f.path, ElfEdit())
         for needed in needs:
             edit.replace(needed, new_names[needed], f.path)
-        origin = posixpath.dirname(installed_path(f.path))
-        rel = posixpath.relpath(plan.libs_dir, origin or ".")
-        entry = "$ORIGIN" if rel == "." else f"$ORIGIN/{rel}"
-        kept = [p for p in [*f.elf.rpath, *f.elf.runpath] if _inside_wheel(p, origin)]
-        edit.set_rpath = list(dict.fromkeys([*kept, entry]))
+        if needs:
+            rel = posixpath.relpath(plan.libs_dir, origin or ".")
+            kept.append("$ORIGIN" if rel == "." else f"$ORIGIN/{rel}")
+        else:
+            edit.force_rpath = not f.elf.runpath
+        _set_search_path(plan, f.path, f.elf, kept, edit)
 
 
-def _inside_wheel(entry: str, origin: str) -> bool:
-    """Keep $ORIGIN-relative search paths that stay in the wheel; drop absolute ones."""
-    if "$ORIGIN" not in entry and "${ORIGIN}" not in entry:
-        return False
-    rel = entry.replace("${ORIGIN}", "$ORIGIN").replace("$ORIGIN", origin or ".")
-    return not posixpath.normpath(rel).startswith("..")
+def _set_search_path(
+    plan: RepairPlan, member: str, elf: ElfFile, entries: list[str], edit: ElfEdit
+) -> None:
+    """Give ``member`` these search path entries; record the ones it loses."""
+    old = [*elf.rpath, *elf.runpath]
+    if entries == old and not edit.replace_needed:
+        return
+    edit.set_rpath = list(dict.fromkeys(entries))
+    removed = tuple(p for p in dict.fromkeys(old) if p not in edit.set_rpath)
+    if removed:
+        plan.removed_search_paths[member] = removed
