@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from truewheel._files import check_not_input, output_directory
+from truewheel._files import check_not_input, output_directory, sha256_file
 from truewheel.commands.diff import compare_zip_metadata
 from truewheel.errors import TruewheelError
 from truewheel.wheel import Limits, WheelArchive, ZipMember, record_mismatch
@@ -79,7 +79,7 @@ def normalize_wheel(
             problems += _record_problems(wheel, written)
             if problems:
                 raise record_mismatch(wheel, problems)
-            normal = _sha256(candidate) == _sha256(source)
+            normal = sha256_file(candidate) == sha256_file(source)
             reasons = () if normal else _reasons(wheel, candidate)
             if out_dir is None:
                 return NormalizeResult(str(source), None, normal, reasons)
@@ -186,11 +186,3 @@ def _b64(digest: bytes) -> str:
 def _epoch(environ: dict[str, str]) -> int:
     epoch = source_date_epoch(environ)
     return ZIP_FIRST if epoch is None else epoch
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

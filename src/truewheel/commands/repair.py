@@ -18,7 +18,8 @@ from functools import partial
 from pathlib import Path
 
 from truewheel import __version__
-from truewheel._files import check_not_input, output_directory
+from truewheel._atomic import atomic_output
+from truewheel._files import check_not_input, open_regular, output_directory
 from truewheel.analysis.inspector import Inspector
 from truewheel.analysis.platform import is_musl, requirements
 from truewheel.analysis.report import LoaderFacts
@@ -210,16 +211,8 @@ class Repairer:
         target = output_directory(options.wheel_dir) / Path(wheel.path).name
         if Path(wheel.path).resolve() != target.resolve():
             check_not_input(target, [wheel.path, *options.inputs], option="-w")
-            fd, name = tempfile.mkstemp(prefix=".truewheel-", suffix=".tmp", dir=target.parent)
-            os.close(fd)
-            tmp = Path(name)  # a short name: the wheel's own may already be 255 bytes long
-            try:
-                shutil.copyfile(wheel.path, tmp)
-                tmp.chmod(0o644)
-                tmp.replace(target)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
+            with os.fdopen(open_regular(wheel.path), "rb") as source, atomic_output(target) as out:
+                shutil.copyfileobj(source, out, 1 << 20)
         return RepairResult(wheel.path, str(target), False, tags, None, note=note)
 
     def _write(
