@@ -9,8 +9,9 @@ after a change to findings and compare: a new line needs a new verdict.
     python3 benchmarks/findings_table.py DIR_OR_WHEEL ...    # other wheels too
     python3 benchmarks/findings_table.py --severity info     # infos as well
 
-Output is a Markdown table (one row per finding, sorted) followed by counts
-per code.  Standard library only; ``truewheel`` runs as a subprocess.
+Output is a Markdown table (one row per message and wheel, sorted; a message on
+several files is one row) followed by counts of findings per code.  Standard
+library only; ``truewheel`` runs as a subprocess.
 """
 
 from __future__ import annotations
@@ -62,16 +63,20 @@ def main(argv: list[str] | None = None) -> int:
     print("| --- | --- | --- | --- | --- |")
     wheels = _wheels(args.paths)
     for wheel in wheels:
-        for f in sorted(
-            _findings(truewheel, wheel),
-            key=lambda f: (f["severity"], f["code"], f.get("file") or "", f["message"]),
-        ):
-            if f["severity"] not in keep:
-                continue
-            counts[f["severity"], f["code"]] += 1
-            name = c.parse_wheel_filename(wheel.name)
-            label = f"{name.distribution} {name.version}" if name else wheel.name
-            row = (label, f["severity"], f["code"], f.get("file"), f["message"])
+        name = c.parse_wheel_filename(wheel.name)
+        label = f"{name.distribution} {name.version}" if name else wheel.name
+        # The same message on several files is one row: torch's 69 test programs share
+        # one RUNPATH, and one verdict covers them.
+        files: dict[tuple[str, str, str], list[str]] = {}
+        for f in _findings(truewheel, wheel):
+            if f["severity"] in keep:
+                counts[f["severity"], f["code"]] += 1
+                files.setdefault((f["severity"], f["code"], f["message"]), []).append(
+                    f.get("file") or ""
+                )
+        for (severity, code, message), paths in sorted(files.items()):
+            where = paths[0] if len(paths) == 1 else f"{len(paths)} files, e.g. {min(paths)}"
+            row = (label, severity, code, where, message)
             print("| " + " | ".join(_cell(x) for x in row) + " |")
     print()
     print(f"{len(wheels)} wheels")

@@ -193,10 +193,12 @@ def test_built_wheel_inspects_clean(tmp_path: Path) -> None:
         assert f"{sys.base_prefix}/lib" in named
 
 
-def test_unknown_absolute_runpath_still_warns(reports_absolute: WheelReport) -> None:
-    assert messages(reports_absolute, "absolute-rpath")
-
-
-@pytest.fixture()
-def reports_absolute(fixture_wheels: dict[str, Path]) -> WheelReport:
-    return Inspector().inspect(fixture_wheels["absolute_rpath"])
+def test_absolute_runpath(
+    wheelbuild: ModuleType, findingsbuild: ModuleType, tmp_path: Path
+) -> None:
+    """Warned where ld.so searches it; named but not warned where the file needs only libc."""
+    for dist, libs, severity in [("twlibz", ["-lz"], "warning"), ("twlibc", [], "info")]:
+        wheel = findingsbuild.build_runpath_wheel(wheelbuild, tmp_path, dist, libs)
+        report = Inspector().inspect(wheel)
+        [finding] = [f for f in report.findings if f.code == "absolute-rpath"]
+        assert finding.severity == severity and "/usr/local/lib64" in finding.message
