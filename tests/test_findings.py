@@ -126,7 +126,7 @@ def test_grafted_libyaml_is_identified_and_counted(
     [grafted] = [f for f in report.native_files if ".libs/" in f.path]
     assert grafted.identity is not None and grafted.identity.family == "libyaml"
     assert report.vendored_bytes == grafted.size
-    loaded = install_and_import(python, repaired, "twyaml", "print(twyaml.version())")
+    loaded = install_and_import(python, repaired, "twyaml", "print(twyaml._core.version())")
     assert grafted.identity.version == loaded
 
 
