@@ -24,7 +24,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import _common as c
+import _wheels as w
+import harness as h
 
 _SEVERITIES = ("error", "warning", "info")
 
@@ -52,8 +53,10 @@ def _cell(text: str | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("paths", nargs="*", default=[str(c.WHEEL_DIR)])
-    parser.add_argument("--truewheel", default="truewheel", help="command to run truewheel")
+    parser.add_argument("paths", nargs="*", default=[str(w.WHEEL_DIR)])
+    parser.add_argument(
+        "--truewheel", default=h.project_truewheel(), help="command to run truewheel"
+    )
     parser.add_argument("--severity", choices=_SEVERITIES, default="warning")
     args = parser.parse_args(argv)
     keep = _SEVERITIES[: _SEVERITIES.index(args.severity) + 1]
@@ -63,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| --- | --- | --- | --- | --- |")
     wheels = _wheels(args.paths)
     for wheel in wheels:
-        name = c.parse_wheel_filename(wheel.name)
+        name = w.parse_wheel_filename(wheel.name)
         label = f"{name.distribution} {name.version}" if name else wheel.name
         # The same message on several files is one row: torch's 69 test programs share
         # one RUNPATH, and one verdict covers them.
