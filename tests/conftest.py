@@ -35,6 +35,11 @@ def wheelbuild() -> ModuleType:
 
 
 @pytest.fixture(scope="session")
+def findingsbuild() -> ModuleType:
+    return _load_fixture_module("findingsbuild")
+
+
+@pytest.fixture(scope="session")
 def providerbuild() -> ModuleType:
     return _load_fixture_module("providerbuild")
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from collections import defaultdict
 
+from truewheel.analysis.identity import library_stem
 from truewheel.analysis.platform import architecture_of, load_problem, tagged_architecture
 from truewheel.analysis.report import Finding, NativeFile, PlatformReport
 from truewheel.analysis.resolve import BROKEN, EXTERNAL, installed_path, search_path_escape
@@ -16,6 +18,17 @@ __all__ = ["collect_findings"]
 
 # Runtimes of which a process must load exactly one copy.
 _SINGLETON_CATEGORIES = {"openmp", "blas", "lapack", "cuda-runtime", "mpi"}
+# Library directories of the Python environments wheels are built in: pyenv, the manylinux
+# images (/opt/python, /opt/_internal), GitHub's setup-python, uv, conda; and the
+# site-packages below them.  The interpreter's LDSHARED adds -Wl,-rpath,<prefix>/lib.
+_BUILD_ENVIRONMENT = re.compile(
+    r"(?:.*/\.pyenv/versions/[^/]+|/opt/python/[^/]+|/opt/_internal/cpython-[^/]+"
+    r"|.*/hostedtoolcache/Python/[^/]+/[^/]+|.*/uv/python/cpython-[^/]+"
+    r"|.*/(?:conda_environment_[^/]+|envs/[^/]+|miniconda3?|anaconda3?|miniforge3?|mambaforge))"
+    r"/lib(?:64)?(?:/python3\.[0-9]+/site-packages/[^$]+)?/?"
+)
+# Libraries every process has loaded before a wheel's file: searching for them never happens.
+_ALWAYS_LOADED = frozenset({"libc.so.6", "libc.musl-x86_64.so.1"})
 # Names of relocatable objects that are shipped to be linked, never loaded.
 _OBJECT_SUFFIXES = (".o", ".obj", ".lo", ".ko")
 
@@ -90,6 +103,18 @@ def tag_findings(platform: PlatformReport | None, glibc: PolicySet) -> list[Find
         for r, _ in computed.constraints[:4]
     )
     if computed.policy is None or oldest.libc_version < computed.policy.libc_version:
+        allowed = platform.repairable.policy
+        if allowed is not None and oldest.libc_version >= allowed.libc_version:
+            out.append(
+                Finding(
+                    "info",
+                    "tag-excludes-libraries",
+                    f"claims {oldest.name}, which holds if the system provides "
+                    f"{', '.join(platform.external_libraries)} (no policy lists them; "
+                    "auditwheel repair --exclude gives the same tag)",
+                )
+            )
+            return out
         out.append(
             Finding(
                 "error",
@@ -162,14 +187,27 @@ def dependency_findings(native: list[NativeFile]) -> list[Finding]:
 
 
 def rpath_findings(native: list[NativeFile]) -> list[Finding]:
+    """Search paths that leave the wheel; the harmless absolute ones named for what they are."""
     out: list[Finding] = []
     for f in native:
         origin = posixpath.dirname(installed_path(f.path))
         for entry in [*f.elf.rpath, *f.elf.runpath]:
             escape = search_path_escape(entry, origin)
-            if escape is not None:
-                code, what = _RPATH_ESCAPES[escape]
-                out.append(Finding("warning", code, f"search path {entry} {what}", f.path))
+            if escape is None:
+                continue
+            code, what = _RPATH_ESCAPES[escape]
+            severity = "warning"
+            if escape == "absolute" and _BUILD_ENVIRONMENT.fullmatch(entry):
+                severity, code = "info", "build-environment-rpath"
+                what = "is in the Python environment the file was built in"
+                what += "; other machines rarely have it"
+            elif escape == "absolute" and all(
+                n in _ALWAYS_LOADED or n.startswith("ld-") for n in f.elf.needed
+            ):
+                severity = "info"
+                what += "; unused: the file needs only the C library, which is always loaded "
+                what += "before it"
+            out.append(Finding(severity, code, f"search path {entry} {what}", f.path))
     return out
 
 
@@ -200,7 +238,7 @@ def vendored_findings(native: list[NativeFile]) -> list[Finding]:
             continue
         version = f" {ident.version}" if ident.version else ""
         built = f", built by {f.toolchain}" if f.toolchain else ""
-        mangled = f", hash-mangled -{ident.mangled_hash}" if ident.mangled_hash else ""
+        mangled = f", hash-mangled ({ident.mangled_hash})" if ident.mangled_hash else ""
         out.append(
             Finding("info", "vendored-library", f"{ident.name}{version}{built}{mangled}", f.path)
         )
@@ -229,13 +267,20 @@ def vendored_findings(native: list[NativeFile]) -> list[Finding]:
 
 
 def duplicate_findings(native: list[NativeFile]) -> list[Finding]:
+    """The same bytes twice, or the same library twice with different bytes.
+
+    A library is the same when its SONAME (or, without one, its file name) names the
+    same stem once hash mangling is removed: scipy's two libgfortran builds are, but
+    libwebp and libwebpmux, or libtorch and libc10, are members of one project.
+    """
     out: list[Finding] = []
     by_hash: dict[str, list[NativeFile]] = defaultdict(list)
-    by_family: dict[str, list[NativeFile]] = defaultdict(list)
+    by_stem: dict[str, list[NativeFile]] = defaultdict(list)
     for f in native:
         by_hash[f.sha256].append(f)
-        if f.identity:
-            by_family[f.identity.family].append(f)
+        stem = library_stem(f.path, f.elf)
+        if stem is not None:
+            by_stem[stem].append(f)
     for copies in by_hash.values():
         if len(copies) > 1:
             paths = ", ".join(c.path for c in copies)
@@ -246,25 +291,31 @@ def duplicate_findings(native: list[NativeFile]) -> list[Finding]:
                     f"{len(copies)} identical copies ({copies[0].size} bytes each): {paths}",
                 )
             )
-    for copies in by_family.values():
-        if len(copies) > 1 and len({c.sha256 for c in copies}) > 1:
-            name = copies[0].identity.name if copies[0].identity else "library"
+    for stem, copies in by_stem.items():
+        builds = {c.sha256 for c in copies}
+        if len(builds) > 1:
+            ident = next((c.identity for c in copies if c.identity), None)
+            name = stem if ident is None or stem in ident.name else f"{ident.name} ({stem})"
             paths = ", ".join(c.path for c in copies)
             out.append(
                 Finding(
                     "warning",
                     "duplicate-library",
-                    f"{name} is vendored {len(copies)} times: {paths}",
+                    f"{name} is shipped {len(builds)} times, built differently: {paths}",
                 )
             )
     return out
 
 
 def build_path_findings(native: list[NativeFile]) -> list[Finding]:
+    """Build paths in a binary, except the RPATH/RUNPATH strings judged on their own."""
     out: list[Finding] = []
     for f in native:
         roots: dict[str, tuple[bool, list[str]]] = {}
+        search_path = [*f.elf.rpath, *f.elf.runpath]
         for bp in f.build_paths:
+            if bp.section == ".dynstr" and any(e.startswith(bp.example) for e in search_path):
+                continue
             randomized, sections = roots.setdefault(bp.root, (bp.randomized, []))
             sections.append(bp.section)
         for root, (randomized, sections) in roots.items():

@@ -8,40 +8,91 @@ from fnmatch import fnmatchcase
 from packaging.utils import canonicalize_name
 
 from truewheel.analysis.report import LibraryIdentity
+from truewheel.analysis.sboms import DeclaredComponent
 from truewheel.elf import ElfFile
 from truewheel.policy.libraries import LibraryName, LibraryTable, VersionEvidence
 
-__all__ = ["identify"]
+__all__ = ["identify", "library_stem"]
 
 
 def identify(
-    path: str, elf: ElfFile, versions: list[VersionEvidence], table: LibraryTable, dist: str
+    path: str,
+    elf: ElfFile,
+    versions: list[VersionEvidence],
+    table: LibraryTable,
+    dist: str,
+    declared: DeclaredComponent | None = None,
 ) -> LibraryIdentity | None:
     """Match the file name and SONAME against the family table; extension modules never match.
 
     A family the distribution itself produces (libtorch in torch, the CUDA libraries in
-    nvidia-* wheels) is identified but marked first-party: it is not vendored code.
+    nvidia-* wheels) is identified but marked first-party: it is not vendored code.  A
+    library the wheel's SBOM declares as grafted (``declared``) is third-party whatever
+    its name; the SBOM names it when the table does not, and gives the version when the
+    bytes do not.
     """
     basename = posixpath.basename(path)
-    if ".cpython-" in basename or ".abi3." in basename or not elf.is_shared_object:
-        return None
-    names = [basename] + ([elf.soname] if elf.soname else [])
-    family = next((f for f in map(table.family_for, names) if f), None)
-    if family is None:
+    if _is_module(basename) or not elf.is_shared_object:
         return None
     mangled = LibraryName.parse(basename).hash or (
         LibraryName.parse(elf.soname).hash if elf.soname else None
     )
+    family = table.family_of(path, elf.soname)
+    if family is None:
+        return None if declared is None else _declared_identity(declared, mangled)
     version = next((v for v in versions if v.family == family.id), None)
+    found = (version.version, version.evidence) if version else _declared_version(declared)
     return LibraryIdentity(
         family=family.id,
         name=family.name,
         category=family.category,
-        version=version.version if version else None,
-        evidence=version.evidence if version else None,
+        version=found[0] if found else None,
+        evidence=found[1] if found else None,
         mangled_hash=mangled,
         restricted=family.restricted,
         license=family.license,
         note=family.note,
-        first_party=any(fnmatchcase(canonicalize_name(dist), p) for p in family.first_party_dists),
+        first_party=declared is None
+        and any(fnmatchcase(canonicalize_name(dist), p) for p in family.first_party_dists),
     )
+
+
+def _declared_identity(declared: DeclaredComponent, mangled: str | None) -> LibraryIdentity:
+    found = _declared_version(declared)
+    return LibraryIdentity(
+        family=canonicalize_name(declared.name),
+        name=declared.name,
+        category="other",
+        version=found[0] if found else None,
+        evidence=found[1] if found else None,
+        mangled_hash=mangled,
+        restricted=False,
+        license=declared.license,
+        note=f"declared in {declared.sbom}" + (f" as {declared.purl}" if declared.purl else ""),
+    )
+
+
+def _declared_version(declared: DeclaredComponent | None) -> tuple[str, str] | None:
+    if declared is None or declared.version is None:
+        return None
+    return declared.version, f"SBOM {declared.sbom}" + (
+        f" ({declared.purl})" if declared.purl else ""
+    )
+
+
+def library_stem(path: str, elf: ElfFile) -> str | None:
+    """Which library a shared object is, by name, with any hash mangling removed.
+
+    From the SONAME, or the file name of a ``lib*`` file without one; None for
+    programs and Python extension modules (which are named for their package).
+    """
+    basename = posixpath.basename(path)
+    if not elf.is_shared_object or _is_module(basename):
+        return None
+    if elf.soname:
+        return LibraryName.parse(elf.soname).stem
+    return LibraryName.parse(basename).stem if basename.startswith("lib") else None
+
+
+def _is_module(basename: str) -> bool:
+    return ".cpython-" in basename or ".abi3." in basename

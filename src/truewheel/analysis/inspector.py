@@ -19,6 +19,7 @@ from truewheel.analysis.identity import identify
 from truewheel.analysis.platform import platform_report
 from truewheel.analysis.report import LoaderFacts, NativeFile, WheelReport
 from truewheel.analysis.resolve import resolve_dependencies
+from truewheel.analysis.sboms import declared_components
 from truewheel.analysis.scan import ScannedMember, scan_members
 from truewheel.policy.libraries import LibraryTable
 from truewheel.policy.manylinux import PolicySet
@@ -85,6 +86,7 @@ class Inspector:
         self, into: type[_Facts], wheel: WheelArchive, scanned: list[ScannedMember], *, deep: bool
     ) -> _Facts:
         elves = {m.name: m.elf for m in scanned if m.elf is not None}
+        declared = declared_components(wheel)
         system = self.glibc.whitelist | self.musl.whitelist
         dependencies = resolve_dependencies(elves, system)
         native = [
@@ -96,7 +98,14 @@ class Inspector:
                 elf=m.elf,
                 dependencies=dependencies[m.name],
                 build_paths=m.build_paths,
-                identity=identify(m.name, m.elf, m.versions, self.libraries, wheel.metadata.name),
+                identity=identify(
+                    m.name,
+                    m.elf,
+                    m.versions,
+                    self.libraries,
+                    wheel.metadata.name,
+                    declared.get(m.name),
+                ),
             )
             for m in scanned
             if m.elf is not None

@@ -1,7 +1,7 @@
 """Recognise third-party libraries by identity: family, version, and how they are named.
 
 A vendored copy is recognised from its file name or SONAME with any hash
-mangling removed (auditwheel appends ``-<8 hex>``, sometimes twice), and its
+mangling removed (see :class:`LibraryName` for the schemes in use), and its
 version from what the library itself carries: a version string in its bytes,
 a string behind an exported symbol, its file name, or the RPM debuglink name
 of a GCC runtime.  The table and its matching rules live in
@@ -26,8 +26,17 @@ from truewheel.policy._data import load_table
 __all__ = ["Family", "LibraryName", "LibraryTable", "VersionEvidence"]
 
 _HASH_SUFFIX = re.compile(r"-(?:[0-9a-f]{8}|[0-9a-f]{32})$")
-_MANGLED = re.compile(
-    r"^(?P<stem>.+?)-(?P<hash>[0-9a-f]{8}|[0-9a-f]{32})(?P<rest>(?:\.[0-9]+)*\.so(?:\.[0-9]+)*)$"
+_PART = r"\.[0-9A-Za-z_]+"
+_MANGLING = (
+    # auditwheel, delvewheel and the OpenBLAS builds numpy/scipy ship: the hash after a '-',
+    # before the suffix; release parts may come first (libopenblas64_p-r0-0cf96a72.3.23.dev.so)
+    # and need not be numeric (libcrypto-5409cd36.so.1.1.1k).
+    re.compile(
+        rf"^(?P<stem>.+?)-(?P<hash>[0-9a-f]{{8}}|[0-9a-f]{{32}})"
+        rf"(?P<rest>(?:{_PART})*?\.(?:so|dll)(?:{_PART})*)$"
+    ),
+    # torchvision and NVIDIA's repairs: the hash as a dot-separated part (libcudart.faf08d9a.so.13).
+    re.compile(rf"^(?P<stem>[^.]+)\.(?P<hash>[0-9a-f]{{8}})(?P<rest>\.so(?:{_PART})*)$"),
 )
 _MAX_VERSION_SCAN = 512 * 2**20
 _MAX_TOOLCHAIN_SECTION = 1 << 20
@@ -35,7 +44,15 @@ _MAX_TOOLCHAIN_SECTION = 1 << 20
 
 @dataclass(frozen=True, slots=True)
 class LibraryName:
-    """A shared-library file name split into its stem, mangling hash and suffix."""
+    """A shared-library file name split into its stem, mangling hash and suffix.
+
+    A repair tool renames a library it grafts so that no other copy in the process
+    can stand in for it.  The schemes in use: auditwheel ``libz-0a1b2c3d.so.1.2.13``
+    (a second pass adds a second hash), delvewheel ``zlib-<32 hex>.dll``, numpy's and
+    scipy's OpenBLAS ``libscipy_openblas64_-ff651d7f.so`` and
+    ``libopenblas64_p-r0-0cf96a72.3.23.dev.so``, torchvision's and NVIDIA's
+    ``libcudart.faf08d9a.so.13``.
+    """
 
     stem: str
     hash: str | None
@@ -43,7 +60,7 @@ class LibraryName:
 
     @classmethod
     def parse(cls, basename: str) -> LibraryName:
-        match = _MANGLED.match(basename)
+        match = next((m for p in _MANGLING if (m := p.match(basename))), None)
         if match:
             stem, hash_, suffix = match["stem"], match["hash"], match["rest"]
         else:
