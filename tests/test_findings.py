@@ -202,3 +202,34 @@ def test_absolute_runpath(
         report = Inspector().inspect(wheel)
         [finding] = [f for f in report.findings if f.code == "absolute-rpath"]
         assert finding.severity == severity and "/usr/local/lib64" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("requires", "severity"),
+    [
+        (["torch>=2.0", "numpy"], "info"),
+        ([], "warning"),
+        (['torch; extra == "gpu"'], "warning"),
+        (["torchaudio"], "warning"),
+    ],
+)
+def test_library_a_requirement_ships_is_not_the_systems_to_provide(
+    wheelbuild: ModuleType,
+    findingsbuild: ModuleType,
+    tmp_path: Path,
+    requires: list[str],
+    severity: str,
+) -> None:
+    """torchvision needs libc10.so and requires torch, which ships it: no "system must provide"."""
+    wheel = findingsbuild.build_torch_consumer(
+        wheelbuild, tmp_path, tmp_path / "lib", "twvision", requires
+    )
+    report = Inspector().inspect(wheel)
+    [finding] = [f for f in report.findings if "libc10.so" in f.message]
+    assert finding.severity == severity
+    if severity == "info":
+        assert finding.code == "provided-by-requirement"
+        assert report.provided == {"libc10.so": "torch"}
+    else:
+        assert finding.code == "external-library"
+        assert report.provided == {}

@@ -352,6 +352,15 @@ def test_end_to_end_preload_in_a_real_venv(tmp_path_factory: pytest.TempPathFact
     [core] = [f for f in report.native_files if f.path == providerbuild.consumer_core_member()]
     assert core.elf.needed.count(providerbuild.LIBFOO_SONAME) == 1, "DT_NEEDED is kept"
     assert not [f for f in report.native_files if "libfoo" in f.path], "nothing is grafted"
+    # truewheel's own output inspects clean: the need is the provider's, not the system's.
+    assert report.provided == {providerbuild.LIBFOO_SONAME: providerbuild.PROVIDER_DIST}
+    about_libfoo = {f.code for f in report.findings if providerbuild.LIBFOO_SONAME in f.message}
+    assert "external-library" not in about_libfoo
+    assert "provided-by-requirement" in about_libfoo
+    before = Inspector().inspect(wheels["consumer"])
+    assert "external-library" in {
+        f.code for f in before.findings if providerbuild.LIBFOO_SONAME in f.message
+    }
 
     # No system copy of libfoo: the provider wheel is the only place it exists.
     assert not _ldconfig_lists_libfoo()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 
 from truewheel.analysis.identity import library_stem
 from truewheel.analysis.platform import architecture_of, load_problem, tagged_architecture
@@ -39,12 +40,13 @@ def collect_findings(
     native: list[NativeFile],
     platform: PlatformReport | None,
     glibc: PolicySet,
+    provided: Mapping[str, str],
 ) -> list[Finding]:
     findings = [
         *record_findings(wheel, scanned),
         *tag_findings(platform, glibc),
         *architecture_findings(native, wheel.name.platforms),
-        *dependency_findings(native),
+        *dependency_findings(native, provided),
         *rpath_findings(native),
         *vendored_findings(native),
         *duplicate_findings(native),
@@ -160,11 +162,22 @@ def architecture_findings(native: list[NativeFile], platforms: list[str]) -> lis
     return out
 
 
-def dependency_findings(native: list[NativeFile]) -> list[Finding]:
+def dependency_findings(native: list[NativeFile], provided: Mapping[str, str]) -> list[Finding]:
     out: list[Finding] = []
     for f in native:
         for dep in f.dependencies:
-            if dep.status == EXTERNAL:
+            if dep.status == EXTERNAL and dep.name in provided:
+                dist = provided[dep.name]
+                out.append(
+                    Finding(
+                        "info",
+                        "provided-by-requirement",
+                        f"needs {dep.name}, which the required distribution {dist} provides "
+                        f"once {dist} is imported (this package must import it first)",
+                        f.path,
+                    )
+                )
+            elif dep.status == EXTERNAL:
                 out.append(
                     Finding(
                         "warning",

@@ -17,9 +17,10 @@ from typing import TypeVar
 
 from truewheel.analysis.identity import identify
 from truewheel.analysis.platform import platform_report
+from truewheel.analysis.provided import provided_libraries
 from truewheel.analysis.report import LoaderFacts, NativeFile, WheelReport
 from truewheel.analysis.resolve import resolve_dependencies
-from truewheel.analysis.sboms import declared_components
+from truewheel.analysis.sboms import declarations
 from truewheel.analysis.scan import ScannedMember, scan_members
 from truewheel.policy.libraries import LibraryTable
 from truewheel.policy.manylinux import PolicySet
@@ -65,7 +66,7 @@ class Inspector:
         from truewheel.analysis.findings import collect_findings
 
         report.findings = collect_findings(
-            wheel, scanned, report.native_files, report.platform, self.glibc
+            wheel, scanned, report.native_files, report.platform, self.glibc, report.provided
         )
         return report, scanned
 
@@ -86,7 +87,7 @@ class Inspector:
         self, into: type[_Facts], wheel: WheelArchive, scanned: list[ScannedMember], *, deep: bool
     ) -> _Facts:
         elves = {m.name: m.elf for m in scanned if m.elf is not None}
-        declared = declared_components(wheel)
+        declared = declarations(wheel)
         system = self.glibc.whitelist | self.musl.whitelist
         dependencies = resolve_dependencies(elves, system)
         native = [
@@ -104,7 +105,7 @@ class Inspector:
                     m.versions,
                     self.libraries,
                     wheel.metadata.name,
-                    declared.get(m.name),
+                    declared.components.get(m.name),
                 ),
             )
             for m in scanned
@@ -123,4 +124,7 @@ class Inspector:
             native_files=native,
             platform=platform_report(wheel, native, self.glibc, self.musl),
             deep=deep,
+            provided=provided_libraries(
+                wheel.metadata.requires_dist, native, self.libraries, declared.providers
+            ),
         )

@@ -121,6 +121,8 @@ class LoaderFacts:
     native_files: list[NativeFile]
     platform: PlatformReport | None
     deep: bool
+    #: external library -> the required distribution that provides it (analysis/provided.py)
+    provided: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -12,17 +12,18 @@ passed over, never trusted blindly, and never stops an inspection.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, overload
 from urllib.parse import unquote
 
 from truewheel.errors import TruewheelError
 from truewheel.wheel import WheelArchive
 
-__all__ = ["DeclaredComponent", "declared_components"]
+__all__ = ["Declarations", "DeclaredComponent", "declarations"]
 
 _MAX_SBOM_BYTES = 16 << 20
 _PATH_PROPERTY = "truewheel:wheel_path"
+_PROVIDED_PROPERTY = "truewheel:provided_by"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +37,19 @@ class DeclaredComponent:
     sbom: str  # the member the declaration comes from
 
 
-def declared_components(wheel: WheelArchive) -> dict[str, DeclaredComponent]:
-    """Wheel path -> the component an SBOM in ``.dist-info/sboms/`` says it is."""
+@dataclass(slots=True)
+class Declarations:
+    """What the wheel's SBOMs declare: its members, and libraries other distributions provide."""
+
+    components: dict[str, DeclaredComponent] = field(default_factory=dict)
+    #: library name -> the requirement that provides it (``repair --provided-by``)
+    providers: dict[str, str] = field(default_factory=dict)
+
+
+def declarations(wheel: WheelArchive) -> Declarations:
+    """Read every SBOM in ``.dist-info/sboms/`` once; the first declaration of a path wins."""
     prefix = f"{wheel.dist_info}/sboms/"
-    out: dict[str, DeclaredComponent] = {}
+    out = Declarations()
     for member in wheel.files:
         if not member.name.startswith(prefix) or member.file_size > _MAX_SBOM_BYTES:
             continue
@@ -48,8 +58,27 @@ def declared_components(wheel: WheelArchive) -> dict[str, DeclaredComponent]:
         except (TruewheelError, ValueError, RecursionError):
             continue
         for path, component in _components(document, member.name):
-            out.setdefault(path, component)
+            out.components.setdefault(path, component)
+        for library, requirement in _providers(document):
+            out.providers.setdefault(library, requirement)
     return out
+
+
+def _providers(document: Any) -> list[tuple[str, str]]:
+    """``truewheel:provided_by`` values (``NAME by REQUIREMENT``) of the wheel's component."""
+    if not isinstance(document, dict) or document.get("bomFormat") != "CycloneDX":
+        return []
+    metadata = document.get("metadata")
+    root = metadata.get("component") if isinstance(metadata, dict) else None
+    if not isinstance(root, dict):
+        return []
+    found = []
+    for p in _list(root.get("properties")):
+        if isinstance(p, dict) and p.get("name") == _PROVIDED_PROPERTY:
+            library, by, requirement = _text(p.get("value"), "").partition(" by ")
+            if by and library and requirement:
+                found.append((library, requirement))
+    return found
 
 
 def _components(document: Any, sbom: str) -> list[tuple[str, DeclaredComponent]]:
@@ -106,5 +135,9 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+@overload
+def _text(value: Any) -> str | None: ...
+@overload
+def _text(value: Any, default: str) -> str: ...
+def _text(value: Any, default: str | None = None) -> str | None:
+    return value if isinstance(value, str) and value else default
