@@ -167,15 +167,22 @@ def test_soft_float_arm_named_armv7l_is_not_tagged_armv7l(
 def test_hard_float_arm_may_be_named_for_an_older_cpu(
     build: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Like auditwheel's musllinux armv6l wheel: hard-float EABI5 in a linux_armv6l wheel."""
+    """Like auditwheel's musllinux armv6l wheel: hard-float EABI5 in a linux_armv6l wheel.
+
+    Repair writes the armv7l tags only: whether the code runs on an ARMv6 CPU is in
+    ``.ARM.attributes``, which truewheel does not read (auditwheel keeps linux_armv6l).
+    """
     wheel = build("armv7l", tag_arch="armv6l")
     status, report = _inspect(wheel, capsys)
     assert (status, _errors(report)) == (0, [])
     assert report["platform"]["computed_tag"] == "manylinux_2_17_armv7l"
+    assert main(["repair", "-w", str(tmp_path / "out"), str(wheel)]) == 0
+    [repaired] = (tmp_path / "out").iterdir()
+    assert repaired.name.endswith("-manylinux2014_armv7l.manylinux_2_17_armv7l.whl")
 
 
 def test_mixed_float_abis_cannot_load_together(
-    build: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    build: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """glibc's ld.so on armhf refuses an EABI5 file flagged soft-float, and the reverse."""
     wheel = build("armv7l", also="armv5l")
