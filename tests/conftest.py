@@ -40,6 +40,11 @@ def findingsbuild() -> ModuleType:
 
 
 @pytest.fixture(scope="session")
+def archbuild() -> ModuleType:
+    return _load_fixture_module("archbuild")
+
+
+@pytest.fixture(scope="session")
 def providerbuild() -> ModuleType:
     return _load_fixture_module("providerbuild")
 

@@ -396,12 +396,12 @@ def _remachined(data: bytes, machine: int) -> bytes:
         (
             lambda t, so: _header_only(False, True, 62),
             "architecture-mismatch",
-            "big-endian, but x86_64 is little-endian",
+            "x86-64 64-bit big-endian, but x86_64 is x86-64 64-bit little-endian",
         ),
         (
             lambda t, so: _header_only(True, False, 62),
             "architecture-mismatch",
-            "32-bit, but x86_64 runs 64-bit code",
+            "x86-64 32-bit little-endian, but x86_64 is x86-64 64-bit little-endian",
         ),
         (lambda t, so: _retyped(so, 4), "not-loadable", "a core dump (ET_CORE)"),
         (

@@ -8,10 +8,16 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 from truewheel.analysis.identity import library_stem
-from truewheel.analysis.platform import architecture_of, load_problem, tagged_architecture
+from truewheel.analysis.platform import (
+    architecture_of,
+    load_problem,
+    tagged_architecture,
+    unsupported_architecture,
+)
 from truewheel.analysis.report import Finding, NativeFile, PlatformReport
 from truewheel.analysis.resolve import BROKEN, EXTERNAL, installed_path, search_path_escape
 from truewheel.analysis.scan import ScannedMember
+from truewheel.elf.machine import runs_under
 from truewheel.policy.manylinux import PolicySet
 from truewheel.wheel import WheelArchive
 
@@ -40,12 +46,14 @@ def collect_findings(
     native: list[NativeFile],
     platform: PlatformReport | None,
     glibc: PolicySet,
+    musl: PolicySet,
     provided: Mapping[str, str],
 ) -> list[Finding]:
     findings = [
         *record_findings(wheel, scanned),
         *tag_findings(platform, glibc),
         *architecture_findings(native, wheel.name.platforms),
+        *coverage_findings(native, platform, glibc, musl),
         *dependency_findings(native, provided),
         *rpath_findings(native),
         *vendored_findings(native),
@@ -139,18 +147,23 @@ def architecture_findings(native: list[NativeFile], platforms: list[str]) -> lis
     """Files no process of the wheel's architecture can load: another machine, class or
     byte order, or not a program or shared object at all.
 
-    The architecture is the one the file name's Linux tags claim; without such a claim,
-    the one most native files are built for.  A relocatable object named as one
+    The architecture is the one most native files are built for, or the one the file
+    name's Linux tags claim when those files do not suit it (a wheel named x86_64 holding
+    aarch64 code: auditwheel refuses it too).  A relocatable object named as one
     (``foo.o``, shipped for linking, or a kernel module) is left alone.
     """
     if not native:
         return []
     tagged = tagged_architecture(platforms)
-    arch = tagged or architecture_of(native)
-    why = f"the wheel is tagged for {arch}" if tagged else f"its other native files are {arch}"
+    content = architecture_of(native)
+    exact = tagged is None or runs_under(content, tagged)
+    arch = content if exact else str(tagged)
+    why = f"its other native files are {arch}"
+    if arch == tagged:
+        why = f"the wheel is tagged for {arch}"
     out: list[Finding] = []
     for f in native:
-        problem = load_problem(f.elf, arch)
+        problem = load_problem(f.elf, arch, exact=exact)
         if problem is None:
             continue
         if f.elf.type not in ("DYN", "EXEC"):
@@ -160,6 +173,25 @@ def architecture_findings(native: list[NativeFile], platforms: list[str]) -> lis
             continue
         out.append(Finding("error", "architecture-mismatch", f"{problem}; {why}", f.path))
     return out
+
+
+def coverage_findings(
+    native: list[NativeFile], platform: PlatformReport | None, glibc: PolicySet, musl: PolicySet
+) -> list[Finding]:
+    """An architecture no policy of the wheel's libc covers: no manylinux or musllinux tag
+    fits it, whatever a repair does (soft-float ARM, mips64, x32).  Files that do not
+    suit the wheel's own tag are architecture_findings' to report."""
+    if platform is None:
+        return []
+    tagged = tagged_architecture(platform.filename_platforms)
+    if tagged is not None and not runs_under(architecture_of(native), tagged):
+        return []
+    policies = musl if platform.computed.libc == musl.libc else glibc
+    found = unsupported_architecture(native, policies)
+    if found is None:
+        return []
+    path, why = found
+    return [Finding("error", "architecture-unsupported", why, path)]
 
 
 def dependency_findings(native: list[NativeFile], provided: Mapping[str, str]) -> list[Finding]:

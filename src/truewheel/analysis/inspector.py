@@ -66,7 +66,13 @@ class Inspector:
         from truewheel.analysis.findings import collect_findings
 
         report.findings = collect_findings(
-            wheel, scanned, report.native_files, report.platform, self.glibc, report.provided
+            wheel,
+            scanned,
+            report.native_files,
+            report.platform,
+            self.glibc,
+            self.musl,
+            report.provided,
         )
         return report, scanned
 

@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from truewheel.analysis.report import NativeFile, PlatformReport
 from truewheel.analysis.resolve import BUNDLED, EXTERNAL, SYSTEM
 from truewheel.elf import ElfFile
+from truewheel.elf.machine import abi_named, runs_under
 from truewheel.policy.manylinux import PolicySet, Requirement
 from truewheel.wheel import WheelArchive
 
@@ -18,24 +19,13 @@ __all__ = [
     "platform_report",
     "requirements",
     "tagged_architecture",
+    "unsupported_architecture",
 ]
 
 _LINUX_TAG = re.compile(
     r"(?:linux|manylinux1|manylinux2010|manylinux2014|(?:many|musl)linux_[0-9]+_[0-9]+)"
     r"_(?P<arch>[a-z0-9_]+)"
 )
-# The word size (ElfFile.elf_class) and byte order of the programs of each tag architecture.
-_ABI = {
-    "x86_64": (64, True),
-    "i686": (32, True),
-    "aarch64": (64, True),
-    "armv7l": (32, True),
-    "ppc64le": (64, True),
-    "ppc64": (64, False),
-    "s390x": (64, False),
-    "riscv64": (64, True),
-    "loongarch64": (64, True),
-}
 _UNLOADABLE = {
     "REL": "a relocatable object (ET_REL)",
     "CORE": "a core dump (ET_CORE)",
@@ -54,27 +44,46 @@ def tagged_architecture(platforms: list[str]) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def load_problem(elf: ElfFile, arch: str) -> str | None:
+def load_problem(elf: ElfFile, arch: str, *, exact: bool = False) -> str | None:
     """Why no process on ``arch`` can load (or run) ``elf``; None when one can.
 
-    The loader refuses another machine, but also the right machine with the wrong ELF
-    class (x32 on x86_64) or byte order, and anything that is not a program or a shared
-    object.
+    The loader refuses another machine, but also the right machine with another ABI
+    (x32 on x86_64, soft-float on hard-float ARM, the other byte order), and anything
+    that is not a program or a shared object.  ``arch`` is a tag's architecture, or
+    with ``exact`` an ABI the file must share (the one of the wheel's other files).
     """
     if elf.type not in ("DYN", "EXEC"):
         return _UNLOADABLE.get(elf.type, f"an ELF file of unknown type ({elf.type})")
-    if elf.architecture != arch:
-        return f"built for {elf.architecture}"
-    expected = _ABI.get(arch)
-    if expected is None:
+    if elf.architecture == arch or (not exact and runs_under(elf.architecture, arch)):
         return None
-    bits, little = expected
-    if elf.elf_class != bits:
-        return f"{elf.elf_class}-bit, but {arch} runs {bits}-bit code"
-    if elf.little_endian != little:
-        order = "little" if elf.little_endian else "big"
-        return f"{order}-endian, but {arch} is {'little' if little else 'big'}-endian"
-    return None
+    expected = abi_named(arch)
+    if expected is not None and expected.machine == elf.machine:
+        return f"{elf.abi_description}, but {arch} is {expected}"
+    return f"built for {elf.architecture}"
+
+
+def unsupported_architecture(
+    native: list[NativeFile], policies: PolicySet
+) -> tuple[str, str] | None:
+    """A file of the wheel's architecture and why no policy of ``policies`` covers it;
+    None when one does.
+
+    Names the architecture, the header facts that make it so, and what a file must be
+    to carry a covered tag of the same machine (hard-float EABI5 for armv7l, say).
+    """
+    arch = architecture_of(native)
+    covered = policies.architectures
+    if arch in covered:
+        return None
+    first = next(f for f in native if f.elf.architecture == arch)
+    family = "manylinux" if policies.libc == "glibc" else "musllinux"
+    why = f"{arch} ({first.elf.abi_description}): no {family} policy covers {arch}"
+    near = [
+        a for a in sorted(covered) if (abi := abi_named(a)) and abi.machine == first.elf.machine
+    ]
+    if near:
+        why += "; " + ", ".join(f"{a} needs {abi_named(a)}" for a in near)
+    return first.path, why
 
 
 def is_musl(native: list[NativeFile]) -> bool:

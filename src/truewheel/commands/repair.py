@@ -21,7 +21,7 @@ from truewheel import __version__
 from truewheel._atomic import atomic_output
 from truewheel._files import check_not_input, open_regular, output_directory
 from truewheel.analysis.inspector import Inspector
-from truewheel.analysis.platform import is_musl, requirements
+from truewheel.analysis.platform import is_musl, requirements, unsupported_architecture
 from truewheel.analysis.report import LoaderFacts
 from truewheel.analysis.scan import digest_members
 from truewheel.errors import InputError, MetadataError, TruewheelError
@@ -97,6 +97,8 @@ class Repairer:
                 return self._pure(wheel, options)
             musl = is_musl(report.native_files)
             policies = self.inspector.musl if musl else self.inspector.glibc
+            if uncovered := unsupported_architecture(report.native_files, policies):
+                raise RepairError(uncovered[1], path=wheel.path, member=uncovered[0])
             arch = report.platform.computed.architecture
             policy, plan, best = self._plan(report, policies, arch, options)
             tags = self._platform_tags(report, policy, best, arch, options)

@@ -16,20 +16,6 @@ ELFDATA2LSB, ELFDATA2MSB = 1, 2
 
 ET_NAMES = {0: "NONE", 1: "REL", 2: "EXEC", 3: "DYN", 4: "CORE"}
 
-# e_machine -> the architecture name used in Python platform tags
-MACHINES = {
-    3: "i686",
-    8: "mips",
-    20: "ppc",
-    21: "ppc64",
-    22: "s390x",
-    40: "armv7l",
-    62: "x86_64",
-    183: "aarch64",
-    243: "riscv64",
-    258: "loongarch64",
-}
-
 PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_NOTE = 1, 2, 3, 4
 SHT_NOBITS = 8
 

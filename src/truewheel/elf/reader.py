@@ -16,6 +16,7 @@ import struct
 from dataclasses import dataclass, field
 
 from truewheel.elf import _layout as L
+from truewheel.elf.machine import architecture, describe
 from truewheel.elf.source import ByteSource, BytesSource, Unavailable
 from truewheel.errors import ElfError
 
@@ -50,6 +51,7 @@ class ElfHeader:
     ident_version: int  # EI_VERSION; 1 (EV_CURRENT) for every file a loader accepts
     type: str
     machine: int
+    flags: int = 0  # e_flags: processor-specific (the ARM EABI version and float ABI)
 
     @classmethod
     def parse(cls, head: bytes) -> ElfHeader:
@@ -98,6 +100,7 @@ class ElfFile:
     little_endian: bool
     machine: int
     type: str
+    flags: int = 0
     is_pie: bool = False
     interpreter: str | None = None
     soname: str | None = None
@@ -121,10 +124,13 @@ class ElfFile:
 
     @property
     def architecture(self) -> str:
-        name = L.MACHINES.get(self.machine, f"machine-{self.machine}")
-        if name == "ppc64" and self.little_endian:
-            return "ppc64le"
-        return name
+        """The platform-tag name of the file's ABI (``elf/machine.py``)."""
+        return architecture(self.machine, self.elf_class, self.little_endian, self.flags)
+
+    @property
+    def abi_description(self) -> str:
+        """The header facts that name the architecture, for messages."""
+        return describe(self.machine, self.elf_class, self.little_endian, self.flags)
 
     @property
     def x86_isa_level(self) -> str | None:
@@ -288,6 +294,7 @@ class _Parser:
             ident_version=self.ident_version,
             type=L.ET_NAMES.get(e_type, f"type-{e_type}"),
             machine=e_machine,
+            flags=self.header[6],
         )
 
     def parse(self, *, sections: bool) -> ElfFile:
@@ -303,6 +310,7 @@ class _Parser:
             little_endian=header.little_endian,
             machine=header.machine,
             type=header.type,
+            flags=header.flags,
         )
         dynamic: tuple[int, int] | None = None
         notes: list[tuple[int, int, int]] = []

@@ -117,6 +117,11 @@ class PolicySet:
         return None, None
 
     @property
+    def architectures(self) -> frozenset[str]:
+        """Every architecture some policy covers."""
+        return frozenset().union(*(p.architectures for p in self.policies))
+
+    @property
     def whitelist(self) -> frozenset[str]:
         """Every library some policy allows: these are 'system' libraries, never grafted."""
         return frozenset().union(*(p.libraries for p in self.policies))
