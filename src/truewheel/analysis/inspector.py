@@ -65,7 +65,7 @@ class Inspector:
         from truewheel.analysis.findings import collect_findings
 
         report.findings = collect_findings(
-            wheel, scanned, report.native_files, report.platform, self.glibc
+            wheel, scanned, report.native_files, report.platform, self.glibc, self.musl
         )
         return report, scanned
 
