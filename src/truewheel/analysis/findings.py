@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 from truewheel.analysis.identity import library_stem
+from truewheel.analysis.libc import GLIBC, MUSL
 from truewheel.analysis.platform import (
     architecture_of,
     load_problem,
@@ -35,7 +36,7 @@ _BUILD_ENVIRONMENT = re.compile(
     r"/lib(?:64)?(?:/python3\.[0-9]+/site-packages/[^$]+)?/?"
 )
 # Libraries every process has loaded before a wheel's file: searching for them never happens.
-_ALWAYS_LOADED = frozenset({"libc.so.6", "libc.musl-x86_64.so.1"})
+_ALWAYS_LOADED = frozenset({"libc.so.6", "libc.so"})
 # Names of relocatable objects that are shipped to be linked, never loaded.
 _OBJECT_SUFFIXES = (".o", ".obj", ".lo", ".ko")
 
@@ -51,7 +52,8 @@ def collect_findings(
 ) -> list[Finding]:
     findings = [
         *record_findings(wheel, scanned),
-        *tag_findings(platform, glibc),
+        *libc_findings(platform),
+        *tag_findings(platform, musl if platform and platform.computed.libc == MUSL else glibc),
         *architecture_findings(native, wheel.name.platforms),
         *coverage_findings(native, platform, glibc, musl),
         *dependency_findings(native, provided),
@@ -87,7 +89,48 @@ def record_findings(wheel: WheelArchive, scanned: list[ScannedMember]) -> list[F
     return out
 
 
-def tag_findings(platform: PlatformReport | None, glibc: PolicySet) -> list[Finding]:
+_FAMILY = {GLIBC: "manylinux", MUSL: "musllinux"}
+
+
+def libc_findings(platform: PlatformReport | None) -> list[Finding]:
+    """Files built for both libcs, or tags naming the libc the content is not built for."""
+    if platform is None:
+        return []
+    libc = platform.libc
+    if libc.undecided:
+        return [
+            Finding(
+                "info",
+                "libc-undecided",
+                "needs no C library and its name does not say which it was built for "
+                "(CPython before 3.11 names musl extensions -linux-gnu too): no tag is "
+                "proven; repair asks for --plat",
+                libc.undecided[0],
+            )
+        ]
+    if libc.libc is None:
+        return []
+    if libc.mixed:
+        return [Finding("error", "libc-mixed", libc.describe_conflict())]
+    assert libc.libc is not None
+    other = _FAMILY[MUSL if libc.libc == GLIBC else GLIBC]
+    wrong = [p for p in platform.filename_platforms if p.startswith(other)]
+    if not wrong:
+        return []
+    path, evidence = next(iter(sorted(libc.evidence.items())))
+    return [
+        Finding(
+            "error",
+            "tag-wrong-libc",
+            f"claims {'.'.join(wrong)} but the content is built for {libc.libc} "
+            f"({evidence.reason})",
+            path,
+        )
+    ]
+
+
+def tag_findings(platform: PlatformReport | None, policies: PolicySet) -> list[Finding]:
+    """The claimed tags of the content's libc family against what the content allows."""
     if platform is None:
         return []
     computed = platform.computed
@@ -101,10 +144,10 @@ def tag_findings(platform: PlatformReport | None, glibc: PolicySet) -> list[Find
                 f"{'.'.join(platform.wheel_platforms) or '(none)'}",
             )
         )
-    claimed = [glibc.policy_of_tag(p) for p in platform.filename_platforms]
+    claimed = [policies.policy_of_tag(p) for p in platform.filename_platforms]
     claimed_policies = [p for p, _ in claimed if p is not None]
     if not claimed_policies:
-        if computed.policy is not None:
+        if computed.policy is not None and not platform.libc.undecided:
             out.append(Finding("info", "tag-untagged", f"content would allow {computed.tag}"))
         return out
     oldest = min(claimed_policies, key=lambda p: p.libc_version)
@@ -112,7 +155,9 @@ def tag_findings(platform: PlatformReport | None, glibc: PolicySet) -> list[Find
         f"{r.value} ({', '.join(posixpath.basename(f) for f in r.files[:2])})"
         for r, _ in computed.constraints[:4]
     )
-    if computed.policy is None or oldest.libc_version < computed.policy.libc_version:
+    if computed.policy is None or (
+        oldest.libc_version < computed.policy.libc_version and computed.constraints
+    ):
         allowed = platform.repairable.policy
         if allowed is not None and oldest.libc_version >= allowed.libc_version:
             out.append(
@@ -247,7 +292,7 @@ def rpath_findings(native: list[NativeFile]) -> list[Finding]:
                 what = "is in the Python environment the file was built in"
                 what += "; other machines rarely have it"
             elif escape == "absolute" and all(
-                n in _ALWAYS_LOADED or n.startswith("ld-") for n in f.elf.needed
+                n in _ALWAYS_LOADED or n.startswith(("ld-", "libc.musl-")) for n in f.elf.needed
             ):
                 severity = "info"
                 what += "; unused: the file needs only the C library, which is always loaded "

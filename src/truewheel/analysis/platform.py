@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 
+from truewheel.analysis.libc import MUSL, WheelLibc, wheel_libc
 from truewheel.analysis.report import NativeFile, PlatformReport
 from truewheel.analysis.resolve import BUNDLED, EXTERNAL, SYSTEM
 from truewheel.elf import ElfFile
@@ -14,9 +15,9 @@ from truewheel.wheel import WheelArchive
 
 __all__ = [
     "architecture_of",
-    "is_musl",
     "load_problem",
     "platform_report",
+    "policies_for",
     "requirements",
     "tagged_architecture",
     "unsupported_architecture",
@@ -86,12 +87,13 @@ def unsupported_architecture(
     return first.path, why
 
 
-def is_musl(native: list[NativeFile]) -> bool:
-    return any(
-        (f.elf.interpreter or "").rsplit("/", 1)[-1].startswith("ld-musl")
-        or any(n.startswith("libc.musl") for n in f.elf.needed)
-        for f in native
-    )
+def policies_for(libc: WheelLibc, glibc: PolicySet, musl: PolicySet) -> PolicySet:
+    """The policies a wheel's content is judged by: musllinux for musl files, else manylinux.
+
+    Content that names no libc (static programs) is judged by manylinux, as it has
+    always been; repair keeps a musllinux tag such content already carries.
+    """
+    return musl if libc.libc == MUSL else glibc
 
 
 def requirements(native: list[NativeFile], arch: str, *, graftable: bool) -> list[Requirement]:
@@ -124,7 +126,8 @@ def platform_report(
     if not native:
         return None
     arch = architecture_of(native)
-    policies = musl if is_musl(native) else glibc
+    libc = wheel_libc(native)
+    policies = policies_for(libc, glibc, musl)
     return PlatformReport(
         computed=policies.best(arch, requirements(native, arch, graftable=False)),
         repairable=policies.best(arch, requirements(native, arch, graftable=True)),
@@ -133,4 +136,5 @@ def platform_report(
         external_libraries=sorted(
             {d.name for f in native for d in f.dependencies if d.status == EXTERNAL}
         ),
+        libc=libc,
     )

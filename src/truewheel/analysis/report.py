@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from truewheel.analysis.libc import WheelLibc
 from truewheel.analysis.resolve import Dependency
 from truewheel.elf import ElfFile
 from truewheel.policy.manylinux import TagResult
@@ -97,6 +98,7 @@ class PlatformReport:
     filename_platforms: list[str]
     wheel_platforms: list[str]
     external_libraries: list[str]
+    libc: WheelLibc = field(default_factory=lambda: WheelLibc(None, {}))
 
 
 @dataclass(slots=True)

@@ -21,7 +21,8 @@ from truewheel import __version__
 from truewheel._atomic import atomic_output
 from truewheel._files import check_not_input, open_regular, output_directory
 from truewheel.analysis.inspector import Inspector
-from truewheel.analysis.platform import is_musl, requirements, unsupported_architecture
+from truewheel.analysis.libc import WheelLibc
+from truewheel.analysis.platform import policies_for, requirements, unsupported_architecture
 from truewheel.analysis.report import LoaderFacts
 from truewheel.analysis.scan import digest_members
 from truewheel.errors import InputError, MetadataError, TruewheelError
@@ -95,13 +96,13 @@ class Repairer:
             _refuse_unloadable(report, wheel)
             if report.platform is None:
                 return self._pure(wheel, options)
-            musl = is_musl(report.native_files)
-            policies = self.inspector.musl if musl else self.inspector.glibc
+            libc = report.platform.libc
+            policies = self._policies(libc, options.plat, wheel.path)
             if uncovered := unsupported_architecture(report.native_files, policies):
                 raise RepairError(uncovered[1], path=wheel.path, member=uncovered[0])
             arch = report.platform.computed.architecture
-            policy, plan, best = self._plan(report, policies, arch, options)
-            tags = self._platform_tags(report, policy, best, arch, options)
+            policy, plan, best, needs = self._plan(report, policies, arch, options)
+            tags = self._platform_tags(report, policy, best, arch, options, needs)
             check = partial(
                 _check_loads,
                 source=wheel.path,
@@ -121,8 +122,9 @@ class Repairer:
 
     def _plan(
         self, report: LoaderFacts, policies: PolicySet, arch: str, options: RepairOptions
-    ) -> tuple[Policy, RepairPlan, Policy | None]:
-        """The target policy, the plan for it, and the most compatible policy it allows."""
+    ) -> tuple[Policy, RepairPlan, Policy | None, list[Requirement]]:
+        """The target policy, the plan for it, the most compatible policy it allows, and
+        what the repaired content needs."""
         assert report.platform is not None
         requested = self._requested_policy(policies, arch, options.plat)
         content = _without_isa(
@@ -154,14 +156,39 @@ class Repairer:
                         _cannot_meet(requested.tag(arch), [(r, None) for r in violated]),
                         path=report.path,
                     )
-                return requested, plan, policies.best(arch, needs).policy
+                return requested, plan, policies.best(arch, needs).policy, needs
             result = policies.best(arch, needs)
             if result.policy is None:
                 raise RepairError(_cannot_meet(result.tag, result.constraints), path=report.path)
             if result.policy.name == policy.name:
-                return policy, plan, policy
+                return policy, plan, policy, needs
             policy = result.policy
         raise RepairError("no stable target policy found", path=report.path)
+
+    def _policies(self, libc: WheelLibc, plat: str | None, path: str) -> PolicySet:
+        """manylinux or musllinux, as the content's libc says; ``--plat`` may only choose
+        for content that names no libc (a static program runs with either)."""
+        if libc.mixed:
+            raise RepairError(libc.describe_conflict(), path=path)
+        glibc, musl = self.inspector.glibc, self.inspector.musl
+        if (plat is None or plat == "auto") and libc.undecided:
+            raise RepairError(
+                f"cannot tell whether {libc.undecided[0]} is built for glibc or musl: it "
+                "needs no C library and its name does not say; pass --plat with a "
+                "manylinux or musllinux tag",
+                path=path,
+            )
+        if plat is None or plat == "auto":
+            return policies_for(libc, glibc, musl)
+        wanted = musl if plat.startswith("musllinux") else glibc
+        if libc.libc is not None and wanted.libc != libc.libc:
+            where, evidence = next(iter(sorted(libc.evidence.items())))
+            raise RepairError(
+                f"--plat {plat}: the content is built for {libc.libc} ({where}: "
+                f"{evidence.reason}); such a wheel would install where it cannot load",
+                path=path,
+            )
+        return wanted
 
     def _requested_policy(self, policies: PolicySet, arch: str, plat: str | None) -> Policy | None:
         if plat is None or plat == "auto":
@@ -180,16 +207,28 @@ class Repairer:
         best: Policy | None,
         arch: str,
         options: RepairOptions,
+        needs: list[Requirement],
     ) -> list[str]:
-        """Like auditwheel: the target's tags, plus the more compatible ones the content meets."""
+        """The target's tags, the more compatible ones the content meets (unless
+        ``--only-plat``), and the wheel's own manylinux/musllinux tags that the repaired
+        content still meets.
+
+        auditwheel keeps every tag the wheel had but ``linux_*``; a tag the content no
+        longer meets (too old for its symbol versions, the other libc) is dropped here.
+        """
         assert report.platform is not None
         if not options.update_tags:
             return report.platform.filename_platforms
-        if options.only_plat:
-            return sorted(policy.tags(arch))
         tags = set(policy.tags(arch))
-        if best is not None and best.libc_version < policy.libc_version:
+        if not options.only_plat and best is not None and best.libc_version < policy.libc_version:
             tags |= set(best.tags(arch))
+        libc = report.platform.libc.libc
+        for tag in report.platform.filename_platforms:
+            family = self.inspector.musl if tag.startswith("musllinux_") else self.inspector.glibc
+            if libc not in (None, family.libc):
+                continue
+            if family.meets(tag, arch, needs):
+                tags.add(tag)
         return sorted(tags)
 
     # -- writing ------------------------------------------------------------------------

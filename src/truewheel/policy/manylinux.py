@@ -94,16 +94,20 @@ class TagResult:
 class PolicySet:
     """All policies of one libc, oldest (most compatible) first."""
 
-    def __init__(self, libc: str, policies: list[Policy]) -> None:
+    def __init__(self, libc: str, policies: list[Policy], floor: str | None = None) -> None:
         self.libc = libc
         self.policies = sorted(policies, key=lambda p: p.libc_version)
         self._by_name = {name: p for p in self.policies for name in (p.name, *p.aliases)}
+        # The oldest policy best() gives when nothing the content needs decides
+        # (musllinux: the musl release leaves no trace a reader of the file can see).
+        self.floor = self._by_name[floor] if floor else None
 
     @classmethod
     def load(cls, libc: str = "glibc") -> PolicySet:
         family = "manylinux" if libc == "glibc" else "musllinux"
         table = load_table(f"{family}.json")
-        return cls(libc, [Policy.from_json(raw, libc) for raw in table["policies"]])
+        floor = table.get("default_floor", {}).get("policy")
+        return cls(libc, [Policy.from_json(raw, libc) for raw in table["policies"]], floor)
 
     def get(self, name: str) -> Policy | None:
         return self._by_name.get(_LEGACY.get(name, name))
@@ -115,6 +119,15 @@ class PolicySet:
                 if platform_tag.startswith(name + "_"):
                     return policy, platform_tag[len(name) + 1 :]
         return None, None
+
+    def meets(self, platform_tag: str, arch: str, requirements: list[Requirement]) -> bool:
+        """Whether content with ``requirements`` on ``arch`` may carry ``platform_tag``."""
+        policy, tag_arch = self.policy_of_tag(platform_tag)
+        return (
+            policy is not None
+            and tag_arch == arch
+            and not self.violations(policy, arch, requirements)
+        )
 
     @property
     def architectures(self) -> frozenset[str]:
@@ -129,6 +142,14 @@ class PolicySet:
     def best(self, arch: str, requirements: list[Requirement]) -> TagResult:
         verdicts = [(p, self.violations(p, arch, requirements)) for p in self.policies]
         best = next((p for p, violated in verdicts if not violated), None)
+        floor = self.floor
+        if (
+            best is not None
+            and floor is not None
+            and best.libc_version < floor.libc_version
+            and not self.violations(floor, arch, requirements)
+        ):
+            best = floor
         constraints: dict[Requirement, str | None] = {}
         for policy, violated in verdicts:
             if best is not None and policy.libc_version >= best.libc_version:
