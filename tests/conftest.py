@@ -111,7 +111,8 @@ def venv_python(
     env.pop("PYTHONPATH", None)
     env.pop("LD_LIBRARY_PATH", None)
     pip = [env_python, "-m", "pip", "install", "-q", "--no-deps", "--no-index"]
-    subprocess.run([*pip, *map(str, wheels)], check=True, env=env, capture_output=True)
+    if wheels:
+        subprocess.run([*pip, *map(str, wheels)], check=True, env=env, capture_output=True)
     return env_python, env
 
 
@@ -140,11 +141,17 @@ def skip_without_mount_namespace() -> None:
 
 
 def run_hidden(
-    argv: list[str], hide: list[str], **kwargs: object
+    argv: list[str],
+    hide: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``argv`` in a mount namespace where the host files of the libraries ``hide``
-    are /dev/null: what a machine without those libraries shows the loader."""
+    """Run ``argv`` (output captured) in a mount namespace where the host files of the
+    libraries ``hide`` are /dev/null: what a machine without those libraries shows the loader."""
     real = sorted({os.path.realpath(p) for p in host_library_files(hide)})
     binds = "".join(f"mount --bind /dev/null {shlex.quote(p)}; " for p in real)
     command = ["unshare", "--mount", "sh", "-c", f'{binds}exec "$@"', "sh", *argv]
-    return subprocess.run(command, text=True, check=False, **kwargs)  # type: ignore[call-overload]
+    return subprocess.run(
+        command, capture_output=True, text=True, env=env, input=input, check=False
+    )

@@ -87,9 +87,7 @@ def test_auditwheel_agrees(repaired: Path) -> None:
 
 def _hidden_import(python: Path, module: str) -> subprocess.CompletedProcess[str]:
     """Import ``module`` with the grafted host libraries hidden from the loader."""
-    return run_hidden(
-        [str(python), "-c", f"import {module}"], HIDE_FROM_LOADER, capture_output=True
-    )
+    return run_hidden([str(python), "-c", f"import {module}"], HIDE_FROM_LOADER)
 
 
 def test_repaired_wheel_imports_with_host_libraries_hidden(
