@@ -171,7 +171,9 @@ def plan_repair(
     """Grafts, exclusions and ELF edits that make ``report``'s wheel meet ``policy``.
 
     Search paths that leave the wheel (build-host directories) are removed from every
-    ELF file unless ``keep_rpath``; a grafted library never keeps its host's.
+    ELF file unless ``keep_rpath``; a grafted library never keeps its host's.  A program
+    in ``.data/scripts/`` that needs a graft is planned at its new place (repair.scripts);
+    libpython entries of what the interpreter loads are dropped, never grafted.
     """
     plan = RepairPlan(libs_dir=libs_dir_name(report, lib_sdir))
     grafts: dict[str, _Graft] = {}
