@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import shlex
+import shutil
+import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from types import ModuleType
 
@@ -50,6 +55,11 @@ def providerbuild() -> ModuleType:
 
 
 @pytest.fixture(scope="session")
+def repaircases() -> ModuleType:
+    return _load_fixture_module("repaircases")
+
+
+@pytest.fixture(scope="session")
 def fixture_wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out_dir = tmp_path_factory.mktemp("fixture-wheels")
     wheels: dict[str, Path] = load_wheelbuild().build_fixture_wheels(out_dir)
@@ -79,3 +89,74 @@ def check_document(document: dict[str, object]) -> None:
     command = str(document["schema"]).removeprefix("truewheel-")
     validator = jsonschema.Draft202012Validator(schemas[command], registry=registry)
     validator.validate(document)
+
+
+def dynamic(path: Path, member: str, tag: str) -> str | None:
+    """The RPATH or RUNPATH (``tag``) of one member of a wheel, as readelf prints it."""
+    out = path.parent / "readelf.so"
+    with zipfile.ZipFile(path) as archive:
+        out.write_bytes(archive.read(member))
+    text = subprocess.run(
+        ["readelf", "-d", "-W", str(out)], capture_output=True, text=True, check=True
+    ).stdout
+    for line in text.splitlines():
+        if f"({tag})" in line:
+            return line.split("[", 1)[1].rstrip("]")
+    return None
+
+
+def venv_python(
+    root: Path, *wheels: Path, python: str = sys.executable
+) -> tuple[str, dict[str, str]]:
+    """A fresh venv of ``python`` with ``wheels`` installed by pip, and an environment
+    without overrides."""
+    subprocess.run([python, "-m", "venv", str(root)], check=True)
+    env_python = str(root / "bin" / "python")
+    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PYTHONNOUSERSITE": "1"}
+    env.pop("PYTHONPATH", None)
+    env.pop("LD_LIBRARY_PATH", None)
+    pip = [env_python, "-m", "pip", "install", "-q", "--no-deps", "--no-index"]
+    if wheels:
+        subprocess.run([*pip, *map(str, wheels)], check=True, env=env, capture_output=True)
+    return env_python, env
+
+
+def run_python(python: str, env: dict[str, str], code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [python, "-c", code], capture_output=True, text=True, env=env, cwd="/", check=False
+    )
+
+
+def host_library_files(names: list[str]) -> list[str]:
+    """The files behind the x86-64 entries of ``ldconfig -p`` for these SONAMEs."""
+    out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=True).stdout
+    return [
+        line.split("=>")[1].strip()
+        for line in out.splitlines()
+        if any(n in line for n in names) and "x86-64" in line
+    ]
+
+
+def skip_without_mount_namespace() -> None:
+    if (
+        not shutil.which("unshare")
+        or subprocess.run(["unshare", "--mount", "true"], capture_output=True).returncode != 0
+    ):
+        pytest.skip("mount namespaces are not permitted here")
+
+
+def run_hidden(
+    argv: list[str],
+    hide: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` (output captured) in a mount namespace where the host files of the
+    libraries ``hide`` are /dev/null: what a machine without those libraries shows the loader."""
+    real = sorted({os.path.realpath(p) for p in host_library_files(hide)})
+    binds = "".join(f"mount --bind /dev/null {shlex.quote(p)}; " for p in real)
+    command = ["unshare", "--mount", "sh", "-c", f'{binds}exec "$@"', "sh", *argv]
+    return subprocess.run(
+        command, capture_output=True, text=True, env=env, input=input, check=False
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from conftest import run_hidden, skip_without_mount_namespace
 from truewheel.analysis.inspector import Inspector
 from truewheel.cli import main
 
@@ -86,32 +86,14 @@ def test_auditwheel_agrees(repaired: Path) -> None:
 
 
 def _hidden_import(python: Path, module: str) -> subprocess.CompletedProcess[str]:
-    """Import ``module`` in a mount namespace where the grafted host libraries are /dev/null."""
-    real = sorted({os.path.realpath(p) for p in _host_paths(HIDE_FROM_LOADER)})
-    binds = "; ".join(f"mount --bind /dev/null {p}" for p in real)
-    script = f"{binds}; exec {python} -c 'import {module}'"
-    return subprocess.run(
-        ["unshare", "--mount", "sh", "-c", script], capture_output=True, text=True
-    )
-
-
-def _host_paths(names: list[str]) -> list[str]:
-    out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=True).stdout
-    return [
-        line.split("=>")[1].strip()
-        for line in out.splitlines()
-        if any(n in line for n in names) and "x86-64" in line
-    ]
+    """Import ``module`` with the grafted host libraries hidden from the loader."""
+    return run_hidden([str(python), "-c", f"import {module}"], HIDE_FROM_LOADER)
 
 
 def test_repaired_wheel_imports_with_host_libraries_hidden(
     repaired: Path, fixture_wheels: dict[str, Path], tmp_path: Path
 ) -> None:
-    if (
-        shutil.which("unshare") is None
-        or subprocess.run(["unshare", "--mount", "true"]).returncode != 0
-    ):
-        pytest.skip("mount namespaces are not permitted here")
+    skip_without_mount_namespace()
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"

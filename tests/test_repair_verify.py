@@ -7,17 +7,14 @@ matters, installed by pip into a real venv and imported.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import zipfile
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from conftest import load_wheelbuild
+from conftest import dynamic, load_wheelbuild, run_python, venv_python
 from truewheel.analysis.inspector import Inspector
 from truewheel.cli import main
 
@@ -36,38 +33,6 @@ def toolchain(root: Path) -> Any:
     paths = sysconfig.get_paths()
     include = tuple(dict.fromkeys([paths["include"], paths["platinclude"]]))
     return wb._Toolchain(root, include, wb.ext_suffix())
-
-
-def dynamic(path: Path, member: str, tag: str) -> str | None:
-    """The RPATH or RUNPATH (``tag``) of one member of a wheel, as readelf prints it."""
-    out = path.parent / "readelf.so"
-    with zipfile.ZipFile(path) as archive:
-        out.write_bytes(archive.read(member))
-    text = subprocess.run(
-        ["readelf", "-d", "-W", str(out)], capture_output=True, text=True, check=True
-    ).stdout
-    for line in text.splitlines():
-        if f"({tag})" in line:
-            return line.split("[", 1)[1].rstrip("]")
-    return None
-
-
-def venv_python(root: Path, *wheels: Path) -> tuple[str, dict[str, str]]:
-    """A fresh venv with ``wheels`` installed by pip, and an environment without overrides."""
-    subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
-    python = str(root / "bin" / "python")
-    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PYTHONNOUSERSITE": "1"}
-    env.pop("PYTHONPATH", None)
-    env.pop("LD_LIBRARY_PATH", None)
-    pip = [python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", *map(str, wheels)]
-    subprocess.run(pip, check=True, env=env, capture_output=True)
-    return python, env
-
-
-def run_python(python: str, env: dict[str, str], code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [python, "-c", code], capture_output=True, text=True, env=env, cwd="/", check=False
-    )
 
 
 # -- 1. never exit 0 with a wheel that cannot load ----------------------------------------

@@ -24,7 +24,7 @@ __all__ = ["SCHEMA_VERSIONS", "dumps", "envelope", "inspect_document"]
 
 SCHEMA_VERSIONS = {
     "inspect": "1.0",
-    "repair": "1.0",
+    "repair": "1.1",
     "diff": "1.1",
     "build": "1.0",
     "normalize": "1.0",

@@ -54,8 +54,24 @@ def search_path_escape(entry: str, origin: str) -> str | None:
         return "absolute"
     if "$ORIGIN" not in entry and "${ORIGIN}" not in entry:
         return "relative"
-    rel = entry.replace("${ORIGIN}", "$ORIGIN").replace("$ORIGIN", origin or ".")
-    return "outside" if posixpath.normpath(rel).startswith("..") else None
+    rel = posixpath.normpath(
+        entry.replace("${ORIGIN}", "$ORIGIN").replace("$ORIGIN", origin or ".")
+    )
+    root = _data_root(origin)
+    if root:
+        return None if rel == root or rel.startswith(f"{root}/") else "outside"
+    return "outside" if rel.startswith("..") else None
+
+
+def _data_root(origin: str) -> str:
+    """``<scripts>`` (or ``<data>``, ``<headers>``) for a file installed there, else "".
+
+    pip installs those ``.data`` directories to places with no fixed relation to the
+    packages (``bin/``, the prefix, ``include/``), so a ``$ORIGIN`` path reaches only
+    what lies inside the same directory.
+    """
+    first = origin.split("/", 1)[0]
+    return first if first.startswith("<") else ""
 
 
 def search_dirs(elf: ElfFile, origin: str) -> list[tuple[str, str]]:
@@ -65,6 +81,8 @@ def search_dirs(elf: ElfFile, origin: str) -> list[tuple[str, str]]:
     result = []
     for raw, kind in entries:
         expanded = raw.replace("${ORIGIN}", "$ORIGIN").replace("$ORIGIN", "/" + origin)
+        if search_path_escape(raw, origin) == "outside" and _data_root(origin):
+            expanded = raw  # not absolute: reaches nothing in the wheel
         result.append((expanded, kind))
     return result
 

@@ -40,6 +40,8 @@ def _repair_json(result: RepairResult) -> dict[str, Any]:
         "provided": [asdict(p) for p in (plan.provided if plan else [])],
         "patched": result.patched,
         "removed_search_paths": dict(plan.removed_search_paths) if plan else {},
+        "dropped_libpython": [asdict(d) for d in (plan.dropped_libpython if plan else [])],
+        "moved_scripts": [asdict(m) for m in (plan.moved_scripts if plan else [])],
     }
 
 

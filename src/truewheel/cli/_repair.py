@@ -14,7 +14,7 @@ from truewheel.commands.repair import Repairer, RepairOptions, RepairResult
 from truewheel.errors import InputError, TruewheelError
 from truewheel.jsonreport import dumps
 from truewheel.repair.hostlibs import HostLibraries, split_ld_library_path
-from truewheel.repair.plan import Provider
+from truewheel.repair.plan import Provider, RepairPlan
 
 
 def run_repair(
@@ -118,4 +118,19 @@ def describe(result: RepairResult) -> list[str]:
                 f"  removed search path {':'.join(entries)} from {member} "
                 "(outside the wheel; --keep-rpath keeps it)"
             )
+        lines += _libpython_and_scripts(plan)
+    return lines
+
+
+def _libpython_and_scripts(plan: RepairPlan) -> list[str]:
+    lines = [
+        f"  removed DT_NEEDED {d.name} from {d.file} (the interpreter provides libpython; "
+        "manylinux and musllinux forbid linking it)"
+        for d in plan.dropped_libpython
+    ]
+    lines += [
+        f"  moved {m.script} to {m.program} (it needs grafted libraries, which a program "
+        "installed in bin/ cannot find); a launcher in its place runs it"
+        for m in plan.moved_scripts
+    ]
     return lines

@@ -292,6 +292,7 @@ class Repairer:
         with tempfile.TemporaryDirectory(prefix="truewheel-patch-") as work:
             edited = apply_edits(originals, plan.edits, strip=strip, work=Path(work))
             new_files: dict[str, bytes | Path] = dict(edited)
+            moved = _move_scripts(wheel, report, plan, new_files)
             notes: list[str] = []
             new_files.update(self._text_changes(wheel, plan, tags, sbom, notes))
             grafted = list(plan.grafted)
@@ -300,6 +301,7 @@ class Repairer:
                 grafted = list(sbom.grafted)
             stamp = self._timestamp(wheel)
             executable = {m.name for m in wheel.files if m.mode & 0o111} | set(plan.graft_sources)
+            executable |= moved
             members: list[RawMember | NewMember] = []
             for m in wheel.files:
                 if m.name == f"{dist_info}/RECORD" or m.name in new_files:
@@ -380,6 +382,30 @@ class Repairer:
         if epoch is not None:
             return dos_datetime(epoch)
         return max((m.dos_datetime for m in wheel.files), default=dos_datetime(0))
+
+
+def _move_scripts(
+    wheel: WheelArchive, report: LoaderFacts, plan: RepairPlan, files: dict[str, bytes | Path]
+) -> set[str]:
+    """Each moved program under its new name and a launcher at its old one (repair.scripts).
+
+    Returns the names to write executable: both, whatever the input's modes were.
+    """
+    from truewheel.repair.scripts import launcher
+
+    names: set[str] = set()
+    for move in plan.moved_scripts:
+        if wheel.zip.get(move.program) is not None or move.program in files:
+            raise RepairError(
+                f"cannot move the program to {move.program}: the wheel already has that file",
+                path=wheel.path,
+                member=move.script,
+            )
+        files[move.program] = files.pop(move.script)
+        purelib = report.wheel_info.root_is_purelib
+        files[move.script] = launcher(move.program, root_is_purelib=purelib)
+        names |= {move.program, move.script}
+    return names
 
 
 def _metadata_changes(

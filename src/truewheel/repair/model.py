@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["ExcludedLibrary", "GraftedLibrary", "OwnerPackage", "ProvidedLibrary"]
+__all__ = [
+    "DroppedLibpython",
+    "ExcludedLibrary",
+    "GraftedLibrary",
+    "MovedScript",
+    "OwnerPackage",
+    "ProvidedLibrary",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +70,29 @@ class ProvidedLibrary:
     distribution: str  # canonical project name of the provider
     pattern: str
     needed_by: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedLibpython:
+    """A DT_NEEDED on libpython removed from a file the interpreter loads.
+
+    The interpreter that imports an extension already provides every libpython symbol;
+    the entry only makes the loader look for a shared libpython that statically linked
+    interpreters (manylinux's, Debian's) do not have.  auditwheel removes it too.
+    """
+
+    name: str
+    file: str
+
+
+@dataclass(frozen=True, slots=True)
+class MovedScript:
+    """An ELF program of ``.data/scripts/`` that needs a grafted library.
+
+    pip installs scripts to ``bin/``, with no fixed path to the grafted libraries, so the
+    program moves into the install root (``program``) where ``$ORIGIN`` reaches them, and
+    a Python launcher takes its place (``script``) and execs it.
+    """
+
+    script: str
+    program: str

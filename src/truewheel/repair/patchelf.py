@@ -43,6 +43,8 @@ def patchelf_arguments(edit: ElfEdit) -> list[str]:
         args += ["--set-soname", edit.set_soname]
     for old, new in sorted(edit.replace_needed.items()):
         args += ["--replace-needed", old, new]
+    for name in edit.remove_needed:
+        args += ["--remove-needed", name]
     if edit.set_rpath == []:
         args.append("--remove-rpath")
     elif edit.set_rpath is not None:

@@ -25,12 +25,21 @@ from truewheel.errors import InputError, TruewheelError
 from truewheel.policy.libraries import LibraryName, LibraryTable, VersionEvidence
 from truewheel.policy.manylinux import Policy
 from truewheel.repair.hostlibs import HostLibraries
-from truewheel.repair.model import ExcludedLibrary, GraftedLibrary, ProvidedLibrary
+from truewheel.repair.model import (
+    DroppedLibpython,
+    ExcludedLibrary,
+    GraftedLibrary,
+    MovedScript,
+    ProvidedLibrary,
+)
+from truewheel.repair.scripts import is_script, program_path
 
 __all__ = ["ElfEdit", "Provider", "RepairError", "RepairPlan", "check_lib_sdir", "plan_repair"]
 
 _LIB_SDIR = re.compile(r"[A-Za-z0-9._+-]{1,64}")
 _NAME_MAX = 255  # bytes in one file name on Linux file systems
+# auditwheel's LIBPYTHON_RE, with ABI flags: free-threaded (3.13t) and debug (3.11d) builds
+_LIBPYTHON = re.compile(r"libpython\d+\.\d+[a-z]*\.so(\.\d+)*")
 
 
 class RepairError(TruewheelError):
@@ -77,6 +86,7 @@ class ElfEdit:
 
     set_soname: str | None = None
     replace_needed: dict[str, str] = field(default_factory=dict)
+    remove_needed: list[str] = field(default_factory=list)
     set_rpath: list[str] | None = None  # [] removes DT_RPATH and DT_RUNPATH
     force_rpath: bool = True  # write DT_RPATH (as auditwheel does); False keeps DT_RUNPATH
 
@@ -99,6 +109,8 @@ class RepairPlan:
     edits: dict[str, ElfEdit] = field(default_factory=dict)
     # member -> RPATH/RUNPATH entries removed from it (they pointed outside the wheel)
     removed_search_paths: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    dropped_libpython: list[DroppedLibpython] = field(default_factory=list)
+    moved_scripts: list[MovedScript] = field(default_factory=list)
 
     @property
     def changes_anything(self) -> bool:
@@ -126,7 +138,23 @@ def check_lib_sdir(lib_sdir: str) -> str:
 
 def libs_dir_name(report: LoaderFacts, lib_sdir: str) -> str:
     """auditwheel's layout: ``<distribution>.libs`` beside the packages."""
-    return f"{report.filename.split('-')[0]}{check_lib_sdir(lib_sdir)}"
+    return f"{_distribution(report)}{check_lib_sdir(lib_sdir)}"
+
+
+def _distribution(report: LoaderFacts) -> str:
+    """The distribution part of the wheel's file name, as auditwheel names its directories."""
+    return report.filename.split("-")[0]
+
+
+def libpython_needed(elf: ElfFile) -> list[str]:
+    """The libpython entries of a file the interpreter loads, which it must not keep.
+
+    An executable (it has PT_INTERP) is started by the system, not loaded by Python,
+    and really needs the libpython it embeds: it keeps the entry.
+    """
+    if elf.interpreter is not None:
+        return []
+    return [n for n in elf.needed if _LIBPYTHON.fullmatch(n)]
 
 
 def plan_repair(
@@ -143,7 +171,9 @@ def plan_repair(
     """Grafts, exclusions and ELF edits that make ``report``'s wheel meet ``policy``.
 
     Search paths that leave the wheel (build-host directories) are removed from every
-    ELF file unless ``keep_rpath``; a grafted library never keeps its host's.
+    ELF file unless ``keep_rpath``; a grafted library never keeps its host's.  A program
+    in ``.data/scripts/`` that needs a graft is planned at its new place (repair.scripts);
+    libpython entries of what the interpreter loads are dropped, never grafted.
     """
     plan = RepairPlan(libs_dir=libs_dir_name(report, lib_sdir))
     grafts: dict[str, _Graft] = {}
@@ -151,7 +181,10 @@ def plan_repair(
     missing: dict[str, set[str]] = {}
     queue: deque[tuple[str, str, ElfFile, str | None]] = deque()
     for f in report.native_files:
+        dropped = libpython_needed(f.elf)
         for dep in f.dependencies:
+            if dep.name in dropped:
+                continue
             if dep.status == EXTERNAL or (
                 dep.status == SYSTEM and dep.name not in policy.libraries
             ):
@@ -178,7 +211,7 @@ def plan_repair(
         graft = _Graft.read(name, found, plan.libs_dir, requester, libraries)
         grafts[name] = graft
         for needed in graft.elf.needed:
-            if needed not in policy.libraries:
+            if needed not in policy.libraries and needed not in libpython_needed(graft.elf):
                 queue.append((needed, graft.wheel_path, graft.elf, str(Path(found).parent)))
     if missing:
         raise RepairError(_not_found(missing), path=report.path)
@@ -307,6 +340,7 @@ def _plan_edits(
     for graft in grafts.values():
         edit = plan.edits.setdefault(graft.wheel_path, ElfEdit())
         edit.set_soname = graft.soname
+        _drop_libpython(plan, graft.wheel_path, graft.elf, edit)
         for needed in graft.elf.needed:
             if needed in new_names:
                 edit.replace(needed, new_names[needed], graft.wheel_path)
@@ -314,12 +348,18 @@ def _plan_edits(
         _set_search_path(plan, graft.wheel_path, graft.elf, siblings, edit)
     for f in report.native_files:
         needs = [n for n in f.elf.needed if n in new_names]
-        origin = posixpath.dirname(installed_path(f.path))
+        moved = program_path(f.path, _distribution(report)) if needs and is_script(f.path) else None
+        origin = posixpath.dirname(installed_path(moved or f.path))
         entries = [*f.elf.rpath, *f.elf.runpath]
-        kept = [p for p in entries if keep_rpath or search_path_escape(p, origin) is None]
-        if not needs and kept == entries:
+        if moved:  # its $ORIGIN entries meant the scripts directory
+            kept = list(entries) if keep_rpath else []
+            plan.moved_scripts.append(MovedScript(f.path, moved))
+        else:
+            kept = [p for p in entries if keep_rpath or search_path_escape(p, origin) is None]
+        if not needs and kept == entries and not libpython_needed(f.elf):
             continue
         edit = plan.edits.setdefault(f.path, ElfEdit())
+        _drop_libpython(plan, f.path, f.elf, edit)
         for needed in needs:
             edit.replace(needed, new_names[needed], f.path)
         if needs:
@@ -328,6 +368,12 @@ def _plan_edits(
         else:
             edit.force_rpath = not f.elf.runpath
         _set_search_path(plan, f.path, f.elf, kept, edit)
+
+
+def _drop_libpython(plan: RepairPlan, member: str, elf: ElfFile, edit: ElfEdit) -> None:
+    dropped = libpython_needed(elf)
+    edit.remove_needed = dropped
+    plan.dropped_libpython += [DroppedLibpython(name, member) for name in dropped]
 
 
 def _set_search_path(
