@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 
 from truewheel.analysis.report import NativeFile, PlatformReport
 from truewheel.analysis.resolve import BUNDLED, EXTERNAL, SYSTEM
+from truewheel.analysis.symbols import symbol_needs
 from truewheel.elf import ElfFile
 from truewheel.policy.manylinux import PolicySet, Requirement
 from truewheel.wheel import WheelArchive
@@ -104,6 +105,8 @@ def requirements(native: list[NativeFile], arch: str, *, graftable: bool) -> lis
                 needs[("library", dep.name)].add(f.path)
         if arch == "x86_64" and f.elf.x86_isa_level:
             needs[("isa", f.elf.x86_isa_level)].add(f.path)
+        for kind_value in symbol_needs(f):
+            needs[kind_value].add(f.path)
     return [
         Requirement(kind, value, tuple(sorted(files))) for (kind, value), files in needs.items()
     ]
