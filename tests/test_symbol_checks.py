@@ -8,6 +8,7 @@ the findings claim (the module fails to import, the call fails) is shown to happ
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import venv
@@ -18,7 +19,7 @@ from types import ModuleType
 
 import pytest
 
-from conftest import _load_fixture_module
+from conftest import _load_fixture_module, check_document
 from truewheel.analysis.inspector import Inspector
 from truewheel.analysis.member import analyze_stream
 from truewheel.cli import main
@@ -209,3 +210,15 @@ def test_clean_module_has_no_symbol_findings(fixture_wheels: dict[str, Path]) ->
     assert report.platform is not None and report.platform.repairable.policy is not None
     kinds = {r.kind for r, _ in report.platform.computed.constraints}
     assert kinds == {"library"}  # libgmp and libgomp, not bundled yet
+
+
+def test_json_names_the_new_constraint_kinds(
+    wheels: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["inspect", "--json", str(wheels["zlib"]), str(wheels["fpe"])]) == 1
+    document = json.loads(capsys.readouterr().out)
+    check_document(document)
+    kinds = {
+        c["kind"] for w in document["wheels"] for c in w["platform"]["computed"]["constraints"]
+    }
+    assert {"blacklisted-symbol", "python-build"} <= kinds
