@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import venv
 import zipfile
 from functools import partial
 from pathlib import Path
@@ -24,6 +23,7 @@ from truewheel.analysis.inspector import Inspector
 from truewheel.analysis.member import analyze_stream
 from truewheel.cli import main
 from truewheel.elf import ElfFile
+from truewheel.errors import ElfError
 from truewheel.policy.manylinux import PolicySet, Requirement
 from truewheel.policy.symbols import SymbolRules
 
@@ -36,13 +36,6 @@ def wheels(wheelbuild: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> 
         wheelbuild, tmp_path_factory.mktemp("symbols")
     )
     return built
-
-
-@pytest.fixture(scope="module")
-def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    env_dir = tmp_path_factory.mktemp("venv")
-    venv.EnvBuilder(with_pip=True).create(env_dir)
-    return env_dir / "bin" / "python"
 
 
 def _member(wheel: Path, suffix: str) -> bytes:
@@ -222,3 +215,30 @@ def test_json_names_the_new_constraint_kinds(
         c["kind"] for w in document["wheels"] for c in w["platform"]["computed"]["constraints"]
     }
     assert {"blacklisted-symbol", "python-build"} <= kinds
+
+
+def test_crafted_hash_tables_are_bounded(wheels: dict[str, Path]) -> None:
+    """A GNU hash table claiming 4 billion unhashed symbols, or whose chains never end:
+    bounded reads, and nothing but ElfError."""
+    data = bytearray(_member(wheels["zlib"], ".so"))
+    elf = ElfFile.parse(data)
+    header = elf.sections[".gnu.hash"].offset
+    crafted = bytearray(data)
+    crafted[header + 4 : header + 8] = (0xFFFFFFFF).to_bytes(4, "little")  # symoffset
+    try:
+        assert len(ElfFile.parse(crafted).imports) < 1 << 20
+    except ElfError:
+        pass
+    endless = bytearray(data)
+    nbuckets, symoffset, bloom = (
+        int.from_bytes(data[header + i : header + i + 4], "little") for i in (0, 4, 8)
+    )
+    buckets = header + 16 + bloom * 8
+    chains, end = buckets + nbuckets * 4, elf.sections[".dynsym"].offset
+    endless[buckets:chains] = symoffset.to_bytes(4, "little") * nbuckets
+    endless[chains:end] = bytes(end - chains)  # no chain value has bit 0 set
+    endless[0x10:0x12] = (2).to_bytes(2, "little")  # ET_EXEC: the whole table is counted
+    try:  # the walk runs on into .dynsym and stops at its first odd word, or at the file's end
+        assert len(ElfFile.parse(endless).imports) < 1 << 20
+    except ElfError:
+        pass

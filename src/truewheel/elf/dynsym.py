@@ -155,8 +155,14 @@ def _gnu_count(source: ByteSource, lay: L.Layout, at: int) -> int:
     if last < symoffset:
         return int(symoffset)
     chain_at = buckets_at + nbuckets * 4 + (last - symoffset) * 4
-    for index in range(last, last + _MAX_SYMBOLS):
-        if lay.u32.unpack(source.read(chain_at, 4, "GNU hash chain"))[0] & 1:
-            return index + 1
-        chain_at += 4
+    index = last
+    while index < last + _MAX_SYMBOLS:  # the chain ends at the first value with bit 0 set
+        count = min(64, (source.size - chain_at) // 4)
+        if count <= 0:
+            break
+        raw = source.read(chain_at, count * 4, "GNU hash chain")
+        for i in range(count):
+            if lay.u32.unpack_from(raw, i * 4)[0] & 1:
+                return index + i + 1
+        index, chain_at = index + count, chain_at + count * 4
     raise ElfError("malformed ELF (GNU hash chain does not end)")
