@@ -66,6 +66,16 @@ def fixture_wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return wheels
 
 
+@pytest.fixture(scope="session")
+def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv's interpreter, with pip, for installing fixture wheels and importing them."""
+    import venv
+
+    env_dir = tmp_path_factory.mktemp("venv")
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    return env_dir / "bin" / "python"
+
+
 def check_document(document: dict[str, object]) -> None:
     """Validate a ``--json`` document against the schema its ``schema`` field names.
 

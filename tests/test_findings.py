@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import venv
 from pathlib import Path
 from types import ModuleType
 
@@ -33,13 +32,6 @@ def naming(
         wheelbuild, tmp_path_factory.mktemp("naming")
     )
     return wheels
-
-
-@pytest.fixture(scope="module")
-def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    env_dir = tmp_path_factory.mktemp("venv")
-    venv.EnvBuilder(with_pip=True).create(env_dir)
-    return env_dir / "bin" / "python"
 
 
 def install_and_import(python: Path, wheel: Path, module: str, code: str = "") -> str:

@@ -23,7 +23,7 @@ from truewheel.policy.manylinux import TagResult
 __all__ = ["SCHEMA_VERSIONS", "dumps", "envelope", "inspect_document"]
 
 SCHEMA_VERSIONS = {
-    "inspect": "1.0",
+    "inspect": "1.1",
     "repair": "1.1",
     "diff": "1.1",
     "build": "1.0",

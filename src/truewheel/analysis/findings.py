@@ -18,6 +18,7 @@ from truewheel.analysis.platform import (
 from truewheel.analysis.report import Finding, NativeFile, PlatformReport
 from truewheel.analysis.resolve import BROKEN, EXTERNAL, installed_path, search_path_escape
 from truewheel.analysis.scan import ScannedMember
+from truewheel.analysis.symbols import symbol_findings
 from truewheel.elf.machine import runs_under
 from truewheel.policy.manylinux import PolicySet
 from truewheel.wheel import WheelArchive
@@ -61,6 +62,7 @@ def collect_findings(
         *vendored_findings(native),
         *duplicate_findings(native),
         *build_path_findings(native),
+        *symbol_findings(native),
     ]
     return sorted(findings, key=lambda f: (f.rank, f.code, f.file or "", f.message))
 

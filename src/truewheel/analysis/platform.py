@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from truewheel.analysis.libc import MUSL, WheelLibc, wheel_libc
 from truewheel.analysis.report import NativeFile, PlatformReport
 from truewheel.analysis.resolve import BUNDLED, EXTERNAL, SYSTEM
+from truewheel.analysis.symbols import symbol_needs
 from truewheel.elf import ElfFile
 from truewheel.elf.machine import abi_named, runs_under
 from truewheel.policy.manylinux import PolicySet, Requirement
@@ -115,6 +116,8 @@ def requirements(native: list[NativeFile], arch: str, *, graftable: bool) -> lis
                 needs[("library", dep.name)].add(f.path)
         if arch == "x86_64" and f.elf.x86_isa_level:
             needs[("isa", f.elf.x86_isa_level)].add(f.path)
+        for kind_value in symbol_needs(f):
+            needs[kind_value].add(f.path)
     return [
         Requirement(kind, value, tuple(sorted(files))) for (kind, value), files in needs.items()
     ]

@@ -94,6 +94,7 @@ class Repairer:
         with WheelArchive(path, self.inspector.limits) as wheel:
             report = self.inspector.loader_facts(wheel)
             _refuse_unloadable(report, wheel)
+            _refuse_python_build(report, wheel)
             if report.platform is None:
                 return self._pure(wheel, options)
             libc = report.platform.libc
@@ -439,6 +440,16 @@ def _refuse_unloadable(report: LoaderFacts, wheel: WheelArchive) -> None:
         raise RepairError(f"{len(problems)} files cannot load: {listed}", path=wheel.path)
 
 
+def _refuse_python_build(report: LoaderFacts, wheel: WheelArchive) -> None:
+    """A file tied to an fpectl or narrow-unicode CPython: no manylinux tag can hold."""
+    from truewheel.analysis.symbols import python_build_findings
+
+    problems = python_build_findings(report.native_files)
+    if problems:
+        more = f" (and {len(problems) - 1} more files)" if len(problems) > 1 else ""
+        raise RepairError(problems[0].message + more, path=wheel.path, member=problems[0].file)
+
+
 def _check_loads(
     report: LoaderFacts,
     *,
@@ -526,6 +537,8 @@ def _cannot_meet(tag: str, constraints: list[tuple[Requirement, str | None]]) ->
     """Every reason, each with the files that need it (two named, the rest counted)."""
     reasons = "; ".join(f"{r.value} ({_some_files(r.files)})" for r, _ in constraints)
     count = f" ({len(constraints)} reasons)" if len(constraints) > 1 else ""
+    if tag.startswith("linux_"):  # no policy at all: name none
+        return f"the content meets no manylinux or musllinux policy{count}: {reasons}"
     return f"the content cannot meet {tag}{count}: {reasons}"
 
 

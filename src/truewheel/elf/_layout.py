@@ -21,17 +21,23 @@ SHT_NOBITS = 8
 
 DT_NULL = 0
 DT_NEEDED = 1
+DT_HASH = 4
 DT_STRTAB = 5
+DT_SYMTAB = 6
 DT_STRSZ = 10
+DT_SYMENT = 11
 DT_SONAME = 14
 DT_RPATH = 15
 DT_RUNPATH = 29
+DT_GNU_HASH = 0x6FFFFEF5
 DT_FLAGS_1 = 0x6FFFFFFB
 DT_VERDEF = 0x6FFFFFFC
 DT_VERDEFNUM = 0x6FFFFFFD
 DT_VERNEED = 0x6FFFFFFE
 DT_VERNEEDNUM = 0x6FFFFFFF
 DF_1_PIE = 0x08000000
+SHN_UNDEF = 0
+STB_WEAK = 2
 
 NT_GNU_BUILD_ID = 3
 NT_GNU_PROPERTY_TYPE_0 = 5
@@ -56,6 +62,8 @@ class Layout:
         self.verdef = struct.Struct(e + "HHHHIII")
         self.verdaux = struct.Struct(e + "II")
         self.note = struct.Struct(e + "III")
+        # Symbol fields are normalised to (name, info, shndx) by symbol_fields.
+        self.sym = struct.Struct(e + ("IBBHQQ" if wide else "IIIBBH"))
         self.u32 = struct.Struct(e + "I")
         self.word = 8 if wide else 4
 
@@ -65,3 +73,10 @@ class Layout:
         else:
             p_type, p_offset, p_vaddr, _, p_filesz, p_memsz, p_flags, _ = raw
         return p_type, p_flags, p_offset, p_vaddr, p_filesz, p_memsz
+
+    def symbol_fields(self, raw: tuple[int, ...]) -> tuple[int, int, int]:
+        if self.wide:
+            st_name, st_info, _, st_shndx, _, _ = raw
+        else:
+            st_name, _, _, st_info, _, st_shndx = raw
+        return st_name, st_info, st_shndx

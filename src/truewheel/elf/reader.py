@@ -16,6 +16,7 @@ import struct
 from dataclasses import dataclass, field
 
 from truewheel.elf import _layout as L
+from truewheel.elf import dynsym
 from truewheel.elf.machine import architecture, describe
 from truewheel.elf.source import ByteSource, BytesSource, Unavailable
 from truewheel.errors import ElfError
@@ -109,6 +110,7 @@ class ElfFile:
     runpath: list[str] = field(default_factory=list)
     version_needs: list[VersionNeed] = field(default_factory=list)
     version_defs: list[str] = field(default_factory=list)
+    imports: frozenset[str] = frozenset()  # non-weak undefined dynamic symbols
     build_id: str | None = None
     isa_needed: int = 0
     comment: list[str] = field(default_factory=list)
@@ -267,7 +269,9 @@ class _Parser:
             offset = self._offset_of(tags[address_tag])
             size = tags.get(size_tag, 0) if size_tag else 1 << 16
             ranges.append((offset, min(size, self.src.size - offset)))
-        return ranges
+        program = self.identify().type == "EXEC" or bool(tags.get(L.DT_FLAGS_1, 0) & L.DF_1_PIE)
+        symbols = dynsym.symbol_ranges(self.src, self.lay, tags, self._offset_of, program=program)
+        return ranges + symbols
 
     def small_sections(self) -> list[tuple[int, int]]:
         e_shoff, e_shentsize, e_shnum = self.header[5], self.header[10], self.header[11]
@@ -419,6 +423,10 @@ class _Parser:
         if L.DT_VERDEF in tags:
             at = self._offset_of(tags[L.DT_VERDEF])
             elf.version_defs = self._version_defs(at, tags.get(L.DT_VERDEFNUM, 0), strtab)
+        program = elf.type == "EXEC" or elf.is_pie
+        elf.imports = dynsym.imports(
+            self.src, self.lay, tags, self._offset_of, strtab, program=program
+        )
 
     def _version_needs(self, at: int, count: int, strtab: int) -> list[VersionNeed]:
         lay = self.lay

@@ -5,15 +5,19 @@ from PEP 513, 571, 599, 600 and 656 and the reference distributions' glibc,
 musl and GCC releases; the sources are named in those files.  A wheel fits a
 policy when every symbol version its files require from system libraries is
 in the policy's lists, every system library it needs is on the policy's
-whitelist, and (x86-64) it needs no ISA level above the baseline.
+whitelist, it imports none of the symbols the policy black-lists from those
+libraries (``symbols.py``), no CPython-build symbol, and (x86-64) it needs no
+ISA level above the baseline.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from truewheel.policy._data import load_table
+from truewheel.policy.symbols import SymbolRules
 
 __all__ = ["Policy", "PolicySet", "Requirement", "TagResult"]
 
@@ -33,6 +37,7 @@ class Policy:
     architectures: frozenset[str]
     symbol_versions: dict[str, dict[str, frozenset[str]]]
     libraries: frozenset[str]
+    blacklist: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, raw: dict[str, Any], libc: str) -> Policy:
@@ -47,6 +52,7 @@ class Policy:
                 for arch, spaces in raw.get("symbol_versions", {}).items()
             },
             libraries=frozenset(raw["libraries"]),
+            blacklist=SymbolRules.load().blacklist(raw["name"]),
         )
 
     def tag(self, arch: str) -> str:
@@ -68,7 +74,7 @@ class Policy:
 class Requirement:
     """One thing the content needs, and the files that need it."""
 
-    kind: str  # "symbol-version", "library", "isa"
+    kind: str  # "symbol-version", "library", "isa", "blacklisted-symbol", "python-build"
     value: str
     files: tuple[str, ...]
 
@@ -185,8 +191,11 @@ class PolicySet:
 def _allows(policy: Policy, arch: str, req: Requirement) -> bool:
     if req.kind == "library":
         return req.value in policy.libraries
-    if req.kind == "isa":
+    if req.kind in ("isa", "python-build"):
         return False
+    if req.kind == "blacklisted-symbol":  # "black-listed zcalloc from libz.so.1"
+        _, symbol, _, library = req.value.split(" ", 3)
+        return symbol not in policy.blacklist.get(library, ())
     if req.kind == "symbol-version":
         namespace, _, version = req.value.partition("_")
         return policy.allows_version(arch, namespace, version) is not False
