@@ -344,3 +344,17 @@ def test_split_ld_library_path() -> None:
     got = split_ld_library_path("/a::rel;/b;", cwd="/work")
     assert got == ["/a", "/work/rel", "/b"]
     assert split_ld_library_path("") == []
+
+
+def test_repair_search_puts_auditwheel_ld_library_path_first(tmp_path: Path) -> None:
+    """As auditwheel: AUDITWHEEL_LD_LIBRARY_PATH, then LD_LIBRARY_PATH; --ldpaths replaces the
+    machine's own search but not AUDITWHEEL_LD_LIBRARY_PATH."""
+    environ = {"AUDITWHEEL_LD_LIBRARY_PATH": "/opt/a:/opt/b", "LD_LIBRARY_PATH": "/opt/c"}
+    host = HostLibraries.for_repair(environ=environ)
+    assert host.ld_library_path == ("/opt/a", "/opt/b", "/opt/c")
+    assert host.default_dirs is None
+    host = HostLibraries.for_repair("/opt/d:/opt/e", environ=environ)
+    assert host.ld_library_path == ("/opt/a", "/opt/b")
+    assert host.config_dirs == ("/opt/d", "/opt/e")
+    assert host.default_dirs == ()
+    assert HostLibraries.for_repair(environ={}).ld_library_path == ()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from truewheel._files import output_directory
@@ -13,7 +12,7 @@ from truewheel.cli._text import plain_text
 from truewheel.commands.repair import Repairer, RepairOptions, RepairResult
 from truewheel.errors import InputError, TruewheelError
 from truewheel.jsonreport import dumps
-from truewheel.repair.hostlibs import HostLibraries, split_ld_library_path
+from truewheel.repair.hostlibs import HostLibraries
 from truewheel.repair.plan import Provider, RepairPlan
 
 
@@ -63,7 +62,7 @@ def run_repair(
     )
     if paths:
         output_directory(wheel_dir, option="-w")
-    repairer = Repairer(host=_host_libraries(ldpaths))
+    repairer = Repairer(host=HostLibraries.for_repair(ldpaths))
     imported()  # the policy tables are loaded: they live as long as the process
     results: list[RepairResult] = []
     for path in paths:
@@ -79,18 +78,6 @@ def run_repair(
     else:
         report = plain_text(line for r in results for line in describe(r))
     return Outcome(report, errors=errors)
-
-
-def _host_libraries(ldpaths: str | None) -> HostLibraries:
-    """auditwheel's ``--ldpaths``: these directories replace LD_LIBRARY_PATH, ld.so.conf and
-    the default ones; AUDITWHEEL_LD_LIBRARY_PATH is searched before them, as there."""
-    if ldpaths is None:
-        return HostLibraries.from_system()
-    return HostLibraries(
-        ld_library_path=split_ld_library_path(os.environ.get("AUDITWHEEL_LD_LIBRARY_PATH", "")),
-        config_dirs=split_ld_library_path(ldpaths),
-        default_dirs=(),
-    )
 
 
 def describe(result: RepairResult) -> list[str]:

@@ -87,7 +87,7 @@ class RepairResult:
 @dataclass
 class Repairer:
     inspector: Inspector = field(default_factory=Inspector)
-    host: HostLibraries = field(default_factory=HostLibraries.from_system)
+    host: HostLibraries = field(default_factory=HostLibraries.for_repair)
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
     def repair(self, path: str | os.PathLike[str], options: RepairOptions) -> RepairResult:

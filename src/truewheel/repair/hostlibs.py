@@ -200,6 +200,28 @@ class HostLibraries:
             root=root,
         )
 
+    @classmethod
+    def for_repair(
+        cls, ldpaths: str | None = None, environ: Mapping[str, str] | None = None
+    ) -> HostLibraries:
+        """Where a repair looks for libraries to graft, as auditwheel does.
+
+        AUDITWHEEL_LD_LIBRARY_PATH comes first, then this machine's search; ``ldpaths``
+        (``--ldpaths``) replaces LD_LIBRARY_PATH, ld.so.conf and the default directories.
+        """
+        env = os.environ if environ is None else environ
+        first = split_ld_library_path(env.get("AUDITWHEEL_LD_LIBRARY_PATH", ""))
+        if ldpaths is not None:
+            return cls(
+                ld_library_path=first, config_dirs=split_ld_library_path(ldpaths), default_dirs=()
+            )
+        system = cls.from_system(env)
+        return cls(
+            ld_library_path=(*first, *system.ld_library_path),
+            config_dirs=system.config_dirs,
+            default_dirs=None,
+        )
+
     @property
     def ld_library_path(self) -> tuple[str, ...]:
         return self._ld_library_path
