@@ -43,18 +43,25 @@ def _suite() -> ModuleType:
 
 suite = _suite()
 
-MUSL = "musl: musllinux detected from the file itself"
-ARCH = "architecture: content that the wheel's name does not claim is refused"
-PURE = "inputs: show refuses a pure wheel unless --allow-pure-python-wheel"
+LIBC_FIELD = (
+    "documented choice: the wheel-level libc field of a file that names no libc (a static "
+    "program; a cp310 musl extension) reads glibc; inspect says libc-undecided where it matters"
+)
+ARCH = (
+    "documented choice: inspect reports the wheel with an architecture error (exit 1) where "
+    "show refuses; repair refuses as auditwheel does; test_inspect_gives_an_architecture_error"
+)
+PURE = "documented choice: inspect reports pure wheels; repair refuses them as auditwheel does"
 UCS2 = (
     "UCS-2: truewheel's repair refuses a narrow-unicode CPython build before it looks for "
     "libraries (auditwheel's repair refuses it too, at any manylinux --plat); auditwheel's test "
     "calls its internal analyze_wheel_abi. inspect lists the same external libraries: "
     "test_ucs2_wheel_external_libraries_as_analyze_wheel_abi"
 )
-PYFPE = "checks: PyFPE_jbuf is not manylinux"
-BLACKLIST = "checks: black-listed symbols (zlib's zcalloc/zcfree) are not manylinux"
-LIBPYTHON = "libpython: a DT_NEEDED on libpython is removed, not refused"
+LIBPYTHON = (
+    "truewheel keeps an input tag only while the content meets it: manylinux2014 is dropped "
+    "for content that needs glibc 2.29+"
+)
 
 # auditwheel 6.8.2's answers (benchmarks/results/raw/auditwheel-suite.json), in the
 # benchmark's words; ``None``: the case needs an input that is not in the sdist.
@@ -145,8 +152,8 @@ EXPECTED: dict[str, str] = {
 DIFFERS: dict[str, str] = {
     **{f"analyze_wheel_abi[cffi-{i}]": UCS2 for i in range(10)},
     "libpython": LIBPYTHON,
-    "main_lddtree": MUSL,
-    "lddtree.libc_no_detect_musl_cp310": MUSL,
+    "main_lddtree": LIBC_FIELD,
+    "lddtree.libc_no_detect_musl_cp310": LIBC_FIELD,
     "non_platform_wheel_pure[show]": PURE,
     "non_platform_wheel_unknown_arch[True-armv5l-show]": ARCH,
     "non_platform_wheel_unknown_arch[False-armv5l-show]": ARCH,
@@ -223,3 +230,16 @@ def test_ucs2_wheel_external_libraries_as_analyze_wheel_abi(inputs: Any) -> None
     assert report.platform is not None
     assert report.platform.external_libraries == ["libffi.so.5", "libpython2.7.so.1.0"]
     assert "python-ucs2" in {f.code for f in report.findings if f.severity == "error"}
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in suite.bundled_cases() if DIFFERS.get(c.id) == ARCH], ids=lambda c: c.id
+)
+def test_inspect_gives_an_architecture_error(case: Any, inputs: Any, tmp_path: Path) -> None:
+    """Where ``auditwheel show`` refuses another or an unknown architecture, inspect still
+    reports the wheel, with the error that makes its exit status 1."""
+    wheel, _ = inputs.wheel(case)
+    staged = suite._staged(case, wheel, tmp_path)
+    report = Inspector().inspect(staged)
+    codes = {f.code for f in report.findings if f.severity == "error"}
+    assert codes & {"architecture-mismatch", "architecture-unsupported"}, report.findings
