@@ -62,8 +62,9 @@ class Layout:
         self.verdef = struct.Struct(e + "HHHHIII")
         self.verdaux = struct.Struct(e + "II")
         self.note = struct.Struct(e + "III")
-        # Symbol fields are normalised to (name, info, shndx) by symbol_fields.
         self.sym = struct.Struct(e + ("IBBHQQ" if wide else "IIIBBH"))
+        #: where st_name, st_info and st_shndx sit in an unpacked symbol
+        self.sym_fields = (0, 1, 3) if wide else (0, 3, 5)
         self.u32 = struct.Struct(e + "I")
         self.word = 8 if wide else 4
 
@@ -73,10 +74,3 @@ class Layout:
         else:
             p_type, p_offset, p_vaddr, _, p_filesz, p_memsz, p_flags, _ = raw
         return p_type, p_flags, p_offset, p_vaddr, p_filesz, p_memsz
-
-    def symbol_fields(self, raw: tuple[int, ...]) -> tuple[int, int, int]:
-        if self.wide:
-            st_name, st_info, _, st_shndx, _, _ = raw
-        else:
-            st_name, _, _, st_info, _, st_shndx = raw
-        return st_name, st_info, st_shndx

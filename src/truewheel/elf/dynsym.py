@@ -82,11 +82,17 @@ def imports(
         return frozenset()
     offset, count, stride = table
     raw = source.read(offset, count * stride, "dynamic symbols")
-    wanted: list[int] = []
-    for i in range(1, count):  # entry 0 is the reserved null symbol
-        st_name, st_info, st_shndx = lay.symbol_fields(lay.sym.unpack_from(raw, i * stride))
-        if st_shndx == L.SHN_UNDEF and st_name and st_info >> 4 != L.STB_WEAK:
-            wanted.append(st_name)
+    name_at, info_at, shndx_at = lay.sym_fields
+    entries = (  # entry 0 is the reserved null symbol
+        lay.sym.iter_unpack(raw[stride:])
+        if stride == lay.sym.size
+        else (lay.sym.unpack_from(raw, i * stride) for i in range(1, count))
+    )
+    wanted = [
+        e[name_at]
+        for e in entries
+        if e[shndx_at] == L.SHN_UNDEF and e[name_at] and e[info_at] >> 4 != L.STB_WEAK
+    ]
     if not wanted:
         return frozenset()
     strsz = tags.get(L.DT_STRSZ, 0)
@@ -151,7 +157,7 @@ def _gnu_count(source: ByteSource, lay: L.Layout, at: int) -> int:
         raise ElfError("malformed ELF (GNU hash table too large)")
     buckets_at = at + 16 + bloom_size * lay.word
     raw = source.read(buckets_at, nbuckets * 4, "GNU hash buckets")
-    last = max((lay.u32.unpack_from(raw, i * 4)[0] for i in range(nbuckets)), default=0)
+    last = max((bucket for (bucket,) in lay.u32.iter_unpack(raw)), default=0)
     if last < symoffset:
         return int(symoffset)
     chain_at = buckets_at + nbuckets * 4 + (last - symoffset) * 4
@@ -161,8 +167,8 @@ def _gnu_count(source: ByteSource, lay: L.Layout, at: int) -> int:
         if count <= 0:
             break
         raw = source.read(chain_at, count * 4, "GNU hash chain")
-        for i in range(count):
-            if lay.u32.unpack_from(raw, i * 4)[0] & 1:
+        for i, (value,) in enumerate(lay.u32.iter_unpack(raw)):
+            if value & 1:
                 return index + i + 1
         index, chain_at = index + count, chain_at + count * 4
     raise ElfError("malformed ELF (GNU hash chain does not end)")
