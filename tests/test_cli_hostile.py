@@ -653,6 +653,9 @@ def test_diff_identical_copies_and_missing_files(
     status, _, err = run(capsys, "diff", str(wheel), str(tmp_path / "missing.whl"))
     assert status == 2
     one_error(err)
+    assert "No such file" in err  # said to be missing, not to have a bad name
+    status, _, err = run(capsys, "diff", str(wheel), str(tmp_path / "nonexistent"))
+    assert status == 2 and "No such file" in err
 
 
 # -- Dask addresses -----------------------------------------------------------------------

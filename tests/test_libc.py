@@ -148,6 +148,10 @@ def test_plat_of_the_other_libc_is_refused(
     err = capsys.readouterr().err
     assert (status, written) == (2, [])
     assert "built for glibc" in err and "libc.so.6" in err
+    status, written = _repair(tmp_path, "--plat", "bogus_tag", str(musl["ext"]))
+    err = capsys.readouterr().err
+    assert (status, written) == (2, [])
+    assert "unknown platform tag 'bogus_tag'" in err
 
 
 @needs_musl

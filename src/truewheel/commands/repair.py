@@ -182,6 +182,8 @@ class Repairer:
         if plat is None or plat == "auto":
             return policies_for(libc, glibc, musl)
         wanted = musl if plat.startswith("musllinux") else glibc
+        if wanted.policy_of_tag(plat)[0] is None:
+            raise InputError(f"--plat: unknown platform tag {plat!r}")
         if libc.libc is not None and wanted.libc != libc.libc:
             where, evidence = next(iter(sorted(libc.evidence.items())))
             raise RepairError(

@@ -30,12 +30,12 @@ class WheelArchive:
 
     def __init__(self, path: str | os.PathLike[str], limits: Limits | None = None) -> None:
         self.path = str(path)
+        self.zip = ZipReader(self.path, limits)  # first: a missing file is said to be missing
         try:
-            self.name = WheelName.parse(Path(self.path).name)
-        except MetadataError as exc:
-            raise MetadataError(exc.message, path=self.path) from exc
-        self.zip = ZipReader(self.path, limits)
-        try:
+            try:
+                self.name = WheelName.parse(Path(self.path).name)
+            except MetadataError as exc:
+                raise MetadataError(exc.message, path=self.path) from exc
             self.files: tuple[ZipMember, ...] = tuple(m for m in self.zip.members if not m.is_dir)
             self.dist_info = self._find_dist_info()
             self.wheel_info = WheelInfo.parse(
