@@ -467,6 +467,20 @@ DEP5 = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.
             "License: GPL-3+\n\nLicense: GPL-3+\n Text.\n",
             "GPL-2.0-or-later OR LGPL-3.0-or-later",
         ),
+        # a paragraph that may hold the library's own sources says otherwise: Files: * is only
+        # the rest (libkeyutils1: the tools GPL-2+, keyutils.* LGPL-2+; libidn2: *.c *.h)
+        (
+            DEP5 + "\nFiles: *\nLicense: GPL-2+\n\nFiles: keyutils.*\nLicense: LGPL-2+\n",
+            None,
+        ),
+        (DEP5 + "\nFiles: *\nLicense: GPL-3+\n\nFiles: *.c *.h\nLicense: LGPL-3+\n", None),
+        (DEP5 + "\nFiles: *\nLicense: GPL-2\n\nFiles: lib/ext2fs/*\nLicense: LGPL-2\n", None),
+        # vendored build tools and the packaging do not count (libssl3's external/perl)
+        (
+            DEP5 + "\nFiles: *\nLicense: Apache-2.0\n\nFiles: external/perl/T-1.56/*\n"
+            "License: GPL-1+\n\nFiles: debian/*\nLicense: GPL-2+\n",
+            "Apache-2.0",
+        ),
         # the header paragraph's License, where given, is the whole package's
         (
             DEP5 + "License: Expat and Zlib\n\nFiles: *\nCopyright: Q\nLicense: Expat\n",
@@ -511,8 +525,9 @@ def test_debian_licence_on_every_host_copyright_file() -> None:
         if text.startswith("Format:") and star and star.group(1) in plain:
             if re.search(r"^License: ", text.split("\n\n", 1)[0], re.M):
                 continue  # the header's License wins over Files: *
-            assert answer == plain[star.group(1)], path
-            checked += 1
+            # None where a paragraph for the library's own sources names another licence
+            assert answer in (plain[star.group(1)], None), path
+            checked += answer is not None
     assert checked > 0 or len(files) < 50
 
 

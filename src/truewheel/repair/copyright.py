@@ -5,10 +5,12 @@ with short names (``GPL-2+``, ``LGPL-3+``, ``Expat``, ``BSD-3-clause``) joined b
 ``and``, a comma lowering the precedence of what follows (``A or B, and C`` is
 ``(A or B) and C``); ``and`` binds tighter than ``or``, as in SPDX.  Only the licence
 of the package as a whole is taken: the header paragraph's ``License`` field, else the
-``Files: *`` paragraph's.  Other paragraphs cover parts (demos, build scripts, the
-packaging) that may not be in the library at all; the SBOM points at the copied file
-for them.  A name that maps to no SPDX id, or an exception SPDX does not list for that
-licence, gives None: a licence that is missing is better than one that is wrong.
+``Files: *`` paragraph's, but only when no paragraph that may cover the library's own
+sources (top-level files, ``lib/``, ``src/``) names a different licence: ``Files: *`` is
+then only the rest (keyutils' ``keyutils.*`` is LGPL-2+ where ``*`` is GPL-2+), and the
+SBOM points at the copied file instead.  A name that maps to no SPDX id, or an exception
+SPDX does not list for that licence, gives None: a licence that is missing is better than
+one that is wrong.
 """
 
 from __future__ import annotations
@@ -54,6 +56,16 @@ _EXCEPTIONS = {
 }
 
 
+# Paragraphs naming these may hold the library's own sources: top-level files (no "/") and
+# the usual source directories.  Others (debian/, demos/, doc/, vendored build tools) are not
+# what the library is built from.
+_SOURCE_DIRS = ("lib/", "src/", "source/", "include/")
+
+
+def _may_hold_library(patterns: list[str]) -> bool:
+    return any(("/" not in p and p != "*") or p.startswith(_SOURCE_DIRS) for p in patterns)
+
+
 def debian_licence(path: str | Path) -> str | None:
     """The SPDX expression of a package's whole licence from its DEP-5 copyright file."""
     try:
@@ -68,10 +80,21 @@ def debian_licence(path: str | Path) -> str | None:
     if "copyright-format" not in form and "dep5" not in form:
         return None  # free text: only a person can read it
     whole = _synopsis(paragraphs[0])
+    if whole is not None:
+        return dep5_to_spdx(whole)
+    star = [p for p in paragraphs[1:] if "*" in (p.unfolded("files") or "").split()]
+    whole = _synopsis(star[0]) if star else None
     if whole is None:
-        star = [p for p in paragraphs[1:] if "*" in (p.unfolded("files") or "").split()]
-        whole = _synopsis(star[0]) if star else None
-    return dep5_to_spdx(whole) if whole else None
+        return None
+    spdx = dep5_to_spdx(whole)
+    for paragraph in paragraphs[1:]:
+        patterns = (paragraph.unfolded("files") or "").split()
+        if "*" in patterns or not _may_hold_library(patterns):
+            continue
+        other = _synopsis(paragraph)
+        if other is not None and dep5_to_spdx(other) != spdx:
+            return None  # ``Files: *`` is then the rest, and the library may be elsewhere
+    return spdx
 
 
 def _paragraphs(text: str) -> list[Headers]:
