@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from fnmatch import fnmatchcase
 
 from packaging.utils import canonicalize_name
@@ -81,17 +82,25 @@ def _declared_version(declared: DeclaredComponent | None) -> tuple[str, str] | N
 
 
 def library_stem(path: str, elf: ElfFile) -> str | None:
-    """Which library a shared object is, by name, with any hash mangling removed.
+    """Which library a shared object is, by name, with any hash mangling removed: the
+    stem and the ABI major (``libcom_err.so.2``).
 
     From the SONAME, or the file name of a ``lib*`` file without one; None for
-    programs and Python extension modules (which are named for their package).
+    programs and Python extension modules (which are named for their package).  The
+    major keeps apart two libraries that share a name (e2fsprogs' libcom_err.so.2 and
+    krb5's libcom_err.so.3) and, like the loader, two ABI versions of one.
     """
     basename = posixpath.basename(path)
     if not elf.is_shared_object or _is_module(basename):
         return None
-    if elf.soname:
-        return LibraryName.parse(elf.soname).stem
-    return LibraryName.parse(basename).stem if basename.startswith("lib") else None
+    if not elf.soname and not basename.startswith("lib"):
+        return None
+    name = LibraryName.parse(elf.soname or basename)
+    major = _MAJOR.match(name.suffix)
+    return name.stem + (major.group() if major else "")
+
+
+_MAJOR = re.compile(r"\.so\.\d+")
 
 
 def _is_module(basename: str) -> bool:
