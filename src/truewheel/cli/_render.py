@@ -65,7 +65,9 @@ def _render_summary(console: Console, r: WheelReport, limit: int | None) -> None
         allows = p.computed.tag + (f"  (limited by {why})" if why else "")
         grid.add_row("content allows", cell(allows))
         if p.repairable.tag != p.computed.tag:
-            grid.add_row("after repair", cell(p.repairable.tag))
+            # Only this wheel's own files: the libraries a repair grafts can need a newer
+            # glibc, which only the repair itself, reading them on the host, can tell.
+            grid.add_row("own files allow", cell(f"{p.repairable.tag}  (before grafting)"))
         if p.external_libraries:
             grid.add_row("needs from system", cell(listing(p.external_libraries, limit)))
     else:
