@@ -103,7 +103,7 @@ def describe(result: RepairResult) -> list[str]:
         for member, entries in sorted(plan.removed_search_paths.items()):
             lines.append(
                 f"  removed search path {':'.join(entries)} from {member} "
-                "(outside the wheel; --keep-rpath keeps it)"
+                "(it does not lead into the wheel; --keep-rpath keeps it)"
             )
         lines += _libpython_and_scripts(plan)
     return lines
