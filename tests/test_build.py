@@ -159,7 +159,8 @@ def test_failing_build_shows_the_backend_error(
 
 
 def test_missing_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["build", str(tmp_path / "nothing.tar.gz")]) == 2
+    assert main(["build", "-w", str(tmp_path / "out"), str(tmp_path / "nothing.tar.gz")]) == 2
+    assert not (tmp_path / "out").exists(), "a bad source leaves no output directory"
     assert "no such file" in capsys.readouterr().err
 
 

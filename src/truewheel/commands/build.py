@@ -69,9 +69,9 @@ class CheckResult:
 def build_wheel(source: str, out_dir: Path, environ: dict[str, str] | None = None) -> BuildResult:
     environ = dict(os.environ) if environ is None else environ
     chosen = _chosen_epoch(environ)
-    output_directory(out_dir, option="-w")
     with tempfile.TemporaryDirectory(prefix="truewheel-fetch-") as fetched:
         path = _resolve_source(source, Path(fetched))
+        output_directory(out_dir, option="-w")  # after the source: a bad one leaves no dir
         with locked_root(build_root(environ)) as root:
             tree = prepare_source(path, root / "src")
             src = tree.project
@@ -96,9 +96,9 @@ def check_build(source: str, out_dir: Path, runs: int = 2) -> CheckResult:
     if runs < 2:
         raise InputError("--check needs at least 2 builds")
     _chosen_epoch(dict(os.environ))  # refused here once, not by every child build
-    output_directory(out_dir, option="-w")
     with tempfile.TemporaryDirectory(prefix="truewheel-check-") as work:
         path = _resolve_source(source, Path(work) / "fetched")
+        output_directory(out_dir, option="-w")
         result = CheckResult(identical=True, wheels=[], digests=[], variations=[])
         for index in range(runs):
             variation = _variation(index)
