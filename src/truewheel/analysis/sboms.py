@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any
 from urllib.parse import unquote
 
 from truewheel.errors import TruewheelError
@@ -74,8 +74,11 @@ def _providers(document: Any) -> list[tuple[str, str]]:
         return []
     found = []
     for p in _list(root.get("properties")):
-        if isinstance(p, dict) and p.get("name") == _PROVIDED_PROPERTY:
-            library, by, requirement = _text(p.get("value"), "").partition(" by ")
+        if not isinstance(p, dict) or p.get("name") != _PROVIDED_PROPERTY:
+            continue
+        value = p.get("value")
+        if isinstance(value, str):
+            library, by, requirement = value.partition(" by ")
             if by and library and requirement:
                 found.append((library, requirement))
     return found
@@ -135,9 +138,5 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-@overload
-def _text(value: Any) -> str | None: ...
-@overload
-def _text(value: Any, default: str) -> str: ...
-def _text(value: Any, default: str | None = None) -> str | None:
-    return value if isinstance(value, str) and value else default
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
