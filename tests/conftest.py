@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -74,6 +75,21 @@ def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env_dir = tmp_path_factory.mktemp("venv")
     venv.EnvBuilder(with_pip=True).create(env_dir)
     return env_dir / "bin" / "python"
+
+
+@pytest.fixture(scope="module")
+def private_build_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """``TRUEWHEEL_BUILD_ROOT`` for one test module; skips when PyPI is out of reach, since
+    every build environment installs its requirements from it."""
+    probe = tmp_path_factory.mktemp("probe")
+    argv = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(probe)]
+    fetched = subprocess.run([*argv, "setuptools>=68"], capture_output=True, check=False)
+    if fetched.returncode != 0:
+        pytest.skip("PyPI is not reachable: build environments cannot be installed")
+    root = tmp_path_factory.mktemp("root") / "truewheel-build"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRUEWHEEL_BUILD_ROOT", str(root))
+        yield root
 
 
 def check_document(document: dict[str, object]) -> None:

@@ -11,7 +11,6 @@ import sys
 import sysconfig
 import tarfile
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,29 +22,8 @@ PROJECT = Path(__file__).parent / "fixtures" / "buildproj"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def build_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    probe = tmp_path_factory.mktemp("probe")
-    fetched = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "-q",
-            "--no-deps",
-            "-d",
-            str(probe),
-            "setuptools>=68",
-        ],
-        capture_output=True,
-        check=False,
-    )
-    if fetched.returncode != 0:
-        pytest.skip("PyPI is not reachable: build environments cannot be installed")
-    root = tmp_path_factory.mktemp("root") / "truewheel-build"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TRUEWHEEL_BUILD_ROOT", str(root))
-        yield root
+def build_root(private_build_root: Path) -> Path:
+    return private_build_root
 
 
 def sha(path: Path) -> str:

@@ -19,8 +19,9 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
 
-# Optional fixture toolchains: musl-gcc and the cross compilers the musl and architecture
-# tests build with.  Installed only as root with apt; elsewhere those tests skip.
+# Optional fixture toolchains: musl-gcc, the cross compilers the musl and architecture
+# tests build with, and gfortran for the build-flag tests.  Installed only as root with
+# apt; elsewhere those tests skip.
 declare -A fixture_tools=(
     [musl-tools]=musl-gcc
     [gcc-aarch64-linux-gnu]=aarch64-linux-gnu-gcc
@@ -31,6 +32,7 @@ declare -A fixture_tools=(
     [gcc-riscv64-linux-gnu]=riscv64-linux-gnu-gcc
     [gcc-mips64el-linux-gnuabi64]=mips64el-linux-gnuabi64-gcc
     [gcc-i686-linux-gnu]=i686-linux-gnu-gcc
+    [gfortran]=gfortran
 )
 missing_tools=()
 for package in "${!fixture_tools[@]}"; do

@@ -4,8 +4,8 @@ The source is placed at the canonical build root, built through its PEP 517
 backend in an isolated environment at a canonical path with a neutralized
 environment, normalized, and described by a buildinfo record.  ``--check``
 builds N times in fresh processes while varying what users' machines vary
-(working directory, clock, umask, time zone, locale, CPU count) and compares
-the results bit for bit.
+(working directory, build root, clock, umask, time zone, locale, CPU count) and
+compares the results bit for bit.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from truewheel.commands.diff import WheelDiff, diff_wheels
 from truewheel.commands.normalize import normalize_wheel
 from truewheel.errors import InputError
 from truewheel.reproducible.backend import BuildSystem, ensure_environment, pip_for, run_build_wheel
+from truewheel.reproducible.compilers import write_shims
 from truewheel.reproducible.environment import (
     backend_config_settings,
     build_environment,
@@ -45,7 +46,18 @@ from truewheel.wheel.ziptime import ZIP_FIRST, source_date_epoch
 
 __all__ = ["BuildResult", "CheckResult", "build_wheel", "check_build"]
 
-_RECORDED_ENV = ("SOURCE_DATE_EPOCH", "PYTHONHASHSEED", "TZ", "LC_ALL", "CFLAGS", "CXXFLAGS")
+# The user's own flags pass through to the backend as under pip wheel: the record says so.
+_RECORDED_ENV = (
+    "SOURCE_DATE_EPOCH",
+    "PYTHONHASHSEED",
+    "TZ",
+    "LC_ALL",
+    "CFLAGS",
+    "CXXFLAGS",
+    "CPPFLAGS",
+    "LDFLAGS",
+    "FFLAGS",
+)
 
 
 @dataclass
@@ -77,7 +89,9 @@ def build_wheel(source: str, out_dir: Path, environ: dict[str, str] | None = Non
             src = tree.project
             epoch = chosen if chosen is not None else _source_epoch(path, tree)
             system = BuildSystem(src, label=str(path))
-            env = build_environment(environ, root, epoch)
+            tmp = _fresh(root / "tmp")
+            shims = write_shims(root, tmp, environ)
+            env = build_environment(environ, root, epoch, shims, tmp)
             python = ensure_environment(root, system.requires, env)
             with tempfile.TemporaryDirectory(dir=root) as raw:
                 built = run_build_wheel(
@@ -86,22 +100,32 @@ def build_wheel(source: str, out_dir: Path, environ: dict[str, str] | None = Non
                 result = normalize_wheel(built, out_dir, environ={"SOURCE_DATE_EPOCH": str(epoch)})
             wheel = Path(str(result.output))
             info = _buildinfo(path, tree, epoch, env, python, system.backend, wheel)
+            info["compiler_shims"] = shims.record(root)
     buildinfo = wheel.with_name(wheel.name + ".buildinfo.json")
     write_atomically(str(buildinfo), json.dumps(info, indent=2, sort_keys=True) + "\n")
     return BuildResult(wheel, info["wheel"]["sha256"], buildinfo)
+
+
+def _fresh(directory: Path) -> Path:
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(mode=0o700)
+    return directory
 
 
 def check_build(source: str, out_dir: Path, runs: int = 2) -> CheckResult:
     """Build ``runs`` times in fresh processes under varied conditions; compare bit for bit."""
     if runs < 2:
         raise InputError("--check needs at least 2 builds")
-    _chosen_epoch(dict(os.environ))  # refused here once, not by every child build
+    environ = dict(os.environ)
+    _chosen_epoch(environ)  # refused here once, not by every child build
+    root = build_root(environ)
     with tempfile.TemporaryDirectory(prefix="truewheel-check-") as work:
         path = _resolve_source(source, Path(work) / "fetched")
         output_directory(out_dir, option="-w")
         result = CheckResult(identical=True, wheels=[], digests=[], variations=[])
         for index in range(runs):
-            variation = _variation(index)
+            variation = _variation(index, root)
             run_dir = Path(work) / f"run-{index}-{variation['name']}"
             run_dir.mkdir()
             started = time.monotonic()
@@ -135,19 +159,29 @@ def _keep(wheel: Path, directory: Path) -> Path:
     return target
 
 
-def _variation(index: int) -> dict[str, str]:
-    """What differs between users' machines, cycled through the check runs."""
+def _variation(index: int, root: Path) -> dict[str, str]:
+    """What differs between users' machines, cycled through the check runs.
+
+    The build root alternates between two directories, so a path that escapes the
+    canonical maps (a backend's own prefix map, a random directory) shows as a difference.
+    """
     table = [
         {"name": "a", "TZ": "UTC", "LC_ALL": "C.UTF-8", "umask": "022", "cpus": "all"},
         {"name": "b", "TZ": "America/New_York", "LC_ALL": "C", "umask": "077", "cpus": "1"},
         {"name": "c", "TZ": "Asia/Kolkata", "LC_ALL": "C.UTF-8", "umask": "002", "cpus": "all"},
     ]
-    return dict(table[index % len(table)])
+    roots = [root, root.with_name(root.name + "-alt")]
+    return {**table[index % len(table)], "root": str(roots[index % len(roots)])}
 
 
 def _build_in_child(source: Path, run_dir: Path, variation: dict[str, str]) -> Path:
     out = run_dir / "out"
-    env = {**os.environ, "TZ": variation["TZ"], "LC_ALL": variation["LC_ALL"]}
+    env = {
+        **os.environ,
+        "TZ": variation["TZ"],
+        "LC_ALL": variation["LC_ALL"],
+        "TRUEWHEEL_BUILD_ROOT": variation["root"],
+    }
     argv = [sys.executable, "-m", "truewheel", "build", str(source.resolve()), "-w", str(out)]
     if variation["cpus"] == "1" and shutil.which("taskset"):
         argv = ["taskset", "-c", "0", *argv]

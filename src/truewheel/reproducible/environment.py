@@ -1,30 +1,32 @@
 """The environment that makes a build independent of the machine and the moment.
 
 Each setting removes one known source of difference: SOURCE_DATE_EPOCH for
-embedded times, -ffile-prefix-map for the source tree, the build environment
-and the interpreter's headers (DWARF and __FILE__), PYTHONHASHSEED for set
-ordering in generated code, TZ and LC_ALL for formatted dates and sorting,
-and the umask for file modes (the child runs with 022).  Debug information
-is kept: it is made reproducible rather than removed.
+embedded times, PYTHONHASHSEED for set ordering in generated code, TZ and
+LC_ALL for formatted dates and sorting, a fresh TMPDIR inside the build root
+for the temporary directories backends compile in, and the umask for file
+modes (the child runs with 022).  Compiler flags are not set here: the
+compiler shims (compilers.py) add the prefix maps to each invocation, so the
+package's own flags stay exactly those of ``pip wheel``.  As under pip's build
+isolation, the build environment's ``bin/`` comes first on PATH (meson,
+ninja, cmake and cython installed as build requirements are found) and the
+user site is off.  Debug information is kept: it is made reproducible rather
+than removed.
 """
 
 from __future__ import annotations
 
 import math
-import sys
-import sysconfig
+import os
 from pathlib import Path
 
+from truewheel.reproducible.compilers import CompilerShims
 from truewheel.wheel.ziptime import ZIP_LAST
 
 __all__ = [
-    "CANONICAL",
     "backend_config_settings",
     "build_environment",
     "recorded_time",
 ]
-
-CANONICAL = "/truewheel"
 
 
 def recorded_time(value: float) -> int | None:
@@ -38,27 +40,17 @@ def recorded_time(value: float) -> int | None:
     return int(value)
 
 
-def prefix_maps(root: Path) -> list[str]:
-    pairs = [
-        (root / "src", f"{CANONICAL}/src"),
-        (root / "env", f"{CANONICAL}/env"),
-        (Path(sys.base_prefix), f"{CANONICAL}/python"),
-        (Path(sysconfig.get_paths()["include"]), f"{CANONICAL}/python/include"),
-    ]
-    return [f"-ffile-prefix-map={old}={new}" for old, new in pairs]
-
-
-def build_environment(base: dict[str, str], root: Path, epoch: int) -> dict[str, str]:
+def build_environment(
+    base: dict[str, str], root: Path, epoch: int, shims: CompilerShims, tmp: Path
+) -> dict[str, str]:
     env = {k: v for k, v in base.items() if not k.startswith(("PIP_REQUIRE", "PYTHONPATH"))}
-    maps = " ".join(prefix_maps(root))
-    # setuptools lets an environment CFLAGS replace the interpreter's own (-O3 -g ...), so
-    # CFLAGS starts from those; other build systems add the environment's flags to theirs.
-    python_cflags = sysconfig.get_config_var("CFLAGS") or ""
-    env["CFLAGS"] = " ".join(p for p in (base.get("CFLAGS", python_cflags), maps) if p)
-    for flag in ("CXXFLAGS", "FFLAGS", "FCFLAGS"):
-        env[flag] = f"{base.get(flag, '')} {maps}".strip()
+    env.update(shims.environment)
+    path = [str(root / "env" / "bin"), str(shims.directory), base.get("PATH", os.defpath)]
     env.update(
         {
+            "PATH": os.pathsep.join(path),
+            "TMPDIR": str(tmp),
+            "PYTHONNOUSERSITE": "1",
             "SOURCE_DATE_EPOCH": str(epoch),
             "PYTHONHASHSEED": "0",
             "TZ": "UTC",
