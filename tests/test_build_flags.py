@@ -155,8 +155,8 @@ def test_flags_equal_pip_wheel_apart_from_prefix_maps(
     )
     assert done.returncode == 0, done.stderr
     ndebug = "-DNDEBUG" in interpreter_flags
-    fortran = "9.0" if shutil.which("gfortran") else "None"
-    assert done.stdout.split() == [str(ndebug), str(ndebug), fortran]
+    expected_square = "9.0" if shutil.which("gfortran") else "None"
+    assert done.stdout.split() == [str(ndebug), str(ndebug), expected_square]
     assert pip_built.name == built.name
 
 
