@@ -225,3 +225,21 @@ def test_build_json_documents(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert check["builds"][1]["conditions"]["umask"] == "077"
     [nonce] = [m for m in check["diff"]["members"] if m["name"] == "twbuild/nonce.txt"]
     assert nonce["causes"] == ["text differs"]
+
+
+def test_fetch_installs_a_backend_that_is_not_here(tmp_path: Path) -> None:
+    """iniconfig builds with hatchling, which truewheel's own environment does not hold."""
+    from truewheel.reproducible.source import fetch_sdist
+
+    sdist = fetch_sdist("iniconfig==2.0.0", tmp_path / "fetched")
+    assert sdist.name == "iniconfig-2.0.0.tar.gz"
+    assert [p.name for p in sdist.parent.iterdir()] == [sdist.name]
+
+
+def test_fetch_failure_says_what_pip_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["build", "iniconfig==0.0.999", "-w", str(tmp_path / "out")]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "cannot fetch an sdist" in line and "iniconfig==0.0.999" in line
+    assert "See above" not in line and "No matching distribution" in line

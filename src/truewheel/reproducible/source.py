@@ -50,24 +50,43 @@ def is_archive(path: Path) -> bool:
 
 
 def fetch_sdist(requirement: str, into: Path) -> Path:
-    """Download the sdist of a requirement such as ``pyyaml==6.0.2`` with pip."""
+    """Download the sdist of a requirement such as ``pyyaml==6.0.2`` with pip.
+
+    pip prepares an sdist's metadata before it saves it.  Without build isolation that
+    is quick but needs the project's backend here already; when it is not (meson-python,
+    scikit-build-core, hatchling...), pip is asked again with isolation, which installs
+    the backend, as ``pip download --no-binary NAME`` does.
+    """
     try:
-        Requirement(requirement)
+        name = Requirement(requirement).name
     except InvalidRequirement as exc:
         raise InputError(
             f"not a file, a directory or a requirement ({str(exc).splitlines()[0]})",
             path=requirement,
         ) from exc
     into.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
-    argv += ["--no-build-isolation", "-q", "-d", str(into), "--", requirement]
-    # In the empty download directory, a requirement named like a local file finds none.
-    done = subprocess.run(argv, cwd=into, capture_output=True, text=True, check=False)
-    found = [p for p in into.iterdir() if is_archive(p)]
-    if done.returncode != 0 or len(found) != 1:
-        tail = (done.stderr.strip().splitlines() or ["no sdist downloaded"])[-1]
-        raise InputError(f"cannot fetch an sdist for {requirement!r}: {tail}")
-    return found[0]
+    base = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(into)]
+    attempts = [
+        ["--no-binary", ":all:", "--no-build-isolation"],
+        ["--no-binary", name],
+    ]
+    for options in attempts:
+        # In the empty download directory, a requirement named like a local file finds none.
+        argv = [*base, *options, "--", requirement]
+        done = subprocess.run(argv, cwd=into, capture_output=True, text=True, check=False)
+        found = [p for p in into.iterdir() if is_archive(p)]
+        if done.returncode == 0 and len(found) == 1:
+            return found[0]
+        for leftover in into.iterdir():
+            leftover.unlink()
+    raise InputError(f"cannot fetch an sdist for {requirement!r}: {_pip_error(done.stderr)}")
+
+
+def _pip_error(stderr: str) -> str:
+    """pip's own error line: its closing hint ("See above for details") says nothing here."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith(("ERROR:", "error:"))]
+    return (errors or lines or ["no sdist downloaded"])[-1]
 
 
 def newest_member_time(archive: Path) -> int | None:
