@@ -55,17 +55,17 @@ def logging_compilers(directory: Path) -> Path:
 def invocations(log: Path, places: list[tuple[str, str]]) -> list[tuple[str, ...]]:
     """Every logged invocation, places replaced by tokens, sorted (parallel builds reorder).
 
-    ``cc --version`` is left out: truewheel asks it for the buildinfo, outside the build.
+    ``cc --version`` is left out: truewheel also asks it, for the buildinfo.
     """
     calls = []
     for path in log.iterdir():
         fields = path.read_bytes().decode().split("\0")[:-1]
-        if fields[2:] == ["--version"]:
+        if [f for f in fields[2:] if not PREFIX_MAP.match(f)] == ["--version"]:
             continue
         canonical = []
         for value in fields:
             for place, token in places:
-                value = value.replace(place, token)
+                value = re.sub(place, token, value)
             canonical.append(value)
         calls.append(tuple(canonical))
     return sorted(calls)
@@ -89,48 +89,93 @@ def producers(wheel: Path, member_suffix: str, scratch: Path) -> list[str]:
     return [line.split("): ", 1)[1] for line in text.splitlines() if "DW_AT_producer" in line]
 
 
-def test_flags_equal_pip_wheel_apart_from_prefix_maps(
-    tmp_path: Path, build_root: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def compiler_calls(
+    project: str, tmp_path: Path, build_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]], Path, Path]:
+    """Build ``project`` with pip wheel and with truewheel through the logging compilers;
+    return both logs in canonical form and both wheels."""
     wrappers = logging_compilers(tmp_path / "wrappers")
     path = f"{wrappers}{os.pathsep}{os.environ['PATH']}"
     pip_tmp, pip_log, tw_log = tmp_path / "pip-tmp", tmp_path / "pip-log", tmp_path / "tw-log"
     for directory in (pip_tmp, pip_log, tw_log):
         directory.mkdir()
-    pip_source = tmp_path / "pip-src" / "flagsproj"
-    shutil.copytree(FIXTURES / "flagsproj", pip_source)
+    pip_source = tmp_path / "pip-src" / project
+    shutil.copytree(FIXTURES / project, pip_source)
     pip_env = {**os.environ, "PATH": path, "TW_COMPILE_LOG": str(pip_log), "TMPDIR": str(pip_tmp)}
     pip_built = pip_wheel(pip_source, tmp_path / "pip-out", pip_env)
 
     monkeypatch.setenv("PATH", path)
     monkeypatch.setenv("TW_COMPILE_LOG", str(tw_log))
     out = tmp_path / "tw-out"
-    assert main(["build", str(FIXTURES / "flagsproj"), "-w", str(out)]) == 0
+    assert main(["build", str(FIXTURES / project), "-w", str(out)]) == 0
     [built] = out.glob("*.whl")
+    # Where each side keeps the same things: the source, a build directory the backend
+    # chose (meson-python: a random .mesonpy-* one under pip; scikit-build-core: a random
+    # temporary one), the build requirements and the interpreter's prefix.
+    pip_places = [
+        (re.escape(str(pip_source)) + r"/\.mesonpy-[^/]+", "<build>"),
+        (re.escape(str(pip_tmp)) + r"/tmp[^/]+/build", "<build>"),
+        (re.escape(str(pip_tmp)) + r"/pip-build-env-[^/]+/(overlay|normal)", "<prefix>"),
+        (re.escape(str(pip_source)), "<source>"),
+        (re.escape(sys.exec_prefix), "<prefix>"),
+    ]
+    tw_places = [
+        (re.escape(str(build_root / "src")) + r"/(\.mesonpy-build|build/skbuild)", "<build>"),
+        (re.escape(str(build_root / "src")), "<source>"),
+        (re.escape(str(build_root / "env")), "<prefix>"),
+    ]
+    # Compiler checks run in random directories of meson's and CMake's own on both sides.
+    probes = [
+        (r"/meson-private/tmp[^/]+", "/meson-private/<probe>"),
+        (r"/CMakeScratch/TryCompile-[^/]+", "/CMakeScratch/<probe>"),
+        (r"cmTC_[0-9a-f]+", "cmTC_<probe>"),
+    ]
+    return (
+        invocations(pip_log, pip_places + probes),
+        invocations(tw_log, tw_places + probes),
+        pip_built,
+        built,
+    )
 
-    pip_calls = invocations(
-        pip_log,
-        [
-            (str(pip_source), "<source>"),
-            (str(pip_tmp), "<tmp>"),
-            (sys.exec_prefix, "<prefix>"),
-        ],
-    )
-    tw_calls = invocations(
-        tw_log,
-        [
-            (str(build_root / "src"), "<source>"),
-            (str(build_root / "env"), "<prefix>"),
-        ],
-    )
+
+def assert_same_but_maps(pip_calls: list[tuple[str, ...]], tw_calls: list[tuple[str, ...]]) -> None:
+    """truewheel adds prefix maps after the package's flags and drops the interpreter's
+    own run path; every other argument of every call is pip's."""
     run_paths = set(interpreter_run_paths())
-    assert len(pip_calls) == len(tw_calls) >= 3
+    assert len(pip_calls) == len(tw_calls) >= 1
     for pip_call, tw_call in zip(pip_calls, tw_calls, strict=True):
         added = [a for a in tw_call if PREFIX_MAP.match(a)]
         removed = [a for a in pip_call if a in run_paths]
         assert [a for a in tw_call if a not in added] == [a for a in pip_call if a not in removed]
         assert len(added) >= 3, "the shims append the prefix maps to every call"
         assert tw_call[-len(added) :] == tuple(added), "after the package's flags"
+
+
+@pytest.mark.parametrize("project", ["mesonproj", "cmakeproj"])
+def test_meson_and_cmake_builds_keep_their_flags(
+    project: str, tmp_path: Path, build_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pip_calls, tw_calls, pip_built, built = compiler_calls(
+        project, tmp_path, build_root, monkeypatch
+    )
+    compiles = [call for call in tw_calls if "-c" in call]
+    assert compiles, "the extension was compiled through the shims"
+    assert_same_but_maps(pip_calls, tw_calls)
+    assert pip_built.name == built.name
+    python, env = venv_python(tmp_path / "venv", built)
+    module = project.removesuffix("proj")
+    done = run_python(python, env, f"import tw{module}; print(tw{module}.ndebug())")
+    assert done.stdout.strip() == "True", done.stderr
+
+
+def test_flags_equal_pip_wheel_apart_from_prefix_maps(
+    tmp_path: Path, build_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pip_calls, tw_calls, pip_built, built = compiler_calls(
+        "flagsproj", tmp_path, build_root, monkeypatch
+    )
+    assert len(tw_calls) >= 4
+    assert_same_but_maps(pip_calls, tw_calls)
     names = {call[0] for call in tw_calls}
     assert {"gcc", "g++"} <= names
     if shutil.which("gfortran"):

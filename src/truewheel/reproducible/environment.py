@@ -63,9 +63,13 @@ def build_environment(
 
 
 def backend_config_settings(backend: str) -> dict[str, str]:
-    """Backend-specific knobs: build directories inside the canonical tree."""
+    """Backend-specific knobs: build directories at a fixed path in the source tree.
+
+    meson-python's own default is a random ``.mesonpy-*`` directory there; one of the same
+    depth keeps the relative paths meson writes into compile commands as under pip.
+    """
     if backend.startswith("mesonpy"):
-        return {"build-dir": "build/meson"}
+        return {"build-dir": ".mesonpy-build"}
     if backend.startswith("scikit_build_core"):
         return {"build-dir": "build/skbuild"}
     return {}
