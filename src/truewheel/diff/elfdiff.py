@@ -79,9 +79,9 @@ def explain_elf_difference(a: Stream, size_a: int, b: Stream, size_b: int) -> El
     result = ElfDifference(sections=_differing(side_a.elf, side_a.digests, side_b))
     result.causes = dynamic_edits(side_a.elf, side_b.elf)
     following = set(CONSEQUENCE_SECTIONS) | (DYNAMIC_SECTIONS if result.causes else set())
-    one_sided = _one_sided_sections(side_a.elf, side_b.elf)
-    if one_sided:
-        result.causes += one_sided
+    one_sided, debug_sections = _one_sided_sections(side_a.elf, side_b.elf)
+    result.causes += one_sided
+    if one_sided or debug_sections:
         following.add(".shstrtab")
     searched = [s for s in result.sections if not (result.causes and s in DYNAMIC_SECTIONS)]
     changes, where = _path_changes(side_a, side_b, searched)
@@ -106,9 +106,13 @@ def explain_elf_difference(a: Stream, size_a: int, b: Stream, size_b: int) -> El
                 remaining = []
     other = [s for s in remaining if s not in following]
     result.causes += _other_causes(side_a, side_b, other)
+    if any(c.startswith("compiler") for c in result.causes):
+        result.consequences += [f"{d} (follows from the compiler switches)" for d in debug_sections]
+    else:
+        result.causes += debug_sections
     if not result.causes and other:
         result.causes.append(f"content differs in {', '.join(other[:6])}")
-    if one_sided and ".shstrtab" in result.sections:
+    if ".shstrtab" in following and ".shstrtab" in result.sections:
         result.consequences.append(".shstrtab differs (follows from the sections present)")
     rewritten = [
         s
@@ -137,7 +141,8 @@ def _read(stream: Stream, size: int) -> _Side:
             kinds += [("date", _DATE), ("time", _TIME)]
         for kind, pattern in kinds:
             searches[(kind, name)] = (section, StreamSearch(pattern, max_hits=_MAX_STRINGS))
-    units = UnitHeads(elf.little_endian)
+    info = elf.sections.get(".debug_info")
+    units = UnitHeads(elf.little_endian, info.size if info is not None else 0)
     feeders: dict[str, list[_Feeder]] = {}
     for (_, name), (_, search) in searches.items():
         feeders.setdefault(name, []).append(search)
@@ -207,19 +212,23 @@ def _differing(elf_a: ElfFile, digests_a: dict[str, bytes], b: _Side) -> list[st
     return [n for n in names if digests_a.get(n) is None or digests_a.get(n) != b.digests.get(n)]
 
 
-def _one_sided_sections(a: ElfFile, b: ElfFile) -> list[str]:
-    """Debug info on one side only, then any other section one side lacks."""
-    causes = []
+def _one_sided_sections(a: ElfFile, b: ElfFile) -> tuple[list[str], list[str]]:
+    """Causes: debug info on one side only, other sections one side lacks.  Apart: debug
+    sections one side lacks when both have debug info (``-O0`` has no .debug_loclists), which
+    follow from different switches when those are seen, and are a cause otherwise."""
+    causes, debug_sections = [], []
     for label, this, other in (("A", a, b), ("B", b, a)):
         only = [n for n in this.sections if n not in other.sections]
         only = [n for n in only if n not in CONSEQUENCE_SECTIONS]
-        debug = [n for n in only if n.startswith((".debug", ".zdebug"))]
+        debug = sorted(n for n in only if n.startswith((".debug", ".zdebug")))
+        rest = sorted(n for n in only if n not in debug)
         if this.has_debug_info and not other.has_debug_info:
-            causes.append(f"debug info present in {label} only ({', '.join(sorted(debug))})")
-            only = [n for n in only if n not in debug]
-        if only:
-            causes.append(f"sections only in {label}: {', '.join(sorted(only))}")
-    return causes
+            causes.append(f"debug info present in {label} only ({', '.join(debug)})")
+        elif debug:
+            debug_sections.append(f"sections only in {label}: {', '.join(debug)}")
+        if rest:
+            causes.append(f"sections only in {label}: {', '.join(rest)}")
+    return causes, debug_sections
 
 
 def _path_changes(

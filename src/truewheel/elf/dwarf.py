@@ -71,11 +71,11 @@ class UnitHeads:
     """The first :data:`HEAD_BYTES` of each unit of ``.debug_info``, fed as it streams past.
 
     ``feed`` takes the section's bytes in order (offset within the section, piece); a gap
-    stops the walk (``error``).  A unit that runs past the section is an error too, told
-    only once the section is over (:meth:`finish`).
+    stops the walk (``error``), and so does a unit that runs past the section.
     """
 
-    def __init__(self, little_endian: bool) -> None:
+    def __init__(self, little_endian: bool, size: int) -> None:
+        self._size = size  # of .debug_info: no unit may run past it
         self._u32 = struct.Struct("<I" if little_endian else ">I")
         self._u64 = struct.Struct("<Q" if little_endian else ">Q")
         self.heads: list[tuple[int, bytes]] = []
@@ -126,6 +126,9 @@ class UnitHeads:
             return
         else:
             self._total = 4 + length
+        if self._unit + self._total > self._size:
+            self.error = f"malformed DWARF (unit at {self._unit} runs past .debug_info)"
+            return
         self._need = min(HEAD_BYTES, self._total)
 
     def finish(self) -> None:
@@ -179,8 +182,8 @@ class _Cursor:
 
 def read_producers(elf: ElfFile, source: ByteSource) -> Producers:
     """The producers of a file the source holds whole (in memory): no range is ever missing."""
-    heads = UnitHeads(elf.little_endian)
     info = elf.sections.get(".debug_info")
+    heads = UnitHeads(elf.little_endian, info.size if info is not None else 0)
     if info is not None and info.type != 8:
         for at in range(0, info.size, 1 << 16):
             size = min(1 << 16, info.size - at)
