@@ -162,14 +162,15 @@ class _Cursor:
     def unsigned(self, size: int) -> int:
         return int.from_bytes(self.take(size), self.byteorder)
 
-    def uleb(self) -> int:
+    def uleb(self, *, signed: bool = False) -> int:
+        """A LEB128 number of at most 10 bytes (DWARF 5 7.6)."""
         value = shift = 0
         while shift < 70:
             byte = self.take(1)[0]
             value |= (byte & 0x7F) << shift
             shift += 7
             if not byte & 0x80:
-                return value
+                return value - (1 << shift) if signed and byte & 0x40 else value
         raise _Short
 
     def cstring(self) -> bytes:
@@ -301,21 +302,10 @@ def _abbreviation(
             name, form = cursor.uleb(), cursor.uleb()
             if name == 0 and form == 0:
                 break
-            implicit = _sleb(cursor) if form == _FORM_IMPLICIT_CONST else 0
+            implicit = cursor.uleb(signed=True) if form == _FORM_IMPLICIT_CONST else 0
             specs.append((name, form, implicit))
         if entry == code:
             return specs
-
-
-def _sleb(cursor: _Cursor) -> int:
-    value = shift = 0
-    while shift < 70:
-        byte = cursor.take(1)[0]
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return value - (1 << shift) if byte & 0x40 else value
-    raise _Short
 
 
 def _values(
@@ -345,7 +335,7 @@ def _value(cursor: _Cursor, form: int, version: int) -> bytes | int:
     if form in _ULEB:
         return cursor.uleb()
     if form == _FORM_SDATA:
-        _sleb(cursor)
+        cursor.uleb(signed=True)
         return 0
     if form == _FORM_ADDR:
         cursor.take(cursor.address_size)
