@@ -20,6 +20,8 @@ from pathlib import Path
 from truewheel.analysis import member
 from truewheel.analysis.inspector import Inspector
 from truewheel.elf import ElfFile
+from truewheel.elf.dwarf import read_producers
+from truewheel.elf.source import BytesSource
 from truewheel.errors import TruewheelError
 from truewheel.reproducible.source import prepare_source
 from truewheel.wheel.archive import WheelArchive
@@ -98,7 +100,8 @@ def zip_archive(data: bytes) -> None:
 
 
 def elf(data: bytes) -> None:
-    """ElfFile.parse and every derived fact a report shows; the same facts from a stream.
+    """ElfFile.parse and every derived fact a report shows (and diff's DW_AT_producer reader);
+    the same facts from a stream.
 
     The file read as a stream of small chunks (what inspect does with a member), keeping
     only the first 512 bytes eagerly so the second-pass logic is exercised, must give the
@@ -116,6 +119,10 @@ def elf(data: bytes) -> None:
             parsed.is_shared_object,
             [parsed.offset_of(vaddr) for vaddr, _, _ in parsed.loads],
         )
+        try:  # diff's DW_AT_producer reader: hostile DWARF is an ElfError, nothing else
+            read_producers(parsed, BytesSource(data))
+        except TruewheelError:
+            pass
     chunks = [data[i : i + 97] for i in range(0, len(data), 97)]
     eager, member.EAGER_BYTES = member.EAGER_BYTES, 512
     try:

@@ -22,11 +22,15 @@ import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from truewheel.analysis.member import Stream, analyze_stream
 from truewheel.diff.dynamic import DYNAMIC_SECTIONS, dynamic_edits
+from truewheel.diff.switches import producer_causes
 from truewheel.elf import ElfFile, Section
+from truewheel.elf.dwarf import Producers, UnitHeads, producers
 from truewheel.elf.search import StreamSearch
+from truewheel.elf.source import RangeSet, SparseSource
 
 __all__ = ["ElfDifference", "explain_elf_difference"]
 
@@ -35,8 +39,16 @@ _SHT_NOBITS = 8
 _DATE = re.compile(rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 0-3]\d \d{4}")
 _TIME = re.compile(rb"\b[0-2]\d:[0-5]\d:[0-5]\d\b")
 _ABSOLUTE_PATH = re.compile(rb"/[A-Za-z0-9._+@%~=-]+(?:/[A-Za-z0-9._+@%~=-]+)+")
-_PRODUCER = re.compile(rb"GNU (?:C|C\+\+|Fortran|Assembler)[\w+]* [\x20-\x7e]+")
 _MAX_STRINGS = 100_000
+_DWARF_PASSES = 4  # abbreviations, string offsets (clang), strings, and one to spare
+
+
+class _Feeder(Protocol):
+    """What reads a section's bytes as they stream past (a search, the DWARF unit walk)."""
+
+    def feed(self, offset: int, chunk: bytes | memoryview) -> None: ...
+
+    def finish(self) -> None: ...
 
 
 @dataclass
@@ -56,6 +68,7 @@ class _Side:
     elf: ElfFile
     digests: dict[str, bytes]
     strings: dict[tuple[str, str], list[str]]
+    producers: Producers
 
     def found(self, kind: str, section: str) -> set[str]:
         return set(self.strings.get((kind, section), ()))
@@ -66,6 +79,10 @@ def explain_elf_difference(a: Stream, size_a: int, b: Stream, size_b: int) -> El
     result = ElfDifference(sections=_differing(side_a.elf, side_a.digests, side_b))
     result.causes = dynamic_edits(side_a.elf, side_b.elf)
     following = set(CONSEQUENCE_SECTIONS) | (DYNAMIC_SECTIONS if result.causes else set())
+    one_sided, debug_sections = _one_sided_sections(side_a.elf, side_b.elf)
+    result.causes += one_sided
+    if one_sided or debug_sections:
+        following.add(".shstrtab")
     searched = [s for s in result.sections if not (result.causes and s in DYNAMIC_SECTIONS)]
     changes, where = _path_changes(side_a, side_b, searched)
     result.build_paths = ([x for x, _ in changes], [y for _, y in changes])
@@ -89,9 +106,19 @@ def explain_elf_difference(a: Stream, size_a: int, b: Stream, size_b: int) -> El
                 remaining = []
     other = [s for s in remaining if s not in following]
     result.causes += _other_causes(side_a, side_b, other)
+    if any(c.startswith("compiler") for c in result.causes):
+        result.consequences += [f"{d} (follows from the compiler switches)" for d in debug_sections]
+    else:
+        result.causes += debug_sections
     if not result.causes and other:
         result.causes.append(f"content differs in {', '.join(other[:6])}")
-    rewritten = [s for s in result.sections if s in following and s not in CONSEQUENCE_SECTIONS]
+    if ".shstrtab" in following and ".shstrtab" in result.sections:
+        result.consequences.append(".shstrtab differs (follows from the sections present)")
+    rewritten = [
+        s
+        for s in result.sections
+        if s in following and s not in CONSEQUENCE_SECTIONS and s != ".shstrtab"
+    ]
     if rewritten:
         result.consequences.append(f"{', '.join(rewritten)} rewritten (follows from the edits)")
     for section in CONSEQUENCE_SECTIONS:
@@ -110,24 +137,45 @@ def _read(stream: Stream, size: int) -> _Side:
         kinds = []
         if name.startswith(".debug") or name in (".rodata", ".comment", ".dynstr"):
             kinds.append(("path", _ABSOLUTE_PATH))
-        if name.startswith(".debug") or name == ".comment":
-            kinds.append(("producer", _PRODUCER))
         if name == ".rodata":
             kinds += [("date", _DATE), ("time", _TIME)]
         for kind, pattern in kinds:
             searches[(kind, name)] = (section, StreamSearch(pattern, max_hits=_MAX_STRINGS))
-    digests = _section_digests(elf, stream(), searches)
+    info = elf.sections.get(".debug_info")
+    units = UnitHeads(elf.little_endian, info.size if info is not None else 0)
+    feeders: dict[str, list[_Feeder]] = {}
+    for (_, name), (_, search) in searches.items():
+        feeders.setdefault(name, []).append(search)
+    feeders.setdefault(".debug_info", []).append(units)
+    digests = _section_digests(elf, stream(), feeders)
     strings = {
         key: [h.text.decode("utf-8", "replace") for h in search.hits]
         for key, (_, search) in searches.items()
     }
-    return _Side(elf, digests, strings)
+    return _Side(elf, digests, strings, _producers(elf, stream, size, units))
+
+
+def _producers(elf: ElfFile, stream: Stream, size: int, units: UnitHeads) -> Producers:
+    """Each unit's producer, the ranges it lives in kept on further passes over the stream."""
+    wanted = RangeSet()
+    for _ in range(_DWARF_PASSES):
+        source = SparseSource(size, RangeSet(iter(wanted)))
+        position = 0
+        for chunk in stream() if len(wanted) else ():
+            source.feed(position, chunk)
+            position += len(chunk)
+            if position >= wanted.last_end:
+                break
+        found = producers(units, source, elf.sections, elf.little_endian)
+        if not found.missing:
+            return found
+        for offset, length in found.missing:
+            wanted.add(offset, offset + length)
+    return Producers(skipped=len(units.heads), truncated=units.truncated)
 
 
 def _section_digests(
-    elf: ElfFile,
-    chunks: Iterator[bytes],
-    searches: dict[tuple[str, str], tuple[Section, StreamSearch]] | None = None,
+    elf: ElfFile, chunks: Iterator[bytes], by_section: dict[str, list[_Feeder]] | None = None
 ) -> dict[str, bytes]:
     """sha256 of every section's file bytes (NOBITS sections: of their size), in one pass."""
     spans = sorted(
@@ -136,9 +184,7 @@ def _section_digests(
         if s.type != _SHT_NOBITS and s.size
     )
     hashers = {name: hashlib.sha256() for _, _, name in spans}
-    by_section: dict[str, list[StreamSearch]] = {}
-    for (_, name), (_, search) in (searches or {}).items():
-        by_section.setdefault(name, []).append(search)
+    by_section = by_section or {}
     position = 0
     for chunk in chunks:
         end = position + len(chunk)
@@ -164,6 +210,25 @@ def _section_digests(
 def _differing(elf_a: ElfFile, digests_a: dict[str, bytes], b: _Side) -> list[str]:
     names = sorted(set(elf_a.sections) | set(b.elf.sections))
     return [n for n in names if digests_a.get(n) is None or digests_a.get(n) != b.digests.get(n)]
+
+
+def _one_sided_sections(a: ElfFile, b: ElfFile) -> tuple[list[str], list[str]]:
+    """Causes: debug info on one side only, other sections one side lacks.  Apart: debug
+    sections one side lacks when both have debug info (``-O0`` has no .debug_loclists), which
+    follow from different switches when those are seen, and are a cause otherwise."""
+    causes, debug_sections = [], []
+    for label, this, other in (("A", a, b), ("B", b, a)):
+        only = [n for n in this.sections if n not in other.sections]
+        only = [n for n in only if n not in CONSEQUENCE_SECTIONS]
+        debug = sorted(n for n in only if n.startswith((".debug", ".zdebug")))
+        rest = sorted(n for n in only if n not in debug)
+        if this.has_debug_info and not other.has_debug_info:
+            causes.append(f"debug info present in {label} only ({', '.join(debug)})")
+        elif debug:
+            debug_sections.append(f"sections only in {label}: {', '.join(debug)}")
+        if rest:
+            causes.append(f"sections only in {label}: {', '.join(rest)}")
+    return causes, debug_sections
 
 
 def _path_changes(
@@ -209,11 +274,9 @@ def _substituted(stream: Stream, changes: list[tuple[str, str]]) -> Iterator[byt
 
 def _other_causes(a: _Side, b: _Side, sections: list[str]) -> list[str]:
     causes = []
-    producers_a, producers_b = _all(a, "producer"), _all(b, "producer")
-    if producers_a != producers_b:
-        only_a = sorted(set(producers_a) - set(producers_b))[:1]
-        only_b = sorted(set(producers_b) - set(producers_a))[:1]
-        causes.append(f"compiler flags differ (DW_AT_producer): A {only_a}  B {only_b}")
+    pa, pb = a.producers, b.producers
+    if pa.names and pb.names and not (pa.truncated or pb.truncated):
+        causes += producer_causes(pa.names, pb.names)
     for label in ("date", "time"):
         va, vb = sorted(a.found(label, ".rodata")), sorted(b.found(label, ".rodata"))
         if va != vb:
@@ -222,7 +285,3 @@ def _other_causes(a: _Side, b: _Side, sections: list[str]) -> list[str]:
     if code and not causes:
         causes.append(f"code or data differs: {', '.join(code)}")
     return causes
-
-
-def _all(side: _Side, kind: str) -> list[str]:
-    return sorted({s for (k, _), found in side.strings.items() if k == kind for s in found})

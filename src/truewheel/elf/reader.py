@@ -67,6 +67,7 @@ class Section:
     type: int
     offset: int
     size: int
+    flags: int = 0  # sh_flags: SHF_COMPRESSED (0x800) marks zlib/zstd-compressed debug sections
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,14 +373,14 @@ class _Parser:
             raise ElfError(f"truncated ELF (section at offset {names_at} past end of file)")
         names = self.src.read(names_at, names_size, "section names")
         sections: dict[str, Section] = {}
-        for sh_name, sh_type, _, _, sh_offset, sh_size, *_ in headers:
+        for sh_name, sh_type, sh_flags, _, sh_offset, sh_size, *_ in headers:
             if sh_type != L.SHT_NOBITS and sh_offset + sh_size > self.src.size:
                 raise ElfError(f"truncated ELF (section at offset {sh_offset} past end of file)")
             end = names.find(b"\0", sh_name)
             if sh_name >= len(names) or end < 0:
                 raise ElfError(f"malformed ELF (section name offset {sh_name} out of range)")
             name = names[sh_name:end].decode("utf-8", "surrogateescape")
-            sections.setdefault(name, Section(name, sh_type, sh_offset, sh_size))
+            sections.setdefault(name, Section(name, sh_type, sh_offset, sh_size, sh_flags))
         return sections
 
     def _offset_of(self, vaddr: int) -> int:
