@@ -172,15 +172,24 @@ def test_excluded_library_tag_is_not_an_error(
     assert Inspector().inspect(theirs).worst() != "error"
 
 
-def test_built_wheel_inspects_clean(tmp_path: Path) -> None:
-    """The build interpreter's own RUNPATH (pyenv's <prefix>/lib) is named, not warned about."""
+def test_built_wheel_inspects_clean(tmp_path: Path, private_build_root: Path) -> None:
+    """truewheel build drops the build interpreter's own RUNPATH (pyenv's <prefix>/lib);
+    in a plain pip wheel build it is named, not warned about."""
     project = Path(__file__).resolve().parent / "fixtures" / "buildproj"
-    assert main(["build", "-w", str(tmp_path), str(project)]) == 0
-    [wheel] = tmp_path.glob("*.whl")
+    assert main(["build", "-w", str(tmp_path / "tw"), str(project)]) == 0
+    [wheel] = (tmp_path / "tw").glob("*.whl")
     report = Inspector().inspect(wheel)
     assert [f for f in report.findings if f.severity != "info"] == []
+    assert messages(report, "build-environment-rpath") == []
     ldshared = str(sysconfig.get_config_var("LDSHARED") or "")
     if f"-rpath,{sys.base_prefix}/lib" in ldshared and "/.pyenv/versions/" in sys.base_prefix:
+        source = tmp_path / "src"
+        shutil.copytree(project, source)
+        pip = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-cache-dir"]
+        subprocess.run([*pip, "-w", str(tmp_path / "pip"), str(source)], check=True)
+        [plain] = (tmp_path / "pip").glob("*.whl")
+        report = Inspector().inspect(plain)
+        assert [f for f in report.findings if f.severity != "info"] == []
         [named] = messages(report, "build-environment-rpath")
         assert f"{sys.base_prefix}/lib" in named
 
