@@ -203,8 +203,9 @@ class Canonicalizer:
         rules: list[tuple[re.Pattern[str], str]] = []
         for root in sorted(set(roots), key=len, reverse=True):
             r = re.escape(root.rstrip("/"))
+            if project:
+                rules.append((re.compile(rf"{r}/src/{re.escape(project)}(?=/|$|[^\w.-])"), "{SRC}"))
             rules += [
-                (re.compile(rf"{r}/src/{re.escape(project)}(?=/|$|[^\w.-])"), "{SRC}"),
                 (re.compile(rf"{r}/src(?=/|$|[^\w.-])"), "{SRC}"),
                 (re.compile(rf"{r}/env/lib/python\d+\.\d+/site-packages"), "{SITE}"),
                 (re.compile(rf"{r}/env(?=/|$|[^\w.-])"), "{PREFIX}"),
@@ -285,12 +286,18 @@ def compare(
         rpath_pip=sum(1 for _, n in pip_done if n),
         rpath_truewheel=sum(1 for _, n in tw_done if n),
         prefix_maps_truewheel=sum(1 for _, had in stripped if had),
-        only_pip=[c.short(400) for c in sorted(missing.elements(), key=_order)][:20],
-        only_truewheel=[c.short(400) for c in sorted(extra.elements(), key=_order)][:20],
+        only_pip=_listed(missing),
+        only_truewheel=_listed(extra),
     )
     if not result.equal:
         result.first_difference = describe(sorted(missing, key=_order), sorted(extra, key=_order))
     return result
+
+
+def _listed(calls: Counter[Invocation], limit: int = 20) -> list[str]:
+    """Distinct calls, ``Nx`` before those that occur more than once; the first ``limit``."""
+    ordered = sorted(calls.items(), key=lambda item: _order(item[0]))[:limit]
+    return [(f"{n}x " if n > 1 else "") + call.short(400) for call, n in ordered]
 
 
 def _order(call: Invocation) -> tuple[str, str, tuple[str, ...]]:

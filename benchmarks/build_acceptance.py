@@ -1,33 +1,54 @@
 #!/usr/bin/env python3
-"""Does ``truewheel build --check`` give bit-for-bit identical wheels for real sdists?
+"""Does ``truewheel build --check`` build what ``pip wheel`` builds, bit for bit, and at what cost?
 
-For each pinned sdist (downloaded once into benchmarks/.cache/sdists/ with
-``pip download --no-binary :all: --no-deps``) the script runs
-``truewheel build --check N -w OUT SDIST`` once, one package at a time, with a
-per-package timeout, and records the build backend (``backend`` of the
-``.buildinfo.json`` written next to the wheel), the verdict, the wall time of
-the whole check, and, when the builds differ, the first line under ``causes:``
-of the ``truewheel diff`` report, verbatim (the error tail when the check
-failed).
+For each pinned sdist (downloaded once into benchmarks/.cache/sdists/, see ``_sdist``),
+one package at a time, every command with a timeout (``--timeout``):
 
-The seed case: plain ``pip wheel --no-deps --no-cache-dir`` of PyYAML 6.0.2's
-sdist, twice, each into a fresh directory; the two wheels are compared by
-sha256 and by ``truewheel diff``.
+1. one unmeasured ``truewheel build`` (the warm-up: the build environment then exists,
+   as it does for a user's second build; ``--cold`` skips it and gives every package a
+   fresh build root instead);
+2. one plain ``pip wheel --no-deps --no-cache-dir`` of the sdist, timed;
+3. one ``truewheel build --check N``, timed: the verdict, and when the builds differ the
+   first line under ``causes:`` of its ``truewheel diff`` report.
 
-Writes benchmarks/results/build-acceptance.md and .json; the whole output of
-every command goes to benchmarks/results/raw/build-acceptance/ (git-ignored).
+pip's caches are off on both sides (``PIP_NO_CACHE_DIR=1`` for both commands). Both run
+with the logging compiler wrappers of ``_compilelog`` first on PATH, each into its own
+log, so the report can say whether truewheel's compilers got pip's flags (apart from its
+reproducibility flags and the interpreter's rpath, which it drops on purpose). The
+overhead ratio is the wall time of the ``--check`` run over that of the ``pip wheel``
+run of the same package in the same invocation; the wrappers cost both sides alike,
+and their cost per call is measured and reported.
+
+A package whose ``pip wheel`` fails here (a missing system library, a build that needs
+the network) or whose wheel holds no ELF file (pure Python) is reported as such and
+not counted against truewheel.
+
+The seed case: plain ``pip wheel`` of PyYAML 6.0.2's sdist, twice, each into a fresh
+directory; the two wheels are compared by sha256 and by ``truewheel diff``.
+
+Writes benchmarks/results/build-acceptance.md and .json; the whole output of every
+command goes to benchmarks/results/raw/build-acceptance/ (git-ignored).
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import re
 import sys
+import sysconfig
+import tarfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import _compilelog as cl
 import _sdist as s
 import _wheels as w
 import harness as h
 
+# The twelve of the first acceptance run, then the thirty of issue 12 (newest release with
+# an sdist on 2026-12-02). Kinds: C unless said; contourpy builds with meson-python.
 DEFAULT_PACKAGES = (
     "PyYAML==6.0.2",
     "MarkupSafe==3.0.2",
@@ -41,11 +62,47 @@ DEFAULT_PACKAGES = (
     "mmh3==5.0.1",
     "xxhash==3.5.0",
     "regex==2024.11.6",
+    "multidict==7.2.1",
+    "yarl==1.25.1",
+    "frozenlist==1.8.0",
+    "propcache==0.5.4",
+    "kiwisolver==1.5.1",
+    "greenlet==3.5.6",
+    "zstandard==0.25.0",
+    "brotli==1.2.1",
+    "lz4==4.4.5",
+    "cymem==2.0.16",
+    "murmurhash==1.0.16",
+    "preshed==3.0.15",
+    "pyrsistent==0.20.0",
+    "ruamel.yaml.clib==0.2.15",
+    "crcmod==1.7",
+    "ciso8601==2.4.1",
+    "immutables==0.21",
+    "msgspec==0.23.0",
+    "line_profiler==5.1.0",
+    "contourpy==1.3.3",
+    "charset-normalizer==3.5.3",
+    "websockets==17.4",
+    "time-machine==3.6.0",
+    "pycryptodome==4.4.0",
+    "editdistance==0.8.1",
+    "bottleneck==1.6.1",
+    "cffi==2.1.1",
+    "pillow==13.0.0",
+    "sqlalchemy==2.1.9",
+    "aiohttp==3.14.5",
 )
 SEED_PACKAGE = "PyYAML==6.0.2"
 RAW_DIR = h.RAW_RESULTS_DIR / "build-acceptance"
 WORK_DIR = h.CACHE_DIR / "acceptance"
 DEFAULT_ROOT = h.CACHE_DIR / "build-root"
+TARGET_IDENTICAL = 0.95
+TARGET_OVERHEAD = 2.2
+_NETWORK = re.compile(
+    r"(?i)urlopen|name resolution|network is unreachable|connection (?:refused|reset|timed out)"
+    r"|could not resolve host|failed to download|HTTPError"
+)
 
 
 def save_raw(name: str, m: h.Measurement) -> Path:
@@ -59,44 +116,64 @@ def save_raw(name: str, m: h.Measurement) -> Path:
     return path
 
 
+def sdist_top_dir(sdist: Path) -> str:
+    """The directory an sdist unpacks into (``name-version``), or '' when it has none."""
+    try:
+        with tarfile.open(sdist) as archive:
+            first = archive.next()
+    except (OSError, tarfile.TarError):
+        return ""
+    return first.name.lstrip("./").split("/")[0] if first is not None else ""
+
+
 # --------------------------------------------------------------------------- one package
 
 
-def check_package(
-    spec: str,
-    sdist: Path,
-    cmd: list[str],
-    *,
-    runs: int,
-    timeout: float,
-    env: dict[str, str],
-) -> dict[str, Any]:
-    key = w.normalize_name(s.parse_spec(spec)[0])
-    work = h.fresh_dir(WORK_DIR / key)
+@dataclass
+class Setup:
+    """What every package's runs share."""
+
+    python: Path
+    cmd: list[str]
+    runs: int
+    timeout: float
+    cold: bool
+    root: Path | None  # the benchmark's TRUEWHEEL_BUILD_ROOT; None: truewheel's default
+    env: dict[str, str]  # wrappers first on PATH, PIP_NO_CACHE_DIR=1, no TRUEWHEEL_BUILD_ROOT
+    pip_canon: cl.Canonicalizer
+    libdir: str
+
+    def truewheel_env(self, work: Path, log: Path) -> tuple[dict[str, str], str]:
+        root = h.fresh_dir(work / "root", private=True) if self.cold else self.root
+        env = {**self.env, cl.LOG_VARIABLE: str(log)}
+        if root is not None:
+            env["TRUEWHEEL_BUILD_ROOT"] = str(root)
+        return env, str(root) if root else f"/tmp/truewheel-build-{os.getuid()}"
+
+
+def run_check(sdist: Path, work: Path, env: dict[str, str], setup: Setup) -> dict[str, Any]:
     out = work / "out"
-    argv = s.check_argv(cmd, sdist, out, runs)
-    m = h.run(argv, timeout=timeout, env=env, cwd=work)
+    argv = s.check_argv(setup.cmd, sdist, out, setup.runs)
+    m = h.run(argv, timeout=setup.timeout, env=env, cwd=work)
+    key = work.name
     raw = save_raw(f"{key}.log", m)
     parsed = s.parse_check(m.stdout)
     info = s.read_buildinfo(out) if out.is_dir() else None
+    kept = w.list_wheels(out)
     row: dict[str, Any] = {
         **m.record(),
-        "spec": spec,
-        "sdist": sdist.name,
-        "sdist_sha256": h.sha256_file(sdist),
         "argv": argv,
         "builds": parsed.builds,
         "backend": info.get("backend") if info else None,
         "wheel": (info.get("wheel") or {}).get("name") if info else None,
         "wheel_sha256": (info.get("wheel") or {}).get("sha256") if info else None,
         "build_requirements": info.get("build_requirements") if info else None,
+        "elf_debug_info": s.elf_debug_info(kept[0]) if len(kept) == 1 else None,
         "raw_log": h.rel(raw),
     }
-    kept = w.list_wheels(out)
-    row["elf_debug_info"] = s.elf_debug_info(kept[0]) if len(kept) == 1 else None
     if m.timed_out:
         row["reproducible"] = None
-        row["detail"] = f"timed out after {timeout:.0f} s; " + h.tail(m.stderr or m.stdout, 3)
+        row["detail"] = f"timed out after {setup.timeout:.0f} s; " + h.tail(m.stderr or m.stdout, 3)
     elif m.returncode == 0 and parsed.verdict == "reproducible":
         row["reproducible"] = True
         row["detail"] = ""
@@ -115,6 +192,53 @@ def check_package(
     return row
 
 
+def warm_up(sdist: Path, work: Path, env: dict[str, str], setup: Setup) -> dict[str, Any]:
+    """One unmeasured ``truewheel build``: the build environment exists afterwards."""
+    out = h.fresh_dir(work / "warm-up")
+    m = h.run(
+        [*setup.cmd, "build", "-w", str(out), str(sdist)], timeout=setup.timeout, env=env, cwd=work
+    )
+    raw = save_raw(f"{work.name}-warm-up.log", m)
+    problem = m.problem(timeout=setup.timeout)
+    return {"elapsed_s": round(m.wall_s, 2), "error": problem, "raw_log": h.rel(raw)}
+
+
+def measure_package(spec: str, sdist: Path, setup: Setup) -> dict[str, Any]:
+    key = w.normalize_name(s.parse_spec(spec)[0])
+    work = h.fresh_dir(WORK_DIR / key)
+    logs = {side: work / "compile-log" / side for side in ("warm-up", "pip", "truewheel")}
+    for log in logs.values():
+        log.mkdir(parents=True)
+    tw_env, root = setup.truewheel_env(work, logs["warm-up"])
+    row: dict[str, Any] = {"spec": spec, "sdist": sdist.name, "sdist_sha256": h.sha256_file(sdist)}
+    row["warm_up"] = None if setup.cold else warm_up(sdist, work, tw_env, setup)
+    pip_env = {**setup.env, cl.LOG_VARIABLE: str(logs["pip"])}
+    row["pip"] = pip_wheel_once(
+        setup.python,
+        sdist,
+        work / "pip",
+        timeout=setup.timeout,
+        env=pip_env,
+        label=f"{key}-pip.log",
+    )
+    tw_env[cl.LOG_VARIABLE] = str(logs["truewheel"])
+    row["check"] = run_check(sdist, work, tw_env, setup)
+    pip, check = row["pip"], row["check"]
+    pip_ok = "error" not in pip
+    row["pure"] = pip_ok and (pip.get("elf_debug_info") or {}).get("elf", 0) == 0
+    row["native"] = pip_ok and not row["pure"]
+    row["truewheel_built"] = check["reproducible"] is not None
+    if pip_ok and row["truewheel_built"]:
+        row["ratio"] = h.ratio(check["elapsed_s"], pip["elapsed_s"])
+        pip_calls, tw_calls = cl.read_log(logs["pip"]), cl.read_log(logs["truewheel"])
+        tw_canon = cl.Canonicalizer.for_truewheel(
+            cl.truewheel_roots(tw_calls, root), sdist_top_dir(sdist), setup.libdir
+        )
+        flags = cl.compare(pip_calls, tw_calls, setup.pip_canon, tw_canon, setup.runs)
+        row["flags"] = asdict(flags)
+    return row
+
+
 # --------------------------------------------------------------------------- seed case
 
 
@@ -128,7 +252,7 @@ def pip_wheel_once(
     one = wheels[0] if len(wheels) == 1 else None
     run: dict[str, Any] = {
         "returncode": m.returncode,
-        "elapsed_s": round(m.wall_s, 2),
+        "elapsed_s": round(m.wall_s, 4),
         "raw_log": h.rel(raw),
         "wheel": str(one) if one else None,
         "sha256": h.sha256_file(one) if one else None,
@@ -137,6 +261,7 @@ def pip_wheel_once(
     problem = m.problem(timeout=timeout) or (None if one else f"{len(wheels)} wheel(s) written")
     if problem:
         run["error"] = problem
+        run["network_hint"] = bool(_NETWORK.search(m.stderr + m.stdout))
     return run
 
 
@@ -171,142 +296,329 @@ def seed_case(
 # --------------------------------------------------------------------------- report
 
 
-def verdict(row: dict[str, Any]) -> str:
-    if row["reproducible"] is True:
+def reproducible_text(check: dict[str, Any]) -> str:
+    if check["reproducible"] is True:
         return "yes"
-    if row["reproducible"] is False:
+    if check["reproducible"] is False:
         return "**no**"
-    return "build failed" if not row["timed_out"] else "timed out"
+    return "timed out" if check["timed_out"] else "build failed"
 
 
-def build_markdown(report: dict[str, Any]) -> str:
-    meta = report["meta"]
+def flags_text(row: dict[str, Any]) -> str:
+    flags = row.get("flags")
+    if flags is None:
+        return "—"
+    if flags["pip_calls"] == 0 and flags["truewheel_calls"] == 0:
+        return "no compiler calls"
+    return "yes" if flags["equal"] else "**no**"
+
+
+def rpath_text(row: dict[str, Any]) -> str:
+    flags = row.get("flags")
+    if flags is None:
+        return "—"
+    return f"{flags['rpath_pip']} / {flags['rpath_truewheel']}"
+
+
+def pip_text(row: dict[str, Any]) -> str:
+    pip = row["pip"]
+    if "error" in pip:
+        return "**failed**" + (" (network?)" if pip.get("network_hint") else "")
+    return "pure Python" if row["pure"] else "yes"
+
+
+def detail(row: dict[str, Any]) -> str:
+    check, flags = row["check"], row.get("flags") or {}
+    parts = []
+    if "error" in row["pip"]:
+        parts.append(f"pip: {row['pip']['error']}")
+    if check["detail"]:
+        parts.append(check["detail"])
+    if flags.get("first_difference"):
+        parts.append(f"flags: {flags['first_difference']}")
+    return f"`{h.md_cell('; '.join(parts))[:400]}`" if parts else ""
+
+
+def summary(report: dict[str, Any]) -> dict[str, Any]:
+    """The counts the issue asks for; every list names the packages behind a count."""
     rows = report["packages"]
-    ok = sum(1 for row in rows if row["reproducible"] is True)
-    title = "`truewheel build --check`: acceptance on real sdists"
-    lines = [
-        *h.header(title, "build_acceptance.py", meta, meta["python"]),
+    pip_built = [r for r in rows if r.get("pip") and "error" not in r["pip"]]
+    native = [r for r in pip_built if r["native"]]
+    ratios = [r["ratio"] for r in rows if r.get("ratio") is not None]
+    identical = [r for r in native if r["check"]["reproducible"] is True]
+    compared = [r for r in native if r.get("flags")]
+    return {
+        "packages": len(rows),
+        "missing_sdists": report["missing_sdists"],
+        "pip_failed": [r["spec"] for r in rows if "error" in r["pip"]],
+        "pip_built": len(pip_built),
+        "pure": [r["spec"] for r in pip_built if r["pure"]],
+        "native": len(native),
+        "truewheel_failed": [r["spec"] for r in pip_built if not r["truewheel_built"]],
+        "flags_equal": sum(1 for r in compared if r["flags"]["equal"]),
+        "flags_compared": len(compared),
+        "flags_differ": [r["spec"] for r in compared if not r["flags"]["equal"]],
+        "rpath_dropped": sum(
+            1 for r in compared if r["flags"]["rpath_pip"] and not r["flags"]["rpath_truewheel"]
+        ),
+        "rpath_in_pip": sum(1 for r in compared if r["flags"]["rpath_pip"]),
+        "identical": len(identical),
+        "not_identical": [r["spec"] for r in native if r["check"]["reproducible"] is not True],
+        "identical_share": len(identical) / len(native) if native else None,
+        "ratio_median": h.median(ratios),
+        "ratio_max": max(ratios, default=None),
+        "ratio_above_target": [r["spec"] for r in rows if (r.get("ratio") or 0) > TARGET_OVERHEAD],
+        "ratios": len(ratios),
+    }
+
+
+def _names(specs: list[str]) -> str:
+    return ", ".join(specs) if specs else "none"
+
+
+def summary_lines(meta: dict[str, Any], sm: dict[str, Any]) -> list[str]:
+    share = sm["identical_share"]
+    share_text = "—" if share is None else f"{share:.0%}"
+    met_identical = share is not None and share >= TARGET_IDENTICAL
+    median = sm["ratio_median"]
+    warm = "warm" if not meta["cold"] else "cold (the target is warm: not comparable)"
+    overhead_met = median is not None and median <= TARGET_OVERHEAD and not meta["cold"]
+    return [
+        f"- sdists: {sm['packages']}; `pip wheel` built {sm['pip_built']} "
+        f"({sm['native']} native, {len(sm['pure'])} pure Python: {_names(sm['pure'])}); "
+        f"`pip wheel` failed here (not counted): {_names(sm['pip_failed'])}"
+        + (f"; no sdist: {_names(sm['missing_sdists'])}." if sm["missing_sdists"] else "."),
+        f"- **every sdist pip builds also builds under truewheel: "
+        f"{'yes' if not sm['truewheel_failed'] else 'no'}** "
+        f"({sm['pip_built'] - len(sm['truewheel_failed'])} of {sm['pip_built']}; "
+        f"failed under truewheel: {_names(sm['truewheel_failed'])}).",
+        f"- **flags equal to pip's: {sm['flags_equal']} of {sm['flags_compared']}** native "
+        f"packages built by both (differ: {_names(sm['flags_differ'])}). The interpreter's "
+        f"rpath, expected to differ: in pip's link lines for {sm['rpath_in_pip']}, dropped "
+        f"by truewheel for {sm['rpath_dropped']}.",
+        f"- **bit-identical (`--check {meta['check_runs']}` reproducible), counted strictly "
+        f"over the native ones: {sm['identical']} of {sm['native']} ({share_text})**; "
+        f"target ≥ {TARGET_IDENTICAL:.0%}: {'met' if met_identical else '**not met**'}. "
+        f"Not: {_names(sm['not_identical'])}.",
+        f"- **overhead (`--check` / one `pip wheel`), {warm}: median "
+        f"{h.fmt_ratio(median, 2)}** over {sm['ratios']} packages, max "
+        f"{h.fmt_ratio(sm['ratio_max'], 2)}; target ≤ {TARGET_OVERHEAD}x: "
+        f"{'met' if overhead_met else '**not met**'} (median); above "
+        f"{TARGET_OVERHEAD}x: {_names(sm['ratio_above_target'])}.",
+    ]
+
+
+def method_lines(meta: dict[str, Any]) -> list[str]:
+    cost = meta["wrapper_cost_ms"]
+    return [
         (
             f"truewheel: `{meta['truewheel_cmd']}` ({meta['truewheel_version'] or '?'}, "
             f"commit {meta['revision'] or '?'}); build root `{meta['build_root']}`."
         ),
         (
-            f"Each package: one `truewheel build --check {meta['check_runs']} -w OUT SDIST` "
-            f"(timeout {meta['timeout_s']:.0f} s), packages one after another. "
-            "Time = wall clock of the whole check (all builds and the comparison); "
-            "the per-build times are truewheel's own. The builds of one package "
-            "share the build root: the first build creates the build environment when "
-            "the root does not already hold one with the same requirements, "
-            "later builds reuse it. Debug info = ELF members of the wheel that carry "
-            "DWARF (`.debug_info`) / ELF members: the interpreter's default flags include "
-            "`-g`, so `0/N` means the extensions were compiled without them."
+            "Each package, one after another, each command with a timeout of "
+            f"{meta['timeout_s']:.0f} s: "
+            + (
+                "no warm-up, a fresh build root (**cold**); "
+                if meta["cold"]
+                else "one unmeasured `truewheel build` (warm-up: the build environment "
+                "then exists, so the check is **warm**); "
+            )
+            + "one `pip wheel --no-deps --no-cache-dir -w OUT SDIST`; one "
+            f"`truewheel build --check {meta['check_runs']} -w OUT SDIST`. "
+            "`PIP_NO_CACHE_DIR=1` for both. Ratio = wall of the check / wall of the "
+            "`pip wheel` run (same invocation, one sample each)."
+        ),
+        (
+            "Compiler calls: logging wrappers (`benchmarks/_compilelog.py`: "
+            f"{', '.join(meta['wrappers'])}) first on PATH for both; "
+            + (f"they add {cost:.1f} ms per call. " if cost is not None else "")
+            + "Flags equal = the multiset of canonical calls of the check's "
+            f"{meta['check_runs']} builds is {meta['check_runs']} times pip's, after "
+            "truewheel's prefix maps and the interpreter's `-Wl,-rpath,<libdir>` are "
+            "taken out (rpath column: pip's / truewheel's calls that carry it). "
+            "Debug info = ELF members with DWARF / ELF members, pip / truewheel."
         ),
     ]
-    loads = h.load_range(rows, "")
+
+
+def package_row(row: dict[str, Any]) -> list[str]:
+    check = row["check"]
+    return [
+        h.md_cell(row["spec"]),
+        f"`{check['backend']}`" if check.get("backend") else "—",
+        pip_text(row),
+        "yes" if row["truewheel_built"] else "**no**",
+        reproducible_text(check),
+        flags_text(row),
+        rpath_text(row),
+        h.fmt_s(row["pip"]["elapsed_s"], 1),
+        h.fmt_s(check["elapsed_s"], 1),
+        h.fmt_ratio(row.get("ratio"), 2),
+        " / ".join(s.fmt_debug(x.get("elf_debug_info")) for x in (row["pip"], check)),
+        detail(row),
+    ]
+
+
+def build_markdown(report: dict[str, Any]) -> str:
+    meta = report["meta"]
+    rows = report["packages"]
+    title = "`truewheel build --check` vs `pip wheel`: acceptance on real sdists"
+    lines = [*h.header(title, "build_acceptance.py", meta, meta["python"]), *method_lines(meta)]
+    loads = h.load_range([r["check"] for r in rows], "")
     if loads:
-        lines.append(f"Before each package: {loads} (one build at a time adds about 1).")
-    lines += [
-        "",
-        f"**{ok} of {len(rows)} reproducible.**",
-        "",
-        *h.table(
-            "package | backend | reproducible | time (s) | builds (s) | debug info "
-            "| first cause / error",
-            "lllrlll",
-            (
-                [
-                    h.md_cell(row["spec"]),
-                    f"`{row['backend']}`" if row["backend"] else "—",
-                    verdict(row),
-                    h.fmt_s(row["elapsed_s"], 1),
-                    ", ".join(f"{b['seconds']:.1f}" for b in row["builds"]) or "—",
-                    s.fmt_debug(row.get("elf_debug_info")),
-                    f"`{h.md_cell(row['detail'])}`" if row["detail"] else "",
-                ]
-                for row in rows
-            ),
-        ),
-    ]
-    seed = report.get("seed")
-    if seed is not None:
-        lines += ["", "## Seed case: plain `pip wheel`, twice", ""]
+        lines.append(f"Before each check: {loads} (one build at a time adds about 1).")
+    lines += ["", *summary_lines(meta, report["summary"]), ""]
+    lines += h.table(
+        "package | backend | pip wheel | truewheel | reproducible | flags = pip | rpath "
+        "| pip (s) | check (s) | ratio | debug info | first cause / flags / error",
+        "lllllllrrrll",
+        map(package_row, rows),
+    )
+    differ = [r for r in rows if r.get("flags") and not r["flags"]["equal"]]
+    if differ:
+        lines += ["", "## Compiler calls that differ (canonical, distinct; first 20 each side)", ""]
         lines.append(
-            f"`pip wheel --no-deps --no-cache-dir -w DIR {seed['sdist']}` ran twice "
-            "(each into a fresh directory, same environment), then "
-            "`truewheel diff` compared the two wheels."
+            f"Counted over the check's {report['meta']['check_runs']} builds, so each of "
+            "pip's calls counts that many times (`2x`: pip once, two builds)."
         )
         lines.append("")
-        for i, run in enumerate(seed["pip"], start=1):
-            wheel = Path(run["wheel"]).name if run.get("wheel") else "—"
-            digest = (run.get("sha256") or "")[:16] or "—"
-            lines.append(
-                f"- pip wheel #{i}: {h.fmt_s(run['elapsed_s'], 1)} s, `{wheel}`, sha256 {digest}, "
-                f"ELF members with debug info {s.fmt_debug(run.get('elf_debug_info'))}"
-                + (f" — error: {run['error']}" if "error" in run else "")
-            )
-        if "identical" in seed:
-            lines += [
-                "",
-                f"**The two wheels are {'identical' if seed['identical'] else 'different'}.**",
-            ]
-        if seed.get("first_cause"):
-            lines += ["", "First line under `causes:`:", "", f"    {seed['first_cause']}"]
-        if seed.get("diff_report"):
-            lines += ["", "Whole `truewheel diff` report:", "", "```text"]
-            lines += seed["diff_report"]
-            lines += ["```"]
-        if seed.get("error"):
-            lines += ["", f"Problem: {seed['error']}"]
-    reports = [row for row in rows if row["reproducible"] is False and row.get("diff_report")]
+        for row in differ:
+            flags = row["flags"]
+            lines += [f"### {row['spec']}", "", "```text"]
+            lines += [f"pip only:       {x}" for x in flags["only_pip"]]
+            lines += [f"truewheel only: {x}" for x in flags["only_truewheel"]]
+            lines += ["```", ""]
+    lines += seed_lines(report.get("seed"))
+    reports = [
+        r for r in rows if r["check"]["reproducible"] is False and r["check"].get("diff_report")
+    ]
     if reports:
         lines += ["", "## Diff reports of the packages that are not reproducible", ""]
         for row in reports:
-            lines += [f"### {row['spec']}", "", "```text", *row["diff_report"], "```", ""]
-    failed = [row for row in rows if row["reproducible"] is None]
+            lines += [f"### {row['spec']}", "", "```text", *row["check"]["diff_report"], "```", ""]
+    failed = [r for r in rows if not r["truewheel_built"] or "error" in r["pip"]]
     if failed:
-        lines += ["", "## Failed checks", ""]
-        lines += [f"- {row['spec']}: {row['detail']} (log: `{row['raw_log']}`)" for row in failed]
+        lines += ["", "## Failed builds", ""]
+        for row in failed:
+            pip, check = row["pip"], row["check"]
+            if "error" in pip:
+                lines.append(f"- {row['spec']}: pip wheel: {pip['error']} (`{pip['raw_log']}`)")
+            if not row["truewheel_built"]:
+                lines.append(
+                    f"- {row['spec']}: truewheel: {check['detail']} (`{check['raw_log']}`)"
+                )
     return "\n".join(lines).rstrip() + "\n"
+
+
+def seed_lines(seed: dict[str, Any] | None) -> list[str]:
+    if seed is None:
+        return []
+    lines = ["", "## Seed case: plain `pip wheel`, twice", ""]
+    lines.append(
+        f"`pip wheel --no-deps --no-cache-dir -w DIR {seed['sdist']}` ran twice "
+        "(each into a fresh directory, same environment), then "
+        "`truewheel diff` compared the two wheels."
+    )
+    lines.append("")
+    for i, run in enumerate(seed["pip"], start=1):
+        wheel = Path(run["wheel"]).name if run.get("wheel") else "—"
+        digest = (run.get("sha256") or "")[:16] or "—"
+        lines.append(
+            f"- pip wheel #{i}: {h.fmt_s(run['elapsed_s'], 1)} s, `{wheel}`, sha256 {digest}, "
+            f"ELF members with debug info {s.fmt_debug(run.get('elf_debug_info'))}"
+            + (f" — error: {run['error']}" if "error" in run else "")
+        )
+    if "identical" in seed:
+        lines += [
+            "",
+            f"**The two wheels are {'identical' if seed['identical'] else 'different'}.**",
+        ]
+    if seed.get("first_cause"):
+        lines += ["", "First line under `causes:`:", "", f"    {seed['first_cause']}"]
+    if seed.get("diff_report"):
+        lines += ["", "Whole `truewheel diff` report:", "", "```text", *seed["diff_report"], "```"]
+    if seed.get("error"):
+        lines += ["", f"Problem: {seed['error']}"]
+    return lines
 
 
 # --------------------------------------------------------------------------- main
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = h.parser(
-        "Run truewheel build --check on real sdists.", truewheel=h.project_truewheel()
+        "truewheel build --check against pip wheel on real sdists.", truewheel=h.project_truewheel()
     )
-    s.add_arguments(parser, DEFAULT_PACKAGES, "downloads sdists and runs the seed case")
-    parser.add_argument("--timeout", type=float, default=900.0, help="per package (s)")
+    s.add_arguments(parser, DEFAULT_PACKAGES, "downloads sdists and runs pip wheel")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="per command (s)")
     parser.add_argument(
         "--build-root",
         default=str(DEFAULT_ROOT),
-        help="TRUEWHEEL_BUILD_ROOT for the checks ('default': truewheel's own; "
+        help="TRUEWHEEL_BUILD_ROOT for the builds ('default': truewheel's own; "
         "default: %(default)s)",
+    )
+    parser.add_argument(
+        "--cold", action="store_true", help="no warm-up; a fresh build root for every package"
     )
     parser.add_argument("--no-seed", action="store_true", help="skip the pip wheel seed case")
     h.add_outputs(parser, "build-acceptance")
-    args = parser.parse_args(argv)
-    cmd = h.truewheel_command(args.truewheel, "build_acceptance")
-    env = s.base_env()
-    root_text = args.build_root
-    if root_text != "default":
-        root = Path(root_text).resolve()
+    return parser.parse_args(argv)
+
+
+def make_setup(args: argparse.Namespace, cmd: list[str]) -> tuple[Setup, dict[str, str], str]:
+    wrappers = WORK_DIR / "compiler-wrappers"
+    made = cl.make_wrappers(h.fresh_dir(wrappers))
+    env = s.base_env(PIP_NO_CACHE_DIR="1")
+    env.pop("TRUEWHEEL_BUILD_ROOT", None)
+    env.pop(cl.LOG_VARIABLE, None)
+    env["PATH"] = os.pathsep.join([str(wrappers), env.get("PATH", "")])
+    root: Path | None = None
+    root_text = "truewheel's default"
+    if args.cold:
+        root_text = "a fresh one per package"
+    elif args.build_root != "default":
+        root = Path(args.build_root).resolve()
         if not root.is_dir():
             h.fresh_dir(root, private=True)
-        env["TRUEWHEEL_BUILD_ROOT"] = str(root)
         root_text = h.rel(root)
-    else:
-        env.pop("TRUEWHEEL_BUILD_ROOT", None)
-        root_text = "truewheel's default"
+    exec_prefix, libdir = python_paths(args.python)
+    setup = Setup(
+        python=args.python,
+        cmd=cmd,
+        runs=args.check,
+        timeout=args.timeout,
+        cold=args.cold,
+        root=root,
+        env=env,
+        pip_canon=cl.Canonicalizer.for_pip(exec_prefix, libdir),
+        libdir=libdir,
+    )
+    return setup, made, root_text
 
+
+def python_paths(python: Path) -> tuple[str, str]:
+    """``sys.exec_prefix`` and the ``LIBDIR`` of the interpreter whose pip builds."""
+    code = (
+        "import sys, sysconfig; print(sys.exec_prefix); print(sysconfig.get_config_var('LIBDIR'))"
+    )
+    m = h.run([str(python), "-c", code], timeout=60)
+    lines = m.stdout.splitlines()
+    if m.returncode != 0 or len(lines) != 2:
+        return sys.exec_prefix, sysconfig.get_config_var("LIBDIR") or ""
+    return lines[0], lines[1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    cmd = h.truewheel_command(args.truewheel, "build_acceptance")
+    setup, made, root_text = make_setup(args, cmd)
     sdists: dict[str, Path] = {}
     for spec in dict.fromkeys([*args.packages, *([] if args.no_seed else [SEED_PACKAGE])]):
         try:
             sdists[spec] = s.ensure_sdist(spec, args.python)
         except h.ToolError as exc:
             print(f"build_acceptance: {exc}", file=sys.stderr)
-
     meta = h.meta(
         args.truewheel,
         cmd,
@@ -314,34 +626,33 @@ def main(argv: list[str] | None = None) -> int:
         check_runs=args.check,
         timeout_s=args.timeout,
         build_root=root_text,
+        cold=args.cold,
+        wrappers=sorted(made),
+        wrapper_cost_ms=cl.wrapper_cost_ms(
+            WORK_DIR / "compiler-wrappers", WORK_DIR / "wrapper-cost"
+        ),
     )
     rows: list[dict[str, Any]] = []
+    missing = [spec for spec in args.packages if spec not in sdists]
     for spec in args.packages:
         sdist = sdists.get(spec)
         if sdist is None:
-            rows.append(
-                {
-                    "spec": spec,
-                    "sdist": None,
-                    "backend": None,
-                    "reproducible": None,
-                    "timed_out": False,
-                    "elapsed_s": None,
-                    "builds": [],
-                    "detail": "sdist download failed",
-                    "raw_log": "",
-                }
-            )
             continue
-        print(f"{spec}: truewheel build --check {args.check} ...", end="", flush=True)
-        row = check_package(spec, sdist, cmd, runs=args.check, timeout=args.timeout, env=env)
+        print(
+            f"{spec}: warm-up, pip wheel, truewheel build --check {args.check} ...",
+            end="",
+            flush=True,
+        )
+        row = measure_package(spec, sdist, setup)
         rows.append(row)
         print(
-            f" {verdict(row)} ({h.fmt_s(row['elapsed_s'], 1)} s) {row['detail']}"[:200], flush=True
+            f" pip {pip_text(row)}, truewheel {reproducible_text(row['check'])}, flags "
+            f"{flags_text(row)}, ratio {h.fmt_ratio(row.get('ratio'), 2)}",
+            flush=True,
         )
         h.write_json(args.output_json, {"meta": meta, "packages": rows, "partial": True})
-
-    report: dict[str, Any] = {"meta": meta, "packages": rows}
+    report: dict[str, Any] = {"meta": meta, "packages": rows, "missing_sdists": missing}
+    report["summary"] = summary(report)
     if not args.no_seed and SEED_PACKAGE in sdists:
         print(f"seed: pip wheel {SEED_PACKAGE} twice ...", end="", flush=True)
         seed = seed_case(
