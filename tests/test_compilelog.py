@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -79,7 +80,7 @@ def _layout(base: Path, src_rel: str, site_rel: str) -> tuple[Path, Path]:
     return src, site
 
 
-def _compare(cl: ModuleType, tmp_path: Path, tw_compile: list[str]) -> object:
+def _compare(cl: ModuleType, tmp_path: Path, tw_compile: list[str]) -> Any:
     wrappers = tmp_path / "wrappers"
     assert "gcc" in cl.make_wrappers(wrappers)
     libdir = str(tmp_path / "python" / "lib")
