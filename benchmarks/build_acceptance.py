@@ -304,20 +304,15 @@ def reproducible_text(check: dict[str, Any]) -> str:
     return "timed out" if check["timed_out"] else "build failed"
 
 
-def flags_text(row: dict[str, Any]) -> str:
+def flags_cells(row: dict[str, Any]) -> tuple[str, str]:
+    """The flags verdict; pip's / truewheel's calls that carry the interpreter's rpath."""
     flags = row.get("flags")
     if flags is None:
-        return "—"
+        return "—", "—"
+    rpath = f"{flags['rpath_pip']} / {flags['rpath_truewheel']}"
     if flags["pip_calls"] == 0 and flags["truewheel_calls"] == 0:
-        return "no compiler calls"
-    return "yes" if flags["equal"] else "**no**"
-
-
-def rpath_text(row: dict[str, Any]) -> str:
-    flags = row.get("flags")
-    if flags is None:
-        return "—"
-    return f"{flags['rpath_pip']} / {flags['rpath_truewheel']}"
+        return "no compiler calls", rpath
+    return ("yes" if flags["equal"] else "**no**"), rpath
 
 
 def pip_text(row: dict[str, Any]) -> str:
@@ -450,8 +445,7 @@ def package_row(row: dict[str, Any]) -> list[str]:
         pip_text(row),
         "yes" if row["truewheel_built"] else "**no**",
         reproducible_text(check),
-        flags_text(row),
-        rpath_text(row),
+        *flags_cells(row),
         h.fmt_s(row["pip"]["elapsed_s"], 1),
         h.fmt_s(check["elapsed_s"], 1),
         h.fmt_ratio(row.get("ratio"), 2),
@@ -647,7 +641,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         print(
             f" pip {pip_text(row)}, truewheel {reproducible_text(row['check'])}, flags "
-            f"{flags_text(row)}, ratio {h.fmt_ratio(row.get('ratio'), 2)}",
+            f"{flags_cells(row)[0]}, ratio {h.fmt_ratio(row.get('ratio'), 2)}",
             flush=True,
         )
         h.write_json(args.output_json, {"meta": meta, "packages": rows, "partial": True})
