@@ -17,16 +17,17 @@ PATH and ``TRUEWHEEL_BUILD_ROOT`` (where truewheel's build roots are, see
 to tokens before invocations are compared (:class:`Canonicalizer`):
 
 * relative path arguments are first resolved against the call's working directory,
-  because meson runs from its build directory, which pip and truewheel put at
-  different depths (``.mesonpy-XXXXXXXX`` vs ``build/meson``);
+  because meson runs from its build directory, which pip and truewheel may put at
+  different depths;
 * the project: pip's unpack dir ``/tmp/pip-req-build-*`` and truewheel's
   ``<root>/src/<sdist top dir>`` (or ``<root>/src``) -> ``{SRC}``;
 * the build requirements: ``site-packages`` of pip's ``/tmp/pip-build-env-*/overlay``
   (and ``normal``) and of truewheel's ``<root>/env`` -> ``{SITE}``, the rest of those
   prefixes and of the pip interpreter's ``sys.exec_prefix`` (setuptools adds its
   ``include``) -> ``{PREFIX}``: pip splits the environment in two where truewheel has one;
-* meson's build dir (``{SRC}/.mesonpy-XXXXXXXX``, ``{SRC}/build/meson``,
-  ``{SRC}/build/skbuild``) -> ``{BUILD}``; random ``tempfile`` directories
+* the backend's build dir (meson-python's ``{SRC}/.mesonpy-XXXXXXXX`` under pip,
+  truewheel's fixed ``{SRC}/.mesonpy-build``, ``build/meson`` or ``build/skbuild``)
+  -> ``{BUILD}``; random ``tempfile`` directories
   (``.../tmpXXXXXXXX``, a backend's probes) -> ``{TMP}``; truewheel's root -> ``{ROOT}``.
 
 Then the deliberate differences are taken out: truewheel's reproducibility flags
@@ -212,7 +213,10 @@ class Canonicalizer:
                 (re.compile(rf"{r}(?=/|$|[^\w.-])"), "{ROOT}"),
             ]
         rules += [
-            (re.compile(r"\{SRC\}/build/(?:meson|skbuild)(?=/|$)"), "{BUILD}"),
+            (
+                re.compile(r"\{SRC\}/(?:\.mesonpy-build|build/meson|build/skbuild)(?=/|$)"),
+                "{BUILD}",
+            ),
             (_TMP, "{TMP}"),
         ]
         return cls(rules, _rpath_args(libdir))

@@ -4,9 +4,9 @@
 For each pinned sdist (downloaded once into benchmarks/.cache/sdists/, see ``_sdist``),
 one package at a time, every command with a timeout (``--timeout``):
 
-1. one unmeasured ``truewheel build`` (the warm-up: the build environment then exists,
-   as it does for a user's second build; ``--cold`` skips it and gives every package a
-   fresh build root instead);
+1. one unmeasured ``truewheel build --check N`` (the warm-up: the build environments of
+   both build roots the check alternates between then exist, as they do for a user's
+   second check; ``--cold`` skips it and gives every package a fresh build root instead);
 2. one plain ``pip wheel --no-deps --no-cache-dir`` of the sdist, timed;
 3. one ``truewheel build --check N``, timed: the verdict, and when the builds differ the
    first line under ``causes:`` of its ``truewheel diff`` report.
@@ -193,13 +193,13 @@ def run_check(sdist: Path, work: Path, env: dict[str, str], setup: Setup) -> dic
 
 
 def warm_up(sdist: Path, work: Path, env: dict[str, str], setup: Setup) -> dict[str, Any]:
-    """One unmeasured ``truewheel build``: the build environment exists afterwards."""
+    """One unmeasured run of the same ``--check``: afterwards a build environment exists
+    in every build root the check uses (it alternates between two)."""
     out = h.fresh_dir(work / "warm-up")
-    m = h.run(
-        [*setup.cmd, "build", "-w", str(out), str(sdist)], timeout=setup.timeout, env=env, cwd=work
-    )
+    argv = s.check_argv(setup.cmd, sdist, out, setup.runs)
+    m = h.run(argv, timeout=setup.timeout, env=env, cwd=work)
     raw = save_raw(f"{work.name}-warm-up.log", m)
-    problem = m.problem(timeout=setup.timeout)
+    problem = m.problem(ok=(0, 1), timeout=setup.timeout)
     return {"elapsed_s": round(m.wall_s, 2), "error": problem, "raw_log": h.rel(raw)}
 
 
@@ -416,8 +416,8 @@ def method_lines(meta: dict[str, Any]) -> list[str]:
             + (
                 "no warm-up, a fresh build root (**cold**); "
                 if meta["cold"]
-                else "one unmeasured `truewheel build` (warm-up: the build environment "
-                "then exists, so the check is **warm**); "
+                else "one unmeasured `truewheel build --check` (warm-up: the build "
+                "environments of both roots it uses then exist, so the check is **warm**); "
             )
             + "one `pip wheel --no-deps --no-cache-dir -w OUT SDIST`; one "
             f"`truewheel build --check {meta['check_runs']} -w OUT SDIST`. "
