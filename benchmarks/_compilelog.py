@@ -262,8 +262,10 @@ def _without_own_maps(call: Invocation, pip_maps: set[str]) -> tuple[Invocation,
 
 def is_query(call: Invocation) -> bool:
     """A call that only asks the compiler about itself (``cc --version``: truewheel asks
-    it for its buildinfo, outside the backend) and builds nothing."""
-    return bool(call.args) and all(a in _QUERIES or a.startswith("-print-") for a in call.args)
+    it for its buildinfo, outside the backend) and builds nothing; prefix maps that a
+    shim appended to it do not count."""
+    asked = [a for a in call.args if not a.startswith(PREFIX_MAPS)]
+    return bool(asked) and all(a in _QUERIES or a.startswith("-print-") for a in asked)
 
 
 def compare(

@@ -640,7 +640,7 @@ def main(argv: list[str] | None = None) -> int:
         row = measure_package(spec, sdist, setup)
         rows.append(row)
         print(
-            f" pip {pip_text(row)}, truewheel {reproducible_text(row['check'])}, flags "
+            f" pip {pip_text(row)}, reproducible {reproducible_text(row['check'])}, flags "
             f"{flags_cells(row)[0]}, ratio {h.fmt_ratio(row.get('ratio'), 2)}",
             flush=True,
         )

@@ -119,3 +119,12 @@ def test_lost_optimisation_is_named(cl: ModuleType, tmp_path: Path) -> None:
     [tw_only] = result.only_truewheel
     assert pip_only.startswith("2x gcc -fPIC -O3 -DNDEBUG -g -I{SITE}/inc -c {SRC}/a.c")
     assert tw_only.endswith("-o {SRC}/build/a.o -O0 -UNDEBUG")
+
+
+def test_compiler_queries_are_left_out(cl: ModuleType) -> None:
+    """truewheel's own ``cc --version`` (its shim appends prefix maps even there) is no build."""
+    maps = "-ffile-prefix-map=/r=/truewheel"
+    assert cl.is_query(cl.Invocation("/w", "c++", ("--version", maps)))
+    assert cl.is_query(cl.Invocation("/w", "gcc", ("-dumpmachine",)))
+    assert not cl.is_query(cl.Invocation("/w", "gcc", (maps,)))
+    assert not cl.is_query(cl.Invocation("/w", "gcc", ("-c", "a.c", "--version")))
