@@ -240,3 +240,36 @@ def test_check_varies_the_root_and_catches_a_leak(
     assert main(["build", "--check", "2", "-w", str(tmp_path / "leaky"), str(source)]) == 1
     out = capsys.readouterr().out
     assert "NOT reproducible" in out and "where.txt" in out
+
+
+def test_rust_program_with_a_vendored_crate_is_the_same_from_both_roots(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The rustc shim remaps the build root: a vendored crate's ``file!()`` (an absolute
+    path under plain pip wheel) reads /truewheel/... and the program is identical from
+    both roots.  maturin's own SBOM records the project's path, which no compiler flag
+    reaches: the check names it, the only difference."""
+    if shutil.which("cargo") is None or shutil.which("rustc") is None:
+        pytest.skip("cargo and rustc are not installed")
+    out = tmp_path / "out"
+    code = main(["build", "--check", "2", "-w", str(out), str(FIXTURES / "rustproj")])
+    report = capsys.readouterr().out
+    [built] = out.glob("*.whl")
+    program = "twrust-1.0.data/scripts/twrust"
+    with zipfile.ZipFile(built) as archive:
+        first = archive.read(program)
+    if code == 1:
+        [other] = (out / "check-b").glob("*.whl")
+        with zipfile.ZipFile(other) as archive:
+            assert archive.read(program) == first
+        causes = report.split("causes:\n", 1)[1].split("consequences:", 1)[0].split("\n")
+        assert [c for c in causes if c.strip()] == [
+            "  twrust-1.0.dist-info/sboms/twrust.cyclonedx.json: text differs"
+        ]
+    else:
+        assert code == 0
+    binary = tmp_path / "twrust"
+    binary.write_bytes(first)
+    binary.chmod(0o755)
+    done = subprocess.run([str(binary)], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["src/main.rs", "/truewheel/src/vendor/twdep/src/lib.rs"]
