@@ -27,8 +27,9 @@ to tokens before invocations are compared (:class:`Canonicalizer`):
   ``include``) -> ``{PREFIX}``: pip splits the environment in two where truewheel has one;
 * the backend's build dir (meson-python's ``{SRC}/.mesonpy-XXXXXXXX`` under pip,
   truewheel's fixed ``{SRC}/.mesonpy-build``, ``build/meson`` or ``build/skbuild``)
-  -> ``{BUILD}``; random ``tempfile`` directories
-  (``.../tmpXXXXXXXX``, a backend's probes) -> ``{TMP}``; truewheel's root -> ``{ROOT}``.
+  -> ``{BUILD}``; random ``tempfile`` directories (``.../tmpXXXXXXXX``, a backend's
+  probes, or with a prefix of the backend's own: yarl builds in ``.tmp-yarl-pep517-XXXXXXXX``,
+  in pip's TMPDIR or truewheel's ``<root>/tmp``) -> ``{TMP}``; truewheel's root -> ``{ROOT}``.
 
 Then the deliberate differences are taken out: truewheel's reproducibility flags
 (``-ffile-prefix-map=``, ``-fdebug-prefix-map=``, ``-fmacro-prefix-map=`` that pip's
@@ -85,7 +86,9 @@ _SOURCE_SUFFIXES = (
 )
 _PATH_OPTIONS = ("-I", "-L", "-isystem", "-iquote", "-idirafter", "-include")
 _NAME = r"[^/\s=,:;'\"]+"
-_TMP = re.compile(rf"(?:\{{\w+\}}|/{_NAME})*/tmp[a-z0-9_]{{8}}(?![a-z0-9_])")
+# tempfile's names: a prefix (``tmp`` by default; aio-libs backends use ``.tmp-yarl-pep517-``)
+# and 8 random characters.
+_TMP = re.compile(rf"(?:\{{\w+\}}|/{_NAME})*/\.?tmp[\w.-]*?[a-z0-9_]{{8}}(?![\w.-])")
 
 _WRAPPER = """#!/bin/sh
 # Logging compiler wrapper (benchmarks/_compilelog.py): one file per call, then the compiler.

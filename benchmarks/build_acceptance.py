@@ -33,6 +33,7 @@ command goes to benchmarks/results/raw/build-acceptance/ (git-ignored).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -230,13 +231,38 @@ def measure_package(spec: str, sdist: Path, setup: Setup) -> dict[str, Any]:
     row["truewheel_built"] = check["reproducible"] is not None
     if pip_ok and row["truewheel_built"]:
         row["ratio"] = h.ratio(check["elapsed_s"], pip["elapsed_s"])
-        pip_calls, tw_calls = cl.read_log(logs["pip"]), cl.read_log(logs["truewheel"])
-        tw_canon = cl.Canonicalizer.for_truewheel(
-            cl.truewheel_roots(tw_calls, root), sdist_top_dir(sdist), setup.libdir
-        )
-        flags = cl.compare(pip_calls, tw_calls, setup.pip_canon, tw_canon, setup.runs)
-        row["flags"] = asdict(flags)
+        row["flags"] = compare_logs(logs["pip"], logs["truewheel"], root, sdist, setup)
     return row
+
+
+def compare_logs(
+    pip_log: Path, tw_log: Path, root: str, sdist: Path, setup: Setup
+) -> dict[str, Any]:
+    pip_calls, tw_calls = cl.read_log(pip_log), cl.read_log(tw_log)
+    tw_canon = cl.Canonicalizer.for_truewheel(
+        cl.truewheel_roots(tw_calls, root), sdist_top_dir(sdist), setup.libdir
+    )
+    return asdict(cl.compare(pip_calls, tw_calls, setup.pip_canon, tw_canon, setup.runs))
+
+
+def recompare(args: argparse.Namespace, setup: Setup) -> int:
+    """Compare the kept compile logs of an earlier run again (after a change to the
+    canonical forms) and rewrite the report; nothing is built."""
+    report = json.loads(Path(args.output_json).read_text())
+    for row in report["packages"]:
+        if "flags" not in row:
+            continue
+        work = WORK_DIR / w.normalize_name(s.parse_spec(row["spec"])[0])
+        _, root = setup.truewheel_env(work, work / "compile-log" / "warm-up")
+        logs = work / "compile-log"
+        sdist = s.SDIST_DIR / row["sdist"]
+        row["flags"] = compare_logs(logs / "pip", logs / "truewheel", root, sdist, setup)
+    report.pop("partial", None)
+    report.setdefault("missing_sdists", [])
+    report["summary"] = summary(report)
+    report["meta"]["recompared_at"] = h.now_iso()
+    h.write_report(args.output_md, build_markdown(report), args.output_json, report)
+    return 0
 
 
 # --------------------------------------------------------------------------- seed case
@@ -556,6 +582,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--cold", action="store_true", help="no warm-up; a fresh build root for every package"
     )
     parser.add_argument("--no-seed", action="store_true", help="skip the pip wheel seed case")
+    parser.add_argument(
+        "--recompare",
+        action="store_true",
+        help="compare the compile logs kept by the last run again and rewrite its report",
+    )
     h.add_outputs(parser, "build-acceptance")
     return parser.parse_args(argv)
 
@@ -607,6 +638,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     cmd = h.truewheel_command(args.truewheel, "build_acceptance")
     setup, made, root_text = make_setup(args, cmd)
+    if args.recompare:
+        return recompare(args, setup)
     sdists: dict[str, Path] = {}
     for spec in dict.fromkeys([*args.packages, *([] if args.no_seed else [SEED_PACKAGE])]):
         try:
