@@ -593,7 +593,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def make_setup(args: argparse.Namespace, cmd: list[str]) -> tuple[Setup, dict[str, str], str]:
     wrappers = WORK_DIR / "compiler-wrappers"
-    made = cl.make_wrappers(h.fresh_dir(wrappers))
+    # A recomparison builds nothing: it leaves the wrappers (maybe in use by a run) alone.
+    made = {} if args.recompare else cl.make_wrappers(h.fresh_dir(wrappers))
     env = s.base_env(PIP_NO_CACHE_DIR="1")
     env.pop("TRUEWHEEL_BUILD_ROOT", None)
     env.pop(cl.LOG_VARIABLE, None)
