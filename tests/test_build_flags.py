@@ -273,3 +273,22 @@ def test_rust_program_with_a_vendored_crate_is_the_same_from_both_roots(
     binary.chmod(0o755)
     done = subprocess.run([str(binary)], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["src/main.rs", "/truewheel/src/vendor/twdep/src/lib.rs"]
+
+
+def test_a_compiler_named_by_absolute_path_is_shimmed_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``CC=/usr/bin/gcc`` never looks at PATH; the build still gets the prefix maps."""
+    real = shutil.which("gcc")
+    assert real is not None
+    monkeypatch.setenv("CC", real)
+    out = tmp_path / "out"
+    assert main(["build", str(FIXTURES / "buildproj"), "-w", str(out)]) == 0
+    [built] = out.glob("*.whl")
+    info = (out / (built.name + ".buildinfo.json")).read_text()
+    assert f"cc-{Path(real).name}" in info
+    with zipfile.ZipFile(built) as archive:
+        [name] = [n for n in archive.namelist() if n.endswith(".so")]
+        binary = archive.read(name)
+    assert b"/truewheel/src" in binary
+    assert str(tmp_path).encode() not in binary and b"truewheel-build" not in binary
