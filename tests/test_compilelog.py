@@ -117,7 +117,7 @@ def test_lost_optimisation_is_named(cl: ModuleType, tmp_path: Path) -> None:
     # The two builds of the check made the same call: listed once, counted twice.
     [pip_only] = result.only_pip
     [tw_only] = result.only_truewheel
-    assert pip_only.startswith("2x gcc -fPIC -O3 -DNDEBUG -g -I{SITE}/inc -c {SRC}/a.c")
+    assert pip_only.startswith("gcc -fPIC -O3 -DNDEBUG -g -I{SITE}/inc -c {SRC}/a.c")
     assert tw_only.endswith("-o {SRC}/build/a.o -O0 -UNDEBUG")
 
 
