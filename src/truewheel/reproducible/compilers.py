@@ -70,7 +70,7 @@ def interpreter_run_paths() -> list[str]:
     prefixes = {os.path.normpath(p) for p in (sys.base_prefix, sys.base_exec_prefix)}
     found: list[str] = []
     for name in ("LDSHARED", "LDCXXSHARED", "BLDSHARED", "LDFLAGS", "CONFIGURE_LDFLAGS"):
-        for token in shlex.split(sysconfig.get_config_var(name) or ""):
+        for token in _words(sysconfig.get_config_var(name)):
             for option in _RUN_PATH_OPTIONS:
                 if token.startswith(option) and token not in found:
                     target = os.path.normpath(token[len(option) :])
@@ -129,10 +129,12 @@ def write_shims(root: Path, tmp: Path, base: Mapping[str, str]) -> CompilerShims
         shutil.rmtree(directory)
     directory.mkdir()
     shims = CompilerShims(directory, maps=_maps(root), removed=interpreter_run_paths())
-    search = base.get("PATH", os.defpath)
+    search = os.pathsep.join(
+        p for p in base.get("PATH", os.defpath).split(os.pathsep) if p != str(directory)
+    )
     names = list(_C_FAMILY + _RUST)
     for variable in ("CC", "CXX"):
-        words = shlex.split(sysconfig.get_config_var(variable) or "")
+        words = _words(sysconfig.get_config_var(variable))
         if words and "/" not in words[0] and words[0] not in names:
             names.append(words[0])
     for name in names:
@@ -140,12 +142,25 @@ def write_shims(root: Path, tmp: Path, base: Mapping[str, str]) -> CompilerShims
         if real is not None:
             _install(shims, name, real, tmp)
     for variable in _COMPILER_VARIABLES:
-        words = shlex.split(base.get(variable, ""))
+        # The interpreter's own CC or CXX counts when the user has not chosen one.
+        given = base.get(variable)
+        words = _words(given if given is not None else sysconfig.get_config_var(variable))
         if words and words[0].startswith("/") and os.access(words[0], os.X_OK):
             name = f"{variable.lower()}-{Path(words[0]).name}"
             _install(shims, name, words[0], tmp)
             shims.environment[variable] = shlex.join([str(directory / name), *words[1:]])
     return shims
+
+
+def _words(value: object) -> list[str]:
+    """A command line as a shell splits it; one that does not split (an unclosed quote)
+    is left to the backend, which reports it as under pip wheel."""
+    if not isinstance(value, str):
+        return []
+    try:
+        return shlex.split(value)
+    except ValueError:
+        return []
 
 
 def _install(shims: CompilerShims, name: str, real: str, tmp: Path) -> None:
