@@ -29,7 +29,8 @@ to tokens before invocations are compared (:class:`Canonicalizer`):
   truewheel's fixed ``{SRC}/.mesonpy-build``, ``build/meson`` or ``build/skbuild``)
   -> ``{BUILD}``; random ``tempfile`` directories (``.../tmpXXXXXXXX``, a backend's
   probes, or with a prefix of the backend's own: yarl builds in ``.tmp-yarl-pep517-XXXXXXXX``,
-  in pip's TMPDIR or truewheel's ``<root>/tmp``) -> ``{TMP}``; truewheel's root -> ``{ROOT}``.
+  pdm-backend in ``pdm-build-XXXXXXXX``, in pip's /tmp or truewheel's ``<root>/tmp``)
+  -> ``{TMP}``; truewheel's root -> ``{ROOT}``.
 
 Then the deliberate differences are taken out: truewheel's reproducibility flags
 (``-ffile-prefix-map=``, ``-fdebug-prefix-map=``, ``-fmacro-prefix-map=`` that pip's
@@ -91,6 +92,8 @@ _NAME = r"[^/\s=,:;'\"]+"
 # 8 random characters and maybe a suffix (cffi preprocesses ``tmpXXXXXXXX.h``).
 _TMP = re.compile(
     rf"(?:\{{\w+\}}|/{_NAME})*/\.?tmp[\w.-]*?[a-z0-9_]{{8}}(?:\.[A-Za-z0-9]+)?(?![\w.-])"
+    # or any tempfile name directly in pip's /tmp or truewheel's <root>/tmp (pdm-build-*)
+    rf"|(?:\{{ROOT\}}|^|(?<=[=,\s])|(?<=^-[A-Za-z]))/tmp/[\w.-]*?[a-z0-9_]{{8}}(?:\.[A-Za-z0-9]+)?(?![\w.-])"
 )
 
 _WRAPPER = """#!/bin/sh
