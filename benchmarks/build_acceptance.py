@@ -454,9 +454,9 @@ def method_lines(meta: dict[str, Any]) -> list[str]:
             "Compiler calls: logging wrappers (`benchmarks/_compilelog.py`: "
             f"{', '.join(meta['wrappers'])}) first on PATH for both; "
             + (f"they add {cost:.1f} ms per call. " if cost is not None else "")
-            + "Flags equal = the multiset of canonical calls of the check's "
-            f"{meta['check_runs']} builds is {meta['check_runs']} times pip's, after "
-            "truewheel's prefix maps and the interpreter's `-Wl,-rpath,<libdir>` are "
+            + "Flags equal = the distinct canonical calls of the check's "
+            f"{meta['check_runs']} builds are those of pip's build (pip runs setup.py once "
+            "more, for metadata, so counts differ), after truewheel's prefix maps and the interpreter's `-Wl,-rpath,<libdir>` are "
             "taken out (rpath column: pip's / truewheel's calls that carry it). "
             "Debug info = ELF members with DWARF / ELF members, pip / truewheel."
         ),
