@@ -456,7 +456,8 @@ def method_lines(meta: dict[str, Any]) -> list[str]:
             + (f"they add {cost:.1f} ms per call. " if cost is not None else "")
             + "Flags equal = the distinct canonical calls of the check's "
             f"{meta['check_runs']} builds are those of pip's build (pip runs setup.py once "
-            "more, for metadata, so counts differ), after truewheel's prefix maps and the interpreter's `-Wl,-rpath,<libdir>` are "
+            "more, for metadata, so counts differ), after truewheel's prefix maps and "
+            "the interpreter's `-Wl,-rpath,<libdir>` are "
             "taken out (rpath column: pip's / truewheel's calls that carry it). "
             "Debug info = ELF members with DWARF / ELF members, pip / truewheel."
         ),
