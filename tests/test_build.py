@@ -109,6 +109,39 @@ def test_check_builds_twice_and_agrees(tmp_path: Path, capsys: pytest.CaptureFix
     assert len(list((tmp_path / "out").glob("*.whl"))) == 1
 
 
+def test_check_before_source_and_json_names_wheels_that_exist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--check SOURCE``: the optional N does not swallow the source."""
+    source = copy_project(tmp_path / "checked")
+    assert main(["build", "--check", str(source), "-w", str(tmp_path / "out"), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    check_document(document)
+    builds = document["check"]["builds"]
+    assert len(builds) == 2 and all(Path(b["wheel"]).is_file() for b in builds)
+
+
+def test_sigterm_stops_the_check_and_its_builds(tmp_path: Path) -> None:
+    """timeout(1) or a CI cancel: no build left running (holding the root's lock), no output."""
+    import signal
+    import time
+
+    source = copy_project(tmp_path / "slow")
+    (source / "setup.py").write_text(
+        "import time\ntime.sleep(60)\nfrom setuptools import setup\nsetup()\n"
+    )
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "truewheel", "build", "--check", "2", "-w", str(out)]
+    child = subprocess.Popen([*argv, str(source)], start_new_session=True)
+    time.sleep(8)
+    child.send_signal(signal.SIGTERM)
+    assert child.wait(timeout=30) == 128 + signal.SIGTERM
+    time.sleep(1)
+    left = subprocess.run(["pgrep", "-f", str(source)], capture_output=True, text=True)
+    assert left.stdout.strip() == "", "no build of it is still running"
+    assert not out.exists()
+
+
 def test_sdist_with_path_traversal_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -133,7 +166,8 @@ def test_failing_build_shows_the_backend_error(
     assert main(["build", str(broken), "-w", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "build backend" in err[0] and "failed" in err[0]
-    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+    assert "twbuild_core.c:1:" in err[0] and "error:" in err[0], "the compiler's own diagnostic"
+    assert not (tmp_path / "out").exists()
 
 
 def test_missing_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,7 @@ environment live) are written as tokens before the two logs are compared.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -287,6 +288,9 @@ def test_a_compiler_named_by_absolute_path_is_shimmed_too(
     [built] = out.glob("*.whl")
     info = (out / (built.name + ".buildinfo.json")).read_text()
     assert f"cc-{Path(real).name}" in info
+    record = json.loads(info)
+    assert record["environment"]["CC"] == real, "the user's CC, not the shim standing in"
+    assert record["toolchain"]["compiler"], "asked of the user's compiler"
     with zipfile.ZipFile(built) as archive:
         [name] = [n for n in archive.namelist() if n.endswith(".so")]
         binary = archive.read(name)

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -303,7 +305,23 @@ def diff_command(wheel_a: str, wheel_b: str, as_json: bool, verbose: bool) -> Ou
     return run_diff(wheel_a, wheel_b, as_json=as_json, verbose=verbose)
 
 
-@cli.command("build")
+class _BuildCommand(click.Command):
+    """``--check`` takes an optional N: a SOURCE written right after it is not N."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        args = list(args)
+        for index, arg in enumerate(args):
+            if arg == "--":
+                break
+            if arg == "--check":
+                following = args[index + 1] if index + 1 < len(args) else None
+                if following is None or not following.isdigit():
+                    args.insert(index + 1, "2")
+                break
+        return super().parse_args(ctx, args)
+
+
+@cli.command("build", cls=_BuildCommand)
 @click.argument("source")
 @wheel_dir_option("dist", "Directory for the wheel and its buildinfo.")
 @click.option(
@@ -442,11 +460,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     was_enabled = gc.isenabled()
     gc.disable()
+    installed = _exit_on_sigterm()
     try:
         return _main(argv)
     finally:
+        if installed:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
         if was_enabled:
             gc.enable()
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _exit_on_sigterm() -> bool:
+    """SIGTERM (``timeout``, a CI cancel) unwinds like Ctrl-C: temporary outputs are
+    removed and a build's child processes stopped, instead of the process vanishing."""
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return False  # the embedding program handles it
+    signal.signal(signal.SIGTERM, _terminated)
+    return True
 
 
 def _main(argv: Sequence[str] | None) -> int:

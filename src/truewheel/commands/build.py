@@ -23,17 +23,18 @@ from typing import Any
 
 from truewheel import __version__
 from truewheel._atomic import write_atomically
-from truewheel._files import output_directory
+from truewheel._files import check_output_directory, output_directory
 from truewheel.commands.diff import WheelDiff, diff_wheels
 from truewheel.commands.normalize import normalize_wheel
 from truewheel.errors import InputError
 from truewheel.reproducible.backend import BuildSystem, ensure_environment, pip_for, run_build_wheel
-from truewheel.reproducible.compilers import write_shims
+from truewheel.reproducible.compilers import command_words, write_shims
 from truewheel.reproducible.environment import (
     backend_config_settings,
     build_environment,
     recorded_time,
 )
+from truewheel.reproducible.process import run_group
 from truewheel.reproducible.root import build_root, locked_root
 from truewheel.reproducible.source import (
     ARCHIVE_SUFFIXES,
@@ -46,18 +47,9 @@ from truewheel.wheel.ziptime import ZIP_FIRST, source_date_epoch
 
 __all__ = ["BuildResult", "CheckResult", "build_wheel", "check_build"]
 
-# The user's own flags pass through to the backend as under pip wheel: the record says so.
-_RECORDED_ENV = (
-    "SOURCE_DATE_EPOCH",
-    "PYTHONHASHSEED",
-    "TZ",
-    "LC_ALL",
-    "CFLAGS",
-    "CXXFLAGS",
-    "CPPFLAGS",
-    "LDFLAGS",
-    "FFLAGS",
-)
+_APPLIED_ENV = ("SOURCE_DATE_EPOCH", "PYTHONHASHSEED", "TZ", "LC_ALL")
+# What the user chose reaches the backend as under pip wheel; the record says what it was.
+_USER_ENV = ("CC", "CXX", "FC", "LDSHARED", "CFLAGS", "CXXFLAGS", "CPPFLAGS", "LDFLAGS", "FFLAGS")
 
 
 @dataclass
@@ -83,7 +75,8 @@ def build_wheel(source: str, out_dir: Path, environ: dict[str, str] | None = Non
     chosen = _chosen_epoch(environ)
     with tempfile.TemporaryDirectory(prefix="truewheel-fetch-") as fetched:
         path = _resolve_source(source, Path(fetched))
-        output_directory(out_dir, option="-w")  # after the source: a bad one leaves no dir
+        # Refused before a long build; created only when there is a wheel to put in it.
+        check_output_directory(out_dir, option="-w")
         with locked_root(build_root(environ)) as root:
             tree = prepare_source(path, root / "src")
             src = tree.project
@@ -97,9 +90,10 @@ def build_wheel(source: str, out_dir: Path, environ: dict[str, str] | None = Non
                 built = run_build_wheel(
                     src, python, system, env, Path(raw), backend_config_settings(system.backend)
                 )
+                output_directory(out_dir, option="-w")
                 result = normalize_wheel(built, out_dir, environ={"SOURCE_DATE_EPOCH": str(epoch)})
             wheel = Path(str(result.output))
-            info = _buildinfo(path, tree, epoch, env, python, system.backend, wheel)
+            info = _buildinfo(path, tree, epoch, env, environ, python, system.backend, wheel)
             info["compiler_shims"] = shims.record(root)
     buildinfo = wheel.with_name(wheel.name + ".buildinfo.json")
     write_atomically(str(buildinfo), json.dumps(info, indent=2, sort_keys=True) + "\n")
@@ -122,7 +116,7 @@ def check_build(source: str, out_dir: Path, runs: int = 2) -> CheckResult:
     root = build_root(environ)
     with tempfile.TemporaryDirectory(prefix="truewheel-check-") as work:
         path = _resolve_source(source, Path(work) / "fetched")
-        output_directory(out_dir, option="-w")
+        check_output_directory(out_dir, option="-w")
         result = CheckResult(identical=True, wheels=[], digests=[], variations=[])
         for index in range(runs):
             variation = _variation(index, root)
@@ -135,17 +129,22 @@ def check_build(source: str, out_dir: Path, runs: int = 2) -> CheckResult:
             result.digests.append(sha256_file(wheel))
             result.variations.append(variation)
         result.identical = len(set(result.digests)) == 1
-        kept = [_keep(result.wheels[0], out_dir)]
+        # Every build is named by a wheel that outlives the work directory: the first one
+        # kept, each differing one kept beside it, an identical one by the first's copy.
+        output_directory(out_dir, option="-w")
+        first = _keep(result.wheels[0], out_dir)
+        kept = [first]
+        for index, (wheel, digest, variation) in enumerate(
+            zip(result.wheels, result.digests, result.variations, strict=True)
+        ):
+            if digest == result.digests[0]:
+                result.wheels[index] = first
+            else:
+                result.wheels[index] = _keep(wheel, out_dir / f"check-{variation['name']}")
+                kept.append(result.wheels[index])
         if not result.identical:
-            # Keep every differing build beside the first, so the user can diff them again.
-            for wheel, digest, variation in zip(
-                result.wheels, result.digests, result.variations, strict=True
-            ):
-                if digest != result.digests[0]:
-                    kept.append(_keep(wheel, out_dir / f"check-{variation['name']}"))
             result.diff = diff_wheels(kept[0], kept[1])
-        result.kept = kept[0]
-        result.wheels = [kept[0], *result.wheels[1:]]
+        result.kept = first
         return result
 
 
@@ -185,15 +184,7 @@ def _build_in_child(source: Path, run_dir: Path, variation: dict[str, str]) -> P
     argv = [sys.executable, "-m", "truewheel", "build", str(source.resolve()), "-w", str(out)]
     if variation["cpus"] == "1" and shutil.which("taskset"):
         argv = ["taskset", "-c", "0", *argv]
-    done = subprocess.run(
-        argv,
-        cwd=run_dir,
-        env=env,
-        capture_output=True,
-        text=True,
-        umask=int(variation["umask"], 8),
-        check=False,
-    )
+    done = run_group(argv, env=env, cwd=run_dir, umask=int(variation["umask"], 8))
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         last = last.removeprefix("truewheel: error: ")
@@ -252,6 +243,7 @@ def _buildinfo(
     tree: SourceTree,
     epoch: int,
     env: dict[str, str],
+    user: dict[str, str],
     python: Path,
     backend: str,
     wheel: Path,
@@ -267,10 +259,11 @@ def _buildinfo(
             "sha256": tree.sha256,
         },
         "source_date_epoch": epoch,
-        "environment": {k: env[k] for k in _RECORDED_ENV if k in env},
+        "environment": {k: env[k] for k in _APPLIED_ENV if k in env}
+        | {k: user[k] for k in _USER_ENV if k in user},
         "umask": "022",
         "toolchain": {
-            "compiler": _first_line([env.get("CC", "cc"), "--version"]),
+            "compiler": _first_line([*(command_words(user.get("CC", "")) or ["cc"]), "--version"]),
             "linker": _first_line(["ld", "--version"]),
             "python": sys.version.split()[0],
         },

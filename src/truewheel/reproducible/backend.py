@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import posixpath
 import shutil
-import subprocess
 import sys
 import tempfile
 import warnings
@@ -16,6 +15,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from truewheel._files import is_regular_file, read_regular
 from truewheel.errors import InputError, TruewheelError
+from truewheel.reproducible.process import failure_line, run_group
 
 __all__ = [
     "BuildError",
@@ -126,12 +126,11 @@ def _backend_path(value: object) -> list[str] | None:
 
 
 def _run(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path | None = None, what: str) -> str:
-    done = subprocess.run(
-        list(argv), cwd=cwd, env=dict(env), capture_output=True, text=True, umask=0o022, check=False
-    )
+    done = run_group(argv, env=env, cwd=cwd)
     if done.returncode != 0:
+        output = f"{done.stdout}\n{done.stderr}"
         tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:]) or "no output"
-        raise BuildError(f"{what} failed: {tail}")
+        raise BuildError(f"{what} failed: {failure_line(output) or tail}")
     return done.stdout
 
 

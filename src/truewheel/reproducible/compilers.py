@@ -31,7 +31,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["CANONICAL", "CompilerShims", "interpreter_run_paths", "write_shims"]
+__all__ = [
+    "CANONICAL",
+    "CompilerShims",
+    "command_words",
+    "interpreter_run_paths",
+    "write_shims",
+]
 
 CANONICAL = "/truewheel"
 # Names meson, CMake, setuptools and cargo's cc crate look up on PATH.
@@ -70,7 +76,7 @@ def interpreter_run_paths() -> list[str]:
     prefixes = {os.path.normpath(p) for p in (sys.base_prefix, sys.base_exec_prefix)}
     found: list[str] = []
     for name in ("LDSHARED", "LDCXXSHARED", "BLDSHARED", "LDFLAGS", "CONFIGURE_LDFLAGS"):
-        for token in _words(sysconfig.get_config_var(name)):
+        for token in command_words(sysconfig.get_config_var(name)):
             for option in _RUN_PATH_OPTIONS:
                 if token.startswith(option) and token not in found:
                     target = os.path.normpath(token[len(option) :])
@@ -134,7 +140,7 @@ def write_shims(root: Path, tmp: Path, base: Mapping[str, str]) -> CompilerShims
     )
     names = list(_C_FAMILY + _RUST)
     for variable in ("CC", "CXX"):
-        words = _words(sysconfig.get_config_var(variable))
+        words = command_words(sysconfig.get_config_var(variable))
         if words and "/" not in words[0] and words[0] not in names:
             names.append(words[0])
     for name in names:
@@ -144,7 +150,7 @@ def write_shims(root: Path, tmp: Path, base: Mapping[str, str]) -> CompilerShims
     for variable in _COMPILER_VARIABLES:
         # The interpreter's own CC or CXX counts when the user has not chosen one.
         given = base.get(variable)
-        words = _words(given if given is not None else sysconfig.get_config_var(variable))
+        words = command_words(given if given is not None else sysconfig.get_config_var(variable))
         if words and words[0].startswith("/") and os.access(words[0], os.X_OK):
             name = f"{variable.lower()}-{Path(words[0]).name}"
             _install(shims, name, words[0], tmp)
@@ -152,7 +158,7 @@ def write_shims(root: Path, tmp: Path, base: Mapping[str, str]) -> CompilerShims
     return shims
 
 
-def _words(value: object) -> list[str]:
+def command_words(value: object) -> list[str]:
     """A command line as a shell splits it; one that does not split (an unclosed quote)
     is left to the backend, which reports it as under pip wheel."""
     if not isinstance(value, str):

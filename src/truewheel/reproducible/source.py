@@ -12,7 +12,6 @@ its top.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from truewheel._files import is_regular_file, sha256_file
 from truewheel.errors import InputError
+from truewheel.reproducible.process import failure_line, run_group
 from truewheel.reproducible.sdist import Sdist, UnpackLimits
 from truewheel.reproducible.tree import TreeWriter, check_tree, copy_tree
 
@@ -65,7 +65,8 @@ def fetch_sdist(requirement: str, into: Path) -> Path:
             path=requirement,
         ) from exc
     into.mkdir(parents=True, exist_ok=True)
-    base = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(into)]
+    # Not quiet: pip then passes on the backend's output, which says why it failed.
+    base = [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(into)]
     attempts = [
         ["--no-binary", ":all:", "--no-build-isolation"],
         ["--no-binary", name],
@@ -73,7 +74,7 @@ def fetch_sdist(requirement: str, into: Path) -> Path:
     for options in attempts:
         # In the empty download directory, a requirement named like a local file finds none.
         argv = [*base, *options, "--", requirement]
-        done = subprocess.run(argv, cwd=into, capture_output=True, text=True, check=False)
+        done = run_group(argv, cwd=into)
         found = [p for p in into.iterdir() if is_archive(p)]
         if done.returncode == 0 and len(found) == 1:
             return found[0]
@@ -83,10 +84,11 @@ def fetch_sdist(requirement: str, into: Path) -> Path:
 
 
 def _pip_error(stderr: str) -> str:
-    """pip's own error line: its closing hint ("See above for details") says nothing here."""
+    """Why pip failed: the backend's own reason when pip ran one, else pip's error line
+    (its closing hint, "See above for details", says nothing here)."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith(("ERROR:", "error:"))]
-    return (errors or lines or ["no sdist downloaded"])[-1]
+    return failure_line(stderr) or (errors or lines or ["no sdist downloaded"])[-1]
 
 
 def newest_member_time(archive: Path) -> int | None:
