@@ -277,3 +277,19 @@ def test_fetch_failure_says_what_pip_said(
     [line] = capsys.readouterr().err.strip().splitlines()
     assert "cannot fetch an sdist" in line and "iniconfig==0.0.999" in line
     assert "See above" not in line and "No matching distribution" in line
+
+
+def test_diff_of_pip_and_truewheel_builds_names_each_root(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same tree under two roots of different depth: each pair of roots in full."""
+    source = copy_project(tmp_path / "pip-src")
+    argv = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-cache-dir"]
+    subprocess.run([*argv, "-w", str(tmp_path / "pip"), str(source)], check=True)
+    [plain] = (tmp_path / "pip").glob("*.whl")
+    assert main(["build", str(PROJECT), "-w", str(tmp_path / "tw")]) == 0
+    [built] = (tmp_path / "tw").glob("*.whl")
+    capsys.readouterr()
+    assert main(["diff", str(plain), str(built)]) == 1
+    [cause] = [line for line in capsys.readouterr().out.splitlines() if "build path" in line]
+    assert f"A {source}  B /truewheel/src" in cause

@@ -123,7 +123,7 @@ def test_diff_names_the_edits_of_a_repair(
     assert "tags changed: A cp" in causes and "manylinux_" in causes
     assert "libraries added: twsys.libs/libgmp-" in causes
     consequences = out.split("consequences:")[1]
-    assert ".dynstr" in consequences and "follows from the edits" in consequences
+    assert ".dynstr" in consequences and "follow from the dynamic section" in consequences
     assert "RECORD differs beyond" not in out
     assert main(["diff", "--json", str(before), str(after)]) == 1
     document = json.loads(capsys.readouterr().out)

@@ -120,7 +120,9 @@ def explain_elf_difference(a: Stream, size_a: int, b: Stream, size_b: int) -> El
         if s in following and s not in CONSEQUENCE_SECTIONS and s != ".shstrtab"
     ]
     if rewritten:
-        result.consequences.append(f"{', '.join(rewritten)} rewritten (follows from the edits)")
+        result.consequences.append(
+            f"{', '.join(rewritten)} differ (follow from the dynamic section's changes)"
+        )
     for section in CONSEQUENCE_SECTIONS:
         if section in result.sections:
             result.consequences.append(f"{section} differs (follows from the content)")
@@ -240,7 +242,7 @@ def _path_changes(
     for name in sections:
         strings_a, strings_b = a.found("path", name), b.found("path", name)
         only_a, only_b = sorted(strings_a - strings_b), sorted(strings_b - strings_a)
-        found = {_differing_directory(x, y) for x, y in zip(only_a, only_b, strict=False)}
+        found = {_differing_directory(x, y) for x, y in _paired(only_a, only_b)}
         found.discard(None)
         if found:
             where.append(name)
@@ -248,13 +250,52 @@ def _path_changes(
     return sorted(pairs), where
 
 
+_MAX_MATCHED = 512
+
+
+def _paired(only_a: list[str], only_b: list[str]) -> Iterator[tuple[str, str]]:
+    """Each path of A with the path of B that ends the same way (the same file of the same
+    tree, built under another root); by sorted order when there are too many to match."""
+    if len(only_a) * len(only_b) > _MAX_MATCHED**2:
+        yield from zip(only_a, only_b, strict=False)
+        return
+    split_a = [x.split("/") for x in only_a]
+    split_b = [y.split("/") for y in only_b]
+    scored = sorted(
+        (
+            (-_common_tail(px, py), i, j)
+            for i, px in enumerate(split_a)
+            for j, py in enumerate(split_b)
+        ),
+    )
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    for _, i, j in scored:  # the best-matching pairs first, ties in sorted order
+        if i not in used_a and j not in used_b:
+            used_a.add(i)
+            used_b.add(j)
+            yield only_a[i], only_b[j]
+
+
+def _common_tail(px: list[str], py: list[str]) -> int:
+    tail = 0
+    while tail < min(len(px), len(py)) - 1 and px[-1 - tail] == py[-1 - tail]:
+        tail += 1
+    return tail
+
+
 def _differing_directory(x: str, y: str) -> tuple[str, str] | None:
-    """``/a/b/buildA/src/x.c`` vs ``/a/b/buildB/src/x.c`` -> (``/a/b/buildA``, ``/a/b/buildB``)."""
+    """The roots two paths of one tree sit under: their common ending left out.
+
+    ``/a/b/buildA/src/x.c`` vs ``/a/b/buildB/src/x.c`` -> (``/a/b/buildA``, ``/a/b/buildB``);
+    ``/tmp/pip-req-build-q1/src/x.c`` vs ``/truewheel/src/src/x.c`` -> (``/tmp/pip-req-build-q1``,
+    ``/truewheel/src``).  Paths that end differently are shown whole.
+    """
     px, py = x.split("/"), y.split("/")
-    first = next((i for i, (u, v) in enumerate(zip(px, py, strict=False)) if u != v), None)
-    if first is None:
+    if px == py:
         return None
-    return "/".join(px[: first + 1]), "/".join(py[: first + 1])
+    tail = _common_tail(px, py)
+    return "/".join(px[: len(px) - tail]), "/".join(py[: len(py) - tail])
 
 
 def _substituted(stream: Stream, changes: list[tuple[str, str]]) -> Iterator[bytes]:
