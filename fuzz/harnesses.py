@@ -123,6 +123,10 @@ def elf(data: bytes) -> None:
             read_producers(parsed, BytesSource(data))
         except TruewheelError:
             pass
+        try:  # versioned dynamic symbols (the unvendor ABI gate)
+            ElfFile.dynamic_symbols(BytesSource(data))
+        except TruewheelError:
+            pass
     chunks = [data[i : i + 97] for i in range(0, len(data), 97)]
     eager, member.EAGER_BYTES = member.EAGER_BYTES, 512
     try:

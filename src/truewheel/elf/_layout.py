@@ -66,6 +66,7 @@ class Layout:
         #: where st_name, st_info and st_shndx sit in an unpacked symbol
         self.sym_fields = (0, 1, 3) if wide else (0, 3, 5)
         self.u32 = struct.Struct(e + "I")
+        self.u16 = struct.Struct(e + "H")
         self.word = 8 if wide else 4
 
     def program_header(self, raw: tuple[int, ...]) -> tuple[int, int, int, int, int, int]:

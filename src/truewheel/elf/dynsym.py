@@ -26,7 +26,7 @@ from truewheel.elf import _layout as L
 from truewheel.elf.source import ByteSource, Unavailable
 from truewheel.errors import ElfError
 
-__all__ = ["imports", "symbol_ranges"]
+__all__ = ["imports", "symbol_ranges", "whole_table"]
 
 # The unhashed prefix of real files holds their imports (thousands at most); a crafted
 # count beyond this is cut, never allocated.
@@ -108,6 +108,13 @@ def imports(
             raise ElfError("malformed ELF (symbol name is not terminated)")
         out.add(names[start:end].decode("utf-8", "surrogateescape"))
     return frozenset(out)
+
+
+def whole_table(
+    source: ByteSource, lay: L.Layout, tags: Mapping[int, int], offset_of: OffsetOf
+) -> tuple[int, int, int] | None:
+    """(offset, entries, entry size) of the whole dynamic symbol table, definitions included."""
+    return _table(source, lay, tags, offset_of, program=True)
 
 
 def _hash_header(tags: Mapping[int, int], offset_of: OffsetOf) -> int | None:

@@ -19,6 +19,7 @@ from truewheel.elf import _layout as L
 from truewheel.elf import dynsym
 from truewheel.elf.machine import architecture, describe
 from truewheel.elf.source import ByteSource, BytesSource, Unavailable
+from truewheel.elf.versions import DynamicSymbols, read_symbols, version_names
 from truewheel.errors import ElfError
 
 __all__ = ["HEADER_SIZE", "ElfFile", "ElfHeader", "ElfLayout", "Section", "VersionNeed", "is_elf"]
@@ -164,6 +165,12 @@ class ElfFile:
         :class:`~truewheel.elf.source.Unavailable` for a range it did not keep.
         """
         return _Parser(source).parse(sections=sections)
+
+    @classmethod
+    def dynamic_symbols(cls, source: ByteSource) -> DynamicSymbols:
+        """Every dynamic symbol with its version (``elf/versions.py``): the whole table is
+        read, so this is asked only of the files an ABI question is about."""
+        return _Parser(source).dynamic_symbols()
 
     @classmethod
     def layout(cls, source: ByteSource) -> ElfLayout:
@@ -382,6 +389,20 @@ class _Parser:
             name = names[sh_name:end].decode("utf-8", "surrogateescape")
             sections.setdefault(name, Section(name, sh_type, sh_offset, sh_size, sh_flags))
         return sections
+
+    def dynamic_symbols(self) -> DynamicSymbols:
+        dynamic = None
+        for p_type, _, p_offset, p_vaddr, p_filesz, _, _ in self._program_headers():
+            if p_type == L.PT_LOAD:
+                self.loads.append((p_vaddr, p_offset, p_filesz))
+            elif p_type == L.PT_DYNAMIC:
+                dynamic = (p_offset, p_filesz)
+        tags = dict(self._dynamic_entries(*dynamic)) if dynamic else {}
+        if L.DT_STRTAB not in tags:
+            return DynamicSymbols(frozenset(), frozenset())
+        strtab = self._offset_of(tags[L.DT_STRTAB])
+        args = (self.src, self.lay, tags, self._offset_of, strtab)
+        return read_symbols(*args, version_names(*args, self._cstring))
 
     def _offset_of(self, vaddr: int) -> int:
         for p_vaddr, p_offset, p_filesz in self.loads:
