@@ -25,7 +25,7 @@ from truewheel.elf import dynsym
 from truewheel.elf.source import ByteSource
 from truewheel.errors import ElfError
 
-__all__ = ["DynamicSymbols", "read_symbols", "version_names"]
+__all__ = ["DynamicSymbols", "Symbol", "read_symbols", "version_names"]
 
 DT_VERSYM = 0x6FFFFFF0
 _VERSYM_HIDDEN = 0x8000
