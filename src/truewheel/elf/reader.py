@@ -19,7 +19,7 @@ from truewheel.elf import _layout as L
 from truewheel.elf import dynsym
 from truewheel.elf.machine import architecture, describe
 from truewheel.elf.source import ByteSource, BytesSource, Unavailable
-from truewheel.elf.versions import DynamicSymbols, read_symbols, version_names
+from truewheel.elf.versions import DynamicSymbols, read_symbols
 from truewheel.errors import ElfError
 
 __all__ = ["HEADER_SIZE", "ElfFile", "ElfHeader", "ElfLayout", "Section", "VersionNeed", "is_elf"]
@@ -209,6 +209,8 @@ class _Parser:
         self.ident_version = ident[6]
         self.header = self._unpack(self.lay.header, 16, "ELF header")
         self.loads: list[tuple[int, int, int]] = []
+        # Version index (vd_ndx, vna_other) -> name, as the version walkers meet them.
+        self.version_index: dict[int, str] = {}
 
     def _unpack(self, fmt: struct.Struct, offset: int, what: str) -> tuple[int, ...]:
         return fmt.unpack(self.src.read(offset, fmt.size, what))
@@ -401,8 +403,15 @@ class _Parser:
         if L.DT_STRTAB not in tags:
             return DynamicSymbols(frozenset(), frozenset())
         strtab = self._offset_of(tags[L.DT_STRTAB])
-        args = (self.src, self.lay, tags, self._offset_of, strtab)
-        return read_symbols(*args, version_names(*args, self._cstring))
+        if L.DT_VERNEED in tags:
+            self._version_needs(
+                self._offset_of(tags[L.DT_VERNEED]), tags.get(L.DT_VERNEEDNUM, 0), strtab
+            )
+        if L.DT_VERDEF in tags:
+            self._version_defs(
+                self._offset_of(tags[L.DT_VERDEF]), tags.get(L.DT_VERDEFNUM, 0), strtab
+            )
+        return read_symbols(self.src, self.lay, tags, self._offset_of, strtab, self.version_index)
 
     def _offset_of(self, vaddr: int) -> int:
         for p_vaddr, p_offset, p_filesz in self.loads:
@@ -461,8 +470,9 @@ class _Parser:
             aux = at + vn_aux
             for _ in range(vn_cnt):
                 _visit(seen, aux, "vernaux")
-                _, _, _, vna_name, vna_next = self._unpack(lay.vernaux, aux, "vernaux")
+                _, _, vna_other, vna_name, vna_next = self._unpack(lay.vernaux, aux, "vernaux")
                 versions.append(self._cstring(strtab + vna_name, "version name"))
+                self.version_index[vna_other] = versions[-1]
                 if not vna_next:
                     break
                 aux += vna_next
@@ -480,10 +490,11 @@ class _Parser:
         seen: set[int] = set()
         for _ in range(min(count, _MAX_VERSION_ENTRIES)):
             _visit(seen, at, "verdef")
-            _, flags, _, vd_cnt, _, vd_aux, vd_next = self._unpack(lay.verdef, at, "verdef")
+            _, flags, vd_ndx, vd_cnt, _, vd_aux, vd_next = self._unpack(lay.verdef, at, "verdef")
             if vd_cnt and not flags & 1:  # VER_FLG_BASE names the file itself
                 vda_name, _ = self._unpack(lay.verdaux, at + vd_aux, "verdaux")
                 names.append(self._cstring(strtab + vda_name, "version definition"))
+                self.version_index[vd_ndx] = names[-1]
             if not vd_next:
                 break
             at += vd_next

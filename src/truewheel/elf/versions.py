@@ -25,13 +25,12 @@ from truewheel.elf import dynsym
 from truewheel.elf.source import ByteSource
 from truewheel.errors import ElfError
 
-__all__ = ["DynamicSymbols", "Symbol", "read_symbols", "version_names"]
+__all__ = ["DynamicSymbols", "Symbol", "read_symbols"]
 
 DT_VERSYM = 0x6FFFFFF0
 _VERSYM_HIDDEN = 0x8000
 _STB_LOCAL = 0
 _STV_DEFAULT, _STV_PROTECTED = 0, 3
-_MAX_VERSIONS = 4096
 _MAX_NAME = 4096
 
 Symbol = tuple[str, str | None]  # name, version (None: unversioned)
@@ -45,47 +44,6 @@ class DynamicSymbols:
     needed: frozenset[Symbol]
 
 
-def version_names(
-    source: ByteSource,
-    lay: L.Layout,
-    tags: Mapping[int, int],
-    offset_of: Callable[[int], int],
-    strtab: int,
-    cstring: Callable[[int, str], str],
-) -> dict[int, str]:
-    """Version index -> name, from the definitions (``vd_ndx``) and needs (``vna_other``)."""
-    names: dict[int, str] = {}
-    if L.DT_VERDEF in tags:
-        at = offset_of(tags[L.DT_VERDEF])
-        for _ in range(min(tags.get(L.DT_VERDEFNUM, 0), _MAX_VERSIONS)):
-            _, _, ndx, cnt, _, aux, nxt = lay.verdef.unpack(
-                source.read(at, lay.verdef.size, "verdef")
-            )
-            if cnt:
-                (name, _) = lay.verdaux.unpack(source.read(at + aux, lay.verdaux.size, "verdaux"))
-                names[ndx] = cstring(strtab + name, "version definition")
-            if not nxt:
-                break
-            at += nxt
-    if L.DT_VERNEED in tags:
-        at = offset_of(tags[L.DT_VERNEED])
-        for _ in range(min(tags.get(L.DT_VERNEEDNUM, 0), _MAX_VERSIONS)):
-            _, cnt, _, aux, nxt = lay.verneed.unpack(source.read(at, lay.verneed.size, "verneed"))
-            entry = at + aux
-            for _ in range(min(cnt, _MAX_VERSIONS)):
-                _, _, other, name, next_aux = lay.vernaux.unpack(
-                    source.read(entry, lay.vernaux.size, "vernaux")
-                )
-                names[other] = cstring(strtab + name, "version name")
-                if not next_aux:
-                    break
-                entry += next_aux
-            if not nxt:
-                break
-            at += nxt
-    return names
-
-
 def read_symbols(
     source: ByteSource,
     lay: L.Layout,
@@ -94,7 +52,10 @@ def read_symbols(
     strtab: int,
     versions: Mapping[int, str],
 ) -> DynamicSymbols:
-    """The whole dynamic symbol table, each symbol with its version."""
+    """The whole dynamic symbol table, each symbol with its version.
+
+    ``versions``: index -> name, as the reader's version-table walkers found them.
+    """
     table = dynsym.whole_table(source, lay, tags, offset_of)
     if table is None:
         return DynamicSymbols(frozenset(), frozenset())

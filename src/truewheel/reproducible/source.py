@@ -78,8 +78,11 @@ def fetch_sdist(requirement: str, into: Path) -> Path:
         found = [p for p in into.iterdir() if is_archive(p)]
         if done.returncode == 0 and len(found) == 1:
             return found[0]
-        for leftover in into.iterdir():
-            leftover.unlink()
+        for leftover in into.iterdir():  # a partial download, before the next attempt
+            if leftover.is_dir():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink()
     raise InputError(f"cannot fetch an sdist for {requirement!r}: {_pip_error(done.stderr)}")
 
 
