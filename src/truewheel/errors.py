@@ -7,6 +7,9 @@ also subclass :class:`ValueError`, following pypa/packaging and pypa/installer.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 __all__ = [
     "ElfError",
     "InputError",
@@ -14,6 +17,7 @@ __all__ = [
     "PolicyError",
     "TruewheelError",
     "WheelArchiveError",
+    "located",
 ]
 
 
@@ -57,3 +61,12 @@ class ElfError(InputError):
 
 class PolicyError(TruewheelError):
     """The bundled policy data is unusable (a packaging bug, not user input)."""
+
+
+@contextmanager
+def located(path: str, member: str) -> Iterator[None]:
+    """Name the wheel and member in an error raised by a lower layer that knew neither."""
+    try:
+        yield
+    except TruewheelError as exc:
+        raise exc.located(path=path, member=member) from None

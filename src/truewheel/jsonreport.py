@@ -29,6 +29,7 @@ SCHEMA_VERSIONS = {
     "build": "1.0",
     "normalize": "1.0",
     "scan": "1.0",
+    "unvendor": "1.0",
 }
 
 

@@ -117,6 +117,9 @@ class Inspector:
             for m in scanned
             if m.elf is not None
         ]
+        provided = provided_libraries(
+            wheel.metadata.requires_dist, native, self.libraries, declared.providers
+        )
         return into(
             path=wheel.path,
             filename=wheel.name.filename,
@@ -128,9 +131,7 @@ class Inspector:
             total_bytes=sum(m.file_size for m in wheel.files),
             compressed_bytes=sum(m.compressed_size for m in wheel.files),
             native_files=native,
-            platform=platform_report(wheel, native, self.glibc, self.musl),
+            platform=platform_report(wheel, native, self.glibc, self.musl, provided),
             deep=deep,
-            provided=provided_libraries(
-                wheel.metadata.requires_dist, native, self.libraries, declared.providers
-            ),
+            provided=provided,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Collection
 
 from truewheel.analysis.libc import MUSL, WheelLibc, wheel_libc
 from truewheel.analysis.report import NativeFile, PlatformReport
@@ -97,11 +98,15 @@ def policies_for(libc: WheelLibc, glibc: PolicySet, musl: PolicySet) -> PolicySe
     return musl if libc.libc == MUSL else glibc
 
 
-def requirements(native: list[NativeFile], arch: str, *, graftable: bool) -> list[Requirement]:
+def requirements(
+    native: list[NativeFile], arch: str, *, graftable: bool, provided: Collection[str] = ()
+) -> list[Requirement]:
     """What the content asks of the target system.
 
     With ``graftable`` true, external libraries are left out: a repair would
     bundle them, so they do not bound the tag a repaired wheel could carry.
+    ``provided`` libraries come with a required distribution (analysis/provided.py),
+    not from the system, so they never bound the tag.
     """
     needs: dict[tuple[str, str], set[str]] = defaultdict(set)
     for f in native:
@@ -112,6 +117,8 @@ def requirements(native: list[NativeFile], arch: str, *, graftable: bool) -> lis
             for version in need.versions:
                 needs[("symbol-version", version)].add(f.path)
         for dep in f.dependencies:
+            if dep.name in provided:
+                continue
             if dep.status == SYSTEM or (dep.status == EXTERNAL and not graftable):
                 needs[("library", dep.name)].add(f.path)
         if arch == "x86_64" and f.elf.x86_isa_level:
@@ -124,7 +131,11 @@ def requirements(native: list[NativeFile], arch: str, *, graftable: bool) -> lis
 
 
 def platform_report(
-    wheel: WheelArchive, native: list[NativeFile], glibc: PolicySet, musl: PolicySet
+    wheel: WheelArchive,
+    native: list[NativeFile],
+    glibc: PolicySet,
+    musl: PolicySet,
+    provided: Collection[str] = (),
 ) -> PlatformReport | None:
     if not native:
         return None
@@ -132,12 +143,21 @@ def platform_report(
     libc = wheel_libc(native)
     policies = policies_for(libc, glibc, musl)
     return PlatformReport(
-        computed=policies.best(arch, requirements(native, arch, graftable=False)),
-        repairable=policies.best(arch, requirements(native, arch, graftable=True)),
+        computed=policies.best(
+            arch, requirements(native, arch, graftable=False, provided=provided)
+        ),
+        repairable=policies.best(
+            arch, requirements(native, arch, graftable=True, provided=provided)
+        ),
         filename_platforms=wheel.name.platforms,
         wheel_platforms=wheel.wheel_info.platforms,
         external_libraries=sorted(
-            {d.name for f in native for d in f.dependencies if d.status == EXTERNAL}
+            {
+                d.name
+                for f in native
+                for d in f.dependencies
+                if d.status == EXTERNAL and d.name not in provided
+            }
         ),
         libc=libc,
     )

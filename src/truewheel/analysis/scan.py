@@ -24,7 +24,7 @@ from truewheel.analysis.member import analyze_stream
 from truewheel.elf import ElfFile, is_elf
 from truewheel.errors import TruewheelError
 from truewheel.policy.libraries import LibraryTable, VersionEvidence
-from truewheel.wheel import WheelArchive, ZipMember
+from truewheel.wheel import WheelArchive, ZipMember, record_mismatch
 
 if TYPE_CHECKING:
     from truewheel.elf.buildpaths import BuildPath
@@ -231,3 +231,21 @@ def _check_record(wheel: WheelArchive, member: ZipMember, digests: dict[str, byt
     if _b64(digests[entry.algorithm]) != entry.digest:
         return f"{entry.algorithm} differs from RECORD"
     return None
+
+
+def verified_digests(wheel: WheelArchive) -> dict[str, tuple[str, int]]:
+    """RECORD digest and size of every member, refused unless the input's RECORD agrees.
+
+    What a rewrite copies unchanged keeps the digest its RECORD row needs, proven."""
+    members = [
+        m
+        for m in wheel.files
+        if m.name != wheel.record_name and not m.name.startswith(f"{wheel.record_name}.")
+    ]
+    digests = digest_members(wheel, members)
+    problems = [f"{path}: listed in RECORD but not in the wheel" for path in wheel.missing_files]
+    problems += [f"{name}: {problem}" for name, (_, problem) in sorted(digests.items()) if problem]
+    if problems:
+        raise record_mismatch(wheel, problems)
+    sizes = {m.name: m.file_size for m in members}
+    return {name: (digest, sizes[name]) for name, (digest, _) in digests.items()}

@@ -253,6 +253,52 @@ def repair_command(wheels: tuple[str, ...], **options: Any) -> Outcome:
     return run_repair(wheels, **options)
 
 
+@cli.command("unvendor")
+@click.argument("wheels", nargs=-1, type=click.Path(path_type=str))
+@click.option(
+    "--lib",
+    "patterns",
+    multiple=True,
+    metavar="PATTERN",
+    help="Library to share, a glob on its unmangled name (libgmp*); repeat for chains "
+    "(libmpfr* needs libgmp*). Required unless --plan.",
+)
+@wheel_dir_option("wheelhouse", "Directory for the library wheels and rewritten consumers.")
+@click.option("--name", default=None, help="Distribution name of the library wheel (one library).")
+@click.option(
+    "--plan",
+    "plan_only",
+    is_flag=True,
+    help="Change nothing: per library, the copies, the ABI gate's verdict, the bytes saved.",
+)
+@click.option(
+    "--catalog",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=str),
+    help="With --plan: ask about every wheel a scan catalog holds (truewheel scan --catalog).",
+)
+@click.option(
+    "-z",
+    "--zip-compression-level",
+    type=click.IntRange(-1, 9),
+    default=None,
+    help="Deflate level for new members, 0 (stored) to 9.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
+def unvendor_command(wheels: tuple[str, ...], **options: Any) -> Outcome:
+    """Share one copy of a library that several wheels vendor: a library wheel, and
+    each consumer rewritten to require and preload it, ABI-checked and proven to load.
+
+    \b
+    Exit status: 0 written (or, with --plan, every library passes the ABI gate);
+    1 with --plan, some library is refused; 2 bad input or a refused unvendor
+    (nothing is written); 3 internal error.
+    """
+    from truewheel.cli._unvendor import run_unvendor
+
+    return run_unvendor(wheels, **options)
+
+
 @cli.command("normalize")
 @click.argument("wheels", nargs=-1, required=True, type=click.Path(path_type=str))
 @wheel_dir_option("wheelhouse", "Directory for the normalized wheels.")

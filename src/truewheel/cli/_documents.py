@@ -37,12 +37,17 @@ def _repair_json(result: RepairResult) -> dict[str, Any]:
             for g in (plan.grafted if plan else [])
         ],
         "excluded": [asdict(e) for e in (plan.excluded if plan else [])],
-        "provided": [asdict(p) for p in (plan.provided if plan else [])],
+        "provided": [_without_order(asdict(p)) for p in (plan.provided if plan else [])],
         "patched": result.patched,
         "removed_search_paths": dict(plan.removed_search_paths) if plan else {},
         "dropped_libpython": [asdict(d) for d in (plan.dropped_libpython if plan else [])],
         "moved_scripts": [asdict(m) for m in (plan.moved_scripts if plan else [])],
     }
+
+
+def _without_order(provided: dict[str, Any]) -> dict[str, Any]:
+    provided.pop("order", None)  # unvendor's load rank; a repair's providers all rank 0
+    return provided
 
 
 def diff_json(result: WheelDiff) -> dict[str, Any]:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -24,8 +23,8 @@ from truewheel.analysis.inspector import Inspector
 from truewheel.analysis.libc import WheelLibc
 from truewheel.analysis.platform import policies_for, requirements, unsupported_architecture
 from truewheel.analysis.report import LoaderFacts
-from truewheel.analysis.scan import digest_members
-from truewheel.errors import InputError, MetadataError, TruewheelError
+from truewheel.analysis.scan import verified_digests
+from truewheel.errors import InputError, MetadataError, located
 from truewheel.policy.manylinux import Policy, PolicySet, Requirement
 from truewheel.repair.hostlibs import HostLibraries
 from truewheel.repair.patchelf import apply_edits
@@ -38,7 +37,7 @@ from truewheel.repair.rewrite import (
 )
 from truewheel.repair.sbom import SbomFiles, sbom_files
 from truewheel.repair.verify import describe_unresolved, unresolved
-from truewheel.wheel import WheelArchive, ZipMember, record_mismatch
+from truewheel.wheel import WheelArchive
 from truewheel.wheel.archive import MAX_TEXT_BYTES
 from truewheel.wheel.writer import (
     NewMember,
@@ -278,11 +277,11 @@ class Repairer:
             if plan.changes_anything
             else None
         )
-        digests = _verified_digests(wheel)
+        digests = verified_digests(wheel)
         dist_info = wheel.dist_info
         by_name = {m.name: m for m in wheel.files}
         originals: dict[str, Callable[[Path], None]] = {
-            name: partial(_save, wheel, by_name[name]) for name in plan.edits if name in by_name
+            name: partial(wheel.save, by_name[name]) for name in plan.edits if name in by_name
         }
         originals.update(
             {name: partial(shutil.copyfile, host) for name, host in plan.graft_sources.items()}
@@ -290,7 +289,7 @@ class Repairer:
         native_paths = frozenset(f.path for f in report.native_files)
         strip = frozenset(originals) | native_paths if options.strip else frozenset()
         for name in sorted(strip - set(originals)):
-            originals[name] = partial(_save, wheel, by_name[name])
+            originals[name] = partial(wheel.save, by_name[name])
         out_dir = output_directory(options.wheel_dir)
         with tempfile.TemporaryDirectory(prefix="truewheel-patch-") as work:
             edited = apply_edits(originals, plan.edits, strip=strip, work=Path(work))
@@ -350,7 +349,7 @@ class Repairer:
         notes: list[str],
     ) -> dict[str, bytes]:
         wheel_file = f"{wheel.dist_info}/WHEEL"
-        with _located(wheel.path, wheel_file):
+        with located(wheel.path, wheel_file):
             changes = {wheel_file: retag_wheel_file(wheel.read_text("WHEEL"), tags).encode()}
         metadata = _metadata_changes(wheel, plan, sbom, notes)
         if metadata is not None:
@@ -375,7 +374,7 @@ class Repairer:
             block = preload_source(plan.provided)
             for init in inits:
                 member = wheel.zip.get(init)
-                with _located(wheel.path, init):
+                with located(wheel.path, init):
                     data = wheel.read(member, limit=MAX_TEXT_BYTES) if member else b""
                     changes[init] = inject_preload_bytes(data, block)
         return changes
@@ -418,7 +417,7 @@ def _metadata_changes(
     licence_files = list(sbom.licence_files) if sbom else []
     if not plan.provided and not licence_files:
         return None
-    with _located(wheel.path, wheel.metadata_name):
+    with located(wheel.path, wheel.metadata_name):
         metadata = wheel.read_text("METADATA")
         if plan.provided:
             metadata = add_requirements(metadata, sorted({p.requirement for p in plan.provided}))
@@ -487,38 +486,6 @@ def _merged(needs: list[Requirement]) -> list[Requirement]:
 def _without_isa(needs: list[Requirement], isa_check: bool) -> list[Requirement]:
     """``--disable-isa-ext-check``: an x86-64 level above baseline no longer bounds the tag."""
     return needs if isa_check else [r for r in needs if r.kind != "isa"]
-
-
-def _save(wheel: WheelArchive, member: ZipMember, path: Path) -> None:
-    """Write a member's bytes to ``path`` as they inflate (patchelf edits files)."""
-    with path.open("wb") as out:
-        for chunk in wheel.stream(member):
-            out.write(chunk)
-
-
-def _verified_digests(wheel: WheelArchive) -> dict[str, tuple[str, int]]:
-    """RECORD digest and size of every member, refused unless the input's RECORD agrees."""
-    members = [
-        m
-        for m in wheel.files
-        if m.name != wheel.record_name and not m.name.startswith(f"{wheel.record_name}.")
-    ]
-    digests = digest_members(wheel, members)
-    problems = [f"{path}: listed in RECORD but not in the wheel" for path in wheel.missing_files]
-    problems += [f"{name}: {problem}" for name, (_, problem) in sorted(digests.items()) if problem]
-    if problems:
-        raise record_mismatch(wheel, problems)
-    sizes = {m.name: m.file_size for m in members}
-    return {name: (digest, sizes[name]) for name, (digest, _) in digests.items()}
-
-
-@contextmanager
-def _located(path: str, member: str) -> Iterator[None]:
-    """Name the wheel and member in an error raised by a text edit that knew neither."""
-    try:
-        yield
-    except TruewheelError as exc:
-        raise exc.located(path=path, member=member) from None
 
 
 def _graft_requirements(plan: RepairPlan, policy: Policy, arch: str) -> list[Requirement]:

@@ -70,6 +70,9 @@ class ProvidedLibrary:
     distribution: str  # canonical project name of the provider
     pattern: str
     needed_by: tuple[str, ...]
+    #: preload rank: a library loads after those of lower rank (unvendor's chains, where
+    #: MPFR's copy needs GMP's already loaded); equal ranks load by name
+    order: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,7 +121,8 @@ def preload_source(provided: Sequence[ProvidedLibrary]) -> str:
     The block is self-contained (stdlib only: ``importlib.metadata``, ``ctypes``, ``os``,
     ``fnmatch``; Python 3.8 or newer), delimited by :data:`BEGIN_MARKER` and
     :data:`END_MARKER`, and leaves no name behind in the namespace it runs in.  Libraries are
-    listed sorted by name, so equal input gives equal text.  For each library it looks through
+    listed by rank (:attr:`ProvidedLibrary.order`), then name, so equal input gives equal
+    text.  For each library it looks through
     the provider distribution's RECORD for a file whose basename is the library name, else one
     matching the pattern that is a shared object (``.so`` in its name), and loads the first one
     that exists.  A missing distribution, a missing file or a failed load raises ImportError
@@ -129,9 +130,9 @@ def preload_source(provided: Sequence[ProvidedLibrary]) -> str:
     """
     if not provided:
         raise ValueError("preload_source needs at least one provided library")
-    unique = {(p.name, p.pattern, p.distribution, p.requirement) for p in provided}
+    unique = {(p.order, p.name, p.pattern, p.distribution, p.requirement) for p in provided}
     entries = []
-    for name, pattern, distribution, requirement in sorted(unique):
+    for _, name, pattern, distribution, requirement in sorted(unique):
         values = (name, pattern, distribution, requirement, _shell_quoted(requirement))
         entries.append("        (" + ", ".join(_literal(v) for v in values) + "),")
     return _TEMPLATE.format(

@@ -46,6 +46,7 @@ __all__ = [
     "SBOM_NAMESPACE",
     "SbomFiles",
     "build_sbom",
+    "canonical_json",
     "licence_members",
     "sbom_files",
 ]
@@ -190,9 +191,13 @@ def build_sbom(
     raw: dict[str, Any] = json.loads(JsonV1Dot6(bom).output_as_string())
     if when is None:
         raw.get("metadata", {}).pop("timestamp", None)
+    return canonical_json(raw)
+
+
+def canonical_json(raw: dict[str, Any]) -> str:
+    """The BOM's text: keys sorted at every level (the bytes must not depend on the
+    library's key order) and a serial number derived from everything else it says."""
     raw.pop("serialNumber", None)
-    # Sorted keys at every level: the bytes must not depend on the library's key order; the
-    # serial number is derived from everything else the BOM says, so it changes with it.
     content = json.dumps(raw, indent=2, ensure_ascii=False, sort_keys=True)
     raw["serialNumber"] = uuid.uuid5(SBOM_NAMESPACE, content).urn
     return json.dumps(raw, indent=2, ensure_ascii=False, sort_keys=True) + "\n"

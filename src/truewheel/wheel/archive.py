@@ -94,6 +94,12 @@ class WheelArchive:
     def stream(self, member: ZipMember) -> Iterator[bytes]:
         return self.zip.stream(member)
 
+    def save(self, member: ZipMember, path: Path) -> None:
+        """Write a member's bytes to ``path`` as they inflate (patchelf edits files)."""
+        with path.open("wb") as out:
+            for chunk in self.stream(member):
+                out.write(chunk)
+
     def read_text(self, dist_info_file: str) -> str:
         name = self._member_name(dist_info_file)
         member = self.zip.get(name)
