@@ -85,6 +85,14 @@ def describe(result: UnvendorResult) -> list[str]:
             f"{passing} of {len(result.libraries)} libraries pass the ABI gate; {verb} "
             f"{_size(unpacked)} unpacked, {_size(compressed)} compressed"
         )
+        duplicated = sum(p.duplicated_bytes[0] for p in result.libraries)
+        removed = sum(p.duplicated_bytes[0] for p in result.libraries if p.passes)
+        if duplicated:
+            lines.append(
+                f"duplicated today (identical bytes or same version): {_size(duplicated)} "
+                f"unpacked; the plan removes {_size(removed)} of them "
+                f"({100 * removed / duplicated:.0f}%)"
+            )
     return lines
 
 
@@ -164,4 +172,6 @@ def _plan_json(plan: LibraryPlan) -> dict[str, Any]:
         "compressed_bytes": plan.compressed_bytes,
         "saved_unpacked_bytes": unpacked,
         "saved_compressed_bytes": compressed,
+        "duplicated_unpacked_bytes": plan.duplicated_bytes[0],
+        "duplicated_compressed_bytes": plan.duplicated_bytes[1],
     }

@@ -142,7 +142,7 @@ class Unvendorer:
     def _plan(
         self, inputs: list[WheelInput], extracted: Extracted, options: UnvendorOptions
     ) -> list[LibraryPlan]:
-        groups = group_copies(c for i in inputs for c in i.copies)
+        groups = group_copies((c for i in inputs for c in i.copies), mirror=options.mirror)
         facts = {i.path: i.facts for i in inputs}
         plans = [
             LibraryPlan(lib, rev, arch, libc or None, copies)

@@ -1,8 +1,8 @@
 """``unvendor --plan --catalog``: the question asked of every wheel a scan catalog holds.
 
 The catalog knows each native file's library, family and architecture, so it picks
-the wheels worth opening: those holding a third-party library that some other file
-in the catalog also is.  The ABI gate needs the symbols, which the catalog does not
+the wheels worth opening: those holding a library, not their own product, that some
+other file in the catalog also is.  The ABI gate needs the symbols, which the catalog does not
 keep, so those wheels are then read like wheels given on the command line.
 """
 
@@ -20,7 +20,7 @@ WITH copies AS (
     SELECT u.path AS path, f.library AS library, f.architecture AS architecture
     FROM native_files f JOIN units u ON u.id = f.unit_id
     WHERE u.kind = 'wheel' AND u.error IS NULL AND f.kind = 'library'
-      AND f.library IS NOT NULL AND f.family IS NOT NULL AND f.first_party = 0
+      AND f.library IS NOT NULL AND f.first_party = 0
 )
 SELECT DISTINCT path FROM copies
 WHERE (library, architecture) IN (

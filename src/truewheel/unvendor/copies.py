@@ -39,8 +39,8 @@ def find_copies(
 ) -> list[Copy]:
     """The copies in one wheel (``facts`` read deep: sha256 and versions known).
 
-    ``patterns`` None takes every third-party library the table or the wheel's SBOM
-    identifies (what ``--plan`` without ``--lib`` asks about); ``compressed`` gives
+    ``patterns`` None takes every vendored library (:func:`_vendored`: what ``--plan``
+    without ``--lib`` asks about); ``compressed`` gives
     each member's compressed size.
     """
     users: dict[str, list[str]] = {}
@@ -54,12 +54,19 @@ def find_copies(
         if library is None:
             continue
         if patterns is None:
-            if f.identity is None or f.identity.first_party:
+            if not _vendored(f):
                 continue
         elif not matches(f.path, f.elf.soname, patterns):
             continue
         copies.append(_copy(facts, f, library, users.get(f.path, []), compressed))
     return copies
+
+
+def _vendored(f: NativeFile) -> bool:
+    """A third-party library by the table or the SBOM, or one a repair tool grafted."""
+    if f.identity is not None:
+        return not f.identity.first_party
+    return LibraryName.parse(posixpath.basename(f.path)).hash is not None
 
 
 def _copy(
@@ -96,8 +103,13 @@ def revision(copy: Copy) -> str:
     return LibraryName.parse(posixpath.basename(copy.member)).unmangled
 
 
-def group_copies(copies: Iterable[Copy]) -> dict[GroupKey, list[Copy]]:
+def group_copies(copies: Iterable[Copy], *, mirror: bool = False) -> dict[GroupKey, list[Copy]]:
     """Copies by library, revision, architecture and libc, each in wheel and member order.
+
+    With ``mirror`` (a plan over a whole index), copies whose version is unknown are
+    grouped by their bytes as well: each build is its own library wheel, since only
+    identical copies of unknown version may be shared (see gate.py), and an index
+    operator would publish each one.
 
     libtool promises that a newer revision serves the older ones' consumers, but not
     every library keeps that promise (Boost changes its ABI with every release under
@@ -106,5 +118,7 @@ def group_copies(copies: Iterable[Copy]) -> dict[GroupKey, list[Copy]]:
     """
     groups: dict[GroupKey, list[Copy]] = {}
     for c in copies:
-        groups.setdefault((c.library, revision(c), c.architecture, c.libc or ""), []).append(c)
+        build = f"@{c.sha256[:12]}" if mirror and c.version is None else ""
+        key = (c.library, revision(c) + build, c.architecture, c.libc or "")
+        groups.setdefault(key, []).append(c)
     return {k: sorted(v, key=lambda c: c.key) for k, v in sorted(groups.items())}

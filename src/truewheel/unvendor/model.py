@@ -76,6 +76,22 @@ class LibraryPlan:
         return sum(c.compressed_size for c in self.copies)
 
     @property
+    def duplicated_bytes(self) -> tuple[int, int]:
+        """Unpacked and compressed bytes beyond one copy per version: byte-identical
+        copies and builds of the same version (a copy of unknown version counts only
+        with copies of the same bytes)."""
+        groups: dict[str, list[Copy]] = {}
+        for c in self.copies:
+            groups.setdefault(f"version {c.version}" if c.version else c.sha256, []).append(c)
+        return (
+            sum(sum(c.size for c in g) - max(c.size for c in g) for g in groups.values()),
+            sum(
+                sum(c.compressed_size for c in g) - max(c.compressed_size for c in g)
+                for g in groups.values()
+            ),
+        )
+
+    @property
     def saved_bytes(self) -> tuple[int, int]:
         """Unpacked and compressed bytes no longer shipped: every copy but one."""
         if self.chosen is None:
