@@ -56,6 +56,11 @@ def providerbuild() -> ModuleType:
 
 
 @pytest.fixture(scope="session")
+def unvendorbuild() -> ModuleType:
+    return _load_fixture_module("unvendorbuild")
+
+
+@pytest.fixture(scope="session")
 def repaircases() -> ModuleType:
     return _load_fixture_module("repaircases")
 

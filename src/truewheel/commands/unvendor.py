@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from truewheel._files import output_directory
+from truewheel._files import check_output_directory
 from truewheel.analysis.inspector import Inspector
 from truewheel.analysis.platform import requirements
 from truewheel.analysis.report import LoaderFacts
@@ -101,11 +101,10 @@ class Unvendorer:
     ) -> UnvendorResult:
         if not paths:
             raise InputError("no wheels given")
-        work_parent = None
         if not options.plan_only:
             assert options.wheel_dir is not None
-            work_parent = output_directory(options.wheel_dir)
-        with tempfile.TemporaryDirectory(prefix=".truewheel-unvendor-", dir=work_parent) as tmp:
+            check_output_directory(options.wheel_dir, option="-w")
+        with tempfile.TemporaryDirectory(prefix="truewheel-unvendor-") as tmp:
             work = Path(tmp)
             extracted = Extracted(work)
             inputs = [self._read(p, options.patterns, extracted) for p in paths]

@@ -14,7 +14,7 @@ of unknown version are shared only when they are byte-identical.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from packaging.version import InvalidVersion, Version
 
@@ -40,15 +40,13 @@ def decide(plan: LibraryPlan, symbols_of: SymbolsOf, platform_problem: PlatformP
     plan.checked_symbols = sum(len(n) for n in needs.values())
     identical = len({c.sha256 for c in copies}) == 1
     candidates, version_problem = _by_version(copies, identical)
-    best: tuple[int, Copy, dict[str, list[Symbol]]] | None = None
+    lacking: list[tuple[int, Copy, dict[str, list[Symbol]]]] = []
     problems: list[str] = []
     for candidate in candidates:
         verdict = abi_gate(symbols_of(candidate.wheel, candidate.member), needs)
         if not verdict.passes:
             missing = {k: v for k, v in verdict.missing.items() if v}
-            count = sum(len(v) for v in missing.values())
-            if best is None or count < best[0]:
-                best = (count, candidate, missing)
+            lacking.append((sum(len(v) for v in missing.values()), candidate, missing))
             continue
         problem = platform_problem(candidate)
         if problem is not None:
@@ -59,12 +57,13 @@ def decide(plan: LibraryPlan, symbols_of: SymbolsOf, platform_problem: PlatformP
             return
         plan.refusal = Refusal(version_problem)
         return
-    if best is not None and not problems:
-        plan.refusal = Refusal(_describe_missing(best[1], best[2], len(candidates)), best[2])
-    elif problems:
+    if problems:
         plan.refusal = Refusal(
             "no copy meets every consumer wheel's platform tag: " + "; ".join(problems)
         )
+    elif lacking:
+        closest = min(lacking, key=lambda item: item[0])
+        plan.refusal = Refusal(_describe_missing(lacking), closest[2])
     else:
         plan.refusal = Refusal(version_problem or "no copy to choose")
 
@@ -103,13 +102,15 @@ def _parsed(version: str | None) -> Version | None:
         return None
 
 
-def _describe_missing(copy: Copy, missing: Mapping[str, list[Symbol]], candidates: int) -> str:
+def _describe_missing(lacking: list[tuple[int, Copy, dict[str, list[Symbol]]]]) -> str:
+    """What each candidate copy lacks, and who binds it (three copies named at most)."""
     parts = []
-    for file, symbols in sorted(missing.items()):
-        names = ", ".join(f"{n}@{v}" if v else n for n, v in symbols[:5])
-        more = f" and {len(symbols) - 5} more" if len(symbols) > 5 else ""
-        parts.append(f"{names}{more} (bound by {file})")
-    which = "the closest copy" if candidates > 1 else "the newest copy"
-    return f"ABI gate: {which}, {consumer_label(copy.wheel, copy.member)}, lacks " + "; ".join(
-        parts
-    )
+    for _, copy, missing in sorted(lacking, key=lambda item: item[0])[:3]:
+        needs = []
+        for file, symbols in sorted(missing.items()):
+            names = ", ".join(f"{n}@{v}" if v else n for n, v in symbols[:5])
+            more = f" and {len(symbols) - 5} more" if len(symbols) > 5 else ""
+            needs.append(f"{names}{more} (bound by {file})")
+        parts.append(f"{consumer_label(copy.wheel, copy.member)} lacks " + "; ".join(needs))
+    more = f" (and {len(lacking) - 3} more copies)" if len(lacking) > 3 else ""
+    return "ABI gate: no copy serves every consumer: " + " | ".join(parts) + more

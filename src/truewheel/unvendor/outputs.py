@@ -63,6 +63,7 @@ def write_outputs(
     environ: Mapping[str, str],
 ) -> list[Output]:
     assert options.wheel_dir is not None
+    existed = options.wheel_dir.is_dir()
     out_dir = output_directory(options.wheel_dir)
     passing = [p for p in plans if p.chosen is not None]
     order = _load_order(passing)
@@ -102,6 +103,8 @@ def write_outputs(
         return outputs
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if not existed and not any(out_dir.iterdir()):
+            out_dir.rmdir()  # a failed run leaves no directory it made
 
 
 def _load_order(plans: list[LibraryPlan]) -> dict[str, int]:
