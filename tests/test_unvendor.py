@@ -199,3 +199,20 @@ def test_bad_name_and_not_a_wheel(
     [line] = capsys.readouterr().err.splitlines()
     assert "--name 'bad name!' is not a valid project name" in line
     assert not (tmp_path / "o").exists()
+
+
+def test_outputs_are_deterministic_and_the_loader_loads(
+    gmp_wheels: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = []
+    for name in ("one", "two"):
+        out = tmp_path / name
+        assert main(["unvendor", "--lib", "libgmp*", "-w", str(out), *map(str, gmp_wheels)]) == 0
+        runs.append({w.name: _digest(w) for w in out.glob("*.whl")})
+    assert runs[0] == runs[1] and len(runs[0]) == 3
+    capsys.readouterr()
+    [lib_wheel] = (tmp_path / "one").glob("libgmp-*.whl")
+    python, env = venv_python(tmp_path / "venv", lib_wheel)
+    code = "import libgmp, os; libgmp.load(); print(os.path.isfile(libgmp.library_path()))"
+    done = run_python(python, env, code)
+    assert (done.returncode, done.stdout) == (0, "True\n"), done.stderr

@@ -152,8 +152,9 @@ def _library_wheels(
             package=import_package(plan.distribution),
             version=plan.version,
             soname=plan.soname,
-            summary=f"{_printable(what)}{_printable(version)} ({plan.library}), one copy shared "
-            "by the wheels that vendored it",
+            summary=_printable(
+                f"{what}{version} ({plan.library}), one copy shared by the wheels that vendored it"
+            ),
             requires=requires,
             licence_files=tuple(_licences(inputs, plan)),
             platforms=tuple(tags),
@@ -169,8 +170,8 @@ def _licence_members(inputs: list[WheelInput], plan: LibraryPlan) -> dict[str, t
     """Licence files the wheels carry for this library: relative name -> (wheel, member).
 
     A file under ``.dist-info/licenses/`` counts when a directory on its path is named
-    for the library (``gmp``, ``gmp-6.3.0``, ``libgmp``), as auditwheel-era wheels
-    and python-flint lay them out; the chosen copy's wheel is looked at first.
+    for the library (``gmp``, ``gmp-6.3.0``, ``libgmp10``), as python-flint and
+    truewheel repair lay them out; the chosen copy's wheel is looked at first.
     """
     chosen = plan.chosen
     assert chosen is not None
@@ -182,13 +183,22 @@ def _licence_members(inputs: list[WheelInput], plan: LibraryPlan) -> dict[str, t
         for member in sorted(item.compressed):
             if not member.startswith(prefix):
                 continue
-            relative = member[len(prefix) :]
-            dirs = [d.lower() for d in relative.split("/")[:-1]]
-            if any(d in names or any(d.startswith(f"{n}-") for n in names) for d in dirs):
-                found.setdefault(relative, (item.path, member))
+            parts = member[len(prefix) :].split("/")
+            named = [i for i, d in enumerate(parts[:-1]) if _named_for(d.lower(), names)]
+            if named:
+                found.setdefault("/".join(parts[named[0] :]), (item.path, member))
         if found:
             break
     return found
+
+
+def _named_for(directory: str, names: set[str]) -> bool:
+    """``gmp``, ``gmp-6.3.0`` or a Debian package's ``libgmp10`` (truewheel repair's layout)."""
+    for name in names:
+        rest = directory.removeprefix(name)
+        if rest != directory and (not rest or rest.startswith("-") or rest.isdigit()):
+            return True
+    return False
 
 
 def _licences(inputs: list[WheelInput], plan: LibraryPlan) -> list[str]:
