@@ -459,7 +459,7 @@ def test_output_below_a_file_or_unwritable(
     assert blocker.read_text() == "x"
 
 
-@pytest.mark.parametrize("command", ["repair", "normalize", "build"])
+@pytest.mark.parametrize("command", ["repair", "normalize", "build", "unvendor"])
 def test_wheel_dir_below_a_file(
     command: str,
     fixture_wheels: dict[str, Path],
@@ -470,10 +470,11 @@ def test_wheel_dir_below_a_file(
     blocker = tmp_path / "file"
     blocker.write_text("x")
     wheel = str(fixture_wheels["extension"])
-    status, out, err = run(capsys, command, "-w", str(blocker / "out" / "deeper"), wheel)
+    extra = ["--lib", "lib*"] if command == "unvendor" else []
+    status, out, err = run(capsys, command, *extra, "-w", str(blocker / "out" / "deeper"), wheel)
     assert status == 2 and out == ""
     assert f"-w: not a directory: {blocker}" in one_error(err)
-    status, _, err = run(capsys, command, "-w", str(blocker), wheel)
+    status, _, err = run(capsys, command, *extra, "-w", str(blocker), wheel)
     assert status == 2 and "Traceback" not in err
     assert sorted(tmp_path.iterdir()) == [blocker] and blocker.read_text() == "x"
 
@@ -547,6 +548,8 @@ def test_a_fifo_is_refused_by_every_command(
         ["normalize", "--check", str(fifo)],
         ["diff", str(fifo), good],
         ["diff", good, str(fifo)],
+        ["unvendor", "--lib", "lib*", "-w", out_dir, str(fifo)],
+        ["unvendor", "--plan", str(fifo)],
     ):
         status, _, err = run(capsys, *args)
         assert status == 2, args

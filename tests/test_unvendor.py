@@ -198,6 +198,26 @@ def test_bad_name_and_not_a_wheel(
     assert main([*argv, *map(str, gmp_wheels)]) == 2
     [line] = capsys.readouterr().err.splitlines()
     assert "--name 'bad name!' is not a valid project name" in line
+    argv = ["unvendor", "--lib", "libnothing*", "-w", str(tmp_path / "o")]
+    assert main([*argv, *map(str, gmp_wheels)]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert "no vendored library matches --lib 'libnothing*'" in line
+    assert (
+        main(
+            [
+                "unvendor",
+                "--lib",
+                "libgmp*",
+                "-w",
+                str(tmp_path / "o"),
+                *map(str, gmp_wheels),
+                str(gmp_wheels[0]),
+            ]
+        )
+        == 2
+    )
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.endswith(f"{gmp_wheels[0]}: given twice")
     assert not (tmp_path / "o").exists()
 
 

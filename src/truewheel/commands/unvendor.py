@@ -101,6 +101,10 @@ class Unvendorer:
     ) -> UnvendorResult:
         if not paths:
             raise InputError("no wheels given")
+        resolved = [os.path.realpath(p) for p in paths]
+        if len(set(resolved)) != len(resolved):
+            twice = next(p for p in paths if resolved.count(os.path.realpath(p)) > 1)
+            raise InputError("given twice", path=os.fspath(twice))
         if not options.plan_only:
             assert options.wheel_dir is not None
             check_output_directory(options.wheel_dir, option="-w")
@@ -110,8 +114,14 @@ class Unvendorer:
             inputs = [self._read(p, options.patterns, extracted) for p in paths]
             plans = self._plan(inputs, extracted, options)
             result = UnvendorResult([i.path for i in inputs], plans, plan_only=options.plan_only)
-            if options.plan_only or not plans:
+            if options.plan_only:
                 return result
+            if not plans:
+                raise InputError(
+                    "no vendored library matches "
+                    + " ".join(f"--lib {p!r}" for p in options.patterns or ())
+                    + " in these wheels"
+                )
             if result.refused:
                 raise UnvendorError(_refusal_line(result.refused))
             from truewheel.unvendor.outputs import write_outputs
