@@ -111,7 +111,7 @@ class Unvendorer:
         with tempfile.TemporaryDirectory(prefix="truewheel-unvendor-") as tmp:
             work = Path(tmp)
             extracted = Extracted(work)
-            inputs = [self._read(p, options.patterns, extracted) for p in paths]
+            inputs = [self._read(p, options, extracted) for p in paths]
             plans = self._plan(inputs, extracted, options)
             result = UnvendorResult([i.path for i in inputs], plans, plan_only=options.plan_only)
             if options.plan_only:
@@ -135,15 +135,20 @@ class Unvendorer:
     # -- reading ---------------------------------------------------------------------------
 
     def _read(
-        self, path: str | os.PathLike[str], patterns: tuple[str, ...] | None, extracted: Extracted
+        self, path: str | os.PathLike[str], options: UnvendorOptions, extracted: Extracted
     ) -> WheelInput:
+        """One wheel's facts; a plan keeps only the copies' (a mirror holds thousands)."""
         with WheelArchive(path, self.inspector.limits) as wheel:
             facts = self.inspector.loader_facts(wheel, deep=True)
             compressed = {m.name: m.compressed_size for m in wheel.files}
-            item = WheelInput(wheel.path, facts, wheel.dist_info, compressed)
-            item.copies = find_copies(facts, patterns, compressed)
-            wanted = {c.member for c in item.copies} | {u for c in item.copies for u in c.users}
+            copies = find_copies(facts, options.patterns, compressed)
+            wanted = {c.member for c in copies} | {u for c in copies for u in c.users}
             extracted.save(wheel, wanted)
+            if options.plan_only:
+                members = {c.member for c in copies}
+                facts.native_files = [f for f in facts.native_files if f.path in members]
+                compressed = {}
+            item = WheelInput(wheel.path, facts, wheel.dist_info, compressed, copies)
         return item
 
     # -- planning --------------------------------------------------------------------------
