@@ -22,12 +22,19 @@ from truewheel._files import check_output_directory
 from truewheel.analysis.inspector import Inspector
 from truewheel.analysis.platform import requirements
 from truewheel.analysis.report import LoaderFacts
-from truewheel.errors import InputError, TruewheelError
+from truewheel.errors import InputError
 from truewheel.policy.manylinux import PolicySet
 from truewheel.unvendor.copies import find_copies, group_copies
 from truewheel.unvendor.extracted import Extracted
 from truewheel.unvendor.gate import consumer_label, decide
-from truewheel.unvendor.model import Copy, LibraryPlan, Refusal
+from truewheel.unvendor.model import (
+    Copy,
+    LibraryPlan,
+    Output,
+    Refusal,
+    UnvendorError,
+    WheelInput,
+)
 from truewheel.unvendor.names import (
     check_distribution,
     default_distribution,
@@ -37,10 +44,6 @@ from truewheel.unvendor.names import (
 from truewheel.wheel import WheelArchive
 
 __all__ = ["UnvendorError", "UnvendorOptions", "UnvendorResult", "Unvendorer", "WheelInput"]
-
-
-class UnvendorError(TruewheelError):
-    """The ABI gate (or a chain, or a name) refused a library: nothing is written."""
 
 
 @dataclass(frozen=True)
@@ -53,30 +56,6 @@ class UnvendorOptions:
     # library wheel; in one run, two revisions sharing a name could not be installed together
     mirror: bool = False
     zip_level: int | None = None
-
-
-@dataclass
-class WheelInput:
-    """One input wheel as the planner keeps it: its facts, member names and sizes."""
-
-    path: str
-    facts: LoaderFacts
-    dist_info: str
-    compressed: dict[str, int]
-    copies: list[Copy] = field(default_factory=list)
-
-
-@dataclass
-class Output:
-    kind: str  # "library" | "consumer"
-    input: str | None
-    output: str
-    distribution: str
-    version: str
-    removed: list[str] = field(default_factory=list)
-    patched: list[str] = field(default_factory=list)
-    requirements: list[str] = field(default_factory=list)
-    note: str = ""
 
 
 @dataclass
@@ -128,7 +107,14 @@ class Unvendorer:
 
             assert options.wheel_dir is not None
             result.outputs = write_outputs(
-                self.inspector, inputs, plans, extracted, work, options, self.environ
+                self.inspector,
+                inputs,
+                plans,
+                extracted,
+                work,
+                options.wheel_dir,
+                options.zip_level,
+                self.environ,
             )
             return result
 

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from truewheel.analysis.report import LoaderFacts
 from truewheel.elf.versions import Symbol
+from truewheel.errors import TruewheelError
 
-__all__ = ["Copy", "LibraryPlan", "Refusal"]
+__all__ = ["Copy", "LibraryPlan", "Output", "Refusal", "UnvendorError", "WheelInput"]
+
+
+class UnvendorError(TruewheelError):
+    """The ABI gate (or a chain, or a name) refused a library: nothing is written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +106,29 @@ class LibraryPlan:
             self.unpacked_bytes - self.chosen.size,
             self.compressed_bytes - self.chosen.compressed_size,
         )
+
+
+@dataclass
+class WheelInput:
+    """One input wheel as the planner keeps it: its facts, member names and sizes."""
+
+    path: str
+    facts: LoaderFacts
+    dist_info: str
+    compressed: dict[str, int]
+    copies: list[Copy] = field(default_factory=list)
+
+
+@dataclass
+class Output:
+    """A written wheel: a library wheel (``input`` None) or a rewritten consumer."""
+
+    kind: str  # "library" | "consumer"
+    input: str | None
+    output: str
+    distribution: str
+    version: str
+    removed: list[str] = field(default_factory=list)
+    patched: list[str] = field(default_factory=list)
+    requirements: list[str] = field(default_factory=list)
+    note: str = ""
