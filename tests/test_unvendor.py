@@ -57,6 +57,19 @@ def _members(wheel: Path) -> list[str]:
         return z.namelist()
 
 
+def _sbom(wheel: Path) -> str:
+    with zipfile.ZipFile(wheel) as z:
+        name = next(n for n in z.namelist() if n.endswith(".dist-info/sboms/truewheel.cdx.json"))
+        return z.read(name).decode()
+
+
+def _cyclonedx_error(text: str) -> object:
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    return JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
+
+
 def test_plan_changes_nothing(
     gmp_wheels: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -105,6 +118,14 @@ def test_one_copy_shared_and_proven_to_load(
         with zipfile.ZipFile(consumer) as z:
             metadata = z.read(next(n for n in names if n.endswith(".dist-info/METADATA")))
         assert f"Requires-Dist: libgmp=={library['version']}".encode() in metadata
+    # Both SBOMs are valid CycloneDX 1.6; the consumer's no longer lists its copy.
+    for wheel in (lib_wheel, *consumers):
+        text = _sbom(wheel)
+        assert _cyclonedx_error(text) is None, wheel.name
+        if wheel != lib_wheel:
+            refs = {c["bom-ref"] for c in json.loads(text)["components"]}
+            assert not [r for r in refs if ".libs/libgmp-" in r], "the removed copy is gone"
+            assert f"pkg:pypi/libgmp@{library['version']}" in refs
     # truewheel's own outputs inspect clean: no warning, no error.
     for wheel in (lib_wheel, *consumers):
         report = Inspector().inspect(wheel)

@@ -36,9 +36,11 @@ def plan_consumer(
     facts: LoaderFacts,
     removed: Mapping[str, LibraryWheel],
     load_order: Mapping[str, int],
+    library_wheels: Mapping[str, LibraryWheel],
 ) -> ConsumerPlan:
-    """``removed``: member -> the library wheel that replaces it; ``load_order``:
-    distribution -> rank (a library wheel ranks after those it needs)."""
+    """``removed``: member -> the library wheel that replaces it; ``load_order`` and
+    ``library_wheels``: every library wheel of the run by distribution, and its rank (a
+    library wheel ranks after those it needs, which the preload loads first)."""
     plan = ConsumerPlan(facts.path, dict(removed))
     by_path = {f.path: f for f in facts.native_files}
     reached: dict[str, set[str]] = {}  # file -> distributions it reaches through removed copies
@@ -50,11 +52,16 @@ def plan_consumer(
             if target is not None:
                 plan.edits.setdefault(f.path, ElfEdit()).replace(dep.name, target.soname, f.path)
         reached[f.path] = _reach(f.path, by_path, removed)
-    wheels = {w.distribution: w for w in removed.values()}
+    wheels = library_wheels
     direct = {d for f, ds in reached.items() if f in plan.edits for d in ds}
     plan.users = sorted(f for f, ds in reached.items() if ds)
     everything = {d for ds in reached.values() for d in ds}
-    everything |= {r for d in list(everything) for r, _, _ in wheels[d].requires if r in wheels}
+    chained = list(everything)
+    while chained:
+        for required, _, _ in wheels[chained.pop()].requires:
+            if required not in everything:
+                everything.add(required)
+                chained.append(required)
     for name in sorted(everything, key=lambda d: (load_order[d], d)):
         w = wheels[name]
         plan.provided.append(

@@ -17,7 +17,7 @@ from truewheel.analysis.inspector import Inspector
 from truewheel.unvendor.consumer import plan_consumer
 from truewheel.unvendor.extracted import Extracted
 from truewheel.unvendor.libwheel import library_wheels, write_library
-from truewheel.unvendor.model import LibraryPlan, Output, WheelInput
+from truewheel.unvendor.model import LibraryPlan, Output, UnvendorError, WheelInput
 from truewheel.unvendor.rewrite import write_consumer
 from truewheel.wheel.writer import zip_level
 from truewheel.wheel.ziptime import source_date_epoch
@@ -57,13 +57,20 @@ def write_outputs(
             }
             if removed:
                 plan = plan_consumer(
-                    item.facts, removed, {w.distribution: order[lib] for lib, w in wheels.items()}
+                    item.facts,
+                    removed,
+                    {w.distribution: order[lib] for lib, w in wheels.items()},
+                    {w.distribution: w for w in wheels.values()},
                 )
                 outputs.append(
                     write_consumer(
                         inspector, item, plan, passing, extracted, work, staging, epoch, deflate
                     )
                 )
+        names = [Path(o.output).name for o in outputs]
+        if len(set(names)) != len(names):
+            twice = next(n for n in names if names.count(n) > 1)
+            raise UnvendorError(f"two outputs would both be {twice} in -w")
         inputs_paths = [i.path for i in inputs]
         for output in outputs:
             target = out_dir / Path(output.output).name

@@ -125,23 +125,20 @@ def consumer_sbom(
         root.setdefault("properties", []).append(
             {"name": "truewheel:provided_by", "value": f"{p.name} by {p.requirement}"}
         )
-        target = next(w for w in removed.values() if w.distribution == p.distribution)
-        ref = f"pkg:pypi/{target.distribution}@{target.version}"
+        plan = plans[p.distribution]
+        ref = f"pkg:pypi/{p.distribution}@{plan.version}"
         if ref not in refs:
             refs.add(ref)
             raw["components"].append(
                 {
                     "type": "library",
-                    "name": target.distribution,
-                    "version": target.version,
+                    "name": p.distribution,
+                    "version": plan.version,
                     "purl": ref,
                     "bom-ref": ref,
                     "properties": [
-                        {"name": "truewheel:soname", "value": target.soname},
-                        {
-                            "name": "truewheel:abi_gate",
-                            "value": gate_statement(plans[target.distribution]),
-                        },
+                        {"name": "truewheel:soname", "value": p.name},
+                        {"name": "truewheel:abi_gate", "value": gate_statement(plan)},
                     ],
                 }
             )
