@@ -79,11 +79,14 @@ def describe(result: UnvendorResult) -> list[str]:
     else:
         unpacked = sum(s[0] for s in saved)
         compressed = sum(s[1] for s in saved)
-        passing = sum(1 for p in result.libraries if p.passes)
+        shared = [p for p in result.libraries if len(p.copies) > 1]
+        passing = sum(1 for p in shared if p.passes)
+        single = len(result.libraries) - len(shared)
         verb = "would save" if result.plan_only else "saved"
         lines.append(
-            f"{passing} of {len(result.libraries)} libraries pass the ABI gate; {verb} "
-            f"{_size(unpacked)} unpacked, {_size(compressed)} compressed"
+            f"{passing} of {len(shared)} libraries with more than one copy pass the ABI gate"
+            + (f" ({single} more held by one wheel only)" if single else "")
+            + f"; {verb} {_size(unpacked)} unpacked, {_size(compressed)} compressed"
         )
         duplicated = sum(p.duplicated_bytes[0] for p in result.libraries)
         removed = sum(p.duplicated_bytes[0] for p in result.libraries if p.passes)
