@@ -57,6 +57,9 @@ def input_wheels(local_dirs: list[Path]) -> list[Path]:
         got = fetch.fetch_one(req, WORK, local_dirs, offline=False, retries=2, timeout=30)
         if got.path is None:
             raise h.ToolError(f"{req}: {got.status} ({got.detail})")
+        parsed = w.parse_wheel_filename(got.path.name)
+        if parsed is None or not ("manylinux" in parsed.platform and "x86_64" in parsed.platform):
+            raise h.ToolError(f"{h.rel(got.path)} is not a manylinux x86_64 wheel")
         found.append(got.path)
     return found
 
@@ -105,8 +108,8 @@ def verify(wheels: list[Path], venv: Path) -> dict[str, Any]:
     tests = h.run([venv / "bin/python", "-m", "flint.test"], timeout=600)
     result: dict[str, Any] = {
         "equal_3_pow_200": maps is not None,
-        "libgmp_mapped": maps["libgmp"] if maps else None,
-        "libmpfr_mapped": maps["libmpfr"] if maps else None,
+        "libgmp_mapped": [_short(p) for p in maps["libgmp"]] if maps else None,
+        "libmpfr_mapped": [_short(p) for p in maps["libmpfr"]] if maps else None,
         "flint_test": "passed" if tests.returncode == 0 else f"exit {tests.returncode}",
     }
     if maps is None:
@@ -238,7 +241,15 @@ def markdown(report: dict[str, Any]) -> str:
 
 def shown(argv: Sequence[str | Path]) -> str:
     """A command line for the report, paths relative to the repository where they can be."""
-    return " ".join(shlex.quote(h.rel(Path(a)) if "/" in str(a) else str(a)) for a in argv)
+    return " ".join(shlex.quote(_short(a)) for a in argv)
+
+
+def _short(arg: str | Path) -> str:
+    """A path inside the repository relative to it (symlinks such as a venv's python kept)."""
+    path = Path(arg)
+    if path.is_absolute() and path.is_relative_to(h.REPO_DIR):
+        return str(path.relative_to(h.REPO_DIR))
+    return str(arg)
 
 
 def delta(after: int, before: int) -> str:
