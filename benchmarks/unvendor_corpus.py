@@ -67,8 +67,9 @@ def family_of(plan: Plan) -> tuple[str, str]:
 
 
 def unmangled(member: str) -> str:
-    """``pkg.libs/libcrypto-9e1a983b.so.3`` -> ``libcrypto.so.3`` (auditwheel's 8-hex hash)."""
-    return re.sub(r"-[0-9a-f]{8}(?=\.)", "", member.rsplit("/", 1)[-1])
+    """``pkg.libs/libcrypto-9e1a983b.so.3`` -> ``libcrypto.so.3`` (auditwheel's 8-hex hash,
+    once per repair that grafted the file)."""
+    return re.sub(r"(?:-[0-9a-f]{8})+(?=\.)", "", member.rsplit("/", 1)[-1])
 
 
 def shared(plans: list[Plan]) -> list[Plan]:
