@@ -34,6 +34,7 @@ from typing import IO, Any
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 CACHE_DIR = BENCH_DIR / ".cache"
+CORPUS_DIR = CACHE_DIR / "corpus"
 RESULTS_DIR = BENCH_DIR / "results"
 RAW_RESULTS_DIR = RESULTS_DIR / "raw"
 GNU_TIME = Path("/usr/bin/time")
@@ -444,6 +445,23 @@ def tool_venv(venv: Path, dist: str, version: str, exe: str | None = None) -> Pa
     if venv_packages(venv).get(dist) != version or not script.is_file():
         raise ToolError(f"{dist}=={version} is not usable in {rel(venv)}")
     return script
+
+
+def corpus_dir(given: Path | None, prog: str) -> Path | None:
+    """The directory of corpus wheels to measure: ``given``, else benchmarks/.cache/corpus
+    fetched first (``fetch_corpus.py --allow-offline``); None, after one line saying why,
+    when there is nothing to measure (offline, say), which is no failure of the script.
+    """
+    corpus = given or CORPUS_DIR
+    if given is None:
+        fetch = [sys.executable, str(BENCH_DIR / "fetch_corpus.py"), "--allow-offline"]
+        if subprocess.run(fetch, check=False).returncode != 0:
+            print(f"{prog}: fetching the corpus failed; nothing measured")
+            return None
+    if not any(corpus.glob("*.whl")):
+        print(f"{prog}: corpus not available; nothing measured")
+        return None
+    return corpus
 
 
 def pip_download(

@@ -13,7 +13,6 @@ Writes benchmarks/results/scan-speed.md and benchmarks/results/scan-speed.json.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -22,7 +21,6 @@ from typing import Any
 
 import harness as h
 
-CORPUS_DIR = h.CACHE_DIR / "corpus"
 RESCAN = "rescan"
 
 
@@ -128,14 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cmd = h.truewheel_command(args.truewheel, "scan_speed")
 
-    corpus: Path = args.corpus or CORPUS_DIR
-    if args.corpus is None:
-        fetch = [sys.executable, str(h.BENCH_DIR / "fetch_corpus.py"), "--allow-offline"]
-        if subprocess.run(fetch, check=False).returncode != 0:
-            print("scan_speed: fetching the corpus failed; nothing measured")
-            return 0
-    if not any(corpus.glob("*.whl")):
-        print("scan_speed: corpus not available; nothing measured")
+    corpus = h.corpus_dir(args.corpus, "scan_speed")
+    if corpus is None:
         return 0
     count, compressed = warm(corpus)
     configs: list[tuple[str, list[str]]] = [
