@@ -133,3 +133,25 @@ def test_versions_outside_the_file_are_an_elf_error(built: Path) -> None:
     assert broken != data
     with pytest.raises(ElfError):
         ElfFile.dynamic_symbols(BytesSource(broken))
+
+
+def test_gold_writes_index_zero_on_references_and_they_are_still_needs(tmp_path: Path) -> None:
+    """gold marks an unversioned reference with version index 0, which on a definition would
+    mean "local": ld.so still binds it by name, so the ABI gate must count it."""
+    if subprocess.run(["gcc", "-fuse-ld=gold", "--version"], capture_output=True).returncode:
+        pytest.skip("gcc cannot link with gold here")
+    (tmp_path / "l.c").write_text("int tw_open(int x) { return x; }\n")
+    (tmp_path / "c.c").write_text(
+        "#include <stdio.h>\nextern int tw_open(int);\n"
+        'int use(int x) { printf("%d", x); return tw_open(x); }\n'
+    )
+    gcc = ["gcc", "-shared", "-fPIC"]
+    subprocess.run([*gcc, "-o", "libl.so", "l.c"], cwd=tmp_path, check=True)
+    argv = [*gcc, "-fuse-ld=gold", "-o", "libc-gold.so", "c.c", "-L.", "-ll"]
+    subprocess.run(argv, cwd=tmp_path, check=True)
+    data = (tmp_path / "libc-gold.so").read_bytes()
+    found = ElfFile.dynamic_symbols(BytesSource(data))
+    assert ("tw_open", None) in found.needed
+    assert {name for name, _ in found.needed} == {
+        n for n, _ in readelf_symbols(tmp_path / "libc-gold.so")[1]
+    }

@@ -112,7 +112,7 @@ def requirements(
     for f in native:
         bundled = {d.name for d in f.dependencies if d.status == BUNDLED}
         for need in f.elf.version_needs:
-            if need.file in bundled:
+            if need.file in bundled or need.file in provided:
                 continue
             for version in need.versions:
                 needs[("symbol-version", version)].add(f.path)

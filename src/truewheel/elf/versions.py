@@ -6,8 +6,9 @@ The facts come from the dynamic symbol table (``DT_SYMTAB``, counted through
 the hash tables as in :mod:`truewheel.elf.dynsym`), ``DT_VERSYM`` (one 16-bit
 index per symbol; bit 15 marks a hidden, non-default version) and the index
 each ``Elfxx_Verdef`` (``vd_ndx``) and ``Elfxx_Vernaux`` (``vna_other``) gives
-its name (the GNU symbol versioning extension to the gABI).  Index 0 is a local
-symbol, 1 a global one without a version.
+its name (the GNU symbol versioning extension to the gABI).  Index 1 is a global
+symbol without a version; 0 makes a definition local, but on a reference (gold and
+some older linkers write 0 there) it means no version: ld.so binds it by name.
 
 A library's definitions include hidden versions (``foo@VER_1`` kept for old
 consumers): a consumer linked against them still binds to them by name and
@@ -87,12 +88,13 @@ def read_symbols(
             raise ElfError("malformed ELF (symbol name is not terminated)")
         name = strings[st_name:end].decode("utf-8", "surrogateescape")
         index = indices[i] & ~_VERSYM_HIDDEN if i < len(indices) else 1
-        if index == 0:
-            continue  # local by version script
-        version = None if index == 1 else versions.get(index)
+        version = None if index in (0, 1) else versions.get(index)
         if entry[shndx_at] == L.SHN_UNDEF:
+            # index 0 on a reference (gold writes it) is no version: ld.so binds it by name
             if info >> 4 != L.STB_WEAK:
                 needed.add((name, version))
+        elif index == 0:
+            continue  # a definition made local by a version script
         elif entry[other_at] & 3 in (_STV_DEFAULT, _STV_PROTECTED):
             defined.add((name, version))
     return DynamicSymbols(frozenset(defined), frozenset(needed))
