@@ -274,8 +274,9 @@ def repair_command(wheels: tuple[str, ...], **options: Any) -> Outcome:
 @click.option(
     "--catalog",
     default=None,
-    type=click.Path(dir_okay=False, path_type=str),
-    help="With --plan: ask about every wheel a scan catalog holds (truewheel scan --catalog).",
+    metavar="DB",
+    help="With --plan: ask about the wheels of a scan catalog (truewheel scan --catalog) "
+    "that hold a library another wheel also vendors.",
 )
 @click.option(
     "-z",

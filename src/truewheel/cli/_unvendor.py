@@ -82,19 +82,31 @@ def describe(result: UnvendorResult) -> list[str]:
         shared = [p for p in result.libraries if len(p.copies) > 1]
         passing = sum(1 for p in shared if p.passes)
         single = len(result.libraries) - len(shared)
-        verb = "would save" if result.plan_only else "saved"
-        lines.append(
+        verb = "would remove" if result.plan_only else "removed"
+        gate = (
             f"{passing} of {len(shared)} libraries with more than one copy pass the ABI gate"
-            + (f" ({single} more held by one wheel only)" if single else "")
-            + f"; {verb} {_size(unpacked)} unpacked, {_size(compressed)} compressed"
+            if shared
+            else "no library has more than one copy"
+        )
+        lines.append(
+            gate
+            + (f" ({single} held by one wheel only)" if single else "")
+            + f"; copies {verb}: {_size(unpacked)} unpacked, {_size(compressed)} compressed"
         )
         duplicated = sum(p.duplicated_bytes[0] for p in result.libraries)
         removed = sum(p.duplicated_bytes[0] for p in result.libraries if p.passes)
         if duplicated:
             lines.append(
                 f"duplicated today (identical bytes or same version): {_size(duplicated)} "
-                f"unpacked; the plan removes {_size(removed)} of them "
+                f"unpacked; the plan {verb} {_size(removed)} of them "
                 f"({100 * removed / duplicated:.0f}%)"
+            )
+        if result.outputs:
+            before = sum(Path(o.input).stat().st_size for o in result.outputs if o.input)
+            after = sum(Path(o.output).stat().st_size for o in result.outputs)
+            lines.append(
+                f"wheel files: {_size(before)} before, {_size(after)} after (library wheels "
+                "included; edited files are compressed anew)"
             )
     return lines
 

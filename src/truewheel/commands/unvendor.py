@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from truewheel._files import check_output_directory
 from truewheel.analysis.inspector import Inspector
 from truewheel.analysis.platform import requirements
@@ -38,6 +40,7 @@ from truewheel.unvendor.model import (
 from truewheel.unvendor.names import (
     check_distribution,
     default_distribution,
+    import_package,
     library_version,
     shared_soname,
 )
@@ -134,7 +137,10 @@ class Unvendorer:
                 members = {c.member for c in copies}
                 facts.native_files = [f for f in facts.native_files if f.path in members]
                 compressed = {}
-            item = WheelInput(wheel.path, facts, wheel.dist_info, compressed, copies)
+            top = {m.name.split("/", 1)[0].removesuffix(".py") for m in wheel.files}
+            item = WheelInput(
+                wheel.path, facts, wheel.dist_info, compressed, copies, frozenset(top)
+            )
         return item
 
     # -- planning --------------------------------------------------------------------------
@@ -151,7 +157,8 @@ class Unvendorer:
         for plan in plans:
             decide(plan, extracted.symbols, partial(self._platform_problem, plan=plan, facts=facts))
         _refuse_broken_chains(plans)
-        self._name(plans, options)
+        self._name(plans, options, inputs)
+        _refuse_two_versions(plans)
         _refuse_broken_chains(plans)
         return plans
 
@@ -176,9 +183,17 @@ class Unvendorer:
                     return f"it needs {violated[0].value}, but {Path(wheel).name} is tagged {tag}"
         return None
 
-    def _name(self, plans: list[LibraryPlan], options: UnvendorOptions) -> None:
-        """Distribution, version and SONAME of each library wheel; clashing names refused."""
+    def _name(
+        self, plans: list[LibraryPlan], options: UnvendorOptions, inputs: list[WheelInput]
+    ) -> None:
+        """Distribution, version and SONAME of each library wheel; clashing names refused.
+
+        A name an input wheel already has, as its distribution or as a top-level package,
+        would replace that wheel's files or conflict with its pin.
+        """
         libraries = {p.revision for p in plans}
+        if options.name is not None and not options.name:
+            raise InputError("--name is empty")
         if options.name is not None and len(libraries) > 1:
             raise InputError(
                 f"--name names one library wheel, but the patterns select {len(libraries)}: "
@@ -193,6 +208,25 @@ class Unvendorer:
                 if options.name
                 else default_distribution(plan.library)
             )
+            clash = next(
+                (
+                    i
+                    for i in inputs
+                    if canonicalize_name(i.facts.name) == plan.distribution
+                    or import_package(plan.distribution) in i.top_level
+                ),
+                None,
+            )
+            if clash is not None:
+                what = (
+                    f"the library wheel {plan.distribution} would clash with "
+                    f"{Path(clash.path).name}"
+                )
+                if options.name:
+                    raise InputError(f"--name {options.name}: {what}")
+                plan.refusal = Refusal(f"{what}; choose another name with --name")
+                plan.chosen = None
+                continue
             plan.version = library_version(plan.chosen)
             plan.soname = shared_soname(plan.chosen)
             key = (plan.distribution, plan.architecture, plan.libc)
@@ -206,6 +240,28 @@ class Unvendorer:
                     )
                     p.chosen = None
             taken[key] = plan
+
+
+def _refuse_two_versions(plans: list[LibraryPlan]) -> None:
+    """One consumer may require a library wheel at one version only (over a mirror, a wheel
+    holding two builds of one library would otherwise need both: scipy's two libgfortran)."""
+    for plan in plans:
+        if plan.chosen is None:
+            continue
+        for other in plans:
+            if (
+                other is not plan
+                and other.chosen is not None
+                and other.distribution == plan.distribution
+                and {c.wheel for c in other.copies} & {c.wheel for c in plan.copies}
+                and len(other.copies) <= len(plan.copies)
+            ):
+                shared = sorted({c.wheel for c in other.copies} & {c.wheel for c in plan.copies})
+                other.refusal = Refusal(
+                    f"{Path(shared[0]).name} would require {other.distribution} at two versions "
+                    f"({plan.revision} is shared instead)"
+                )
+                other.chosen = None
 
 
 def _refuse_broken_chains(plans: list[LibraryPlan]) -> None:

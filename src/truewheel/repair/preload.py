@@ -53,7 +53,7 @@ _SHARED_OBJECT_RE = re.compile(r"\.so(\.[0-9A-Za-z_]+)*$")
 
 _TEMPLATE = """\
 {begin}
-# Added by truewheel repair.  The extension modules of this package need shared libraries that
+# Added by truewheel.  The extension modules of this package need shared libraries that
 # other distributions provide; load those by absolute path first, so that the dynamic loader
 # finds them already loaded (by SONAME) instead of searching for them.
 def {function}():

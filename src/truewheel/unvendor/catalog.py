@@ -38,8 +38,13 @@ def catalog_wheels(catalog: str, within: Sequence[str] = ()) -> list[str]:
     """
     from truewheel.catalog.store import Catalog
 
-    if not Path(catalog).is_file():
+    if not Path(catalog).exists():
         raise InputError("no such catalog (make one with truewheel scan --catalog)", path=catalog)
+    if not Path(catalog).is_file():
+        raise InputError("not a catalog file", path=catalog)
+    for root in within:
+        if not Path(root).exists():
+            raise InputError("no such file or directory", path=root)
     with Catalog(catalog) as db:
         paths = [row[0] for row in db.db.execute(_QUERY)]
     if within:
@@ -49,6 +54,12 @@ def catalog_wheels(catalog: str, within: Sequence[str] = ()) -> list[str]:
             for p in paths
             if any(Path(p).resolve() == r or r in Path(p).resolve().parents for r in roots)
         ]
+    if not paths:
+        where = " under " + ", ".join(within) if within else ""
+        raise InputError(
+            f"the catalog holds no wheel{where} with a library that another wheel also vendors",
+            path=catalog,
+        )
     missing = [p for p in paths if not Path(p).is_file()]
     if missing:
         raise InputError(

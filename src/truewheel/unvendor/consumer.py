@@ -49,7 +49,7 @@ def plan_consumer(
             continue
         for dep in f.dependencies:
             target = removed.get(dep.path or "") if dep.status == BUNDLED else None
-            if target is not None:
+            if target is not None and dep.name != target.soname:
                 plan.edits.setdefault(f.path, ElfEdit()).replace(dep.name, target.soname, f.path)
         reached[f.path] = _reach(f.path, by_path, removed)
     wheels = library_wheels

@@ -82,6 +82,8 @@ def _by_version(copies: list[Copy], identical: bool) -> tuple[list[Copy], str | 
     """The copies of the newest version (all when unknown), and a version problem if any."""
     if identical:
         return copies[:1], None
+    if len({c.version for c in copies}) == 1 and copies[0].version is not None:
+        return _smallest_first(copies), None  # one version, even one PEP 440 cannot read (1.1.1k)
     unknown = [c for c in copies if _parsed(c.version) is None]
     if unknown:
         return copies, (
@@ -90,7 +92,13 @@ def _by_version(copies: list[Copy], identical: bool) -> tuple[list[Copy], str | 
             + ": copies that differ are shared only when each one's version is known"
         )
     newest = max(_parsed(c.version) or Version("0") for c in copies)
-    return [c for c in copies if _parsed(c.version) == newest], None
+    return _smallest_first([c for c in copies if _parsed(c.version) == newest]), None
+
+
+def _smallest_first(copies: list[Copy]) -> list[Copy]:
+    """Among builds of one version, the one that ships fewest bytes is tried first (an
+    unstripped 2.1 MB bzip2 need not serve wheels whose own copy is 71 kB); the gate decides."""
+    return sorted(copies, key=lambda c: (c.size, c.key))
 
 
 def _parsed(version: str | None) -> Version | None:

@@ -8,6 +8,7 @@ loaded first instead), and proven to load.
 
 from __future__ import annotations
 
+import base64
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ from truewheel.analysis.inspector import Inspector
 from truewheel.analysis.platform import requirements
 from truewheel.errors import located
 from truewheel.repair.model import ProvidedLibrary
-from truewheel.repair.patchelf import apply_edits
+from truewheel.repair.patchelf import apply_edits, patchelf_arguments
 from truewheel.repair.plan import ElfEdit
 from truewheel.repair.sbom import SBOM_NAME
 from truewheel.unvendor.extracted import Extracted
@@ -30,7 +31,7 @@ from truewheel.unvendor.proof import prove_loads
 from truewheel.unvendor.sbom import library_sbom
 from truewheel.wheel import WheelArchive
 from truewheel.wheel.archive import MAX_TEXT_BYTES
-from truewheel.wheel.writer import NewMember, RecordSpec, wheel_order, write_wheel
+from truewheel.wheel.writer import NewMember, RawMember, RecordSpec, wheel_order, write_wheel
 from truewheel.wheel.ziptime import dos_datetime
 
 __all__ = ["library_wheels", "write_library"]
@@ -138,17 +139,18 @@ def write_library(
         edit.replace(needed, owners[(chosen.wheel, member)].soname, chosen.member)
     if native.elf.rpath or native.elf.runpath:
         edit.set_rpath = []
-    source = extracted.path(chosen.wheel, chosen.member)
-    patched = apply_edits(
-        {wheel.library_member: partial(shutil.copyfile, source)},
-        {wheel.library_member: edit},
-        work=Path(tempfile.mkdtemp(prefix="library-", dir=work)),
-    )
+    patched: dict[str, Path] = {}
+    if patchelf_arguments(edit):
+        source = extracted.path(chosen.wheel, chosen.member)
+        patched = apply_edits(
+            {wheel.library_member: partial(shutil.copyfile, source)},
+            {wheel.library_member: edit},
+            work=Path(tempfile.mkdtemp(prefix="library-", dir=work)),
+        )
     stamp = dos_datetime(epoch) if epoch is not None else _member_time(chosen.wheel, chosen.member)
     dist_info = dist_info_name(wheel.distribution, wheel.version)
     files: dict[str, bytes | Path] = {
         f"{wheel.package}/__init__.py": loader_source(wheel).encode(),
-        wheel.library_member: patched[wheel.library_member],
         f"{dist_info}/METADATA": metadata_text(wheel).encode(),
         f"{dist_info}/WHEEL": wheel_text(f"truewheel {__version__}", wheel.platforms).encode(),
         f"{dist_info}/{SBOM_NAME}": library_sbom(
@@ -163,14 +165,22 @@ def write_library(
                 files[f"{dist_info}/licenses/{relative}"] = source_wheel.read(
                     zm, limit=MAX_TEXT_BYTES
                 )
-    members = [
+    if patched:
+        files[wheel.library_member] = patched[wheel.library_member]
+    members: list[NewMember | RawMember] = [
         NewMember(name, data, name == wheel.library_member, stamp) for name, data in files.items()
     ]
-    members.sort(key=lambda m: wheel_order(m.name, dist_info))
     staged = staging / wheel_filename(wheel.distribution, wheel.version, list(wheel.platforms))
-    write_wheel(
-        staged, members, None, level=level, record=RecordSpec(f"{dist_info}/RECORD", stamp, {})
-    )
+    with WheelArchive(chosen.wheel, inspector.limits) as origin:
+        digests = {}
+        if not patched:  # unchanged: its compressed bytes are copied as they are
+            copy = origin.zip.get(chosen.member)
+            assert copy is not None
+            members.append(RawMember(copy, wheel.library_member, True, stamp))
+            digests[wheel.library_member] = (_record_digest(chosen.sha256), chosen.size)
+        members.sort(key=lambda m: wheel_order(m.name, dist_info))
+        record = RecordSpec(f"{dist_info}/RECORD", stamp, digests)
+        write_wheel(staged, members, origin.zip, level=level, record=record)
     required = {d for d, _, _ in wheel.requires}
     prove_loads(
         inspector,
@@ -183,7 +193,21 @@ def write_library(
         if wheel.licence_files
         else f"no licence file for {plan.library} found in the input wheels"
     )
-    return Output("library", None, str(staged), wheel.distribution, wheel.version, note=note)
+    return Output(
+        "library",
+        None,
+        str(staged),
+        wheel.distribution,
+        wheel.version,
+        patched=sorted(patched),
+        requirements=[f"{d}=={v}" for d, v, _ in wheel.requires],
+        note=note,
+    )
+
+
+def _record_digest(sha256_hex: str) -> str:
+    """The digest RECORD uses (urlsafe base64 without padding) of a known sha256."""
+    return base64.urlsafe_b64encode(bytes.fromhex(sha256_hex)).rstrip(b"=").decode()
 
 
 def _chain(wheel: LibraryWheel, wheels: Mapping[str, LibraryWheel]) -> list[ProvidedLibrary]:

@@ -117,6 +117,7 @@ class WheelInput:
     dist_info: str
     compressed: dict[str, int]
     copies: list[Copy] = field(default_factory=list)
+    top_level: frozenset[str] = frozenset()  # importable names it installs (packages, modules)
 
 
 @dataclass

@@ -41,8 +41,9 @@ def default_distribution(library: str) -> str:
 
 
 def check_distribution(name: str) -> str:
-    """A valid project name (PEP 508), canonicalized; InputError otherwise."""
-    if not _NAME_RE.match(name):
+    """A valid project name (PEP 508) of at most 100 characters, canonicalized; InputError
+    otherwise (it becomes file and directory names)."""
+    if len(name) > 100 or not _NAME_RE.match(name):
         raise InputError(f"--name {name[:80]!r} is not a valid project name")
     return canonicalize_name(name)
 

@@ -75,10 +75,17 @@ def write_outputs(
         for output in outputs:
             target = out_dir / Path(output.output).name
             check_not_input(target, inputs_paths, option="-w")
-        for output in outputs:
-            target = out_dir / Path(output.output).name
-            Path(output.output).replace(target)
-            output.output = str(target)
+        published: list[Path] = []
+        try:
+            for output in outputs:
+                target = out_dir / Path(output.output).name
+                Path(output.output).replace(target)
+                published.append(target)
+                output.output = str(target)
+        except BaseException:  # interrupted between renames: no partial set is left
+            for target in published:
+                target.unlink(missing_ok=True)
+            raise
         return outputs
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -27,6 +27,8 @@ def gate_statement(plan: LibraryPlan) -> str:
     chosen = plan.chosen
     assert chosen is not None
     if len({c.sha256 for c in plan.copies}) == 1:
+        if len(plan.copies) == 1:
+            return f"one copy only (sha256 {chosen.sha256[:16]})"
         return f"all {len(plan.copies)} copies are byte-identical (sha256 {chosen.sha256[:16]})"
     versions = sorted({c.version or "?" for c in plan.copies})
     return (
