@@ -109,6 +109,13 @@ def test_one_copy_shared_and_proven_to_load(
     # The library wheel: the loader module, one copy under its shared SONAME, an SBOM.
     soname = library["soname"]
     names = _members(lib_wheel)
+    # Nothing in the copy changes (its SONAME is already mangled): its compressed bytes are
+    # copied as they are, as are the files whose DT_NEEDED already names it.
+    chosen = library["chosen"]
+    with zipfile.ZipFile(chosen["wheel"]) as z, zipfile.ZipFile(lib_wheel) as out_zip:
+        before = z.getinfo(chosen["member"])
+        after = out_zip.getinfo(f"libgmp/lib/{soname}")
+        assert (after.CRC, after.compress_size) == (before.CRC, before.compress_size)
     assert f"libgmp/lib/{soname}" in names and "libgmp/__init__.py" in names
     assert any(n.endswith("/sboms/truewheel.cdx.json") for n in names)
     # The consumers: their copy gone, the pin and the preload in.
@@ -219,6 +226,15 @@ def test_bad_name_and_not_a_wheel(
     assert main([*argv, *map(str, gmp_wheels)]) == 2
     [line] = capsys.readouterr().err.splitlines()
     assert "--name 'bad name!' is not a valid project name" in line
+    for name, message in [
+        ("twgmpa", "--name twgmpa: the library wheel twgmpa would clash with twgmpa-"),
+        ("", "--name is empty"),
+        ("x" * 101, "is not a valid project name"),
+    ]:
+        argv = ["unvendor", "--lib", "libgmp*", "--name", name, "-w", str(tmp_path / "o")]
+        assert main([*argv, *map(str, gmp_wheels)]) == 2
+        [line] = capsys.readouterr().err.splitlines()
+        assert message in line
     argv = ["unvendor", "--lib", "libnothing*", "-w", str(tmp_path / "o")]
     assert main([*argv, *map(str, gmp_wheels)]) == 2
     [line] = capsys.readouterr().err.splitlines()

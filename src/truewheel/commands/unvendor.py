@@ -208,6 +208,10 @@ class Unvendorer:
                 if options.name
                 else default_distribution(plan.library)
             )
+            if options.mirror and plan.chosen.version is None and not options.name:
+                # each build of unknown version is its own library wheel over a mirror: a
+                # name of its own, so two builds never publish one name and version
+                plan.distribution += f"-{plan.chosen.sha256[:8]}"
             clash = next(
                 (
                     i
