@@ -273,3 +273,13 @@ def test_outputs_are_deterministic_and_the_loader_loads(
     code = "import libgmp, os; libgmp.load(); print(os.path.isfile(libgmp.library_path()))"
     done = run_python(python, env, code)
     assert (done.returncode, done.stdout) == (0, "True\n"), done.stderr
+
+
+def test_letter_releases_are_ordered_versions() -> None:
+    """OpenSSL's 1.1.1k and 1.1.1w: PEP 440 reads neither, the gate must still order them."""
+    from truewheel.unvendor.names import pep440
+
+    k, w = pep440("1.1.1k"), pep440("1.1.1w")
+    assert k is not None and w is not None and k < w
+    assert str(k) == "1.1.1.post11" and pep440("6.3.0") < pep440("6.3.1")  # type: ignore[operator]
+    assert pep440("not a version") is None

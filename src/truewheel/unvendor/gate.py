@@ -16,11 +16,12 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from truewheel.analysis.abi import abi_gate, bound_to
 from truewheel.elf.versions import DynamicSymbols, Symbol
 from truewheel.unvendor.model import Copy, LibraryPlan, Refusal
+from truewheel.unvendor.names import pep440
 
 __all__ = ["consumer_label", "decide"]
 
@@ -84,30 +85,21 @@ def _by_version(copies: list[Copy], identical: bool) -> tuple[list[Copy], str | 
         return copies[:1], None
     if len({c.version for c in copies}) == 1 and copies[0].version is not None:
         return _smallest_first(copies), None  # one version, even one PEP 440 cannot read (1.1.1k)
-    unknown = [c for c in copies if _parsed(c.version) is None]
+    unknown = [c for c in copies if pep440(c.version) is None]
     if unknown:
         return copies, (
             "version unknown for "
             + ", ".join(consumer_label(c.wheel, c.member) for c in unknown)
             + ": copies that differ are shared only when each one's version is known"
         )
-    newest = max(_parsed(c.version) or Version("0") for c in copies)
-    return _smallest_first([c for c in copies if _parsed(c.version) == newest]), None
+    newest = max(pep440(c.version) or Version("0") for c in copies)
+    return _smallest_first([c for c in copies if pep440(c.version) == newest]), None
 
 
 def _smallest_first(copies: list[Copy]) -> list[Copy]:
     """Among builds of one version, the one that ships fewest bytes is tried first (an
     unstripped 2.1 MB bzip2 need not serve wheels whose own copy is 71 kB); the gate decides."""
     return sorted(copies, key=lambda c: (c.size, c.key))
-
-
-def _parsed(version: str | None) -> Version | None:
-    if version is None:
-        return None
-    try:
-        return Version(version)
-    except InvalidVersion:
-        return None
 
 
 def _describe_missing(lacking: list[tuple[int, Copy, dict[str, list[Symbol]]]]) -> str:

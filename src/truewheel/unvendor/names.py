@@ -25,12 +25,14 @@ __all__ = [
     "default_distribution",
     "import_package",
     "library_version",
+    "pep440",
     "shared_soname",
     "wheel_filename",
 ]
 
 _NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 _SONAME_RE = re.compile(r"^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,200}$")
+_LETTER_RE = re.compile(r"^(\d+(?:\.\d+)*)([a-z])$")
 _SUFFIX_VERSION_RE = re.compile(r"\.so\.(\d+(?:\.\d+)*)$")
 
 
@@ -54,14 +56,26 @@ def import_package(distribution: str) -> str:
     return package if package.isidentifier() else f"_{package}"
 
 
+def pep440(version: str | None) -> Version | None:
+    """A library's version as PEP 440 reads it; a letter release (OpenSSL's ``1.1.1k``)
+    becomes a post-release by the letter's place (``1.1.1.post11``), which keeps the order."""
+    if version is None:
+        return None
+    letter = _LETTER_RE.match(version)
+    if letter:
+        version = f"{letter[1]}.post{ord(letter[2]) - ord('a') + 1}"
+    try:
+        return Version(version)
+    except InvalidVersion:
+        return None
+
+
 def library_version(copy: Copy) -> str:
     """The library's version if known and valid, else its file name's, else ``0``."""
     for candidate in (copy.version, _suffix_version(copy.member)):
-        if candidate:
-            try:
-                return str(Version(candidate))
-            except InvalidVersion:
-                continue
+        parsed = pep440(candidate)
+        if parsed is not None:
+            return str(parsed)
     return "0"
 
 
