@@ -382,9 +382,16 @@ def scan_lines(kinds: dict[str, dict[str, int]], t: dict[str, Any]) -> list[str]
 def names_lines(names: dict[str, Any], t: dict[str, Any]) -> list[str]:
     kept = t["removed_unpacked_bytes"] - names["lost_unpacked_bytes"]
     dup = t["duplicated_unpacked_bytes"]
+    if not names["clashing_libraries"] and not names["doubly_pinned"]:
+        return [
+            "Every passing library has a name and version of its own (over a catalog each "
+            "build of unknown version is named with its sha256's first eight hex digits) and "
+            "no wheel would require one library wheel at two versions: the whole figure is "
+            "publishable as named."
+        ]
     lines = [
-        f"Over a catalog each build of unknown version is its own library wheel, named from "
-        f"the library alone. {names['clashing_libraries']} passing libraries share "
+        f"Over a catalog each build of unknown version is its own library wheel. "
+        f"{names['clashing_libraries']} passing libraries share "
         f"{names['clashing_names']} names and versions with another, different build "
         f"({_mb(names['clashing_duplicated_bytes'])} MB of the duplicated bytes), e.g. "
         + "; ".join(names["examples"])

@@ -113,9 +113,9 @@ def test_one_copy_shared_and_proven_to_load(
     # copied as they are, as are the files whose DT_NEEDED already names it.
     chosen = library["chosen"]
     with zipfile.ZipFile(chosen["wheel"]) as z, zipfile.ZipFile(lib_wheel) as out_zip:
-        before = z.getinfo(chosen["member"])
+        original = z.getinfo(chosen["member"])
         after = out_zip.getinfo(f"libgmp/lib/{soname}")
-        assert (after.CRC, after.compress_size) == (before.CRC, before.compress_size)
+        assert (after.CRC, after.compress_size) == (original.CRC, original.compress_size)
     assert f"libgmp/lib/{soname}" in names and "libgmp/__init__.py" in names
     assert any(n.endswith("/sboms/truewheel.cdx.json") for n in names)
     # The consumers: their copy gone, the pin and the preload in.
