@@ -63,8 +63,15 @@ def run_unvendor(
 def describe(result: UnvendorResult) -> list[str]:
     lines: list[str] = []
     saved = [p.saved_bytes for p in result.libraries]
+    alone = [p for p in result.libraries if len(p.copies) == 1 and p.passes]
     for plan in result.libraries:
-        lines += _plan_lines(plan)
+        if plan not in alone or not result.plan_only:
+            lines += _plan_lines(plan)
+    if alone and result.plan_only:
+        lines.append(
+            "held by one wheel only (a library wheel would save nothing yet): "
+            + ", ".join(f"{p.revision} ({Path(p.copies[0].wheel).name})" for p in alone)
+        )
     for output in result.outputs:
         what = f"{output.distribution} {output.version}"
         if output.kind == "library":
@@ -91,7 +98,8 @@ def describe(result: UnvendorResult) -> list[str]:
         lines.append(
             gate
             + (f" ({single} held by one wheel only)" if single else "")
-            + f"; copies {verb}: {_size(unpacked)} unpacked, {_size(compressed)} compressed"
+            + f"; copies {'to remove' if result.plan_only else 'removed'}: {_size(unpacked)} "
+            f"unpacked, {_size(compressed)} compressed"
         )
         duplicated = sum(p.duplicated_bytes[0] for p in result.libraries)
         removed = sum(p.duplicated_bytes[0] for p in result.libraries if p.passes)
