@@ -38,7 +38,6 @@ from truewheel.repair.rewrite import (
 from truewheel.repair.sbom import SbomFiles, sbom_files
 from truewheel.repair.verify import describe_unresolved, unresolved
 from truewheel.wheel import WheelArchive
-from truewheel.wheel.archive import MAX_TEXT_BYTES
 from truewheel.wheel.writer import (
     NewMember,
     RawMember,
@@ -358,11 +357,7 @@ class Repairer:
             users = sorted(
                 {u for p in plan.provided for u in p.needed_by if not u.startswith(plan.libs_dir)}
             )
-            from truewheel.repair.preload import (
-                inject_preload_bytes,
-                preload_source,
-                target_packages,
-            )
+            from truewheel.repair.preload import preload_source, preloaded_inits, target_packages
 
             inits = target_packages(users, [m.name for m in wheel.files])
             if not inits:
@@ -371,12 +366,7 @@ class Repairer:
                     "the extensions needing it are top-level modules",
                     path=wheel.path,
                 )
-            block = preload_source(plan.provided)
-            for init in inits:
-                member = wheel.zip.get(init)
-                with located(wheel.path, init):
-                    data = wheel.read(member, limit=MAX_TEXT_BYTES) if member else b""
-                    changes[init] = inject_preload_bytes(data, block)
+            changes.update(preloaded_inits(wheel, inits, preload_source(plan.provided)))
         return changes
 
     def _timestamp(self, wheel: WheelArchive) -> tuple[int, int]:

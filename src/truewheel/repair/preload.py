@@ -23,9 +23,13 @@ import re
 import shlex
 import tokenize
 from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING
 
 from truewheel.errors import InputError
 from truewheel.repair.model import ProvidedLibrary
+
+if TYPE_CHECKING:
+    from truewheel.wheel import WheelArchive
 
 __all__ = [
     "BEGIN_MARKER",
@@ -34,6 +38,7 @@ __all__ = [
     "inject_preload",
     "inject_preload_bytes",
     "preload_source",
+    "preloaded_inits",
     "target_packages",
 ]
 
@@ -369,3 +374,17 @@ def _target_for(member: str, installed_inits: dict[str, str] | None) -> str | No
         if init in installed_inits:
             return installed_inits[init]
     return None
+
+
+def preloaded_inits(wheel: WheelArchive, inits: Sequence[str], block: str) -> dict[str, bytes]:
+    """Each ``__init__.py`` member of ``inits`` (empty if the wheel lacks it) with ``block``."""
+    from truewheel.errors import located
+    from truewheel.wheel.archive import MAX_TEXT_BYTES
+
+    changed = {}
+    for init in inits:
+        member = wheel.zip.get(init)
+        with located(wheel.path, init):
+            data = wheel.read(member, limit=MAX_TEXT_BYTES) if member else b""
+            changed[init] = inject_preload_bytes(data, block)
+    return changed

@@ -14,7 +14,7 @@ from truewheel.analysis.inspector import Inspector
 from truewheel.analysis.scan import verified_digests
 from truewheel.errors import located
 from truewheel.repair.patchelf import apply_edits
-from truewheel.repair.preload import inject_preload_bytes, preload_source, target_packages
+from truewheel.repair.preload import preload_source, preloaded_inits, target_packages
 from truewheel.repair.rewrite import add_requirements
 from truewheel.repair.sbom import SBOM_NAME
 from truewheel.unvendor.consumer import ConsumerPlan
@@ -58,12 +58,7 @@ def write_consumer(
                 "__init__.py to preload it from: " + ", ".join(users[:3]),
                 path=item.path,
             )
-        block = preload_source(plan.provided)
-        for init in inits:
-            member = wheel.zip.get(init)
-            with located(item.path, init):
-                init_bytes = wheel.read(member, limit=MAX_TEXT_BYTES) if member else b""
-                new_files[init] = inject_preload_bytes(init_bytes, block)
+        new_files.update(preloaded_inits(wheel, inits, preload_source(plan.provided)))
         with located(item.path, wheel.metadata_name):
             metadata = add_requirements(wheel.read_text("METADATA"), plan.requirements)
         new_files[wheel.metadata_name] = metadata.encode()
