@@ -11,9 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 __all__ = [
+    "BinaryError",
     "ElfError",
     "InputError",
+    "MachOError",
     "MetadataError",
+    "PEError",
     "PolicyError",
     "TruewheelError",
     "WheelArchiveError",
@@ -55,8 +58,29 @@ class MetadataError(InputError):
     """WHEEL, METADATA, RECORD or the file name violate the wheel spec."""
 
 
-class ElfError(InputError):
+class BinaryError(InputError):
+    """A native binary (ELF, Mach-O or PE) is truncated or malformed."""
+
+    #: how the format is named in a message ("truncated Mach-O (...)")
+    format_name = "binary"
+
+
+class ElfError(BinaryError):
     """An ELF file is truncated or malformed."""
+
+    format_name = "ELF"
+
+
+class MachOError(BinaryError):
+    """A Mach-O file (thin or fat) is truncated or malformed."""
+
+    format_name = "Mach-O"
+
+
+class PEError(BinaryError):
+    """A PE/COFF file (DLL, .pyd, .exe) is truncated or malformed."""
+
+    format_name = "PE"
 
 
 class PolicyError(TruewheelError):

@@ -16,7 +16,7 @@ import bisect
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
-from truewheel.errors import ElfError
+from truewheel.errors import BinaryError, ElfError
 
 __all__ = ["ByteSource", "BytesSource", "RangeSet", "SparseSource", "Unavailable"]
 
@@ -37,7 +37,8 @@ class ByteSource(Protocol):
     def size(self) -> int: ...
 
     def read(self, offset: int, size: int, what: str) -> bytes:
-        """Exactly ``size`` bytes at ``offset``; :class:`ElfError` when past the end."""
+        """Exactly ``size`` bytes at ``offset``; the source's :class:`BinaryError` when past
+        the end (:class:`ElfError` unless the source was made for another format)."""
         ...
 
     def read_prefix(self, offset: int, size: int, what: str) -> bytes:
@@ -45,27 +46,32 @@ class ByteSource(Protocol):
         ...
 
 
-def _check_bounds(offset: int, size: int, total: int, what: str) -> None:
+def _check_bounds(
+    offset: int, size: int, total: int, what: str, error: type[BinaryError] = ElfError
+) -> None:
     if offset < 0 or size < 0 or offset + size > total:
-        raise ElfError(f"truncated ELF ({what} at offset {offset} past end of file)")
+        raise error(f"truncated {error.format_name} ({what} at offset {offset} past end of file)")
 
 
 class BytesSource:
     """The whole file in memory."""
 
-    def __init__(self, data: bytes | bytearray | memoryview) -> None:
+    def __init__(
+        self, data: bytes | bytearray | memoryview, error: type[BinaryError] = ElfError
+    ) -> None:
         self._data = memoryview(data)
+        self.error = error
 
     @property
     def size(self) -> int:
         return len(self._data)
 
     def read(self, offset: int, size: int, what: str) -> bytes:
-        _check_bounds(offset, size, len(self._data), what)
+        _check_bounds(offset, size, len(self._data), what, self.error)
         return bytes(self._data[offset : offset + size])
 
     def read_prefix(self, offset: int, size: int, what: str) -> bytes:
-        _check_bounds(offset, 1, len(self._data), what)
+        _check_bounds(offset, 1, len(self._data), what, self.error)
         return bytes(self._data[offset : offset + size])
 
 
@@ -122,8 +128,9 @@ class RangeSet:
 class SparseSource:
     """Ranges of a file kept while it streamed past, filled chunk by chunk in file order."""
 
-    def __init__(self, size: int, wanted: RangeSet) -> None:
+    def __init__(self, size: int, wanted: RangeSet, error: type[BinaryError] = ElfError) -> None:
         self._size = size
+        self.error = error
         self.wanted = wanted
         self._pieces: dict[int, bytearray] = {start: bytearray() for start, _ in wanted}
         self._ends: dict[int, int] = dict(iter(wanted))
@@ -154,14 +161,14 @@ class SparseSource:
             i += 1
 
     def read(self, offset: int, size: int, what: str) -> bytes:
-        _check_bounds(offset, size, self._size, what)
+        _check_bounds(offset, size, self._size, what, self.error)
         data = self._kept_from(offset, size)
         if len(data) < size:
             raise Unavailable(offset, size)
         return data
 
     def read_prefix(self, offset: int, size: int, what: str) -> bytes:
-        _check_bounds(offset, 1, self._size, what)
+        _check_bounds(offset, 1, self._size, what, self.error)
         data = self._kept_from(offset, min(size, self._size - offset))
         if not data:
             raise Unavailable(offset, min(size, self._size - offset))
