@@ -5,7 +5,9 @@ bounded, and never reads outside them: each command's ``cmdsize`` must be at lea
 aligned (4 bytes in a 32-bit image, 8 in a 64-bit one, as ``loader.h`` requires and LLVM
 checks) and end inside ``sizeofcmds``; each command must be as large as its fixed part
 (plus its sections or tools); a string's offset must fall inside its command and the
-string must end there.  Commands truewheel does not use are skipped by ``cmdsize``.
+string must end there; the file data a segment, a section or the code signature names must
+lie inside the slice, so a truncated file is refused rather than read as a whole one.
+Commands truewheel does not use are skipped by ``cmdsize``.
 """
 
 from __future__ import annotations
@@ -36,11 +38,11 @@ def dylib_version(packed: int) -> str:
 class Commands:
     """What the load commands of one slice say, filled by :meth:`walk`."""
 
-    def __init__(self, data: bytes, bits: int, order: str, load_commands_end: int) -> None:
+    def __init__(self, data: bytes, bits: int, order: str, slice_size: int) -> None:
         self.data = data
         self.bits = bits
         self.order = order
-        self.load_commands_end = load_commands_end
+        self.slice_size = slice_size
         self.install_name: str | None = None
         self.dylibs: list[DylibReference] = []
         self.rpaths: list[str] = []
@@ -85,6 +87,7 @@ class Commands:
             self.uuid = f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
         elif cmd == L.LC_CODE_SIGNATURE:
             _, _, dataoff, datasize = self._fields(L.LINKEDIT_DATA_COMMAND, body, what)
+            self._inside(dataoff, datasize, what)
             self._once(self.code_signature, "LC_CODE_SIGNATURE")
             self.code_signature = (dataoff, datasize)
         elif cmd == L.LC_BUILD_VERSION:
@@ -107,17 +110,21 @@ class Commands:
     def _segment(self, cmd: int, body: bytes, what: str) -> None:
         bits = 32 if cmd == L.LC_SEGMENT else 64
         fmt = L.SEGMENT_COMMAND[bits]
-        nsects = self._fields(fmt, body, what)[9]
+        fields = self._fields(fmt, body, what)
+        self._inside(fields[5], fields[6], what)  # fileoff, filesize
+        nsects = fields[9]
         fixed = struct.calcsize(self.order + fmt)
         section_size = L.SECTION_SIZE[bits]
         if fixed + nsects * section_size > len(body):
             raise MachOError(f"malformed Mach-O ({what} lists {nsects} sections past its end)")
         section = struct.Struct(self.order + L.SECTION[bits])
         for i in range(nsects):
-            fields = section.unpack_from(body, fixed + i * section_size)
-            offset, flags = fields[4], fields[8]
+            _, _, _, size, offset, _, _, _, flags = section.unpack_from(
+                body, fixed + i * section_size
+            )
             if not offset or flags & 0xFF in _ZEROFILL:
                 continue
+            self._inside(offset, size, f"{what} section {i}")
             if self.first_section_offset is None or offset < self.first_section_offset:
                 self.first_section_offset = offset
 
@@ -139,6 +146,14 @@ class Commands:
         if end < 0:
             raise MachOError(f"malformed Mach-O ({what} string is not terminated in the command)")
         return body[offset:end].decode("utf-8", "surrogateescape")
+
+    def _inside(self, offset: int, size: int, what: str) -> None:
+        """File data a command points to must lie inside the slice (as dyld and LLVM require)."""
+        if offset + size > self.slice_size:
+            raise MachOError(
+                f"malformed Mach-O ({what} data past the end of the slice): offset {offset} "
+                f"size {size} in {self.slice_size} bytes"
+            )
 
     @staticmethod
     def _once(current: object, name: str) -> None:

@@ -204,7 +204,7 @@ def _header(source: ByteSource, arch: _Arch) -> _Header:
 def _slice(source: ByteSource, arch: _Arch) -> MachOSlice:
     header = _header(source, arch)
     data = source.read(header.offset + header.header_size, header.sizeofcmds, "load commands")
-    commands = Commands(data, header.bits, header.order, header.load_commands_end)
+    commands = Commands(data, header.bits, header.order, header.size)
     commands.walk(header.ncmds)
     return MachOSlice(
         offset=header.offset,
