@@ -32,7 +32,9 @@ class DebugEntry:
     unless the linker was told ``/Brepro`` (then the type ``repro`` entry is present).
     """
 
-    type: str  # "codeview", "pogo", "repro", "vc_feature", "iltcg", "exdllcharacteristics", "type<N>"
+    type: (
+        str  # "codeview", "pogo", "repro", "vc_feature", "iltcg", "exdllcharacteristics", "type<N>"
+    )
     timestamp: int
     pdb_path: str | None  # CodeView RSDS (or NB10) file name
     pdb_signature: str | None  # RSDS GUID and age, "GUID-age" upper-case hex
