@@ -16,14 +16,20 @@ from dataclasses import asdict
 from typing import Any
 
 from truewheel import __version__
-from truewheel.analysis.report import NativeFile, PlatformReport, WheelReport
+from truewheel.analysis.report import (
+    ImageFile,
+    ImagePlatform,
+    NativeFile,
+    PlatformReport,
+    WheelReport,
+)
 from truewheel.errors import TruewheelError
 from truewheel.policy.manylinux import TagResult
 
 __all__ = ["SCHEMA_VERSIONS", "dumps", "envelope", "inspect_document"]
 
 SCHEMA_VERSIONS = {
-    "inspect": "1.1",
+    "inspect": "1.2",
     "repair": "1.1",
     "diff": "1.1",
     "build": "1.0",
@@ -73,6 +79,7 @@ def wheel_json(report: WheelReport) -> dict[str, Any]:
             "bytes": report.total_bytes,
             "compressed_bytes": report.compressed_bytes,
             "native_files": len(report.native_files),
+            "images": len(report.images),
             "native_bytes": native_bytes,
             "vendored_bytes": report.vendored_bytes,
             "vendored_share": round(report.vendored_bytes / native_bytes, 4)
@@ -81,6 +88,10 @@ def wheel_json(report: WheelReport) -> dict[str, Any]:
         },
         "platform": platform_json(report.platform) if report.platform else None,
         "native_files": [native_json(f) for f in report.native_files],
+        "image_platform": image_platform_json(report.image_platform)
+        if report.image_platform
+        else None,
+        "images": [image_json(f) for f in report.images],
         "findings": [asdict(f) for f in report.findings],
     }
 
@@ -135,6 +146,66 @@ def native_json(f: NativeFile) -> dict[str, Any]:
         "build_id": elf.build_id,
         "toolchain": elf.comment,
         "debug_info": elf.has_debug_info,
+        "build_paths": [asdict(b) for b in f.build_paths],
+        "identity": asdict(f.identity) if f.identity else None,
+    }
+
+
+def image_platform_json(platform: ImagePlatform) -> dict[str, Any]:
+    return asdict(platform)
+
+
+def image_json(f: ImageFile) -> dict[str, Any]:
+    macho = f.macho
+    pe = f.pe
+    return {
+        "path": f.path,
+        "size": f.size,
+        "sha256": f.sha256,
+        "mode": f"{f.mode:04o}",
+        "format": f.format,
+        "architectures": list(f.architectures),
+        "macho": {
+            "fat": macho.fat,
+            "slices": [
+                {
+                    "arch": s.arch,
+                    "cpu_type": s.cpu_type,
+                    "cpu_subtype": s.cpu_subtype,
+                    "bits": s.bits,
+                    "filetype": s.filetype,
+                    "install_name": s.install_name,
+                    "dylibs": [asdict(d) for d in s.dylibs],
+                    "rpaths": list(s.rpaths),
+                    "build_versions": [asdict(b) for b in s.build_versions],
+                    "uuid": s.uuid,
+                    "code_signature": s.code_signature is not None,
+                }
+                for s in macho.slices
+            ],
+        }
+        if macho
+        else None,
+        "pe": {
+            "machine": pe.machine,
+            "arch": pe.arch,
+            "is_dll": pe.is_dll,
+            "pe32_plus": pe.pe32_plus,
+            "subsystem": pe.subsystem,
+            "timestamp": pe.timestamp,
+            "imports": list(pe.imports),
+            "delay_imports": list(pe.delay_imports),
+            "export_name": pe.export_name,
+            "export_count": pe.export_count,
+            "pdb_paths": list(pe.pdb_paths),
+            "rich": [asdict(r) for r in pe.rich],
+            "dependent_load_flags": pe.dependent_load_flags,
+            "signed": pe.signed,
+            "overlay": pe.overlay,
+        }
+        if pe
+        else None,
+        "needed": [asdict(d) for d in f.dependencies],
         "build_paths": [asdict(b) for b in f.build_paths],
         "identity": asdict(f.identity) if f.identity else None,
     }

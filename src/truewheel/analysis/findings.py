@@ -5,9 +5,9 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from truewheel.analysis.identity import library_stem
+from truewheel.analysis.identity import image_stem, library_stem
 from truewheel.analysis.libc import GLIBC, MUSL
 from truewheel.analysis.platform import (
     architecture_of,
@@ -15,7 +15,7 @@ from truewheel.analysis.platform import (
     tagged_architecture,
     unsupported_architecture,
 )
-from truewheel.analysis.report import Finding, NativeFile, PlatformReport
+from truewheel.analysis.report import Finding, ImageFile, NativeFile, PlatformReport
 from truewheel.analysis.resolve import BROKEN, EXTERNAL, installed_path, search_path_escape
 from truewheel.analysis.scan import ScannedMember
 from truewheel.analysis.symbols import symbol_findings
@@ -310,7 +310,7 @@ _RPATH_ESCAPES = {
 }
 
 
-def vendored_findings(native: list[NativeFile]) -> list[Finding]:
+def vendored_findings(native: Sequence[NativeFile | ImageFile]) -> list[Finding]:
     out: list[Finding] = []
     for f in native:
         ident = f.identity
@@ -358,7 +358,7 @@ def vendored_findings(native: list[NativeFile]) -> list[Finding]:
     return out
 
 
-def duplicate_findings(native: list[NativeFile]) -> list[Finding]:
+def duplicate_findings(native: Sequence[NativeFile | ImageFile]) -> list[Finding]:
     """The same bytes twice, or the same library twice with different bytes.
 
     A library is the same when its SONAME (or, without one, its file name) names the
@@ -366,11 +366,11 @@ def duplicate_findings(native: list[NativeFile]) -> list[Finding]:
     libwebp and libwebpmux, or libtorch and libc10, are members of one project.
     """
     out: list[Finding] = []
-    by_hash: dict[str, list[NativeFile]] = defaultdict(list)
-    by_stem: dict[str, list[NativeFile]] = defaultdict(list)
+    by_hash: dict[str, list[NativeFile | ImageFile]] = defaultdict(list)
+    by_stem: dict[str, list[NativeFile | ImageFile]] = defaultdict(list)
     for f in native:
         by_hash[f.sha256].append(f)
-        stem = library_stem(f.path, f.elf)
+        stem = library_stem(f.path, f.elf) if isinstance(f, NativeFile) else image_stem(f)
         if stem is not None:
             by_stem[stem].append(f)
     for copies in by_hash.values():
@@ -399,14 +399,16 @@ def duplicate_findings(native: list[NativeFile]) -> list[Finding]:
     return out
 
 
-def build_path_findings(native: list[NativeFile]) -> list[Finding]:
+def build_path_findings(native: Sequence[NativeFile | ImageFile]) -> list[Finding]:
     """Build paths in a binary, except the RPATH/RUNPATH strings judged on their own."""
     out: list[Finding] = []
     for f in native:
         roots: dict[str, tuple[bool, list[str]]] = {}
-        search_path = [*f.elf.rpath, *f.elf.runpath]
+        search_path = [*f.elf.rpath, *f.elf.runpath] if isinstance(f, NativeFile) else f.rpaths
         for bp in f.build_paths:
-            if bp.section == ".dynstr" and any(e.startswith(bp.example) for e in search_path):
+            if bp.section in (".dynstr", "strings") and any(
+                e.startswith(bp.example) for e in search_path
+            ):
                 continue
             randomized, sections = roots.setdefault(bp.root, (bp.randomized, []))
             sections.append(bp.section)

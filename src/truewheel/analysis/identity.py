@@ -8,12 +8,12 @@ from fnmatch import fnmatchcase
 
 from packaging.utils import canonicalize_name
 
-from truewheel.analysis.report import LibraryIdentity
+from truewheel.analysis.report import ImageFile, LibraryIdentity
 from truewheel.analysis.sboms import DeclaredComponent
 from truewheel.elf import ElfFile
 from truewheel.policy.libraries import LibraryName, LibraryTable, VersionEvidence
 
-__all__ = ["identify", "library_stem"]
+__all__ = ["identify", "identify_image", "image_stem", "library_stem"]
 
 
 def identify(
@@ -32,13 +32,42 @@ def identify(
     its name; the SBOM names it when the table does not, and gives the version when the
     bytes do not.
     """
+    if not elf.is_shared_object:
+        return None
+    return _identity(path, elf.soname, versions, table, dist, declared)
+
+
+def identify_image(
+    image: ImageFile,
+    versions: list[VersionEvidence],
+    table: LibraryTable,
+    dist: str,
+    declared: DeclaredComponent | None = None,
+) -> LibraryIdentity | None:
+    """:func:`identify` for a Mach-O dylib (by file and install name) or a DLL (by file
+    and export name); bundles, programs and ``.pyd`` modules never match."""
+    return (
+        _identity(image.path, _own_name(image), versions, table, dist, declared)
+        if _is_library(image)
+        else None
+    )
+
+
+def _identity(
+    path: str,
+    soname: str | None,
+    versions: list[VersionEvidence],
+    table: LibraryTable,
+    dist: str,
+    declared: DeclaredComponent | None,
+) -> LibraryIdentity | None:
     basename = posixpath.basename(path)
-    if _is_module(basename) or not elf.is_shared_object:
+    if _is_module(basename):
         return None
     mangled = LibraryName.parse(basename).hash or (
-        LibraryName.parse(elf.soname).hash if elf.soname else None
+        LibraryName.parse(soname).hash if soname else None
     )
-    family = table.family_of(path, elf.soname)
+    family = table.family_of(path, soname)
     if family is None:
         return None if declared is None else _declared_identity(declared, mangled)
     version = next((v for v in versions if v.family == family.id), None)
@@ -103,5 +132,30 @@ def library_stem(path: str, elf: ElfFile) -> str | None:
 _MAJOR = re.compile(r"\.so\.\d+")
 
 
+def image_stem(image: ImageFile) -> str | None:
+    """:func:`library_stem` of a dylib or DLL: ``libgmp.10`` of ``libgmp.10.dylib`` (the
+    install name's), ``libgmp-10`` of ``libgmp-10-<hash>.dll``; the case of DLL names
+    does not count, as on Windows."""
+    if not _is_library(image):
+        return None
+    name = LibraryName.parse(posixpath.basename(_own_name(image) or image.path))
+    if image.pe is not None:
+        return name.stem.lower()
+    return name.stem + name.suffix.removesuffix(".dylib")
+
+
+def _own_name(image: ImageFile) -> str | None:
+    if image.macho is not None:
+        names = [s.install_name for s in image.macho.slices if s.install_name]
+        return posixpath.basename(names[0]) if names else None
+    return image.pe.export_name if image.pe is not None else None
+
+
+def _is_library(image: ImageFile) -> bool:
+    if image.macho is not None:
+        return all(s.filetype == "dylib" for s in image.macho.slices)
+    return image.pe is not None and image.pe.is_dll and not image.path.lower().endswith(".pyd")
+
+
 def _is_module(basename: str) -> bool:
-    return ".cpython-" in basename or ".abi3." in basename
+    return ".cpython-" in basename or ".abi3." in basename or basename.lower().endswith(".pyd")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from truewheel.analysis.identity import identify
+from truewheel.analysis.images import image_files, image_platform, image_system
 from truewheel.analysis.platform import platform_report
 from truewheel.analysis.provided import provided_libraries
 from truewheel.analysis.report import LoaderFacts, NativeFile, WheelReport
@@ -24,6 +25,7 @@ from truewheel.analysis.sboms import declarations
 from truewheel.analysis.scan import ScannedMember, scan_members
 from truewheel.policy.libraries import LibraryTable
 from truewheel.policy.manylinux import PolicySet
+from truewheel.policy.systems import MacSystem, WindowsSystem
 from truewheel.wheel import Limits, WheelArchive
 
 __all__ = ["Inspector"]
@@ -38,6 +40,8 @@ class Inspector:
     glibc: PolicySet = field(default_factory=lambda: PolicySet.load("glibc"))
     musl: PolicySet = field(default_factory=lambda: PolicySet.load("musl"))
     libraries: LibraryTable = field(default_factory=LibraryTable.load)
+    mac: MacSystem = field(default_factory=MacSystem.load)
+    windows: WindowsSystem = field(default_factory=WindowsSystem.load)
     limits: Limits = field(default_factory=Limits)
     workers: int | None = None
 
@@ -74,6 +78,19 @@ class Inspector:
             self.musl,
             report.provided,
         )
+        if report.image_platform is not None:
+            from truewheel.analysis.image_findings import image_findings
+
+            report.findings = sorted(
+                [
+                    *report.findings,
+                    *image_findings(
+                        report.images, report.image_platform, self.mac, self.windows,
+                        report.provided,
+                    ),
+                ],
+                key=lambda f: (f.rank, f.code, f.file or "", f.message),
+            )  # fmt: skip
         return report, scanned
 
     def loader_facts(self, wheel: WheelArchive, *, deep: bool = False) -> LoaderFacts:
@@ -117,8 +134,12 @@ class Inspector:
             for m in scanned
             if m.elf is not None
         ]
+        judged_as = image_system(wheel, scanned)
+        images = image_files(
+            wheel, scanned, judged_as, self.mac, self.windows, self.libraries, declared
+        )
         provided = provided_libraries(
-            wheel.metadata.requires_dist, native, self.libraries, declared.providers
+            wheel.metadata.requires_dist, [*native, *images], self.libraries, declared.providers
         )
         return into(
             path=wheel.path,
@@ -134,4 +155,8 @@ class Inspector:
             platform=platform_report(wheel, native, self.glibc, self.musl, provided),
             deep=deep,
             provided=provided,
+            images=images,
+            image_platform=image_platform(
+                wheel, images, judged_as, self.mac, self.windows, provided
+            ),
         )

@@ -2,14 +2,19 @@
 
 A member of a wheel (or a file of an installed environment) is read as a
 stream of chunks: each chunk is hashed, searched for build paths and library
-version strings, and the byte ranges the ELF reader will ask for are kept;
-nothing else stays in memory.  Which ranges those are is known only as the
-file goes by: the ELF and program headers (first bytes) name the dynamic and
-note segments and the section header table; the dynamic section names the
-string and version tables.  So the first :data:`EAGER_BYTES` are kept (linkers
-put those tables there, before the dynamic section that points to them), then
-what the headers point to, the start of the non-loaded sections (``.comment``)
-and the end of the file (section names and headers).
+version strings, and the byte ranges the ELF, Mach-O or PE reader will ask for
+are kept; nothing else stays in memory.  Mach-O and PE files say what they
+need in stages (a fat header, then each slice's load commands; the PE headers,
+then the directories, then the names they point to): the reader is asked
+again as the stream reaches each range (:class:`_Following`).
+
+For ELF, which ranges those are is known only as the file goes by: the ELF
+and program headers (first bytes) name the dynamic and note segments and the
+section header table; the dynamic section names the string and version tables.
+So the first :data:`EAGER_BYTES` are kept (linkers put those tables there,
+before the dynamic section that points to them), then what the headers point
+to, the start of the non-loaded sections (``.comment``) and the end of the file
+(section names and headers).
 
 When a file is laid out otherwise, the reader asks for a range that was not
 kept (:class:`~truewheel.elf.source.Unavailable`): that range is added and the
@@ -30,8 +35,10 @@ from typing import TYPE_CHECKING
 from truewheel._files import open_regular
 from truewheel.elf import ElfFile, is_elf
 from truewheel.elf.reader import ElfLayout
-from truewheel.elf.source import RangeSet, SparseSource, Unavailable
-from truewheel.errors import ElfError, InputError
+from truewheel.elf.source import ByteSource, RangeSet, SparseSource, Unavailable
+from truewheel.errors import BinaryError, ElfError, InputError, MachOError, PEError
+from truewheel.macho import MachOFile, is_macho, read_macho, slice_ranges
+from truewheel.pe import PEFile, is_pe, pe_ranges, pe_tables, read_pe
 
 if TYPE_CHECKING:
     from truewheel.elf.buildpaths import BuildPath
@@ -55,6 +62,8 @@ _TAIL_WINDOW = 64 << 10
 _AFTER_LOADS_WINDOW = 1 << 20
 _MISS_WINDOW = 64 << 10
 _MAX_PASSES = 8
+_IMAGE_HEAD = 1 << 20
+_IMAGE_WINDOW = 256 << 10
 
 Stream = Callable[[], Iterator[bytes]]
 """Opens the file's bytes from the start, as chunks in order (called once per pass)."""
@@ -67,6 +76,8 @@ class MemberFacts:
     size: int
     digests: dict[str, bytes] = field(default_factory=dict)
     elf: ElfFile | None = None
+    macho: MachOFile | None = None
+    pe: PEFile | None = None
     build_paths: list[BuildPath] = field(default_factory=list)
     versions: list[VersionEvidence] = field(default_factory=list)
     passes: int = 1
@@ -110,7 +121,7 @@ def analyze_stream(
     deep: bool = True,
     digests: tuple[str, ...] = ("sha256",),
 ) -> MemberFacts:
-    """Hash a file with each of ``digests`` and, if it is ELF, read its facts.
+    """Hash a file with each of ``digests`` and, if it is ELF, Mach-O or PE, read its facts.
 
     ``deep=False`` reads only what the loader reads (no sections, build paths or
     versions); with no digests either, the stream is left as soon as those facts are
@@ -141,6 +152,7 @@ class _Analysis:
         self._layout: ElfLayout | None = None
         self.paths: StreamSearch | None = None
         self.versions: VersionSearch | None = None
+        self.image: _Following | None = None
 
     def run(self) -> MemberFacts:
         self._first_pass()
@@ -148,12 +160,17 @@ class _Analysis:
             return self.facts
         for _ in range(_MAX_PASSES):
             try:
-                self._conclude(self.source)
+                if self.image is None:
+                    self._conclude(self.source)
+                else:
+                    self._conclude_image(self.source)
                 return self.facts
             except Unavailable as missing:
                 self._keep_more(missing)
-        raise ElfError(
-            f"malformed ELF (its tables are scattered over more than {_MAX_PASSES} reads)"
+        error = self.source.error
+        raise error(
+            f"malformed {error.format_name} (its tables are scattered over more than "
+            f"{_MAX_PASSES} reads)"
         )
 
     # -- the first pass: hash, search, keep ----------------------------------------------
@@ -168,12 +185,15 @@ class _Analysis:
             for hasher in hashers.values():
                 hasher.update(chunk)
             if position == 0:
-                if not is_elf(chunk[:4]):
-                    if not hashers:
-                        return
+                if is_elf(chunk[:4]):
+                    self.source, tables_at, ready_at = self._start(chunk)
+                elif (image := _Following.start(chunk, size)) is not None:
+                    self.image, self.source = image, image.source
+                elif not hashers:
+                    return
+                else:
                     position += len(chunk)
                     continue
-                self.source, tables_at, ready_at = self._start(chunk)
                 if self.deep and self.libraries is not None:
                     from truewheel.elf.buildpaths import path_search
 
@@ -187,6 +207,9 @@ class _Analysis:
                     self.versions.feed(position, chunk)
             position += len(chunk)
             if source is None:
+                continue
+            if self.image is not None:
+                self.image.follow(position)
                 continue
             if tables_at is not None and position >= tables_at:
                 start = position - len(chunk)
@@ -266,23 +289,39 @@ class _Analysis:
         )
         facts.build_paths = build_paths(facts.elf, self.paths.hits)
 
+    def _conclude_image(self, source: SparseSource) -> None:
+        assert self.image is not None
+        facts = self.facts
+        if self.image.format is MachOError:
+            facts.macho = read_macho(source)
+        else:
+            facts.pe = read_pe(source)
+        if self.paths is None or self.versions is None or self.libraries is None:
+            return
+        from truewheel.analysis.image_paths import image_build_paths
+
+        facts.versions = self.libraries.found_versions(self.name, self.versions)
+        facts.build_paths = image_build_paths(facts.size, facts.pe, self.paths.hits)
+
     def _keep_more(self, missing: Unavailable) -> None:
         assert self.source is not None
         wanted = RangeSet(iter(self.source.wanted))
         end = min(missing.offset + max(missing.size, _MISS_WINDOW), self.facts.size)
         wanted.add(missing.offset, end)
-        try:  # with the section table at hand, ask for the small sections at once
-            for offset, size in ElfFile.small_sections(self.source):
-                wanted.add(offset, offset + size)
-        except (Unavailable, ElfError):
-            pass
+        if self.image is None:
+            try:  # with the section table at hand, ask for the small sections at once
+                for offset, size in ElfFile.small_sections(self.source):
+                    wanted.add(offset, offset + size)
+            except (Unavailable, ElfError):
+                pass
         self._read_again(_clip(wanted, self.facts.size))
 
     def _read_again(self, wanted: RangeSet, search: VersionSearch | None = None) -> None:
         """Read the stream again from the start, keeping ``wanted`` (and searching)."""
-        _check_budget(wanted)
+        error = self.source.error if self.source else ElfError
+        _check_budget(wanted, error)
         self.facts.passes += 1
-        source = SparseSource(self.facts.size, wanted)
+        source = SparseSource(self.facts.size, wanted, error)
         stop = self.facts.size if search is not None else wanted.last_end
         position = 0
         for chunk in self.stream():
@@ -301,8 +340,55 @@ def _clip(ranges: RangeSet, size: int) -> RangeSet:
     return RangeSet((lo, min(hi, size)) for lo, hi in ranges if lo < size)
 
 
-def _check_budget(wanted: RangeSet) -> None:
+def _check_budget(wanted: RangeSet, error: type[BinaryError] = ElfError) -> None:
     if wanted.total > KEEP_LIMIT:
-        raise ElfError(
-            f"malformed ELF (its tables would need more than {KEEP_LIMIT >> 20} MiB kept)"
+        raise error(
+            f"malformed {error.format_name} (its tables would need more than "
+            f"{KEEP_LIMIT >> 20} MiB kept)"
         )
+
+
+_Stage = Callable[[ByteSource], list[tuple[int, int]]]
+
+
+class _Following:
+    """The ranges a Mach-O or PE reader needs, asked for stage by stage as the stream
+    reaches them: what a stage names is kept from then on; a range it still lacks is
+    kept when the stream gets there, and the stage is asked again past it.  A range
+    that already went by is left to a second pass (``_keep_more``)."""
+
+    def __init__(self, format: type[BinaryError], stages: tuple[_Stage, ...], size: int) -> None:
+        self.format = format
+        self.stages = list(stages)
+        self.source = SparseSource(size, RangeSet([(0, min(size, _IMAGE_HEAD))]), format)
+        self.waiting_until = 0
+
+    @classmethod
+    def start(cls, head: bytes, size: int) -> _Following | None:
+        if is_macho(head):
+            return cls(MachOError, (slice_ranges,), size)
+        if is_pe(head):
+            return cls(PEError, (pe_ranges, pe_tables), size)
+        return None
+
+    def follow(self, position: int) -> None:
+        """Ask the stages what they need, now that the stream reached ``position``."""
+        while self.stages and position >= self.waiting_until:
+            try:
+                ranges = self.stages[0](self.source)
+            except Unavailable as missing:
+                if missing.offset < position:
+                    self.stages.clear()  # it went by: the final read asks for it again
+                    return
+                end = missing.offset + max(missing.size, _IMAGE_WINDOW)
+                self.source.want(missing.offset, min(end, self.source.size), position)
+                self.waiting_until = missing.offset + missing.size
+                return
+            except BinaryError:
+                self.stages.clear()  # the final read says what is wrong
+                return
+            for offset, length in ranges:
+                if length <= KEEP_LIMIT // 2:
+                    self.source.want(offset, min(offset + length, self.source.size), position)
+            _check_budget(self.source.wanted, self.format)
+            self.stages.pop(0)

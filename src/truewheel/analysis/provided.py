@@ -14,13 +14,14 @@ declares (an unconditional ``Requires-Dist``) counts:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import posixpath
+from collections.abc import Iterable, Mapping, Sequence
 from fnmatch import fnmatchcase
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from truewheel.analysis.report import NativeFile
+from truewheel.analysis.report import ImageFile, NativeFile
 from truewheel.analysis.resolve import EXTERNAL
 from truewheel.policy.libraries import LibraryTable
 
@@ -29,7 +30,7 @@ __all__ = ["provided_libraries"]
 
 def provided_libraries(
     requires_dist: Iterable[str],
-    native: list[NativeFile],
+    native: Sequence[NativeFile | ImageFile],
     libraries: LibraryTable,
     declared: Mapping[str, str],
 ) -> dict[str, str]:
@@ -46,7 +47,7 @@ def provided_libraries(
         for dep in f.dependencies:
             if dep.status != EXTERNAL or dep.name in out:
                 continue
-            family = libraries.family_for(dep.name)
+            family = libraries.family_for(posixpath.basename(dep.name))
             if family is None:
                 continue
             provider = next(

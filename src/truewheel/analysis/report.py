@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from truewheel.analysis.libc import WheelLibc
 from truewheel.analysis.resolve import Dependency
 from truewheel.elf import ElfFile
+from truewheel.macho import MachOFile
+from truewheel.pe import PEFile
 from truewheel.policy.manylinux import TagResult
 from truewheel.wheel import CoreMetadata, WheelInfo
 
@@ -17,6 +19,8 @@ if TYPE_CHECKING:
 __all__ = [
     "SEVERITIES",
     "Finding",
+    "ImageFile",
+    "ImagePlatform",
     "LibraryIdentity",
     "LoaderFacts",
     "NativeFile",
@@ -90,6 +94,67 @@ def newest_versions(elf: ElfFile) -> dict[str, str]:
 
 
 @dataclass(slots=True)
+class ImageFile:
+    """A Mach-O or PE file of a macOS or Windows wheel, and where its dependencies come from.
+
+    Kept apart from :class:`NativeFile` (ELF), whose facts the Linux judgements,
+    repair and unvendor read; a wheel's report carries both lists.
+    """
+
+    path: str
+    size: int
+    sha256: str
+    mode: int
+    macho: MachOFile | None
+    pe: PEFile | None
+    dependencies: list[Dependency]
+    build_paths: list[BuildPath]
+    identity: LibraryIdentity | None
+
+    @property
+    def format(self) -> str:
+        return "macho" if self.macho is not None else "pe"
+
+    @property
+    def toolchain(self) -> str | None:
+        return None  # Mach-O and PE files name no compiler the way ELF's .comment does
+
+    @property
+    def rpaths(self) -> list[str]:
+        """LC_RPATH entries of every slice (none for PE)."""
+        if self.macho is None:
+            return []
+        return sorted({r for s in self.macho.slices for r in s.rpaths})
+
+    @property
+    def architectures(self) -> tuple[str, ...]:
+        if self.macho is not None:
+            return self.macho.architectures
+        assert self.pe is not None
+        return (self.pe.arch,)
+
+
+@dataclass(slots=True)
+class ImagePlatform:
+    """A macOS or Windows wheel's platform tags against what its binaries need.
+
+    ``minimum`` is the oldest macOS every binary loads on (the newest minimum over
+    all files and slices that a machine accepting the tag may run), with the files
+    that set it; Windows has none.  ``computed_tag`` is the most compatible tag the
+    content allows, None when the binaries' architectures fit no tag.
+    """
+
+    system: str  # "macos" or "windows"
+    computed_tag: str | None
+    architectures: list[str]  # the content's tag architecture: arm64, x86_64, universal2, amd64
+    minimum: str | None
+    minimum_files: list[str]
+    filename_platforms: list[str]
+    wheel_platforms: list[str]
+    external_libraries: list[str]
+
+
+@dataclass(slots=True)
 class PlatformReport:
     """Tags the wheel claims against the tags its content supports."""
 
@@ -125,6 +190,9 @@ class LoaderFacts:
     deep: bool
     #: external library -> the required distribution that provides it (analysis/provided.py)
     provided: dict[str, str] = field(default_factory=dict)
+    #: Mach-O and PE files (macOS and Windows wheels), and their platform
+    images: list[ImageFile] = field(default_factory=list)
+    image_platform: ImagePlatform | None = None
 
 
 @dataclass(slots=True)
@@ -135,11 +203,12 @@ class WheelReport(LoaderFacts):
 
     @property
     def native_bytes(self) -> int:
-        return sum(f.size for f in self.native_files)
+        return sum(f.size for f in self.native_files) + sum(f.size for f in self.images)
 
     @property
     def vendored_bytes(self) -> int:
-        return sum(f.size for f in self.native_files if f.identity and not f.identity.first_party)
+        files: list[NativeFile | ImageFile] = [*self.native_files, *self.images]
+        return sum(f.size for f in files if f.identity and not f.identity.first_party)
 
     def worst(self) -> str | None:
         return min(self.findings, key=lambda f: f.rank).severity if self.findings else None

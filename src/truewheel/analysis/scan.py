@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 from truewheel.analysis.member import analyze_stream
 from truewheel.elf import ElfFile, is_elf
 from truewheel.errors import TruewheelError
+from truewheel.macho import MachOFile, is_macho
+from truewheel.pe import PEFile, is_pe
 from truewheel.policy.libraries import LibraryTable, VersionEvidence
 from truewheel.wheel import WheelArchive, ZipMember, record_mismatch
 
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["ScannedMember", "digest_members", "may_be_elf", "scan_members"]
 
 _BATCH_BYTES = 8 * 2**20
-_HEAD_BYTES = 64 * 1024
+_HEAD_BYTES = 4096  # the ELF and Mach-O magic; the PE header that e_lfanew points to
 
 
 @dataclass(slots=True)
@@ -45,6 +47,8 @@ class ScannedMember:
     sha256: str
     record_problem: str | None = None
     elf: ElfFile | None = None
+    macho: MachOFile | None = None
+    pe: PEFile | None = None
     build_paths: list[BuildPath] = field(default_factory=list)
     versions: list[VersionEvidence] = field(default_factory=list)
 
@@ -155,6 +159,8 @@ def _scan_one(
         member.mode,
         sha256.hex(),
         elf=facts.elf,
+        macho=facts.macho,
+        pe=facts.pe,
         build_paths=facts.build_paths,
         versions=facts.versions,
     )
@@ -188,10 +194,11 @@ def _scan_native(
     if member.file_size < 64 or not may_be_elf(member.name):
         return None
     try:
-        head = wheel.zip.read_head(member, 4)
+        head = wheel.zip.read_head(member, _HEAD_BYTES)
     except TruewheelError as exc:
         raise exc.located(path=wheel.path, member=member.name) from None
-    return _scan_one(wheel, member, libraries) if is_elf(head) else None
+    native = is_elf(head) or is_macho(head) or is_pe(head)
+    return _scan_one(wheel, member, libraries) if native else None
 
 
 def _scan_elf_only(

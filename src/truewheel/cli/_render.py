@@ -8,7 +8,7 @@ short row.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import TextIO
 
 from rich.console import Console
@@ -59,7 +59,16 @@ def _render_summary(console: Console, r: WheelReport, limit: int | None) -> None
     grid.add_column(style="dim")
     grid.add_column()
     p = r.platform
-    if p is not None:
+    ip = r.image_platform
+    if ip is not None:
+        grid.add_row("tags claimed", cell(".".join(ip.filename_platforms)))
+        allows = ip.computed_tag or f"no {ip.system} tag ({', '.join(ip.architectures)})"
+        if ip.minimum:
+            allows += f"  (needs macOS {ip.minimum}: {listing(ip.minimum_files, limit)})"
+        grid.add_row("content allows", cell(allows))
+        if ip.external_libraries:
+            grid.add_row("needs from system", cell(listing(ip.external_libraries, limit)))
+    elif p is not None:
         grid.add_row("tags claimed", cell(".".join(p.filename_platforms)))
         why = "; ".join(f"{req.value}" for req, _ in p.computed.constraints[:3])
         allows = p.computed.tag + (f"  (limited by {why})" if why else "")
@@ -72,16 +81,19 @@ def _render_summary(console: Console, r: WheelReport, limit: int | None) -> None
             grid.add_row("needs from system", cell(listing(p.external_libraries, limit)))
     else:
         grid.add_row("tags claimed", cell(".".join(r.wheel_info.tags)))
-        grid.add_row("native code", "none")
+        if not r.images:
+            grid.add_row("native code", "none")
     share = r.vendored_bytes / r.native_bytes if r.native_bytes else 0.0
     grid.add_row(
         "members",
         f"{r.member_count} files, {_size(r.total_bytes)} ({_size(r.compressed_bytes)} compressed)",
     )
-    if r.native_files:
+    if r.native_files or r.images:
+        kinds = Counter(["ELF"] * len(r.native_files) + [_FORMAT[f.format] for f in r.images])
+        files = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
         grid.add_row(
             "native",
-            f"{len(r.native_files)} ELF files, {_size(r.native_bytes)}; "
+            f"{files} files, {_size(r.native_bytes)}; "
             f"vendored third-party: {_size(r.vendored_bytes)} ({share:.0%})",
         )
     console.print(grid)
@@ -123,7 +135,14 @@ def _render_findings(console: Console, findings: list[Finding], verbose: bool) -
         console.print(cell(f"not shown: {counts} (use --verbose or --json)", style="dim"))
 
 
+_FORMAT = {"macho": "Mach-O", "pe": "PE"}
+
+
 def _render_files(console: Console, r: WheelReport, limit: int | None) -> None:
+    if r.images:
+        _render_images(console, r, limit)
+    if not r.native_files:
+        return
     table = Table(title="native files", show_header=True, header_style="bold")
     for column in ("file", "size", "type", "needs", "max symbol versions", "identity", "toolchain"):
         table.add_column(column, overflow="fold")
@@ -142,5 +161,29 @@ def _render_files(console: Console, r: WheelReport, limit: int | None) -> None:
             cell(versions),
             cell(ident),
             cell(f.toolchain or ""),
+        )
+    console.print(table)
+
+
+def _render_images(console: Console, r: WheelReport, limit: int | None) -> None:
+    table = Table(title="Mach-O and PE files", show_header=True, header_style="bold")
+    for column in ("file", "size", "format", "architectures", "needs", "identity"):
+        table.add_column(column, overflow="fold")
+    for f in r.images:
+        needs = stacked([f"{d.name} [{d.status}]" for d in f.dependencies], limit)
+        ident = ""
+        if f.identity:
+            ident = f.identity.name + (f" {f.identity.version}" if f.identity.version else "")
+        archs = ", ".join(f.architectures)
+        if f.macho is not None:
+            minimums = {b.minos for s in f.macho.slices for b in s.build_versions}
+            archs += f" (macOS {', '.join(sorted(minimums))})" if minimums else ""
+        table.add_row(
+            cell(f.path),
+            cell(_size(f.size)),
+            cell(_FORMAT[f.format]),
+            cell(archs),
+            needs,
+            cell(ident),
         )
     console.print(table)

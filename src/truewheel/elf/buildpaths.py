@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from truewheel.elf.reader import ElfFile
 from truewheel.elf.search import Hit, StreamSearch
 
-__all__ = ["BuildPath", "build_paths", "path_search"]
+__all__ = ["BuildPath", "build_paths", "grouped_build_paths", "path_search", "root_of"]
 
 SCANNED_SECTIONS = (
     ".debug_str",
@@ -73,6 +73,11 @@ def build_paths(elf: ElfFile, hits: list[Hit]) -> list[BuildPath]:
         for name in SCANNED_SECTIONS
         if (s := elf.sections.get(name)) is not None and s.type != 8
     )
+    return grouped_build_paths(hits, spans)
+
+
+def grouped_build_paths(hits: list[Hit], spans: list[tuple[int, int, str]]) -> list[BuildPath]:
+    """Group the hits inside ``spans`` (start, end, section name; sorted) by root and section."""
     counts: dict[tuple[str, str], int] = {}
     examples: dict[tuple[str, str], tuple[str, bool]] = {}
     per_section: dict[str, int] = {}
@@ -90,7 +95,7 @@ def build_paths(elf: ElfFile, hits: list[Hit]) -> list[BuildPath]:
         path = text.decode("utf-8", "replace").rstrip(".-")
         if not _looks_like_build_path(path, name):
             continue
-        root, randomized = _root_of(path)
+        root, randomized = root_of(path)
         key = (root, name)
         counts[key] = counts.get(key, 0) + 1
         examples.setdefault(key, (path, randomized))
@@ -110,12 +115,12 @@ def _looks_like_build_path(path: str, section: str) -> bool:
         return False
     if section.startswith(".debug") or section == ".comment":
         return True
-    if _root_of(path)[1]:
+    if root_of(path)[1]:
         return True
     return path.count("/") >= 4 or bool(_SOURCE_SUFFIX.search(path))
 
 
-def _root_of(path: str) -> tuple[str, bool]:
+def root_of(path: str) -> tuple[str, bool]:
     """Cut a path after its first randomized component, or after a few levels."""
     parts = path.split("/")
     for i, part in enumerate(parts[2:], start=2):

@@ -63,6 +63,11 @@ class LibraryName:
         match = next((m for p in _MANGLING if (m := p.match(basename))), None)
         if match:
             stem, hash_, suffix = match["stem"], match["hash"], match["rest"]
+        elif basename.endswith(".dylib"):
+            stem, sep, tail = basename.partition(".")
+            hash_, suffix = None, sep + tail
+        elif basename.lower().endswith(".dll"):
+            stem, hash_, suffix = basename[:-4], None, basename[-4:]
         else:
             head, sep, tail = basename.partition(".so")
             stem, hash_, suffix = head, None, sep + tail
@@ -204,6 +209,15 @@ class LibraryTable:
             or self._from_filename(family, basename)
             or self._from_toolchain(family, elf, source)
         )
+        return [VersionEvidence(family.id, found[0], found[1])] if found else []
+
+    def found_versions(self, member: str, search: VersionSearch) -> list[VersionEvidence]:
+        """The version of a Mach-O or PE library: from its strings, else its file name
+        (their symbol tables and toolchain notes are not read)."""
+        family = search.family
+        if family is None:
+            return []
+        found = search.found() or self._from_filename(family, member.rsplit("/", 1)[-1])
         return [VersionEvidence(family.id, found[0], found[1])] if found else []
 
     def _from_symbol(

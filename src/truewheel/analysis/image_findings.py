@@ -1,0 +1,291 @@
+"""Judge a macOS or Windows wheel's Mach-O or PE files: one small function per concern.
+
+Codes mean what they mean on Linux where the meaning is the same
+(``external-library``, ``broken-reference``, ``tag-too-old``,
+``architecture-mismatch``, ``build-path``...); the platform's own hazards get
+their own: ``code-signature-missing`` (Apple silicon kills unsigned arm64 code),
+``architecture-missing`` (a universal2 wheel whose binary lacks a slice),
+``msvc-runtime-not-shipped`` and ``vendored-system-library``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping
+
+from truewheel.analysis.findings import build_path_findings, duplicate_findings, vendored_findings
+from truewheel.analysis.macos import MacTag, is_loadable, parse_mac_tag
+from truewheel.analysis.report import Finding, ImageFile, ImagePlatform
+from truewheel.analysis.resolve import BROKEN, EXTERNAL
+from truewheel.policy.systems import MacSystem, WindowsSystem
+
+__all__ = ["image_findings"]
+
+
+def image_findings(
+    images: list[ImageFile],
+    platform: ImagePlatform | None,
+    mac: MacSystem,
+    windows: WindowsSystem,
+    provided: Mapping[str, str],
+) -> list[Finding]:
+    if platform is None:
+        return []
+    judged = [f for f in images if (f.macho if platform.system == "macos" else f.pe) is not None]
+    out = [
+        *_tag_consistency(platform),
+        *dependency_findings(judged, windows, provided),
+        *vendored_findings(judged),
+        *duplicate_findings(judged),
+        *build_path_findings(judged),
+    ]
+    if platform.system == "macos":
+        out += mac_tag_findings(judged, platform, mac)
+        out += signature_findings(judged)
+        out += mac_rpath_findings(judged, mac)
+    else:
+        out += windows_tag_findings(judged, platform, windows)
+        out += system_copy_findings(judged, windows)
+    return out
+
+
+def _tag_consistency(platform: ImagePlatform) -> list[Finding]:
+    if sorted(platform.filename_platforms) == sorted(platform.wheel_platforms):
+        return []
+    return [
+        Finding(
+            "warning",
+            "tag-inconsistent",
+            f"file name tags {'.'.join(platform.filename_platforms)} differ from WHEEL's "
+            f"{'.'.join(platform.wheel_platforms) or '(none)'}",
+        )
+    ]
+
+
+def mac_tag_findings(
+    images: list[ImageFile], platform: ImagePlatform, mac: MacSystem
+) -> list[Finding]:
+    """Each claimed macOS tag against the slices a machine accepting it would load."""
+    tags = [t for p in platform.filename_platforms if (t := parse_mac_tag(p, mac))]
+    out: list[Finding] = []
+    for tag in tags:
+        out += _architectures_against(images, tag)
+        out += _minimum_against(images, tag, platform, mac)
+    return out
+
+
+def _architectures_against(images: list[ImageFile], tag: MacTag) -> list[Finding]:
+    out = []
+    for f in images:
+        if f.macho is None or not is_loadable(f.macho):
+            continue
+        present = set(f.macho.architectures)
+        missing = sorted(tag.architectures - present)
+        if not missing:
+            continue
+        if missing == sorted(tag.architectures):
+            out.append(
+                Finding(
+                    "error",
+                    "architecture-mismatch",
+                    f"built for {', '.join(sorted(present))}; the wheel is tagged {tag.tag}",
+                    f.path,
+                )
+            )
+        else:
+            out.append(
+                Finding(
+                    "error",
+                    "architecture-missing",
+                    f"has no {', '.join(missing)} slice; {tag.tag} needs "
+                    f"{', '.join(sorted(tag.architectures))} in every binary",
+                    f.path,
+                )
+            )
+    return out
+
+
+def _minimum_against(
+    images: list[ImageFile], tag: MacTag, platform: ImagePlatform, mac: MacSystem
+) -> list[Finding]:
+    out = []
+    worst: dict[str, tuple[tuple[int, ...], str, str]] = {}
+    for f in images:
+        if f.macho is None or not is_loadable(f.macho):
+            continue
+        for piece in f.macho.slices:
+            minimum = piece.macos_minimum
+            if piece.arch not in tag.architectures or minimum is None:
+                continue
+            accepted = max(tag.version, mac.first_macos(piece.arch)[:2])
+            if minimum.minos_key[:2] > accepted and (
+                f.path not in worst or minimum.minos_key > worst[f.path][0]
+            ):
+                worst[f.path] = (minimum.minos_key, minimum.minos, piece.arch)
+    for path, (_, minos, arch) in sorted(worst.items()):
+        out.append(
+            Finding(
+                "error",
+                "tag-too-old",
+                f"claims {tag.tag} but its {arch} slice needs macOS {minos}: pip installs the "
+                f"wheel on older macOS, where it fails to load (content allows "
+                f"{platform.computed_tag})",
+                path,
+            )
+        )
+    if not worst and platform.minimum is not None and platform.computed_tag:
+        needed = tuple(int(p) for p in platform.minimum.split("."))[:2]
+        if tag.version > needed and tag.version > (11, 0):
+            out.append(
+                Finding(
+                    "info",
+                    "tag-conservative",
+                    f"claims {tag.tag}; content would allow {platform.computed_tag}",
+                )
+            )
+    return out
+
+
+def signature_findings(images: list[ImageFile]) -> list[Finding]:
+    """arm64 code must carry a signature (ad hoc will do): macOS kills the process otherwise."""
+    return [
+        Finding(
+            "error",
+            "code-signature-missing",
+            "its arm64 slice has no code signature (LC_CODE_SIGNATURE): macOS on Apple "
+            "silicon kills a process that loads unsigned arm64 code; sign it (codesign -s -)",
+            f.path,
+        )
+        for f in images
+        if f.macho is not None
+        and is_loadable(f.macho)
+        and any(s.arch == "arm64" and s.code_signature is None for s in f.macho.slices)
+    ]
+
+
+def mac_rpath_findings(images: list[ImageFile], mac: MacSystem) -> list[Finding]:
+    """Absolute run paths: a directory of the build machine searched on the user's Mac."""
+    out = []
+    for f in images:
+        if f.macho is None:
+            continue
+        entries = sorted({r for s in f.macho.slices for r in s.rpaths if r.startswith("/")})
+        for entry in entries:
+            if mac.is_system(entry.rstrip("/") + "/"):
+                continue
+            out.append(
+                Finding(
+                    "warning",
+                    "absolute-rpath",
+                    f"run path {entry} is outside the wheel: whatever that directory holds "
+                    "on the user's Mac is searched first",
+                    f.path,
+                )
+            )
+    return out
+
+
+def dependency_findings(
+    images: list[ImageFile], windows: WindowsSystem, provided: Mapping[str, str]
+) -> list[Finding]:
+    out: list[Finding] = []
+    for f in images:
+        for dep in f.dependencies:
+            base = posixpath.basename(dep.name)
+            if dep.status == EXTERNAL and (dep.name in provided or base in provided):
+                dist = provided.get(dep.name) or provided[base]
+                out.append(
+                    Finding(
+                        "info",
+                        "provided-by-requirement",
+                        f"needs {dep.name}, which the required distribution {dist} provides "
+                        f"once {dist} is imported (this package must import it first)",
+                        f.path,
+                    )
+                )
+            elif dep.status == EXTERNAL:
+                out.append(_external(f, dep.name, dep.via, windows))
+            elif dep.status == BROKEN:
+                out.append(_broken(f, dep.name, dep.path, dep.via))
+    return out
+
+
+def _external(f: ImageFile, name: str, via: str | None, windows: WindowsSystem) -> Finding:
+    if via == "weak":
+        return Finding(
+            "info",
+            "weak-library-missing",
+            f"may use {name} (weak): not in the wheel; loads without it",
+            f.path,
+        )
+    if via == "delay-load":
+        return Finding(
+            "info",
+            "delay-load-missing",
+            f"delay-loads {name}, which the user's system must provide when it is first used",
+            f.path,
+        )
+    if f.pe is not None and via == "msvc-runtime":
+        return Finding(
+            "warning",
+            "msvc-runtime-not-shipped",
+            f"imports {name}, which neither Windows nor the interpreter installs "
+            f"({windows.runtime_note(name)}): without the Visual C++ Redistributable the "
+            "import fails with 'DLL load failed'",
+            f.path,
+        )
+    where = "the user's Mac" if f.macho is not None else "the user's Windows"
+    return Finding(
+        "warning",
+        "external-library",
+        f"needs {name}, which {where} must provide",
+        f.path,
+    )
+
+
+def _broken(f: ImageFile, name: str, path: str | None, via: str | None) -> Finding:
+    if f.macho is not None and via == "absolute":
+        why = "but loads it by an absolute path of the build machine"
+    elif f.macho is not None:
+        why = "but no @loader_path or run path reaches it"
+    else:
+        why = "but neither the module's directory nor a directory the package adds reaches it"
+    return Finding(
+        "error", "broken-reference", f"needs {name}; the wheel has it at {path} {why}", f.path
+    )
+
+
+def windows_tag_findings(
+    images: list[ImageFile], platform: ImagePlatform, windows: WindowsSystem
+) -> list[Finding]:
+    machines = {m for p in platform.filename_platforms if (m := windows.machine_of_tag(p))}
+    if not machines:
+        return []
+    tag = ".".join(platform.filename_platforms)
+    return [
+        Finding(
+            "error",
+            "architecture-mismatch",
+            f"built for {f.pe.arch}; the wheel is tagged {tag}",
+            f.path,
+        )
+        for f in images
+        if f.pe is not None and f.pe.machine not in machines
+    ]
+
+
+def system_copy_findings(images: list[ImageFile], windows: WindowsSystem) -> list[Finding]:
+    """A Windows system DLL shipped in the wheel: the system's own copy is loaded instead,
+    or worse, the wheel's copy shadows it for the process (delvewheel never vendors them)."""
+    return [
+        Finding(
+            "warning",
+            "vendored-system-library",
+            f"ships {posixpath.basename(f.path)}, a DLL of Windows itself; Windows loads its "
+            "own copy (KnownDLLs) or this one shadows it for every module of the process",
+            f.path,
+        )
+        for f in images
+        if f.pe is not None
+        and windows.classify(posixpath.basename(f.path)) in ("system", "api-set")
+    ]

@@ -1,0 +1,250 @@
+"""Where a macOS wheel's Mach-O files find their dylibs, and the tag their slices allow.
+
+dyld resolves a dependency by its install name as written: ``@loader_path/``
+is the directory of the file that needs it, ``@rpath/`` tries each LC_RPATH of
+that file and then of the images that loaded it (the run-path stack), an
+absolute path is taken as it is (the system's libraries live in the dyld
+shared cache since macOS 11, so only the name can be judged), and
+``@executable_path/`` is the interpreter's directory, which no wheel controls.
+Each slice of a fat file is resolved on its own; a file's dependency is as bad
+as its worst slice makes it.
+
+A wheel tagged ``macosx_X_Y_ARCH`` is installed by pip on every macOS from X.Y
+on that runs ARCH; a slice loads only from its minimum OS on.  A slice fails
+somewhere the tag lets it be installed when its minimum is newer than both the
+tag's version and the oldest macOS its architecture exists on (arm64: 11.0).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from truewheel.analysis.resolve import BROKEN, BUNDLED, EXTERNAL, SYSTEM, Dependency, installed_path
+from truewheel.macho import MachOFile, MachOSlice
+from truewheel.policy.systems import MacSystem
+
+__all__ = [
+    "MacTag",
+    "content_architecture",
+    "is_loadable",
+    "needed_version",
+    "parse_mac_tag",
+    "resolve_macos",
+    "tag_for",
+]
+
+_TAG = re.compile(r"macosx_(?P<major>[0-9]+)_(?P<minor>[0-9]+)_(?P<arch>[a-z0-9_]+)")
+_WORSE = {BUNDLED: 0, SYSTEM: 0, EXTERNAL: 1, BROKEN: 2}
+_MAX_LOADER_DEPTH = 16
+_LOADABLE = ("dylib", "bundle", "execute")
+
+
+@dataclass(frozen=True, slots=True)
+class MacTag:
+    """``macosx_11_0_universal2``: the oldest macOS pip installs it on, and its architectures."""
+
+    tag: str
+    version: tuple[int, int]
+    arch: str
+    architectures: frozenset[str]
+
+
+def parse_mac_tag(tag: str, system: MacSystem) -> MacTag | None:
+    match = _TAG.fullmatch(tag)
+    if match is None:
+        return None
+    arch = match["arch"]
+    return MacTag(
+        tag, (int(match["major"]), int(match["minor"])), arch, system.tag_architectures(arch)
+    )
+
+
+def is_loadable(macho: MachOFile) -> bool:
+    """A file dyld loads (dylib, bundle, program), not an object file or a dSYM."""
+    return all(s.filetype in _LOADABLE for s in macho.slices)
+
+
+def content_architecture(files: Mapping[str, MachOFile], system: MacSystem) -> str | None:
+    """The tag architecture every loadable file has a slice for: arm64, x86_64, universal2..."""
+    loadable = [m for m in files.values() if is_loadable(m)]
+    if not loadable:
+        return None
+    common = set.intersection(*(set(m.architectures) for m in loadable))
+    return system.tag_architecture(frozenset(common))
+
+
+def needed_version(
+    files: Mapping[str, MachOFile], architectures: frozenset[str], system: MacSystem
+) -> tuple[tuple[int, ...], list[str]] | None:
+    """The newest minimum macOS of a slice that a machine accepting the tag would run,
+    above the oldest macOS of its architecture; and the files that need it."""
+    best: tuple[int, ...] | None = None
+    by: list[str] = []
+    for path, macho in files.items():
+        if not is_loadable(macho):
+            continue
+        for piece in macho.slices:
+            minimum = piece.macos_minimum
+            if piece.arch not in architectures or minimum is None:
+                continue
+            key = minimum.minos_key
+            if key <= system.first_macos(piece.arch):
+                continue
+            if best is None or key > best:
+                best, by = key, [path]
+            elif key == best and path not in by:
+                by.append(path)
+    return (best, sorted(by)) if best is not None else None
+
+
+def tag_for(version: tuple[int, ...] | None, arch: str, system: MacSystem) -> str:
+    """The most compatible tag for content needing ``version`` (None: nothing newer than
+    its architectures' first macOS) on the tag architecture ``arch``.
+
+    pip on macOS 11 and later accepts only ``macosx_N_0`` tags, so content that needs
+    11.3 is safe only under ``macosx_12_0``: under 11_0 it installs on 11.0-11.2.
+    """
+    floor = min(system.first_macos(a) for a in system.tag_architectures(arch))
+    major, minor = max((*(version or floor), 0)[:2], floor[:2])
+    if major >= 11 and minor > 0:
+        major, minor = major + 1, 0
+    return f"macosx_{major}_{minor}_{arch}"
+
+
+def resolve_macos(files: Mapping[str, MachOFile], system: MacSystem) -> dict[str, list[Dependency]]:
+    """For every Mach-O member, where each dylib it loads comes from (worst slice wins)."""
+    by_installed = {installed_path(name): name for name in files}
+    by_basename: dict[str, str] = {}
+    for name in sorted(files):
+        by_basename.setdefault(posixpath.basename(name), name)
+    loaders = _loaders(files, by_installed)
+    out: dict[str, list[Dependency]] = {}
+    for name, macho in files.items():
+        found: dict[str, Dependency] = {}
+        for piece in macho.slices:
+            for ref in piece.dylibs:
+                dep = _resolve(ref.name, name, piece, files, by_installed, by_basename, loaders)
+                if ref.kind == "weak":
+                    dep = Dependency(dep.name, dep.status, dep.path, "weak")
+                if dep.status == EXTERNAL and system.is_system(ref.name):
+                    dep = Dependency(ref.name, SYSTEM, None, dep.via)
+                old = found.get(ref.name)
+                if old is None or _WORSE[dep.status] > _WORSE[old.status]:
+                    found[ref.name] = dep
+        out[name] = list(found.values())
+    return out
+
+
+def _loaders(
+    files: Mapping[str, MachOFile], by_installed: Mapping[str, str]
+) -> dict[str, set[str]]:
+    """Which members load which, by the paths that need no run path (``@loader_path``) or
+    by a file's own run paths: enough to build the run-path stack of what they load."""
+    loaders: dict[str, set[str]] = {name: set() for name in files}
+    for name, macho in files.items():
+        origin = posixpath.dirname(installed_path(name))
+        for piece in macho.slices:
+            for ref in piece.dylibs:
+                for candidate in _candidates(ref.name, origin, piece.rpaths):
+                    target = by_installed.get(candidate)
+                    if target is not None and target != name:
+                        loaders[target].add(name)
+                        break
+    return loaders
+
+
+def _resolve(
+    reference: str,
+    name: str,
+    piece: MachOSlice,
+    files: Mapping[str, MachOFile],
+    by_installed: Mapping[str, str],
+    by_basename: Mapping[str, str],
+    loaders: Mapping[str, set[str]],
+) -> Dependency:
+    origin = posixpath.dirname(installed_path(name))
+    for candidate in _candidates(reference, origin, piece.rpaths):
+        if candidate in by_installed:
+            via = "rpath" if reference.startswith("@rpath/") else "loader_path"
+            return Dependency(reference, BUNDLED, by_installed[candidate], via)
+    if reference.startswith("@rpath/"):
+        found = _through_loaders(reference, name, piece.arch, files, by_installed, loaders)
+        if found is not None:
+            return Dependency(reference, BUNDLED, found, "loader-rpath")
+    base = posixpath.basename(reference)
+    escapes = reference.startswith("/") or _leaves_wheel(reference, origin, piece.rpaths)
+    if base in by_basename and not escapes:
+        return Dependency(reference, BROKEN, by_basename[base])
+    if base in by_basename and reference.startswith("/"):
+        return Dependency(reference, BROKEN, by_basename[base], "absolute")
+    return Dependency(reference, EXTERNAL)
+
+
+def _through_loaders(
+    reference: str,
+    name: str,
+    arch: str,
+    files: Mapping[str, MachOFile],
+    by_installed: Mapping[str, str],
+    loaders: Mapping[str, set[str]],
+) -> str | None:
+    """``@rpath/`` through the run paths of the images that load ``name`` (same arch)."""
+    seen = {name}
+    stack = sorted(loaders[name], reverse=True)
+    depth = 0
+    while stack and depth < _MAX_LOADER_DEPTH * 8:
+        depth += 1
+        loader = stack.pop()
+        if loader in seen:
+            continue
+        seen.add(loader)
+        origin = posixpath.dirname(installed_path(loader))
+        for piece in files[loader].slices:
+            if piece.arch != arch:
+                continue
+            for candidate in _candidates(reference, origin, piece.rpaths):
+                if candidate in by_installed:
+                    return by_installed[candidate]
+        stack.extend(sorted(loaders[loader], reverse=True))
+    return None
+
+
+def _candidates(reference: str, origin: str, rpaths: tuple[str, ...]) -> list[str]:
+    """Installed paths (relative to the install root) that a reference may name."""
+    if reference.startswith("@loader_path/"):
+        return _inside(posixpath.join(origin, reference[len("@loader_path/") :]))
+    if reference.startswith("@rpath/"):
+        rest = reference[len("@rpath/") :]
+        out: list[str] = []
+        for entry in rpaths:
+            if entry.startswith("@loader_path"):
+                out += _inside(
+                    posixpath.join(origin, entry[len("@loader_path") :].lstrip("/"), rest)
+                )
+        return out
+    return []
+
+
+def _inside(path: str) -> list[str]:
+    normal = posixpath.normpath(path)
+    return [] if normal.startswith("..") or normal.startswith("/") else [normal]
+
+
+def _leaves_wheel(reference: str, origin: str, rpaths: tuple[str, ...]) -> bool:
+    """Whether the reference may be found outside the wheel: an ``@executable_path``, a
+    run path that is absolute or climbs above the install root, or a bare name (dyld's
+    fallback directories)."""
+    if reference.startswith("@executable_path/") or "/" not in reference:
+        return True
+    if reference.startswith("@loader_path/"):
+        return not _inside(posixpath.join(origin, reference[len("@loader_path/") :]))
+    if reference.startswith("@rpath/"):
+        for entry in rpaths:
+            if not entry.startswith("@loader_path"):
+                return True
+            if not _inside(posixpath.join(origin, entry[len("@loader_path") :].lstrip("/"), "x")):
+                return True
+    return False
