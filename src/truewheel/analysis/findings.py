@@ -334,7 +334,7 @@ def vendored_findings(native: Sequence[NativeFile | ImageFile]) -> list[Finding]
         out.append(
             Finding("info", "vendored-library", f"{ident.name}{version}{built}{mangled}", f.path)
         )
-        if ident.mangled_hash is None:
+        if ident.mangled_hash is None and not (isinstance(f, ImageFile) and f.macho is not None):
             severity = "warning" if ident.category in _SINGLETON_CATEGORIES else "info"
             out.append(
                 Finding(

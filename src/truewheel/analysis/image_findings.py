@@ -164,24 +164,40 @@ def signature_findings(images: list[ImageFile]) -> list[Finding]:
 
 
 def mac_rpath_findings(images: list[ImageFile], mac: MacSystem) -> list[Finding]:
-    """Absolute run paths: a directory of the build machine searched on the user's Mac."""
+    """Absolute run paths: a directory of the build machine searched on the user's Mac.
+
+    A run path is searched only for ``@rpath/`` references: in a file without one it is
+    dead weight (info), in a file with one, that directory of the user's Mac is searched.
+    """
     out = []
     for f in images:
         if f.macho is None:
             continue
         entries = sorted({r for s in f.macho.slices for r in s.rpaths if r.startswith("/")})
+        used = any(d.name.startswith("@rpath/") for s in f.macho.slices for d in s.dylibs)
         for entry in entries:
             if mac.is_system(entry.rstrip("/") + "/"):
                 continue
-            out.append(
-                Finding(
-                    "warning",
-                    "absolute-rpath",
-                    f"run path {entry} is outside the wheel: whatever that directory holds "
-                    "on the user's Mac is searched first",
-                    f.path,
+            if used:
+                out.append(
+                    Finding(
+                        "warning",
+                        "absolute-rpath",
+                        f"run path {entry} is outside the wheel: its @rpath/ dylibs are looked "
+                        "for in that directory of the user's Mac too",
+                        f.path,
+                    )
                 )
-            )
+            else:
+                out.append(
+                    Finding(
+                        "info",
+                        "absolute-rpath",
+                        f"run path {entry} is outside the wheel; unused: the file loads "
+                        "nothing through @rpath/",
+                        f.path,
+                    )
+                )
     return out
 
 

@@ -129,9 +129,14 @@ class WindowsSystem:
 
     def beside_python(self, tags: list[tuple[str, str, str]]) -> frozenset[str]:
         """The MSVC runtime DLLs python.org's CPython ships beside ``python.exe`` for every
-        one of the wheel's (python, abi, platform) tags (none they do not all agree on)."""
+        one of the wheel's (python, abi, platform) tags (none they do not all agree on).
+
+        A ``py3-none`` wheel (lightgbm's, loaded by ctypes) runs in any CPython: it is
+        judged for the releases still supported (3.10 and later)."""
         sets = []
         for python, abi, platform in tags:
+            if abi == "none":  # any CPython: judged for the releases still supported
+                python = abi = python if python.startswith("cp") else "cp310"
             names: set[str] = set()
             for abi_rule, python_rule, platforms, provided in self.cpython_rules:
                 if platform not in platforms or not abi_rule.fullmatch(abi):

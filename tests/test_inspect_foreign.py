@@ -1,0 +1,252 @@
+"""inspect of macOS and Windows wheels: real Mach-O files (clang + ld64.lld) and PE files
+(mingw-w64), wrapped in wheels by tests/fixtures/machobuild.py and pebuild.py."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from conftest import _load_fixture_module, check_document
+from truewheel.analysis.inspector import Inspector
+from truewheel.analysis.report import WheelReport
+
+
+@pytest.fixture(scope="module")
+def mac_wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    module: ModuleType = _load_fixture_module("machobuild")
+    wheels = module.build_macos_wheels(tmp_path_factory.mktemp("macos-wheels"))
+    if wheels is None:
+        pytest.skip("clang, ld64.lld or llvm-lipo missing")
+    return dict(wheels)
+
+
+@pytest.fixture(scope="module")
+def win_wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    module: ModuleType = _load_fixture_module("pebuild")
+    wheels = module.build_windows_wheels(tmp_path_factory.mktemp("windows-wheels"))
+    if wheels is None:
+        pytest.skip("mingw-w64 missing")
+    return dict(wheels)
+
+
+@pytest.fixture(scope="module")
+def inspector() -> Inspector:
+    return Inspector()
+
+
+def codes(report: WheelReport) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for f in report.findings:
+        out.setdefault(f.code, []).append(f.file or "")
+    return out
+
+
+def dep(report: WheelReport, path: str, name: str) -> tuple[str, str | None, str | None]:
+    image = next(f for f in report.images if f.path == path)
+    found = next(d for d in image.dependencies if d.name == name)
+    return found.status, found.path, found.via
+
+
+CORE = "twmac/_core.cpython-311-darwin.so"
+DEP = "twmac/.dylibs/libtwdep.1.dylib"
+PYD = "twwin/_core.cp311-win_amd64.pyd"
+
+
+def test_macos_arm64_resolves_rpath_and_passes(
+    mac_wheels: dict[str, Path], inspector: Inspector
+) -> None:
+    report = inspector.inspect(mac_wheels["arm64"])
+    platform = report.image_platform
+    assert platform is not None and platform.system == "macos"
+    assert platform.computed_tag == "macosx_11_0_arm64"
+    assert {f.path for f in report.images} == {CORE, DEP}
+    assert dep(report, CORE, "@rpath/libtwdep.1.dylib") == ("bundled", DEP, "rpath")
+    assert dep(report, CORE, "/usr/lib/libSystem.B.dylib")[0] == "system"
+    assert report.findings == []
+    assert report.native_files == []  # ELF only; Mach-O is in images
+
+
+def test_loader_path_reference(mac_wheels: dict[str, Path], inspector: Inspector) -> None:
+    report = inspector.inspect(mac_wheels["loader_path"])
+    image = next(f for f in report.images if f.path == CORE)
+    bundled = [d for d in image.dependencies if d.status == "bundled"]
+    assert [d.via for d in bundled] == ["loader_path"]
+    assert not [f for f in report.findings if f.severity != "info"]
+
+
+def test_tag_older_than_the_slices(mac_wheels: dict[str, Path], inspector: Inspector) -> None:
+    report = inspector.inspect(mac_wheels["x86_64_old_tag"])
+    assert report.image_platform is not None
+    assert report.image_platform.computed_tag == "macosx_11_0_x86_64"
+    too_old = [f for f in report.findings if f.code == "tag-too-old"]
+    assert too_old and all(f.severity == "error" for f in too_old)
+    assert "needs macOS 11.0" in too_old[0].message
+
+
+def test_version_min_command_allows_its_tag(
+    mac_wheels: dict[str, Path], inspector: Inspector
+) -> None:
+    report = inspector.inspect(mac_wheels["x86_64_versionmin"])
+    assert report.image_platform is not None
+    assert report.image_platform.computed_tag == "macosx_10_9_x86_64"
+    assert "tag-too-old" not in codes(report)
+
+
+def test_universal2(mac_wheels: dict[str, Path], inspector: Inspector) -> None:
+    report = inspector.inspect(mac_wheels["universal2"])
+    assert report.image_platform is not None
+    assert report.image_platform.architectures == ["universal2"]
+    assert all(set(f.architectures) == {"arm64", "x86_64"} for f in report.images)
+    assert not [f for f in report.findings if f.severity == "error"]
+
+
+def test_universal2_missing_a_slice(mac_wheels: dict[str, Path], inspector: Inspector) -> None:
+    report = inspector.inspect(mac_wheels["universal2_missing"])
+    assert codes(report)["architecture-missing"] == [CORE]
+    assert report.image_platform is not None
+    assert report.image_platform.computed_tag == "macosx_11_0_arm64"
+
+
+def test_absolute_install_name_is_external(
+    mac_wheels: dict[str, Path], inspector: Inspector
+) -> None:
+    report = inspector.inspect(mac_wheels["external"])
+    name = "/opt/homebrew/opt/gmp/lib/libgmp.10.dylib"
+    assert dep(report, CORE, name)[0] == "external"
+    assert codes(report)["external-library"] == [CORE]
+    assert report.image_platform is not None
+    assert report.image_platform.external_libraries == [name]
+
+
+def test_unreached_rpath_reference(mac_wheels: dict[str, Path], inspector: Inspector) -> None:
+    report = inspector.inspect(mac_wheels["broken"])
+    assert dep(report, CORE, "@rpath/libtwmissing.dylib")[0] == "external"
+    assert codes(report)["external-library"] == [CORE]
+
+
+def test_weak_reference_missing_is_info(mac_wheels: dict[str, Path], inspector: Inspector) -> None:
+    report = inspector.inspect(mac_wheels["weak"])
+    assert [f.severity for f in report.findings] == ["info"]
+    assert report.findings[0].code == "weak-library-missing"
+
+
+def test_unsigned_arm64(mac_wheels: dict[str, Path], inspector: Inspector) -> None:
+    report = inspector.inspect(mac_wheels["unsigned_arm64"])
+    assert sorted(codes(report)["code-signature-missing"]) == [DEP, CORE]
+
+
+def test_build_path(mac_wheels: dict[str, Path], inspector: Inspector) -> None:
+    report = inspector.inspect(mac_wheels["build_path"])
+    roots = [f.message for f in report.findings if f.code == "build-path"]
+    assert any("/Users/runner/work" in m for m in roots), roots
+
+
+def test_windows_delvewheel_layout(win_wheels: dict[str, Path], inspector: Inspector) -> None:
+    report = inspector.inspect(win_wheels["amd64"])
+    platform = report.image_platform
+    assert platform is not None and platform.system == "windows"
+    assert platform.computed_tag == "win_amd64"
+    image = next(f for f in report.images if f.path == PYD)
+    statuses = {d.name.lower(): (d.status, d.via) for d in image.dependencies}
+    mangled = [n for n in statuses if n.startswith("twdep-")]
+    assert len(mangled) == 1 and statuses[mangled[0]] == ("bundled", "package-loader")
+    assert statuses["kernel32.dll"] == ("system", None) or statuses["kernel32.dll"][0] == "system"
+    assert statuses["python311.dll"] == ("system", "interpreter")
+    assert statuses["vcruntime140.dll"] == ("system", "interpreter")
+    assert report.findings == []
+
+
+def test_windows_load_order_file(win_wheels: dict[str, Path], inspector: Inspector) -> None:
+    report = inspector.inspect(win_wheels["load_order"])
+    image = next(f for f in report.images if f.path == PYD)
+    assert all(d.status in ("bundled", "system") for d in image.dependencies)
+    assert report.findings == []
+
+
+def test_windows_win32(win_wheels: dict[str, Path], inspector: Inspector) -> None:
+    report = inspector.inspect(win_wheels["win32"])
+    assert report.image_platform is not None
+    assert report.image_platform.computed_tag == "win32"
+    assert report.findings == []
+
+
+def test_windows_wrong_machine(win_wheels: dict[str, Path], inspector: Inspector) -> None:
+    report = inspector.inspect(win_wheels["wrong_machine"])
+    assert len(codes(report)["architecture-mismatch"]) == len(report.images)
+    assert report.image_platform is not None
+    assert report.image_platform.computed_tag == "win_amd64"
+
+
+def test_windows_missing_dll(win_wheels: dict[str, Path], inspector: Inspector) -> None:
+    report = inspector.inspect(win_wheels["missing_dll"])
+    assert codes(report)["external-library"] == [PYD]
+    assert report.image_platform is not None
+    assert report.image_platform.external_libraries == ["libgmp-10.dll"]
+
+
+def test_windows_msvc_runtime(win_wheels: dict[str, Path], inspector: Inspector) -> None:
+    report = inspector.inspect(win_wheels["msvc_runtime"])
+    found = [f for f in report.findings if f.code == "msvc-runtime-not-shipped"]
+    assert [f.file for f in found] == [PYD]
+    assert "msvcp140.dll" in found[0].message.lower()
+
+
+def test_windows_delay_load_and_pdb(win_wheels: dict[str, Path], inspector: Inspector) -> None:
+    delay = inspector.inspect(win_wheels["delay"])
+    vias = {d.via for f in delay.images for d in f.dependencies}
+    assert "delay-load" in vias
+    assert not [f for f in delay.findings if f.severity != "info"]
+    pdb = inspector.inspect(win_wheels["pdb"])
+    assert [f.message for f in pdb.findings if f.code == "build-path"]
+
+
+def test_cli_json_for_both(
+    mac_wheels: dict[str, Path], win_wheels: dict[str, Path], tmp_path: Path
+) -> None:
+    for wheel, code in ((mac_wheels["arm64"], 0), (win_wheels["missing_dll"], 1)):
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "truewheel",
+                "inspect",
+                "--fail-on",
+                "warning",
+                "--json",
+                str(wheel),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == code, run.stderr
+        document = json.loads(run.stdout)
+        check_document(document)
+        body = document["wheels"][0]
+        assert body["image_platform"]["system"] in ("macos", "windows")
+        assert body["summary"]["images"] == len(body["images"]) == 2
+
+
+def test_linux_wheel_with_a_stray_dll_is_not_judged(
+    win_wheels: dict[str, Path], wheelbuild: ModuleType, tmp_path: Path, inspector: Inspector
+) -> None:
+    """A PE file in a pure wheel (setuptools' launchers) is listed, never judged."""
+    import zipfile
+
+    source = win_wheels["missing_dll"]
+    with zipfile.ZipFile(source) as z:
+        dll = z.read(PYD)
+    contents = wheelbuild._WheelContents("twpure", "a pure wheel with a launcher")
+    contents.add_text("twpure/__init__.py", "")
+    contents.add_bytes("twpure/cli-64.exe", dll, 0o755)
+    wheel = contents.write(tmp_path, "py3-none-any", root_is_purelib=True)
+    report = inspector.inspect(wheel)
+    assert [f.path for f in report.images] == ["twpure/cli-64.exe"]
+    assert report.image_platform is None
+    assert report.images[0].dependencies == []
+    assert report.findings == []
