@@ -22,6 +22,7 @@ from truewheel.analysis.member import analyze_stream, file_chunks
 from truewheel.analysis.report import LibraryIdentity, NativeFile, newest_versions
 from truewheel.analysis.resolve import EXTERNAL
 from truewheel.analysis.scan import may_be_elf
+from truewheel.catalog.images import image_facts
 from truewheel.catalog.model import NativeFacts, UnitFacts, UnitKey
 from truewheel.catalog.sources import InstalledDist, installed_key, wheel_key
 from truewheel.elf import ElfFile, is_elf
@@ -55,8 +56,12 @@ def wheel_facts(path: str, workers: int | None = 1) -> UnitFacts:
                 )
             facts = inspector.loader_facts(wheel, deep=True)
             members = {m.name: m for m in wheel.files}
-            files = tuple(_wheel_file(f, members[f.path]) for f in facts.native_files)
+            files = tuple(_wheel_file(f, members[f.path]) for f in facts.native_files) + tuple(
+                image_facts(f, members[f.path]) for f in facts.images
+            )
             platform = facts.platform.computed.tag if facts.platform else None
+            if facts.image_platform is not None:
+                platform = facts.image_platform.computed_tag
             return UnitFacts(
                 key=key,
                 project=canonicalize_name(facts.name),

@@ -34,7 +34,13 @@ class UnitKey:
 
 @dataclass(frozen=True, slots=True)
 class NativeFacts:
-    """One ELF file: the inspect engine's facts plus its content sha256."""
+    """One native file (ELF, Mach-O or PE): the inspect engine's facts plus its sha256.
+
+    The columns are ELF's; a Mach-O file fills them with its slices' architectures
+    joined by ``+``, its install name (``soname``), its dylibs (``needed``) and LC_RPATH,
+    a PE file with its machine, export name and imported DLLs; ``elf_class`` is then
+    the word size.
+    """
 
     path: str  # member name, or path relative to site-packages when installed
     size: int
@@ -62,6 +68,7 @@ class NativeFacts:
     unresolved: tuple[str, ...] = ()  # DT_NEEDED the wheel cannot satisfy (external)
     compressed_size: int | None = None
     crc32: int | None = None
+    format: str = "elf"  # "elf", "macho" or "pe"
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from truewheel.errors import InputError
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "Catalog", "Selection", "default_catalog_path"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: native_files.format (elf, macho, pe)
 APPLICATION_ID = 0x74776331  # "twc1"
 _OUR_TABLES = frozenset({"units", "native_files"})
 
@@ -58,6 +58,7 @@ CREATE TABLE native_files (
     crc32 INTEGER,
     sha256 TEXT NOT NULL,
     kind TEXT NOT NULL,
+    format TEXT NOT NULL DEFAULT 'elf' CHECK (format IN ('elf', 'macho', 'pe')),
     elf_class INTEGER NOT NULL,
     machine INTEGER NOT NULL,
     architecture TEXT NOT NULL,
@@ -91,6 +92,7 @@ _FILE_COLUMNS = [
     "crc32",
     "sha256",
     "kind",
+    "format",
     "elf_class",
     "machine",
     "architecture",
@@ -291,6 +293,7 @@ def _file_row(f: NativeFacts) -> tuple[object, ...]:
         f.crc32,
         f.sha256,
         f.kind,
+        f.format,
         f.elf_class,
         f.machine,
         f.architecture,

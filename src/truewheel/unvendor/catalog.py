@@ -19,7 +19,7 @@ _QUERY = """
 WITH copies AS (
     SELECT u.path AS path, f.library AS library, f.architecture AS architecture
     FROM native_files f JOIN units u ON u.id = f.unit_id
-    WHERE u.kind = 'wheel' AND u.error IS NULL AND f.kind = 'library'
+    WHERE u.kind = 'wheel' AND u.error IS NULL AND f.kind = 'library' AND f.format = 'elf'
       AND f.library IS NOT NULL AND f.first_party = 0
 )
 SELECT DISTINCT path FROM copies
