@@ -66,6 +66,22 @@ def repaircases() -> ModuleType:
 
 
 @pytest.fixture(scope="session")
+def machobuild() -> ModuleType:
+    return _load_fixture_module("machobuild")
+
+
+@pytest.fixture(scope="session")
+def macos_wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The Mach-O fixture wheels (tests/fixtures/machobuild.py); skips without clang/lld."""
+    wheels = _load_fixture_module("machobuild").build_macos_wheels(
+        tmp_path_factory.mktemp("macos-wheels")
+    )
+    if wheels is None:
+        pytest.skip("clang, ld64.lld or llvm-lipo is missing")
+    return dict(wheels)
+
+
+@pytest.fixture(scope="session")
 def fixture_wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out_dir = tmp_path_factory.mktemp("fixture-wheels")
     wheels: dict[str, Path] = load_wheelbuild().build_fixture_wheels(out_dir)
