@@ -125,9 +125,14 @@ def slice_ranges(source: ByteSource) -> list[tuple[int, int]]:
 
 
 def read_macho(source: ByteSource) -> MachOFile:
-    """Every slice of the file behind ``source``, from its headers and load commands."""
+    """Every slice of the file behind ``source``, from its headers and load commands.
+
+    All slice headers are checked before any load command is read, as :func:`slice_ranges`
+    does, so a file with several faults gives the same error whichever way it is read.
+    """
     arches, table_end = _architectures(source)
-    return MachOFile(fat=table_end > 0, slices=tuple(_slice(source, arch) for arch in arches))
+    headers = [_header(source, arch) for arch in arches]
+    return MachOFile(fat=table_end > 0, slices=tuple(_slice(source, h) for h in headers))
 
 
 def _architectures(source: ByteSource) -> tuple[list[_Arch], int]:
@@ -201,8 +206,7 @@ def _header(source: ByteSource, arch: _Arch) -> _Header:
     )  # fmt: skip
 
 
-def _slice(source: ByteSource, arch: _Arch) -> MachOSlice:
-    header = _header(source, arch)
+def _slice(source: ByteSource, header: _Header) -> MachOSlice:
     data = source.read(header.offset + header.header_size, header.sizeofcmds, "load commands")
     commands = Commands(data, header.bits, header.order, header.size)
     commands.walk(header.ncmds)
