@@ -84,7 +84,6 @@ class _Arch:
     offset: int
     size: int
     cputype: int | None = None
-    cpusubtype: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +151,13 @@ def _architectures(source: ByteSource) -> tuple[list[_Arch], int]:
     table_end = 8 + count * entry.size
     arches = []
     for i in range(count):
-        cputype, cpusubtype, offset, size = entry.unpack_from(table, i * entry.size)[:4]
+        cputype, _, offset, size = entry.unpack_from(table, i * entry.size)[:4]
         if offset < table_end or size < L.MACH_HEADER_SIZE[32] or offset + size > source.size:
             raise MachOError(
                 f"malformed Mach-O (fat architecture {i} outside the file or over the fat "
                 f"header): offset {offset} size {size} in a file of {source.size} bytes"
             )
-        arches.append(_Arch(offset, size, cputype, cpusubtype & ~L.CPU_SUBTYPE_MASK))
+        arches.append(_Arch(offset, size, cputype))
     placed = sorted(arches, key=lambda a: a.offset)
     for before, after in itertools.pairwise(placed):
         if before.offset + before.size > after.offset:
@@ -192,13 +191,10 @@ def _header(source: ByteSource, arch: _Arch) -> _Header:
         raise MachOError(
             f"malformed Mach-O (ncmds does not fit in sizeofcmds {sizeofcmds}): {ncmds}"
         )
-    if arch.cputype is not None and (arch.cputype, arch.cpusubtype) != (
-        cputype,
-        cpusubtype & ~L.CPU_SUBTYPE_MASK,
-    ):
+    if arch.cputype is not None and arch.cputype != cputype:
         raise MachOError(
             f"malformed Mach-O (fat table and slice header at {arch.offset} disagree on the "
-            f"CPU): {arch.cputype}/{arch.cpusubtype} and {cputype}/{cpusubtype}"
+            f"CPU type): {arch.cputype} and {cputype}"
         )
     return _Header(
         arch.offset, arch.size, bits, order, cputype, cpusubtype & ~L.CPU_SUBTYPE_MASK,
