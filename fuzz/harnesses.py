@@ -21,8 +21,9 @@ from truewheel.analysis import member
 from truewheel.analysis.inspector import Inspector
 from truewheel.elf import ElfFile
 from truewheel.elf.dwarf import read_producers
-from truewheel.elf.source import BytesSource
-from truewheel.errors import TruewheelError
+from truewheel.elf.source import BytesSource, RangeSet, SparseSource, Unavailable
+from truewheel.errors import MachOError, TruewheelError
+from truewheel.macho import MachOFile, is_macho, read_macho, slice_ranges
 from truewheel.reproducible.source import prepare_source
 from truewheel.wheel.archive import WheelArchive
 from truewheel.wheel.metadata import CoreMetadata, WheelInfo
@@ -139,6 +140,45 @@ def elf(data: bytes) -> None:
         raise Finding("the streamed facts differ from the whole file's")
 
 
+def macho(data: bytes) -> None:
+    """read_macho from bytes lets only MachOError out; the same file from a stream's kept
+    ranges (what slice_ranges names, asked again while it says a header is missing) gives
+    the same facts or the same error."""
+    _ = is_macho(data[:12])
+    try:
+        whole: MachOFile | str = read_macho(BytesSource(data, error=MachOError))
+    except MachOError as exc:
+        whole = str(exc)
+    if isinstance(whole, MachOFile):
+        _ = [(s.macos_minimum, [b.minos_key for b in s.build_versions]) for s in whole.slices]
+    try:
+        streamed: MachOFile | str = _macho_streamed(data)
+    except MachOError as exc:
+        streamed = str(exc)
+    if streamed != whole:
+        raise Finding(f"the streamed facts differ from the whole file's: {streamed!r}")
+
+
+def _macho_streamed(data: bytes) -> MachOFile:
+    wanted = RangeSet([(0, min(len(data), 64))])
+    for _ in range(64):
+        source = SparseSource(len(data), wanted, error=MachOError)
+        source.feed(0, data)
+        try:
+            ranges = slice_ranges(source)
+        except Unavailable as missing:
+            wanted.add(missing.offset, missing.offset + missing.size)
+            continue
+        kept = RangeSet((offset, offset + size) for offset, size in ranges)
+        source = SparseSource(len(data), kept, error=MachOError)
+        source.feed(0, data)
+        try:
+            return read_macho(source)
+        except Unavailable as exc:
+            raise Finding(f"read_macho needs {exc} beyond what slice_ranges named") from exc
+    raise Finding("slice_ranges kept asking for more")
+
+
 def metadata(data: bytes) -> None:
     """The same text as WHEEL, as METADATA (with its lazy fields) and as RECORD."""
     text = data.decode("utf-8", "replace")
@@ -239,6 +279,7 @@ def _check_tree(root: Path) -> None:
 HARNESSES: dict[str, Callable[[bytes], None]] = {
     "zip": zip_archive,
     "elf": elf,
+    "macho": macho,
     "metadata": metadata,
     "sdist": sdist,
 }

@@ -119,6 +119,19 @@ def _corrupt_gzip_stream() -> bytes:
     return bytes(data)
 
 
+def _macho_two_faults() -> bytes:
+    """A universal file whose first slice has a command running past sizeofcmds and whose
+    second slice is all zeros: read from bytes and from a stream's ranges, it must fail with
+    the same error (slice_ranges checked every header first, read_macho did not)."""
+    fat = struct.pack(">II", 0xCAFEBABE, 2)
+    fat += struct.pack(">iIIII", 0x01000007, 3, 4096, 4096, 12)  # x86_64
+    fat += struct.pack(">iIIII", 0x0100000C, 0, 8192, 4096, 14)  # arm64
+    # mach_header_64: magic, cputype, cpusubtype, MH_BUNDLE, ncmds 1, sizeofcmds 8, flags
+    thin = struct.pack("<IiIIIIII", 0xFEEDFACF, 0x01000007, 3, 8, 1, 8, 0, 0)
+    thin += struct.pack("<II", 0x19, 4096)  # LC_SEGMENT_64 with a cmdsize past sizeofcmds
+    return fat.ljust(4096, b"\0") + thin.ljust(4096, b"\0") + bytes(4096)
+
+
 def reproducers() -> dict[str, bytes]:
     empty = io.BytesIO()
     zipfile.ZipFile(empty, "w").close()
@@ -132,6 +145,7 @@ def reproducers() -> dict[str, bytes]:
             _zip("fuzz/X.py", b"x = 1\n"), _bad_utf8_name(5)
         ),
         "elf/gnu-property-short.so": _short_gnu_property_elf(),
+        "macho/two-faults.so": _macho_two_faults(),
         "metadata/record-superscript-size": "pkg/a.py,,\u00b2\n".encode(),
         "sdist/encrypted.zip": _patched(_zip(*_SETUP), _set_flag(0x1)),
         "sdist/unknown-method.zip": _patched(_zip(*_SETUP), _set_field(2, 99)),

@@ -32,6 +32,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 MAX_LEN: dict[str, int] = {
     "zip": 160 * 1024,  # room for the wheels with vendored libz copies
     "elf": 192 * 1024,  # room for those copies, which define symbol versions
+    "macho": 128 * 1024,  # room for the universal2 fixtures (arm64 slices are 16 KiB-paged)
     "metadata": 192 * 1024,  # room for a line longer than csv's 128 KiB field limit
     "sdist": 64 * 1024,
 }
@@ -49,6 +50,29 @@ def _wheelbuild() -> ModuleType:
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
     spec.loader.exec_module(module)
     return module
+
+
+def _fixture_module(stem: str) -> ModuleType:
+    name = f"truewheel_fuzz_{stem}"
+    spec = importlib.util.spec_from_file_location(name, FIXTURES / f"{stem}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _macho_seeds(tmp: Path) -> dict[str, bytes]:
+    """Every Mach-O file of the fixture wheels and the other targets (tests/fixtures/
+    machobuild.py); none when clang, ld64.lld or llvm-lipo is missing."""
+    mb = _fixture_module("machobuild")
+    found: dict[str, bytes] = {}
+    for key, files in (mb.build_macos_binaries(tmp) or {}).items():
+        for name, path in files.items():
+            found[f"{key}-{Path(name).name}"] = path.read_bytes()
+    for target, path in (mb.build_other_targets(tmp) or {}).items():
+        found[target] = path.read_bytes()
+    return found
 
 
 def _digest(data: bytes) -> str:
@@ -241,6 +265,31 @@ DICTIONARIES: dict[str, list[bytes]] = {
         b"GCC: (GNU) ",
         b"\xff\xff\xff\xff\xff\xff\xff\xff",
     ],
+    "macho": [
+        b"\xcf\xfa\xed\xfe",
+        b"\xce\xfa\xed\xfe",
+        b"\xfe\xed\xfa\xcf",
+        b"\xca\xfe\xba\xbe",
+        b"\xca\xfe\xba\xbf",
+        b"\x0c\x00\x00\x01",
+        b"\x07\x00\x00\x01",
+        b"\x0c\x00\x00\x00",
+        b"\x0d\x00\x00\x00",
+        b"\x18\x00\x00\x80",
+        b"\x1c\x00\x00\x80",
+        b"\x1f\x00\x00\x80",
+        b"\x23\x00\x00\x80",
+        b"\x20\x00\x00\x00",
+        b"\x19\x00\x00\x00",
+        b"\x1b\x00\x00\x00",
+        b"\x1d\x00\x00\x00",
+        b"\x24\x00\x00\x00",
+        b"\x32\x00\x00\x00",
+        b"@rpath/",
+        b"@loader_path/",
+        b"/usr/lib/libSystem.B.dylib",
+        b"\xff\xff\xff\xff",
+    ],
     "metadata": [
         b"Metadata-Version: ",
         b"Name: ",
@@ -309,6 +358,7 @@ def generate(out: Path) -> dict[str, Path]:
     seeds: dict[str, dict[str, bytes]] = {name: {} for name in MAX_LEN}
     with tempfile.TemporaryDirectory(prefix="truewheel-fuzz-seeds-") as tmp:
         wheels = wb.build_fixture_wheels(Path(tmp))
+        seeds["macho"] = _macho_seeds(Path(tmp) / "macho")
         for key, wheel in sorted(wheels.items()):
             members = _members(wheel)
             seeds["zip"][f"{key}.whl"] = wheel.read_bytes()

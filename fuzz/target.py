@@ -22,6 +22,7 @@ import atheris
 INSTRUMENTED: dict[str, list[str]] = {
     "zip": ["packaging.metadata", "packaging.requirements", "packaging.tags"],
     "elf": [],
+    "macho": [],
     "metadata": ["packaging.metadata", "packaging.requirements", "email.feedparser"],
     "sdist": ["tarfile", "zipfile", "gzip", "bz2", "lzma"],
 }

@@ -66,6 +66,32 @@ def repaircases() -> ModuleType:
 
 
 @pytest.fixture(scope="session")
+def machobuild() -> ModuleType:
+    return _load_fixture_module("machobuild")
+
+
+def _machobuilt(function: str, factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """``machobuild.<function>(fresh dir)``; the test skips when the toolchain is missing."""
+    built = getattr(_load_fixture_module("machobuild"), function)(factory.mktemp("macho"))
+    if built is None:
+        pytest.skip("clang, ld64.lld or llvm-lipo is missing")
+    return dict(built)
+
+
+@pytest.fixture(scope="session")
+def macos_wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The Mach-O fixture wheels (tests/fixtures/machobuild.py), case -> wheel."""
+    return _machobuilt("build_macos_wheels", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def macho_other_targets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """Mach-O dylibs for armv7/arm64_32 (32-bit images), tvOS and Mac Catalyst."""
+    built = _machobuilt("build_other_targets", tmp_path_factory)
+    return {target: path.read_bytes() for target, path in built.items()}
+
+
+@pytest.fixture(scope="session")
 def fixture_wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out_dir = tmp_path_factory.mktemp("fixture-wheels")
     wheels: dict[str, Path] = load_wheelbuild().build_fixture_wheels(out_dir)

@@ -58,10 +58,18 @@ class Commands:
             if position + 8 > len(self.data):
                 raise MachOError(f"malformed Mach-O (load command {index} past sizeofcmds)")
             cmd, cmdsize = struct.unpack_from(self.order + L.LOAD_COMMAND, self.data, position)
-            if cmdsize < 8 or cmdsize % align or position + cmdsize > len(self.data):
+            problem = (
+                "is below 8"
+                if cmdsize < 8
+                else f"is not a multiple of {align}"
+                if cmdsize % align
+                else f"runs past sizeofcmds {len(self.data)}"
+                if position + cmdsize > len(self.data)
+                else None
+            )
+            if problem:
                 raise MachOError(
-                    f"malformed Mach-O (load command {index} cmdsize {cmdsize} is below 8, "
-                    f"not a multiple of {align} or past sizeofcmds {len(self.data)})"
+                    f"malformed Mach-O (load command {index} cmdsize {problem}): {cmdsize}"
                 )
             self._command(index, cmd, self.data[position : position + cmdsize])
             position += cmdsize

@@ -84,7 +84,6 @@ class _Arch:
     offset: int
     size: int
     cputype: int | None = None
-    cpusubtype: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,9 +124,14 @@ def slice_ranges(source: ByteSource) -> list[tuple[int, int]]:
 
 
 def read_macho(source: ByteSource) -> MachOFile:
-    """Every slice of the file behind ``source``, from its headers and load commands."""
+    """Every slice of the file behind ``source``, from its headers and load commands.
+
+    All slice headers are checked before any load command is read, as :func:`slice_ranges`
+    does, so a file with several faults gives the same error whichever way it is read.
+    """
     arches, table_end = _architectures(source)
-    return MachOFile(fat=table_end > 0, slices=tuple(_slice(source, arch) for arch in arches))
+    headers = [_header(source, arch) for arch in arches]
+    return MachOFile(fat=table_end > 0, slices=tuple(_slice(source, h) for h in headers))
 
 
 def _architectures(source: ByteSource) -> tuple[list[_Arch], int]:
@@ -147,13 +151,13 @@ def _architectures(source: ByteSource) -> tuple[list[_Arch], int]:
     table_end = 8 + count * entry.size
     arches = []
     for i in range(count):
-        cputype, cpusubtype, offset, size = entry.unpack_from(table, i * entry.size)[:4]
+        cputype, _, offset, size = entry.unpack_from(table, i * entry.size)[:4]
         if offset < table_end or size < L.MACH_HEADER_SIZE[32] or offset + size > source.size:
             raise MachOError(
                 f"malformed Mach-O (fat architecture {i} outside the file or over the fat "
                 f"header): offset {offset} size {size} in a file of {source.size} bytes"
             )
-        arches.append(_Arch(offset, size, cputype, cpusubtype & ~L.CPU_SUBTYPE_MASK))
+        arches.append(_Arch(offset, size, cputype))
     placed = sorted(arches, key=lambda a: a.offset)
     for before, after in itertools.pairwise(placed):
         if before.offset + before.size > after.offset:
@@ -187,13 +191,10 @@ def _header(source: ByteSource, arch: _Arch) -> _Header:
         raise MachOError(
             f"malformed Mach-O (ncmds does not fit in sizeofcmds {sizeofcmds}): {ncmds}"
         )
-    if arch.cputype is not None and (arch.cputype, arch.cpusubtype) != (
-        cputype,
-        cpusubtype & ~L.CPU_SUBTYPE_MASK,
-    ):
+    if arch.cputype is not None and arch.cputype != cputype:
         raise MachOError(
             f"malformed Mach-O (fat table and slice header at {arch.offset} disagree on the "
-            f"CPU): {arch.cputype}/{arch.cpusubtype} and {cputype}/{cpusubtype}"
+            f"CPU type): {arch.cputype} and {cputype}"
         )
     return _Header(
         arch.offset, arch.size, bits, order, cputype, cpusubtype & ~L.CPU_SUBTYPE_MASK,
@@ -201,8 +202,7 @@ def _header(source: ByteSource, arch: _Arch) -> _Header:
     )  # fmt: skip
 
 
-def _slice(source: ByteSource, arch: _Arch) -> MachOSlice:
-    header = _header(source, arch)
+def _slice(source: ByteSource, header: _Header) -> MachOSlice:
     data = source.read(header.offset + header.header_size, header.sizeofcmds, "load commands")
     commands = Commands(data, header.bits, header.order, header.size)
     commands.walk(header.ncmds)
