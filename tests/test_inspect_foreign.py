@@ -124,9 +124,11 @@ def test_absolute_install_name_is_external(
 
 
 def test_unreached_rpath_reference(mac_wheels: dict[str, Path], inspector: Inspector) -> None:
+    """Every run path stays in the wheel and none reaches it: dyld cannot find it."""
     report = inspector.inspect(mac_wheels["broken"])
-    assert dep(report, CORE, "@rpath/libtwmissing.dylib")[0] == "external"
-    assert codes(report)["external-library"] == [CORE]
+    assert dep(report, CORE, "@rpath/libtwmissing.dylib") == ("broken", None, "unreached")
+    assert codes(report)["broken-reference"] == [CORE]
+    assert [f.severity for f in report.findings] == ["error"]
 
 
 def test_weak_reference_missing_is_info(mac_wheels: dict[str, Path], inspector: Inspector) -> None:

@@ -260,6 +260,21 @@ def _external(f: ImageFile, name: str, via: str | None, windows: WindowsSystem) 
 
 
 def _broken(f: ImageFile, name: str, path: str | None, via: str | None) -> Finding:
+    if via == "unreached":
+        return Finding(
+            "error",
+            "broken-reference",
+            f"needs {name}, which the wheel does not have; every run path of the file and "
+            "of the files that load it stays inside the wheel, so dyld cannot find it",
+            f.path,
+        )
+    if via == "weak":
+        return Finding(
+            "info",
+            "weak-library-missing",
+            f"may use {name} (weak): no run path reaches it; loads without it",
+            f.path,
+        )
     if f.macho is not None and via == "absolute":
         why = "but loads it by an absolute path of the build machine"
     elif f.macho is not None:

@@ -180,6 +180,8 @@ def _resolve(
         return Dependency(reference, BROKEN, by_basename[base])
     if base in by_basename and reference.startswith("/"):
         return Dependency(reference, BROKEN, by_basename[base], "absolute")
+    if not escapes and not _loaders_escape(name, piece.arch, files, loaders):
+        return Dependency(reference, BROKEN, None, "unreached")  # no run path leads out
     return Dependency(reference, EXTERNAL)
 
 
@@ -210,6 +212,25 @@ def _through_loaders(
                     return by_installed[candidate]
         stack.extend(sorted(loaders[loader], reverse=True))
     return None
+
+
+def _loaders_escape(
+    name: str, arch: str, files: Mapping[str, MachOFile], loaders: Mapping[str, set[str]]
+) -> bool:
+    """Whether a run path of an image that loads ``name`` (up the chain) leaves the wheel."""
+    seen = {name}
+    stack = sorted(loaders[name])
+    while stack and len(seen) < _MAX_LOADER_DEPTH * 8:
+        loader = stack.pop()
+        if loader in seen:
+            continue
+        seen.add(loader)
+        origin = posixpath.dirname(installed_path(loader))
+        for piece in files[loader].slices:
+            if piece.arch == arch and _leaves_wheel("@rpath/x", origin, piece.rpaths):
+                return True
+        stack.extend(sorted(loaders[loader]))
+    return False
 
 
 def _candidates(reference: str, origin: str, rpaths: tuple[str, ...]) -> list[str]:
