@@ -6,6 +6,8 @@ module from PyPI (gmpy2) covers the Rich header, which neither of those linkers 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import random
 import struct
 import subprocess
@@ -182,6 +184,30 @@ def _streamed(data: bytes, eager: int) -> tuple[PEFile, int, int]:
         except Unavailable as missing:
             wanted.add(missing.offset, missing.offset + missing.size)
     raise AssertionError("no end to the passes")
+
+
+def test_fixture_wheels_are_valid(windows_wheels: dict[str, Path]) -> None:
+    """Each wheel's WHEEL tag is its file name's, and RECORD lists every member's hash."""
+    assert {"amd64", "win32", "wrong_machine", "missing_dll", "msvc_runtime"} <= set(windows_wheels)
+    assert {"overlay", "load_order"} <= set(windows_wheels)
+    for case, wheel in windows_wheels.items():
+        tag = wheel.name.removeprefix("twwin-1.0-").removesuffix(".whl")
+        with zipfile.ZipFile(wheel) as archive:
+            wheel_file = archive.read("twwin-1.0.dist-info/WHEEL").decode()
+            assert f"Tag: {tag}\n" in wheel_file, case
+            rows = archive.read("twwin-1.0.dist-info/RECORD").decode().splitlines()
+            record = {r.split(",")[0]: r.split(",")[1] for r in rows}
+            for name in archive.namelist():
+                data = archive.read(name)
+                digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+                expected = "" if name.endswith("RECORD") else f"sha256={digest.decode()}"
+                assert record[name] == expected, (case, name)
+            init = archive.read("twwin/__init__.py").decode()
+            assert "# start delvewheel patch" in init and "# end delvewheel patch" in init
+            load_order = "twwin.libs/.load-order-twwin-1.0"
+            assert (load_order in archive.namelist()) == (case == "load_order")
+            assert ("os.add_dll_directory" in init) == (case != "load_order")
+    assert windows_wheels["wrong_machine"].name.endswith("-win32.whl")
 
 
 def test_streaming_reads_the_same_facts_from_what_was_kept(images: dict[str, Path]) -> None:
@@ -370,17 +396,19 @@ def test_certificate_table(images: dict[str, Path]) -> None:
 
 
 @pytest.fixture(scope="module")
-def msvc_wheel(request: pytest.FixtureRequest) -> Path:
-    assert request.config.cache is not None
-    cache = Path(request.config.cache.mkdir("pe-wheels"))
-    found = sorted(cache.glob("gmpy2-2.3.2-*.whl"))
+def msvc_wheel(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """gmpy2's Windows wheel (its module is linked by MSVC), downloaded once into pytest's
+    cache; the test skips when PyPI is out of reach."""
+    cache = getattr(pytestconfig, "cache", None)
+    where = Path(cache.mkdir("pe-wheels")) if cache else tmp_path_factory.mktemp("pe-pypi")
+    found = sorted(where.glob("gmpy2-2.3.2-*.whl"))
     if not found:
         cmd = [sys.executable, "-m", "pip", "download", "-q", "--only-binary", ":all:"]
         cmd += ["--no-deps", "--platform", "win_amd64", "--python-version", "3.11"]
-        cmd += ["gmpy2==2.3.2", "-d", str(cache)]
+        cmd += ["gmpy2==2.3.2", "-d", str(where)]
         if subprocess.run(cmd, capture_output=True, check=False).returncode != 0:
             pytest.skip("PyPI is not reachable: no MSVC-linked wheel to read")
-        found = sorted(cache.glob("gmpy2-2.3.2-*.whl"))
+        found = sorted(where.glob("gmpy2-2.3.2-*.whl"))
     return found[0]
 
 
