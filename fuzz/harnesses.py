@@ -254,10 +254,12 @@ from truewheel.pe import PEFile, pe_ranges, pe_tables, read_pe  # noqa: E402
 _PE_PASSES = 16
 
 
-def _pe_streamed(data: bytes) -> PEFile | None:
-    """The facts read as a stream would be: each pass keeps only the ranges named so far."""
-    wanted = RangeSet([(0, 512)])
-    for _ in range(_PE_PASSES):
+def pe_streamed(data: bytes, eager: int = 512) -> tuple[PEFile | None, int, int]:
+    """The facts read as a stream would be (None on PEError), the passes over the bytes it
+    took and the bytes kept: each pass keeps the first ``eager`` bytes and the ranges named
+    so far (by pe_ranges, pe_tables or an Unavailable), then asks again."""
+    wanted = RangeSet([(0, eager)])
+    for passes in range(1, _PE_PASSES + 1):
         source = SparseSource(len(data), RangeSet(wanted), error=PEError)
         for at in range(0, len(data), 97):
             source.feed(at, data[at : at + 97])
@@ -265,7 +267,7 @@ def _pe_streamed(data: bytes) -> PEFile | None:
             for step in (pe_ranges, pe_tables):
                 for start, size in step(source):
                     wanted.add(start, start + size)
-            return read_pe(source)
+            return read_pe(source), passes, source.kept_bytes
         except Unavailable as missing:
             kept = source.wanted.covers(missing.offset, missing.offset + missing.size)
             if missing.size <= 0 or kept:
@@ -274,7 +276,7 @@ def _pe_streamed(data: bytes) -> PEFile | None:
                 ) from missing
             wanted.add(missing.offset, missing.offset + missing.size)
         except PEError:
-            return None
+            return None, passes, source.kept_bytes
     raise Finding(f"still asking for bytes after {_PE_PASSES} passes")
 
 
@@ -287,7 +289,7 @@ def pe(data: bytes) -> None:
         whole = None
     if whole is not None:
         _ = whole.pdb_paths
-    streamed = _pe_streamed(data)
+    streamed, _, _ = pe_streamed(data)
     if whole is not None and streamed != whole:
         raise Finding("the streamed facts differ from the whole file's")
 

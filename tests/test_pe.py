@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import random
 import struct
 import subprocess
@@ -24,6 +25,19 @@ from truewheel.elf.source import BytesSource, RangeSet, SparseSource, Unavailabl
 from truewheel.errors import PEError
 from truewheel.pe import PEFile, is_pe, pe_ranges, pe_tables, read_pe
 from truewheel.pe import _layout as L
+
+FUZZ_DIR = Path(__file__).resolve().parent.parent / "fuzz"
+
+
+def _load_fuzz_module(path: Path) -> ModuleType:
+    name = f"truewheel_fuzz_{path.stem}"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 @pytest.fixture(scope="module")
@@ -167,25 +181,6 @@ def test_lld_cases(images: dict[str, Path], pebuild: ModuleType) -> None:
     assert pdb.debug[0].type == "codeview" and pdb.debug[0].timestamp == pdb.timestamp
 
 
-def _streamed(data: bytes, eager: int) -> tuple[PEFile, int, int]:
-    """Read as inspect would from a stream: each pass keeps the wanted ranges as the bytes go
-    by, then asks for the directories, their tables and the facts; what they name, and any
-    range that was not kept (Unavailable), is wanted on the next pass."""
-    wanted = RangeSet([(0, eager)])
-    for passes in range(1, 12):
-        source = SparseSource(len(data), RangeSet(wanted), error=PEError)
-        for at in range(0, len(data), 97):
-            source.feed(at, data[at : at + 97])
-        try:
-            for step in (pe_ranges, pe_tables):
-                for start, size in step(source):
-                    wanted.add(start, start + size)
-            return read_pe(source), passes, source.kept_bytes
-        except Unavailable as missing:
-            wanted.add(missing.offset, missing.offset + missing.size)
-    raise AssertionError("no end to the passes")
-
-
 def test_fixture_wheels_are_valid(windows_wheels: dict[str, Path]) -> None:
     """Each wheel's WHEEL tag is its file name's, and RECORD lists every member's hash."""
     assert {"amd64", "win32", "wrong_machine", "missing_dll", "msvc_runtime"} <= set(windows_wheels)
@@ -211,11 +206,13 @@ def test_fixture_wheels_are_valid(windows_wheels: dict[str, Path]) -> None:
 
 
 def test_streaming_reads_the_same_facts_from_what_was_kept(images: dict[str, Path]) -> None:
+    """Through the fuzz harness's stream reader (fuzz/harnesses.py ``pe_streamed``)."""
+    harnesses = _load_fuzz_module(FUZZ_DIR / "harnesses.py")
     for key, path in images.items():
         data = path.read_bytes()
         whole = _read(data)
         for eager in (64, 1024):
-            streamed, passes, kept = _streamed(data, eager)
+            streamed, passes, kept = harnesses.pe_streamed(data, eager)
             assert streamed == whole, key
             assert passes <= (3 if eager >= 1024 else 8), (key, eager, passes)
             assert kept < len(data), (key, kept, len(data))
