@@ -283,3 +283,56 @@ HARNESSES: dict[str, Callable[[bytes], None]] = {
     "metadata": metadata,
     "sdist": sdist,
 }
+
+
+# --- PE/COFF (issue 14) ---------------------------------------------------------------------
+
+from truewheel.elf.source import RangeSet, SparseSource, Unavailable  # noqa: E402
+from truewheel.errors import PEError  # noqa: E402
+from truewheel.pe import PEFile, pe_ranges, pe_tables, read_pe  # noqa: E402
+
+#: More passes than a stream of any well-formed image needs with 512 bytes kept eagerly.
+_PE_PASSES = 16
+
+
+def pe_streamed(data: bytes, eager: int = 512) -> tuple[PEFile | None, int, int]:
+    """The facts read as a stream would be (None on PEError), the passes over the bytes it
+    took and the bytes kept: each pass keeps the first ``eager`` bytes and the ranges named
+    so far (by pe_ranges, pe_tables or an Unavailable), then asks again."""
+    wanted = RangeSet([(0, eager)])
+    for passes in range(1, _PE_PASSES + 1):
+        source = SparseSource(len(data), RangeSet(wanted), error=PEError)
+        for at in range(0, len(data), 97):
+            source.feed(at, data[at : at + 97])
+        try:
+            for step in (pe_ranges, pe_tables):
+                for start, size in step(source):
+                    wanted.add(start, start + size)
+            return read_pe(source), passes, source.kept_bytes
+        except Unavailable as missing:
+            kept = source.wanted.covers(missing.offset, missing.offset + missing.size)
+            if missing.size <= 0 or kept:
+                raise Finding(
+                    f"asked again for kept bytes {missing.offset}+{missing.size}"
+                ) from missing
+            wanted.add(missing.offset, missing.offset + missing.size)
+        except PEError:
+            return None, passes, source.kept_bytes
+    raise Finding(f"still asking for bytes after {_PE_PASSES} passes")
+
+
+def pe(data: bytes) -> None:
+    """read_pe on the whole file; only PEError may come out.  The same bytes read sparsely
+    (pe_ranges, pe_tables, then read_pe, a pass per missing range) give the same facts."""
+    try:
+        whole: PEFile | None = read_pe(BytesSource(data, error=PEError))
+    except PEError:
+        whole = None
+    if whole is not None:
+        _ = whole.pdb_paths
+    streamed, _, _ = pe_streamed(data)
+    if whole is not None and streamed != whole:
+        raise Finding("the streamed facts differ from the whole file's")
+
+
+HARNESSES["pe"] = pe

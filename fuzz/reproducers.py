@@ -94,6 +94,27 @@ def _short_gnu_property_elf() -> bytes:
     return header + load + pt_note + note
 
 
+def _pe_descriptors_past_the_directory() -> bytes:
+    """PE32+ whose import directory declares one descriptor (Size 20) where 40 follow, each
+    naming ``a.dll``: read one descriptor per miss, a stream needed a pass per descriptor."""
+    count, section_at, rva = 40, 0x200, 0x1000
+    name_rva = rva + (count + 1) * 20
+    table = struct.pack("<IIIII", 0, 0, 0, name_rva, 0) * count + bytes(20) + b"a.dll\0"
+    raw = table + bytes(-len(table) % 0x200)
+    dos = b"MZ" + bytes(0x3A) + struct.pack("<I", 0x40)
+    coff = b"PE\0\0" + struct.pack("<HHIIIHH", 0x8664, 1, 0, 0, 0, 240, 0x2022)
+    optional = bytearray(240)
+    struct.pack_into("<H", optional, 0, 0x20B)  # PE32+
+    struct.pack_into("<I", optional, 60, section_at)  # SizeOfHeaders
+    struct.pack_into("<I", optional, 108, 16)  # NumberOfRvaAndSizes
+    struct.pack_into("<II", optional, 120, rva, 20)  # the import directory
+    section = struct.pack(
+        "<8sIIIIIIHHI", b".idata", len(raw), rva, len(raw), section_at, 0, 0, 0, 0, 0xC0000040
+    )
+    headers = dos + coff + bytes(optional) + section
+    return headers + bytes(section_at - len(headers)) + raw
+
+
 def _tar_gz(*members: tuple[tarfile.TarInfo, bytes | None]) -> bytes:
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as archive:
@@ -146,6 +167,7 @@ def reproducers() -> dict[str, bytes]:
         ),
         "elf/gnu-property-short.so": _short_gnu_property_elf(),
         "macho/two-faults.so": _macho_two_faults(),
+        "pe/descriptors-past-the-directory.dll": _pe_descriptors_past_the_directory(),
         "metadata/record-superscript-size": "pkg/a.py,,\u00b2\n".encode(),
         "sdist/encrypted.zip": _patched(_zip(*_SETUP), _set_flag(0x1)),
         "sdist/unknown-method.zip": _patched(_zip(*_SETUP), _set_field(2, 99)),

@@ -221,6 +221,28 @@ def _sdist_seeds() -> dict[str, bytes]:
     }
 
 
+# --- PE/COFF (issue 14) ---------------------------------------------------------------------
+
+MAX_LEN["pe"] = 64 * 1024  # the fixture DLLs and modules are 3-10 KB
+
+
+def _pe_seeds() -> dict[str, bytes]:
+    """Every DLL and .pyd of the Windows fixture wheels (mingw-w64 and lld-link builds);
+    none when mingw-w64 is missing."""
+    spec = importlib.util.spec_from_file_location("truewheel_fuzz_pebuild", FIXTURES / "pebuild.py")
+    assert spec is not None and spec.loader is not None
+    pebuild = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = pebuild
+    spec.loader.exec_module(pebuild)
+    found: dict[str, bytes] = {}
+    with tempfile.TemporaryDirectory(prefix="truewheel-fuzz-pe-") as tmp:
+        for case, wheel in sorted((pebuild.build_windows_wheels(Path(tmp)) or {}).items()):
+            for name, data in _members(wheel):
+                if name.endswith((".pyd", ".dll")) and data not in found.values():
+                    found[f"{case}-{Path(name).name}"] = data
+    return found
+
+
 #: libFuzzer dictionaries: tokens whose meaning no coverage counter can hint at (magic numbers,
 #: header names, characters that ``str.isdigit`` or ``str.splitlines`` treat unlike ASCII).
 DICTIONARIES: dict[str, list[bytes]] = {
@@ -340,6 +362,25 @@ DICTIONARIES: dict[str, list[bytes]] = {
 }
 
 
+DICTIONARIES["pe"] = [
+    b"MZ",
+    b"PE\x00\x00",
+    b"\x0b\x01",  # PE32 magic
+    b"\x0b\x02",  # PE32+ magic
+    b"\x64\x86",  # amd64
+    b"\x4c\x01",  # i386
+    b"\x64\xaa",  # arm64
+    b"RSDS",
+    b"NB10",
+    b"Rich",
+    b"DanS",
+    b".idata\x00\x00",
+    b".rdata\x00\x00",
+    b".dll\x00",
+    b"\xff\xff\xff\xff",
+]
+
+
 def _dict_entry(token: bytes) -> str:
     """One line of a libFuzzer dictionary, every byte escaped."""
     return '"' + "".join(f"\\x{byte:02x}" for byte in token) + '"\n'
@@ -391,6 +432,7 @@ def generate(out: Path) -> dict[str, Path]:
     )
     seeds["metadata"]["long-line"] = b"Name: fuzz\nVersion: 1.0\nSummary: " + b"s" * 150_000
     seeds["sdist"] = _sdist_seeds()
+    seeds["pe"] = _pe_seeds()
     dirs = {}
     for name, found in seeds.items():
         dirs[name] = out / name

@@ -27,6 +27,8 @@ INSTRUMENTED: dict[str, list[str]] = {
     "sdist": ["tarfile", "zipfile", "gzip", "bz2", "lzma"],
 }
 
+INSTRUMENTED["pe"] = []  # PE/COFF (issue 14): truewheel.pe alone
+
 #: No single file written while fuzzing may grow beyond this (libFuzzer reports SIGXFSZ).
 MAX_FILE_BYTES = 256 * 2**20
 

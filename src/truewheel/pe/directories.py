@@ -77,14 +77,16 @@ def descriptors(
     if found is None:
         raise PEError(f"malformed PE ({what} directory at RVA {rva:#x} is outside every section)")
     offset, left = found
-    count = min(left // entry.size, MAX_DESCRIPTORS + 1)
+    want = min(left // entry.size, MAX_DESCRIPTORS + 1) * entry.size
+    raw = src.read_prefix(offset, want, what) if want else b""
     out: list[tuple[int, ...]] = []
-    for i in range(count):
-        fields = entry.unpack(src.read(offset + i * entry.size, entry.size, what))
+    for fields in entry.iter_unpack(raw[: len(raw) - len(raw) % entry.size]):
         if not any(fields):
             return out
         out.append(fields)
-    if count > MAX_DESCRIPTORS:
+    if len(raw) < want:  # a sparse source kept part of the table: ask for all of it at once
+        raise Unavailable(offset, want)
+    if len(out) > MAX_DESCRIPTORS:
         raise PEError(f"malformed PE ({what} directory has over {MAX_DESCRIPTORS} entries)")
     raise PEError(f"malformed PE ({what} directory runs past its section unterminated)")
 

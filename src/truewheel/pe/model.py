@@ -68,7 +68,9 @@ class PEFile:
     rich: tuple[RichEntry, ...]  # empty when the image has no Rich header
     dependent_load_flags: int | None  # IMAGE_LOAD_CONFIG_DIRECTORY.DependentLoadFlags
     signed: bool  # a certificate table (Authenticode) is present
-    image_end: int  # end of the last section's raw data, or of the certificate table if later
+    # end of the last section's raw data, or of the certificate table or the COFF symbol
+    # and string tables (mingw's ld keeps them after the sections) if later
+    image_end: int
     overlay: int  # bytes after image_end (data appended to the image), 0 when none
 
     @property

@@ -75,16 +75,16 @@ def _load_config(hdr: Headers) -> tuple[int, int] | None:
 def pe_tables(source: ByteSource) -> list[tuple[int, int]]:
     """``(offset, size)`` of the DLL names, the export name and the CodeView records."""
     hdr = read_headers(source)
-    ranges: list[tuple[int, int]] = []
-    for index, entry, field in (
-        (L.DIR_IMPORT, L.IMPORT_DESCRIPTOR, 3),
-        (L.DIR_DELAY_IMPORT, L.DELAY_DESCRIPTOR, 1),
-    ):
-        what = "import" if index == L.DIR_IMPORT else "delay import"
-        for row in D.descriptors(source, hdr, index, entry, what):
-            rva = row[field] if index == L.DIR_IMPORT else D.delay_name_rva(hdr, row)
-            if rva:
-                ranges.append(D.string_range(source, hdr, rva, what))
+    names = [
+        (row[3], "import")
+        for row in D.descriptors(source, hdr, L.DIR_IMPORT, L.IMPORT_DESCRIPTOR, "import")
+    ] + [
+        (D.delay_name_rva(hdr, row), "delay import")
+        for row in D.descriptors(
+            source, hdr, L.DIR_DELAY_IMPORT, L.DELAY_DESCRIPTOR, "delay import"
+        )
+    ]
+    ranges = [D.string_range(source, hdr, rva, what) for rva, what in names if rva]
     directory = D.export_directory(source, hdr)
     if directory is not None and directory[4]:
         ranges.append(D.string_range(source, hdr, directory[4], "export name"))
@@ -96,7 +96,9 @@ def _certificate(hdr: Headers, file_size: int) -> tuple[int, int] | None:
     offset, size = hdr.directory(L.DIR_SECURITY)
     if not offset or not size:
         return None
-    if offset + size > file_size or size < L.WIN_CERTIFICATE.size:
+    if size < L.WIN_CERTIFICATE.size:
+        raise PEError(f"malformed PE (certificate table of {size} bytes)")
+    if offset + size > file_size:
         raise PEError(f"truncated PE (certificate table at {offset:#x} past end of file)")
     return offset, size
 
