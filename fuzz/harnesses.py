@@ -287,7 +287,6 @@ HARNESSES: dict[str, Callable[[bytes], None]] = {
 
 # --- PE/COFF (issue 14) ---------------------------------------------------------------------
 
-from truewheel.elf.source import RangeSet, SparseSource, Unavailable  # noqa: E402
 from truewheel.errors import PEError  # noqa: E402
 from truewheel.pe import PEFile, pe_ranges, pe_tables, read_pe  # noqa: E402
 
