@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""The second opinion on macOS/Windows wheels: the peer's facts read by LLVM's tools, and the diff.
+
+Same document shape as ``_foreign_peer.py`` (see there), from Debian's llvm:
+``llvm-objdump --macho --private-headers --arch=all`` per Mach-O file (every slice's mach header
+and load commands) and ``llvm-readobj --file-headers --coff-imports`` per PE file.
+
+    python benchmarks/_foreign_llvm.py WHEEL...      # documents on stdout, one a line
+    python benchmarks/_foreign_llvm.py --compare     # every corpus wheel, llvm vs the peer's
+        cached documents (run ``_foreign_peer.py --all`` first) -> results/foreign-peers.md
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import _foreign_peer as peer
+
+OBJDUMP = "llvm-objdump"
+READOBJ = "llvm-readobj"
+REPORT = peer.HERE / "results" / "foreign-peers.md"
+SLICE_RE = re.compile(r"^(?P<file>\S.*?)(?: \(architecture (?P<arch>\S+)\))?:$")
+CPU = {"X86_64": "x86_64", "ARM64": "arm64", "I386": "i386", "ARM": "arm", "PPC": "ppc"}
+VERSION_FIELDS = {
+    ("LC_BUILD_VERSION", "minos"): "minos",
+    ("LC_BUILD_VERSION", "sdk"): "sdk",
+    ("LC_VERSION_MIN_MACOSX", "version"): "minos",
+    ("LC_VERSION_MIN_MACOSX", "sdk"): "sdk",
+}
+FIELD_RE = re.compile(r"^\s+(cmd|name|path|minos|sdk|version) (.*?)(?: \(offset \d+\))?$")
+
+
+def _slice() -> dict[str, Any]:
+    return {"arch": None, "minos": None, "sdk": None, "install_name": None}
+
+
+def macho_facts(path: Path) -> dict[str, Any]:
+    argv = [OBJDUMP, "--macho", "--private-headers", "--arch=all", str(path)]
+    text = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    slices: list[dict[str, Any]] = []
+    cmd = ""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        head = SLICE_RE.match(line)
+        if head and not line.startswith(" "):
+            slices.append({**_slice(), "dylibs": [], "rpaths": []})
+            continue
+        if line.startswith("Mach header") and i + 2 < len(lines) and slices:
+            slices[-1]["arch"] = CPU.get(lines[i + 2].split()[1], lines[i + 2].split()[1])
+            continue
+        field = FIELD_RE.match(line)
+        if not field or not slices:
+            continue
+        key, value = field.groups()
+        one = slices[-1]
+        if key == "cmd":
+            cmd = value
+        elif key == "name" and cmd in peer.DYLIB_KINDS:
+            one["dylibs"].append({"name": value, "kind": peer.DYLIB_KINDS[cmd]})
+        elif key == "name" and cmd == "LC_ID_DYLIB":
+            one["install_name"] = value
+        elif key == "path" and cmd == "LC_RPATH":
+            one["rpaths"].append(value)
+        elif (cmd, key) in VERSION_FIELDS:
+            one[VERSION_FIELDS[cmd, key]] = "0.0" if value == "n/a" else value
+    return {"format": "macho", "slices": slices}
+
+
+def pe_facts(path: Path) -> dict[str, Any]:
+    argv = [READOBJ, "--file-headers", "--coff-imports", str(path)]
+    text = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    facts: dict[str, Any] = {"format": "pe", "machine": None, "imports": [], "delay_imports": []}
+    block = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("Machine: ") and facts["machine"] is None:
+            code = int(stripped.rsplit("(", 1)[1].rstrip(")"), 16)
+            facts["machine"] = peer.PE_MACHINES.get(code, hex(code))
+        elif line in ("Import {", "DelayImport {"):
+            block = "imports" if line == "Import {" else "delay_imports"
+        elif block and line.startswith("  Name: "):
+            facts[block].append(line[len("  Name: ") :])
+            block = None
+    return facts
+
+
+def read_wheel(wheel: Path) -> dict[str, Any]:
+    start = time.perf_counter()
+    files: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="tw-llvm-") as tmp:
+        with zipfile.ZipFile(wheel) as archive:
+            archive.extractall(tmp)
+        for path in sorted(Path(tmp).rglob("*")):
+            kind = peer.kind_of(path) if path.is_file() and not path.is_symlink() else None
+            if kind is None:
+                continue
+            member = path.relative_to(tmp).as_posix()
+            try:
+                files[member] = macho_facts(path) if kind == "macho" else pe_facts(path)
+            except subprocess.CalledProcessError as exc:
+                files[member] = {"format": kind, "error": exc.stderr.strip()[-300:]}
+    return {"wheel": wheel.name, "elapsed_s": time.perf_counter() - start, "files": files}
+
+
+def differences(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
+    """Every fact on which the two documents of one wheel disagree, as 'member: what' lines."""
+    found = []
+    for member in sorted(set(ours) | set(theirs)):
+        a, b = theirs.get(member), ours.get(member)
+        if a != b:
+            found.append(f"`{member}`: macholib/pefile `{json.dumps(a)}` vs llvm `{json.dumps(b)}`")
+    return found
+
+
+def compare() -> int:
+    sys.path.insert(0, str(peer.HERE))
+    import foreign_wheels as fw
+
+    rows, notes = [], []
+    for entry in fw.CORPUS:
+        wheel = fw.wheel_path(entry)
+        cached = peer.OUT_DIR / f"{wheel.name}.json" if wheel else None
+        if wheel is None or cached is None or not cached.is_file():
+            continue
+        theirs = json.loads(cached.read_text())
+        ours = read_wheel(wheel)
+        diff = differences(ours["files"], theirs["files"])
+        kinds = {f["format"] for f in ours["files"].values()}
+        slices = sum(len(f.get("slices", [1])) for f in ours["files"].values())
+        rows.append((wheel.name, "/".join(sorted(kinds)), len(ours["files"]), slices, len(diff)))
+        notes += [f"* {wheel.name}: {d}" for d in diff]
+        print(f"{len(diff):3d} differences  {wheel.name}", flush=True)
+    lines = ["# macholib/pefile vs llvm-objdump/llvm-readobj on the foreign corpus", ""]
+    lines += [
+        "Generated by `benchmarks/_foreign_llvm.py --compare`; explanations below the lists.",
+        "",
+    ]
+    lines += [
+        "| wheel | formats | binaries | slices/images | differences |",
+        "| --- | --- | ---: | ---: | ---: |",
+    ]
+    lines += [f"| {n} | {k} | {f} | {s} | {d} |" for n, k, f, s, d in rows]
+    total = sum(r[2] for r in rows)
+    lines += ["", f"{len(rows)} wheels, {total} binaries, {len(notes)} differences.", ""]
+    lines += ["## Differences", "", *(notes or ["None."]), ""]
+    REPORT.write_text("\n".join(lines))
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if argv == ["--compare"]:
+        return compare()
+    if not argv or argv[0].startswith("-"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    for name in argv:
+        print(json.dumps(read_wheel(Path(name))), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
