@@ -16,9 +16,6 @@ import json
 import re
 import subprocess
 import sys
-import tempfile
-import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -105,21 +102,13 @@ def pe_facts(path: Path) -> dict[str, Any]:
 
 
 def read_wheel(wheel: Path) -> dict[str, Any]:
-    start = time.perf_counter()
-    files: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="tw-llvm-") as tmp:
-        with zipfile.ZipFile(wheel) as archive:
-            archive.extractall(tmp)
-        for path in sorted(Path(tmp).rglob("*")):
-            kind = peer.kind_of(path) if path.is_file() and not path.is_symlink() else None
-            if kind is None:
-                continue
-            member = path.relative_to(tmp).as_posix()
-            try:
-                files[member] = macho_facts(path) if kind == "macho" else pe_facts(path)
-            except subprocess.CalledProcessError as exc:
-                files[member] = {"format": kind, "error": exc.stderr.strip()[-300:]}
-    return {"wheel": wheel.name, "elapsed_s": time.perf_counter() - start, "files": files}
+    """The llvm document for one wheel, in the peer's shape."""
+    return peer.read_binaries(
+        wheel,
+        lambda kind, path: macho_facts(path) if kind == "macho" else pe_facts(path),
+        (subprocess.CalledProcessError,),
+        lambda exc: str(getattr(exc, "stderr", "") or exc).strip()[-300:],
+    )
 
 
 def differences(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
@@ -232,12 +221,7 @@ def compare() -> int:
 def main(argv: list[str]) -> int:
     if argv == ["--compare"]:
         return compare()
-    if not argv or argv[0].startswith("-"):
-        print(__doc__, file=sys.stderr)
-        return 2
-    for name in argv:
-        print(json.dumps(read_wheel(Path(name))), flush=True)
-    return 0
+    return peer.print_documents(argv, read_wheel, __doc__ or "")
 
 
 if __name__ == "__main__":

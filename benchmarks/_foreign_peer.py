@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -133,25 +134,53 @@ def pe_facts(path: Path) -> dict[str, Any]:
         pe.close()
 
 
-def read_wheel(wheel: Path) -> dict[str, Any]:
-    """The peer's document for one wheel (run inside the peers venv)."""
+def read_binaries(
+    wheel: Path,
+    facts: Callable[[str, Path], dict[str, Any]],
+    failures: tuple[type[BaseException], ...],
+    describe: Callable[[BaseException], str],
+) -> dict[str, Any]:
+    """Unpack ``wheel`` to a temporary directory and read every Mach-O and PE file in it.
+
+    ``facts(kind, path)`` reads one file; an exception in ``failures`` becomes that file's
+    ``error`` (a tool failing on a real file is a finding, not a crash). The wall time covers
+    the whole thing, unpacking included.
+    """
     start = time.perf_counter()
     files: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="tw-peer-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="tw-foreign-") as tmp:
         with zipfile.ZipFile(wheel) as archive:
             archive.extractall(tmp)
         for path in sorted(Path(tmp).rglob("*")):
-            if not path.is_file() or path.is_symlink():
-                continue
-            kind = kind_of(path)
+            kind = kind_of(path) if path.is_file() and not path.is_symlink() else None
             if kind is None:
                 continue
             member = path.relative_to(tmp).as_posix()
             try:
-                files[member] = macho_facts(path) if kind == "macho" else pe_facts(path)
-            except Exception as exc:
-                files[member] = {"format": kind, "error": f"{type(exc).__name__}: {exc}"}
+                files[member] = facts(kind, path)
+            except failures as exc:
+                files[member] = {"format": kind, "error": describe(exc)}
     return {"wheel": wheel.name, "elapsed_s": time.perf_counter() - start, "files": files}
+
+
+def read_wheel(wheel: Path) -> dict[str, Any]:
+    """The peer's document for one wheel (run inside the peers venv)."""
+    return read_binaries(
+        wheel,
+        lambda kind, path: macho_facts(path) if kind == "macho" else pe_facts(path),
+        (Exception,),
+        lambda exc: f"{type(exc).__name__}: {exc}",
+    )
+
+
+def print_documents(argv: list[str], read: Callable[[Path], dict[str, Any]], doc: str) -> int:
+    """The one-document-a-line output of both scripts; usage on stderr without wheels."""
+    if not argv or argv[0].startswith("-"):
+        print(doc, file=sys.stderr)
+        return 2
+    for name in argv:
+        print(json.dumps(read(Path(name))), flush=True)
+    return 0
 
 
 def run_all() -> int:
@@ -180,14 +209,9 @@ def run_all() -> int:
 def main(argv: list[str]) -> int:
     if argv == ["--all"]:
         return run_all()
-    if not argv or argv[0].startswith("-"):
-        print(__doc__, file=sys.stderr)
-        return 2
-    if Path(sys.prefix).resolve() != VENV_DIR.resolve():
+    if argv and Path(sys.prefix).resolve() != VENV_DIR.resolve():
         os.execv(str(ensure_venv()), [str(VENV_DIR / "bin" / "python"), __file__, *argv])
-    for name in argv:
-        print(json.dumps(read_wheel(Path(name))), flush=True)
-    return 0
+    return print_documents(argv, read_wheel, __doc__ or "")
 
 
 if __name__ == "__main__":
