@@ -125,6 +125,18 @@ def differences(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
     return found
 
 
+# Each tag disagreement seen on the corpus, explained (by wheel file name).
+TAG_NOTES = {
+    "cryptography-46.0.7-cp311-abi3-macosx_10_9_universal2.whl": (
+        "the Rust extension _rust.abi3.so says minos 10.13 in its x86_64 slice, yet the wheel "
+        "claims macOS 10.9: pip on macOS 10.9 to 10.12 installs a module that needs 10.13. "
+        "The case issue 14 wants reported; delocate targeting 10.9 would refuse it"
+    ),
+    "llvmlite-0.50.0-cp311-cp311-macosx_12_0_arm64.whl": (
+        "harmless: every binary says 11.0, the tag claims 12.0, so the wheel asks for more "
+        "than it needs; delocate, recomputing the tag, would write macosx_11_0_arm64"
+    ),
+}
 WIN_MACHINES = {"win32": "i386", "win_amd64": "amd64", "win_arm64": "arm64"}
 MULTI_ARCH = {"universal2": ("x86_64", "arm64"), "intel": ("i386", "x86_64")}
 
@@ -212,7 +224,10 @@ def compare() -> int:
         "| wheel | tag | binaries need | verdict |",
         "| --- | --- | --- | --- |",
     ]
-    lines += [f"| {n} | {t} | {need} | {v} |" for n, t, need, v in tags]
+    lines += [
+        f"| {n} | {t} | {need} | {v}{'. **Why:** ' + TAG_NOTES[n] if n in TAG_NOTES else ''} |"
+        for n, t, need, v in tags
+    ]
     lines += [""]
     REPORT.write_text("\n".join(lines))
     return 0
