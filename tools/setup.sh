@@ -20,7 +20,8 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
 fi
 
 # Optional fixture toolchains: musl-gcc, the cross compilers the musl and architecture
-# tests build with, and gfortran for the build-flag tests.  Installed only as root with
+# tests build with, gfortran for the build-flag tests, clang + lld + llvm for the Mach-O
+# fixtures (ld64.lld, llvm-lipo, llvm-readobj) and mingw-w64 for the PE fixtures.  Installed only as root with
 # apt; elsewhere those tests skip.
 declare -A fixture_tools=(
     [musl-tools]=musl-gcc
@@ -33,6 +34,11 @@ declare -A fixture_tools=(
     [gcc-mips64el-linux-gnuabi64]=mips64el-linux-gnuabi64-gcc
     [gcc-i686-linux-gnu]=i686-linux-gnu-gcc
     [gfortran]=gfortran
+    [clang]=clang
+    [lld]=lld
+    [llvm]=llvm-lipo
+    [gcc-mingw-w64-x86-64]=x86_64-w64-mingw32-gcc
+    [gcc-mingw-w64-i686]=i686-w64-mingw32-gcc
 )
 missing_tools=()
 for package in "${!fixture_tools[@]}"; do
