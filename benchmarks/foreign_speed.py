@@ -13,6 +13,8 @@ medians, and peak RSS (wait4). The wheels come from ``foreign_wheels.py`` (run i
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import _foreign_peer as peer
@@ -21,6 +23,10 @@ import harness as h
 
 WHEELS = (fw.Entry("torch", "2.13.0", fw.MAC_ARM), fw.Entry("torch", "2.13.0", fw.WIN64))
 TRUEWHEEL, PEER = "truewheel inspect --json", "peer (unpack + macholib/pefile)"
+
+
+def _fixed(argv: list[str | Path]) -> Callable[[int], list[str | Path]]:
+    return lambda i: argv
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,9 +45,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"{entry.spec} {entry.platform}: not cached; run foreign_wheels.py", file=sys.stderr
             )
             return 2
+        inspect_argv: list[str | Path] = [*cmd, "inspect", "--json", wheel]
+        peer_argv: list[str | Path] = [python, peer.__file__, wheel]
         steps = [
-            h.Step(TRUEWHEEL, lambda i, w=wheel: [*cmd, "inspect", "--json", w], ok=(0, 1)),
-            h.Step(PEER, lambda i, w=wheel: [python, peer.__file__, w]),
+            h.Step(TRUEWHEEL, _fixed(inspect_argv), ok=(0, 1)),
+            h.Step(PEER, _fixed(peer_argv)),
         ]
         print(wheel.name)
         runs = h.bench(steps, repeat=args.repeat, alternate=True, rss_method="wait4")

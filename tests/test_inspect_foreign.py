@@ -252,3 +252,36 @@ def test_linux_wheel_with_a_stray_dll_is_not_judged(
     assert report.image_platform is None
     assert report.images[0].dependencies == []
     assert report.findings == []
+
+
+@pytest.mark.parametrize("case", ["mac", "win"])
+def test_truncated_binary_is_one_line_exit_2(
+    case: str,
+    mac_wheels: dict[str, Path],
+    win_wheels: dict[str, Path],
+    wheelbuild: ModuleType,
+    tmp_path: Path,
+) -> None:
+    import zipfile
+
+    source, member, tag = {
+        "mac": (mac_wheels["arm64"], CORE, "cp311-cp311-macosx_11_0_arm64"),
+        "win": (win_wheels["amd64"], PYD, "cp311-cp311-win_amd64"),
+    }[case]
+    with zipfile.ZipFile(source) as z:
+        data = z.read(member)
+    contents = wheelbuild._WheelContents("twbad", "a truncated binary")
+    contents.add_text("twbad/__init__.py", "")
+    name = f"twbad/{member.split('/', 1)[1]}"
+    contents.add_bytes(name, data[: len(data) // 3], 0o755)
+    wheel = contents.write(tmp_path, tag)
+    run = subprocess.run(
+        [sys.executable, "-m", "truewheel", "inspect", str(wheel)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and name in lines[0] and "Traceback" not in run.stderr
+    assert ("Mach-O" if case == "mac" else "PE") in lines[0]

@@ -133,16 +133,15 @@ def _minimum_against(
                 path,
             )
         )
-    if not worst and platform.minimum is not None and platform.computed_tag:
-        needed = tuple(int(p) for p in platform.minimum.split("."))[:2]
-        if tag.version > needed and tag.version > (11, 0):
-            out.append(
-                Finding(
-                    "info",
-                    "tag-conservative",
-                    f"claims {tag.tag}; content would allow {platform.computed_tag}",
-                )
+    allowed = parse_mac_tag(platform.computed_tag or "", mac)
+    if not worst and allowed is not None and tag.version > allowed.version:
+        out.append(
+            Finding(
+                "info",
+                "tag-conservative",
+                f"claims {tag.tag}; content would allow {platform.computed_tag}",
             )
+        )
     return out
 
 
