@@ -285,3 +285,37 @@ def test_truncated_binary_is_one_line_exit_2(
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and name in lines[0] and "Traceback" not in run.stderr
     assert ("Mach-O" if case == "mac" else "PE") in lines[0]
+
+
+def test_scan_catalogs_mach_o_and_pe_files(
+    mac_wheels: dict[str, Path], win_wheels: dict[str, Path], tmp_path: Path
+) -> None:
+    """The catalog holds Mach-O and PE files beside ELF ones, with their format and kind."""
+    import shutil
+    import sqlite3
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for wheel in (mac_wheels["arm64"], win_wheels["amd64"]):
+        shutil.copy(wheel, corpus)
+    db = tmp_path / "catalog.sqlite"
+    run = subprocess.run(
+        [sys.executable, "-m", "truewheel", "scan", "--catalog", str(db), "--json", str(corpus)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    document = json.loads(run.stdout)
+    check_document(document)
+    assert document["summary"]["native_files"] == 4
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute(
+            "SELECT path, format, kind, architecture FROM native_files ORDER BY path"
+        ).fetchall()
+    assert [(p.split("/")[-1].split("-")[0], f, k, a) for p, f, k, a in rows] == [
+        ("libtwdep.1.dylib", "macho", "library", "arm64"),
+        ("_core.cpython", "macho", "extension", "arm64"),
+        ("twdep", "pe", "library", "amd64"),
+        ("_core.cp311", "pe", "extension", "amd64"),
+    ]
