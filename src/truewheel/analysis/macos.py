@@ -126,11 +126,12 @@ def resolve_macos(files: Mapping[str, MachOFile], system: MacSystem) -> dict[str
         found: dict[str, Dependency] = {}
         for piece in macho.slices:
             for ref in piece.dylibs:
-                dep = _resolve(ref.name, name, piece, files, by_installed, by_basename, loaders)
+                if system.is_system(ref.name):  # even when the wheel has a file of that name
+                    dep = Dependency(ref.name, SYSTEM)
+                else:
+                    dep = _resolve(ref.name, name, piece, files, by_installed, by_basename, loaders)
                 if ref.kind == "weak":
                     dep = Dependency(dep.name, dep.status, dep.path, "weak")
-                if dep.status == EXTERNAL and system.is_system(ref.name):
-                    dep = Dependency(ref.name, SYSTEM, None, dep.via)
                 old = found.get(ref.name)
                 if old is None or _WORSE[dep.status] > _WORSE[old.status]:
                     found[ref.name] = dep
