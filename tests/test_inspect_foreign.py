@@ -102,7 +102,8 @@ def test_universal2(mac_wheels: dict[str, Path], inspector: Inspector) -> None:
     assert report.image_platform is not None
     assert report.image_platform.architectures == ["universal2"]
     assert all(set(f.architectures) == {"arm64", "x86_64"} for f in report.images)
-    assert not [f for f in report.findings if f.severity == "error"]
+    assert report.image_platform.computed_tag == "macosx_10_9_universal2"
+    assert [(f.severity, f.code) for f in report.findings] == [("info", "tag-conservative")]
 
 
 def test_universal2_missing_a_slice(mac_wheels: dict[str, Path], inspector: Inspector) -> None:
@@ -319,3 +320,20 @@ def test_scan_catalogs_mach_o_and_pe_files(
         ("twdep", "pe", "library", "amd64"),
         ("_core.cp311", "pe", "extension", "amd64"),
     ]
+
+
+def test_system_dll_shipped_in_the_wheel(
+    win_wheels: dict[str, Path], wheelbuild: ModuleType, tmp_path: Path, inspector: Inspector
+) -> None:
+    """A copy of a Windows DLL (combase.dll) in a wheel is never the one the loader uses."""
+    import zipfile
+
+    with zipfile.ZipFile(win_wheels["amd64"]) as z:
+        dll = z.read(next(n for n in z.namelist() if n.startswith("twwin.libs/twdep-")))
+        pyd = z.read(PYD)
+    contents = wheelbuild._WheelContents("twwin", "a wheel shipping combase.dll")
+    contents.add_text("twwin/__init__.py", "")
+    contents.add_bytes(PYD, pyd, 0o755)
+    contents.add_bytes("twwin/combase.dll", dll, 0o755)
+    report = inspector.inspect(contents.write(tmp_path, "cp311-cp311-win_amd64"))
+    assert codes(report)["vendored-system-library"] == ["twwin/combase.dll"]
