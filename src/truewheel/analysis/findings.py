@@ -241,21 +241,23 @@ def coverage_findings(
     return [Finding("error", "architecture-unsupported", why, path)]
 
 
+def provided_finding(name: str, dist: str, path: str) -> Finding:
+    """A library the wheel leaves to a required distribution, which must be imported first."""
+    return Finding(
+        "info",
+        "provided-by-requirement",
+        f"needs {name}, which the required distribution {dist} provides once {dist} is "
+        "imported (this package must import it first)",
+        path,
+    )
+
+
 def dependency_findings(native: list[NativeFile], provided: Mapping[str, str]) -> list[Finding]:
     out: list[Finding] = []
     for f in native:
         for dep in f.dependencies:
             if dep.status == EXTERNAL and dep.name in provided:
-                dist = provided[dep.name]
-                out.append(
-                    Finding(
-                        "info",
-                        "provided-by-requirement",
-                        f"needs {dep.name}, which the required distribution {dist} provides "
-                        f"once {dist} is imported (this package must import it first)",
-                        f.path,
-                    )
-                )
+                out.append(provided_finding(dep.name, provided[dep.name], f.path))
             elif dep.status == EXTERNAL:
                 out.append(
                     Finding(

@@ -13,7 +13,12 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Mapping
 
-from truewheel.analysis.findings import build_path_findings, duplicate_findings, vendored_findings
+from truewheel.analysis.findings import (
+    build_path_findings,
+    duplicate_findings,
+    provided_finding,
+    vendored_findings,
+)
 from truewheel.analysis.macos import MacTag, is_loadable, parse_mac_tag
 from truewheel.analysis.report import Finding, ImageFile, ImagePlatform
 from truewheel.analysis.resolve import BROKEN, EXTERNAL
@@ -209,15 +214,7 @@ def dependency_findings(
             base = posixpath.basename(dep.name)
             if dep.status == EXTERNAL and (dep.name in provided or base in provided):
                 dist = provided.get(dep.name) or provided[base]
-                out.append(
-                    Finding(
-                        "info",
-                        "provided-by-requirement",
-                        f"needs {dep.name}, which the required distribution {dist} provides "
-                        f"once {dist} is imported (this package must import it first)",
-                        f.path,
-                    )
-                )
+                out.append(provided_finding(dep.name, dist, f.path))
             elif dep.status == EXTERNAL:
                 out.append(_external(f, dep.name, dep.via, windows))
             elif dep.status == BROKEN:

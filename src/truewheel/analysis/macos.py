@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from truewheel.analysis.resolve import BROKEN, BUNDLED, EXTERNAL, SYSTEM, Dependency, installed_path
@@ -186,6 +186,25 @@ def _resolve(
     return Dependency(reference, EXTERNAL)
 
 
+def _loader_slices(
+    name: str, arch: str, files: Mapping[str, MachOFile], loaders: Mapping[str, set[str]]
+) -> Iterator[tuple[str, MachOSlice]]:
+    """The ``arch`` slices of the images that load ``name``, up the chain (the run-path
+    stack), nearest first, each with its installed directory; bounded."""
+    seen = {name}
+    stack = sorted(loaders[name], reverse=True)
+    while stack and len(seen) <= _MAX_LOADER_DEPTH * 8:
+        loader = stack.pop()
+        if loader in seen:
+            continue
+        seen.add(loader)
+        origin = posixpath.dirname(installed_path(loader))
+        for piece in files[loader].slices:
+            if piece.arch == arch:
+                yield origin, piece
+        stack.extend(sorted(loaders[loader], reverse=True))
+
+
 def _through_loaders(
     reference: str,
     name: str,
@@ -195,23 +214,10 @@ def _through_loaders(
     loaders: Mapping[str, set[str]],
 ) -> str | None:
     """``@rpath/`` through the run paths of the images that load ``name`` (same arch)."""
-    seen = {name}
-    stack = sorted(loaders[name], reverse=True)
-    depth = 0
-    while stack and depth < _MAX_LOADER_DEPTH * 8:
-        depth += 1
-        loader = stack.pop()
-        if loader in seen:
-            continue
-        seen.add(loader)
-        origin = posixpath.dirname(installed_path(loader))
-        for piece in files[loader].slices:
-            if piece.arch != arch:
-                continue
-            for candidate in _candidates(reference, origin, piece.rpaths):
-                if candidate in by_installed:
-                    return by_installed[candidate]
-        stack.extend(sorted(loaders[loader], reverse=True))
+    for origin, piece in _loader_slices(name, arch, files, loaders):
+        for candidate in _candidates(reference, origin, piece.rpaths):
+            if candidate in by_installed:
+                return by_installed[candidate]
     return None
 
 
@@ -219,19 +225,10 @@ def _loaders_escape(
     name: str, arch: str, files: Mapping[str, MachOFile], loaders: Mapping[str, set[str]]
 ) -> bool:
     """Whether a run path of an image that loads ``name`` (up the chain) leaves the wheel."""
-    seen = {name}
-    stack = sorted(loaders[name])
-    while stack and len(seen) < _MAX_LOADER_DEPTH * 8:
-        loader = stack.pop()
-        if loader in seen:
-            continue
-        seen.add(loader)
-        origin = posixpath.dirname(installed_path(loader))
-        for piece in files[loader].slices:
-            if piece.arch == arch and _leaves_wheel("@rpath/x", origin, piece.rpaths):
-                return True
-        stack.extend(sorted(loaders[loader]))
-    return False
+    return any(
+        _leaves_wheel("@rpath/x", origin, piece.rpaths)
+        for origin, piece in _loader_slices(name, arch, files, loaders)
+    )
 
 
 def _candidates(reference: str, origin: str, rpaths: tuple[str, ...]) -> list[str]:

@@ -22,7 +22,7 @@ from truewheel.analysis.member import analyze_stream, file_chunks
 from truewheel.analysis.report import LibraryIdentity, NativeFile, newest_versions
 from truewheel.analysis.resolve import EXTERNAL
 from truewheel.analysis.scan import may_be_elf
-from truewheel.catalog.images import image_facts
+from truewheel.catalog.images import identity_columns, image_facts
 from truewheel.catalog.model import NativeFacts, UnitFacts, UnitKey
 from truewheel.catalog.sources import InstalledDist, installed_key, wheel_key
 from truewheel.elf import ElfFile, is_elf
@@ -172,15 +172,7 @@ def _native_facts(
         glibc=versions.get("GLIBC"),
         versions=tuple(versions.items()),
         toolchain=elf.comment[0] if elf.comment else None,
-        family=identity.family if identity else None,
-        library=_stem(path, elf) if identity else None,
-        family_name=identity.name if identity else None,
-        category=identity.category if identity else None,
-        library_version=identity.version if identity else None,
-        evidence=identity.evidence if identity else None,
-        first_party=identity.first_party if identity else False,
-        restricted=identity.restricted if identity else False,
-        license=identity.license if identity else None,
+        **identity_columns(identity, _stem(path, elf)),
         unresolved=unresolved,
         compressed_size=compressed,
         crc32=crc32,

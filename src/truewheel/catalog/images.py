@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import posixpath
 import re
+from typing import Any
 
-from truewheel.analysis.report import ImageFile
+from truewheel.analysis.report import ImageFile, LibraryIdentity
 from truewheel.analysis.resolve import EXTERNAL
 from truewheel.catalog.model import NativeFacts
 from truewheel.policy.libraries import LibraryName
 from truewheel.wheel import ZipMember
 
-__all__ = ["image_facts", "image_kind", "image_library"]
+__all__ = ["identity_columns", "image_facts", "image_kind", "image_library"]
 
 _DLL_MAJOR = re.compile(r"-[0-9]+$")
 
 
 def image_facts(f: ImageFile, member: ZipMember) -> NativeFacts:
-    identity = f.identity
     if f.macho is not None:
         first = f.macho.slices[0]
         bits = max(s.bits for s in f.macho.slices)
@@ -48,20 +48,29 @@ def image_facts(f: ImageFile, member: ZipMember) -> NativeFacts:
         glibc=None,
         versions=(),
         toolchain=None,
-        family=identity.family if identity else None,
-        library=image_library(f) if identity else None,
-        family_name=identity.name if identity else None,
-        category=identity.category if identity else None,
-        library_version=identity.version if identity else None,
-        evidence=identity.evidence if identity else None,
-        first_party=identity.first_party if identity else False,
-        restricted=identity.restricted if identity else False,
-        license=identity.license if identity else None,
+        **identity_columns(f.identity, image_library(f)),
         unresolved=tuple(sorted({d.name for d in f.dependencies if d.status == EXTERNAL})),
         compressed_size=member.compressed_size,
         crc32=member.crc32,
         format=f.format,
     )
+
+
+def identity_columns(identity: LibraryIdentity | None, library: str) -> dict[str, Any]:
+    """A native file's identity as catalog columns (``library``: its own name)."""
+    if identity is None:
+        return {"first_party": False, "restricted": False}
+    return {
+        "family": identity.family,
+        "library": library,
+        "family_name": identity.name,
+        "category": identity.category,
+        "library_version": identity.version,
+        "evidence": identity.evidence,
+        "first_party": identity.first_party,
+        "restricted": identity.restricted,
+        "license": identity.license,
+    }
 
 
 def image_library(f: ImageFile) -> str:
