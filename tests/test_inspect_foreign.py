@@ -206,6 +206,26 @@ def test_windows_delay_load_and_pdb(win_wheels: dict[str, Path], inspector: Insp
     assert not [f for f in delay.findings if f.severity != "info"]
     pdb = inspector.inspect(win_wheels["pdb"])
     assert [f.message for f in pdb.findings if f.code == "build-path"]
+    missing = inspector.inspect(win_wheels["delay_missing"])
+    found = [(f.severity, f.code, f.file) for f in missing.findings if "delay" in f.code]
+    assert found == [("info", "delay-load-missing", PYD)]
+    assert "twdep-" in next(f.message for f in missing.findings if f.code == "delay-load-missing")
+
+
+def test_windows_build_paths_in_strings(win_wheels: dict[str, Path], inspector: Inspector) -> None:
+    """``__FILE__`` under pip's temp dir is a warning, a CI checkout (doubled backslashes
+    of a stringified macro) is info; OpenSSL's run-time ``C:\\Program Files`` and a URL
+    are not build paths at all."""
+    report = inspector.inspect(win_wheels["strings"])
+    found = sorted((f.severity, f.message) for f in report.findings if f.code == "build-path")
+    assert found == [
+        ("info", "embeds build path C:\\actions-runner\\_work\\twwin in .rdata"),
+        (
+            "warning",
+            "embeds build path C:\\Users\\runneradmin\\AppData\\Local\\Temp\\tmp453k4de2 "
+            "in .rdata (differs on every build)",
+        ),
+    ]
 
 
 def test_cli_json_for_both(

@@ -151,6 +151,7 @@ class _Analysis:
         self.source: SparseSource | None = None
         self._layout: ElfLayout | None = None
         self.paths: StreamSearch | None = None
+        self.windows_paths: StreamSearch | None = None
         self.versions: VersionSearch | None = None
         self.image: _Following | None = None
 
@@ -199,12 +200,18 @@ class _Analysis:
 
                     self.paths = path_search()
                     self.versions = self.libraries.version_search(self.name, size)
+                    if self.image is not None and self.image.format is PEError:
+                        from truewheel.analysis.image_paths import windows_path_search
+
+                        self.windows_paths = windows_path_search()
             source = self.source
             if source is not None:
                 source.feed(position, chunk)
                 if self.paths is not None and self.versions is not None:
                     self.paths.feed(position, chunk)
                     self.versions.feed(position, chunk)
+                    if self.windows_paths is not None:
+                        self.windows_paths.feed(position, chunk)
             position += len(chunk)
             if source is None:
                 continue
@@ -224,6 +231,8 @@ class _Analysis:
         if self.paths is not None and self.versions is not None:
             self.paths.finish()
             self.versions.finish()
+            if self.windows_paths is not None:
+                self.windows_paths.finish()
 
     def _start(self, head: bytes) -> tuple[SparseSource, int | None, int | None]:
         """What to keep, judged from the first chunk; and when the tables can be located."""
@@ -301,7 +310,8 @@ class _Analysis:
         from truewheel.analysis.image_paths import image_build_paths
 
         facts.versions = self.libraries.found_versions(self.name, self.versions)
-        facts.build_paths = image_build_paths(facts.size, facts.pe, self.paths.hits)
+        windows_hits = self.windows_paths.hits if self.windows_paths is not None else []
+        facts.build_paths = image_build_paths(facts.size, facts.pe, self.paths.hits, windows_hits)
 
     def _keep_more(self, missing: Unavailable) -> None:
         assert self.source is not None
