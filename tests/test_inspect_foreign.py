@@ -212,6 +212,20 @@ def test_windows_delay_load_and_pdb(win_wheels: dict[str, Path], inspector: Insp
     assert "twdep-" in next(f.message for f in missing.findings if f.code == "delay-load-missing")
 
 
+def test_windows_python_dll_against_tags(win_wheels: dict[str, Path], inspector: Inspector) -> None:
+    """The module imports python311.dll: right for cp311-cp311, wrong for an abi3 wheel
+    (3.12 has no python311.dll) and for a cp312 wheel."""
+    assert not codes(inspector.inspect(win_wheels["amd64"])).get("python-dll-mismatch")
+    abi3 = inspector.inspect(win_wheels["abi3_versioned"])
+    found = [f for f in abi3.findings if f.code == "python-dll-mismatch"]
+    assert [(f.severity, f.file) for f in found] == [("error", "twwin/_core.pyd")]
+    assert "python311.dll" in found[0].message and "python3.dll" in found[0].message
+    other = inspector.inspect(win_wheels["other_python"])
+    found = [f for f in other.findings if f.code == "python-dll-mismatch"]
+    assert [(f.severity, f.file) for f in found] == [("error", PYD)]
+    assert "cp312-cp312" in found[0].message
+
+
 def test_windows_build_paths_in_strings(win_wheels: dict[str, Path], inspector: Inspector) -> None:
     """``__FILE__`` under pip's temp dir is a warning, a CI checkout (doubled backslashes
     of a stringified macro) is info; OpenSSL's run-time ``C:\\Program Files`` and a URL

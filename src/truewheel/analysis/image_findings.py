@@ -5,13 +5,16 @@ Codes mean what they mean on Linux where the meaning is the same
 ``architecture-mismatch``, ``build-path``...); the platform's own hazards get
 their own: ``code-signature-missing`` (Apple silicon kills unsigned arm64 code),
 ``architecture-missing`` (a universal2 wheel whose binary lacks a slice),
-``msvc-runtime-not-shipped`` and ``vendored-system-library``.
+``msvc-runtime-not-shipped``, ``vendored-system-library`` and
+``python-dll-mismatch`` (a module bound to a Python DLL the wheel's tags do not
+promise: Windows names the interpreter's version in the import).
 """
 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 
 from truewheel.analysis.findings import (
     build_path_findings,
@@ -33,7 +36,10 @@ def image_findings(
     mac: MacSystem,
     windows: WindowsSystem,
     provided: Mapping[str, str],
+    python_tags: Sequence[tuple[str, str]] = (),
 ) -> list[Finding]:
+    """Every finding on the judged images; ``python_tags`` are the wheel's (interpreter,
+    abi) tag pairs."""
     if platform is None:
         return []
     judged = [f for f in images if (f.macho if platform.system == "macos" else f.pe) is not None]
@@ -51,6 +57,7 @@ def image_findings(
     else:
         out += windows_tag_findings(judged, platform, windows)
         out += system_copy_findings(judged, windows)
+        out += python_dll_findings(judged, python_tags)
     return out
 
 
@@ -316,3 +323,45 @@ def system_copy_findings(images: list[ImageFile], windows: WindowsSystem) -> lis
         if f.pe is not None
         and windows.classify(posixpath.basename(f.path)) in ("system", "api-set")
     ]
+
+
+_PYTHON_DLL = re.compile(r"python3([0-9]+)(t?)(?:_d)?\.dll")
+_CPYTHON_ABI = re.compile(r"cp3([0-9]+)([a-z]*)")  # cp37m, cp311, cp313t, cp38d
+
+
+def _abi_python(abi: str) -> str | None:
+    """The ``python3XY[t].dll`` an ABI tag's modules import, as ``XY`` or ``XYt``."""
+    match = _CPYTHON_ABI.fullmatch(abi)
+    return None if match is None else match.group(1) + ("t" if "t" in match.group(2) else "")
+
+
+def python_dll_findings(
+    images: list[ImageFile], python_tags: Sequence[tuple[str, str]]
+) -> list[Finding]:
+    """A module importing ``python3XY.dll`` loads under Python 3.XY alone: every other
+    version the tags promise fails with 'DLL load failed'.  ``python3.dll`` (the stable
+    ABI's forwarder) is in every CPython 3; PyPy's tags are not judged."""
+    if not python_tags or any(not i.startswith(("cp", "py")) for i, _ in python_tags):
+        return []
+    promised = {v for _, abi in python_tags if (v := _abi_python(abi))}
+    other = sorted({abi for _, abi in python_tags if not _abi_python(abi)})
+    out = []
+    for f in images:
+        for dll in f.pe.imports if f.pe is not None else ():
+            match = _PYTHON_DLL.fullmatch(dll.lower())
+            wanted = match.group(1) + match.group(2) if match else None
+            if wanted is None or (wanted in promised and not other):
+                continue
+            tags = ", ".join(sorted({f"{i}-{a}" for i, a in python_tags}))
+            out.append(
+                Finding(
+                    "error",
+                    "python-dll-mismatch",
+                    f"imports {dll}, so it loads only under Python 3.{wanted.rstrip('t')}"
+                    f"{' (free-threaded)' if wanted.endswith('t') else ''}; the wheel is "
+                    f"tagged {tags}"
+                    + (" (an abi3 module imports python3.dll)" if "abi3" in other else ""),
+                    f.path,
+                )
+            )
+    return out

@@ -86,7 +86,7 @@ class Inspector:
                     *report.findings,
                     *image_findings(
                         report.images, report.image_platform, self.mac, self.windows,
-                        report.provided,
+                        report.provided, [(t.interpreter, t.abi) for t in wheel.name.tags],
                     ),
                 ],
                 key=lambda f: (f.rank, f.code, f.file or "", f.message),
