@@ -163,3 +163,29 @@ def test_streamed_facts_equal_whole_file_facts(
                 again += streamed.passes > 1
     assert compared >= 10
     assert (again > 0) == (eager < 1 << 20)
+
+
+TEMP_DIRS = r"""
+const char *hb = "/tmp/highway-20240531-4238-1opfax/highway-1.2.0/hwy/aligned_allocator.cc";
+const char *meson = "/project/.mesonpy-ab12cd34/src/module.c";
+const char *ci = "/private/var/folders/v0/b5tl404n5h/T/build-via-sdist-fo1bh_l0/pkg/src/m.c";
+/* Rust's strings have no NUL: two paths run together in one read-only blob */
+const char run[] = {"/home/builder/registry/src/lib.rs/tmp/rust-20250515-8221-rntm20/core.rs"};
+"""
+
+
+def test_build_path_temp_dirs_and_run_together_strings(tmp_path: Path) -> None:
+    """Homebrew's, meson-python's and cibuildwheel's temp dirs differ on every build; a path
+    that runs into the next one is cut after its source file's name."""
+    source = tmp_path / "temps.c"
+    source.write_text(TEMP_DIRS)
+    lib = tmp_path / "libtemps.so"
+    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", str(source), "-o", str(lib)], check=True)
+    paths = analyze_bytes(lib.read_bytes(), lib.name, LibraryTable.load()).build_paths
+    found = {(p.root, p.randomized) for p in paths if p.section == ".rodata"}
+    assert found == {
+        ("/tmp/highway-20240531-4238-1opfax", True),
+        ("/project/.mesonpy-ab12cd34", True),
+        ("/private/var/folders/v0/b5tl404n5h/T/build-via-sdist-fo1bh_l0", True),
+        ("/home/builder/registry", False),
+    }

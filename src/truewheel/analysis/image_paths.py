@@ -25,10 +25,12 @@ from truewheel.pe import PEFile
 __all__ = ["image_build_paths", "windows_path_search"]
 
 _WINDOWS_ABSOLUTE = re.compile(r"^(?:[A-Za-z]:\\|\\\\)")
-# pip's and Python's temp dirs; ``.tmp`` + 6 is the Rust ``tempfile`` crate's (maturin, cargo).
+# As elf/buildpaths.py's: pip's and Python's temp dirs, meson-python's and cibuildwheel's build
+# dirs; ``.tmp`` + 6 is the Rust ``tempfile`` crate's (maturin, cargo).
 _WINDOWS_RANDOM = re.compile(
     r"^(?:pip-(?:req-build|install|build-env|wheel|ephem-wheel-cache|modern-metadata)-[a-z0-9_]{6,}"
-    r"|tmp[a-z0-9_]{6,}|build-env-[a-z0-9_]{6,}|[0-9a-f]{16,}|\.tmp[A-Za-z0-9]{6})$",
+    r"|tmp[a-z0-9_]{6,}|build-env-[a-z0-9_]{6,}|[0-9a-f]{16,}|\.tmp[A-Za-z0-9]{6}"
+    r"|\.mesonpy-[a-z0-9_]{8}|build-via-sdist-[a-z0-9_]{8})$",
     re.I,
 )
 # From the colon on, so that the search skips ahead at C speed to each ':'; the drive letter

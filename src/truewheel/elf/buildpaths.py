@@ -40,10 +40,13 @@ _ROOTS = (
 # faster on torch's .rodata); the byte before a match is checked in Python instead.
 _PATH = re.compile(rb"/(?:" + _ROOTS.encode() + rb")/[A-Za-z0-9._+@%~=-][A-Za-z0-9._+@%~=/-]*")
 _PATH_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._+@%~=/-")
-# Components that differ on every build: pip's temp dirs, mkdtemp names.
+# Components that differ on every build: pip's temp dirs, mkdtemp names, meson-python's
+# and cibuildwheel's build dirs, the Rust tempfile crate's, Homebrew's <formula>-<date>-<pid>-<6>.
 _RANDOM = re.compile(
     r"pip-(?:req-build|install|build-env|wheel|ephem-wheel-cache|modern-metadata)-[a-z0-9_]{6,}"
     r"|^tmp[a-z0-9_]{6,}$|^build-env-[a-z0-9_]{6,}$|^[0-9a-f]{16,}$"
+    r"|^\.mesonpy-[a-z0-9_]{8}$|^build-via-sdist-[a-z0-9_]{8}$|^\.tmp[A-Za-z0-9]{6}$"
+    r"|^[A-Za-z0-9+._-]+-20[0-9]{6}-[0-9]+-[a-z0-9]{6}$"
 )
 _MAX_HITS_PER_SECTION = 2000
 # Hits anywhere in a file, before they are sorted into sections: bounds memory.
@@ -92,7 +95,7 @@ def grouped_build_paths(hits: list[Hit], spans: list[tuple[int, int, str]]) -> l
         if hit.offset > lo and hit.before in _PATH_BYTES:
             continue  # the middle of a longer path, e.g. /usr/local/tmp/...
         text = hit.text[: hi - hit.offset]
-        path = text.decode("utf-8", "replace").rstrip(".-")
+        path = _first_path(text.decode("utf-8", "replace")).rstrip(".-")
         if not _looks_like_build_path(path, name):
             continue
         root, randomized = root_of(path)
@@ -107,6 +110,16 @@ def grouped_build_paths(hits: list[Hit], spans: list[tuple[int, int, str]]) -> l
 
 
 _SOURCE_SUFFIX = re.compile(r"\.(?:c|cc|cpp|cxx|h|hh|hpp|hxx|pyx|pxd|pxi|f|f90|f95|cu|cuh|rs|S|s)$")
+
+
+# Strings without a terminating NUL (Rust's) run together: ``.../mod.rs/private/tmp/...``.
+_RUN_TOGETHER = re.compile(r"\.(?:c|cc|cpp|cxx|h|hh|hpp|hxx|pyx|pxd|f90|cu|rs)(?=/)")
+
+
+def _first_path(text: str) -> str:
+    """The first of several paths run together, cut after its source file's name."""
+    match = _RUN_TOGETHER.search(text)
+    return text[: match.end()] if match else text
 
 
 def _looks_like_build_path(path: str, section: str) -> bool:
