@@ -138,6 +138,15 @@ def test_weak_reference_missing_is_info(mac_wheels: dict[str, Path], inspector: 
     assert report.findings[0].code == "weak-library-missing"
 
 
+def test_relative_rpath(mac_wheels: dict[str, Path], inspector: Inspector) -> None:
+    """dyld takes a relative LC_RPATH from the working directory: a warning where the
+    file loads through @rpath/, an info in the dylib that loads nothing that way."""
+    report = inspector.inspect(mac_wheels["relative_rpath"])
+    found = sorted((f.severity, f.file) for f in report.findings if f.code == "relative-rpath")
+    assert found == [("info", DEP), ("warning", CORE)]
+    assert not [f for f in report.findings if f.severity == "error"]
+
+
 def test_unsigned_arm64(mac_wheels: dict[str, Path], inspector: Inspector) -> None:
     report = inspector.inspect(mac_wheels["unsigned_arm64"])
     assert sorted(codes(report)["code-signature-missing"]) == [DEP, CORE]

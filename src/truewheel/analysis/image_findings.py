@@ -175,7 +175,8 @@ def signature_findings(images: list[ImageFile]) -> list[Finding]:
 
 
 def mac_rpath_findings(images: list[ImageFile], mac: MacSystem) -> list[Finding]:
-    """Absolute run paths: a directory of the build machine searched on the user's Mac.
+    """Absolute run paths: a directory of the build machine searched on the user's Mac;
+    relative ones: dyld takes them from the process's working directory.
 
     A run path is searched only for ``@rpath/`` references: in a file without one it is
     dead weight (info), in a file with one, that directory of the user's Mac is searched.
@@ -184,8 +185,19 @@ def mac_rpath_findings(images: list[ImageFile], mac: MacSystem) -> list[Finding]
     for f in images:
         if f.macho is None:
             continue
-        entries = sorted({r for s in f.macho.slices for r in s.rpaths if r.startswith("/")})
+        rpaths = {r for s in f.macho.slices for r in s.rpaths}
+        entries = sorted(r for r in rpaths if r.startswith("/"))
         used = any(d.name.startswith("@rpath/") for s in f.macho.slices for d in s.dylibs)
+        for entry in sorted(r for r in rpaths if not r.startswith(("/", "@"))):
+            out.append(
+                Finding(
+                    "warning" if used else "info",
+                    "relative-rpath",
+                    f"run path {entry} is relative to the working directory"
+                    + ("" if used else "; unused: the file loads nothing through @rpath/"),
+                    f.path,
+                )
+            )
         for entry in entries:
             if mac.is_system(entry.rstrip("/") + "/"):
                 continue
