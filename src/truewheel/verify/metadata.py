@@ -210,7 +210,7 @@ def _values(raw: dict[str, Any], unparsed: dict[str, list[str]]) -> dict[str, tu
     return out
 
 
-def _normal(key: str, values: tuple[str, ...]) -> Counter[str]:
+def _normal(key: str, values: tuple[str, ...]) -> Counter[object]:
     """The meaning of a field's values, as a multiset."""
     fix = _NORMALIZERS.get(key, str.strip)
     return Counter(fix(v) for v in values)
@@ -230,9 +230,10 @@ def _specifier(text: str) -> str:
         return text.strip()
 
 
-def _version_key(text: str) -> str:
+def _version_key(text: str) -> object:
+    """A Version (1.0 equals 1.0.0 and hashes alike), or the text when it is not one."""
     try:
-        return str(Version(text))
+        return Version(text)
     except InvalidVersion:
         return text.strip()
 
@@ -247,7 +248,7 @@ def _description(text: str) -> str:
     return "\n".join(line.rstrip() for line in lines).strip("\n")
 
 
-_NORMALIZERS: dict[str, Callable[[str], str]] = {
+_NORMALIZERS: dict[str, Callable[[str], object]] = {
     "name": lambda v: canonicalize_name(v),
     "version": _version_key,
     "requires_dist": _requirement,
