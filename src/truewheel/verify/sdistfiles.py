@@ -86,6 +86,12 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
                 continue
             wanted = _wanted(member.parts, wheel_paths, member.size)
             is_pkg_info = len(member.parts) == 2 and member.parts[1] == "PKG-INFO"
+            if is_pkg_info and member.size > MAX_PKG_INFO:
+                raise InputError(
+                    f"PKG-INFO is {member.size} bytes (limit {MAX_PKG_INFO})",
+                    path=path,
+                    member=member.name,
+                )
             hasher = hashlib.sha256()
             held: list[bytes] | None = [] if (wanted or is_pkg_info) else None
             for chunk in member.chunks():
@@ -98,7 +104,7 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
             if held is None:
                 continue
             data = b"".join(held)
-            if is_pkg_info and len(data) <= MAX_PKG_INFO:
+            if is_pkg_info:
                 pkg_infos[member.parts[0]] = data
             differs = any(wheel_paths.get(p) != digest for p in _suffixes(member.parts))
             if wanted and differs and kept_total + len(data) <= MAX_KEPT_BYTES:
