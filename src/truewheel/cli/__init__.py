@@ -498,6 +498,36 @@ def scan_command(
     )
 
 
+@cli.command("verify")
+@click.argument("wheel", type=click.Path(path_type=str))
+@click.option(
+    "--sdist",
+    required=True,
+    type=click.Path(path_type=str),
+    help="The sdist the wheel claims to come from (.tar.gz or .zip).",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the JSON report (docs/json-schema.md)."
+)
+@click.option(
+    "-v", "--verbose", is_flag=True, help="List every member and every note, diffs in full."
+)
+def verify_command(wheel: str, sdist: str, as_json: bool, verbose: bool) -> Outcome:
+    """Does WHEEL come from SDIST?  Metadata and every member, without building.
+
+    \b
+    Exit status: 0 the wheel corresponds to the sdist; 1 findings (metadata that
+    PEP 643 says must match and does not, a file-name tag WHEEL does not list,
+    code that differs from the sdist or that nothing in it accounts for); 2 bad
+    input or usage; 3 internal error.
+    """
+    from truewheel.cli._verify import run_verify
+
+    imported()
+
+    return run_verify(wheel, sdist, as_json=as_json, verbose=verbose)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit status instead of raising SystemExit.
 

@@ -1,4 +1,4 @@
-"""The ``--json`` documents of repair, diff, build and normalize.
+"""The ``--json`` documents of repair, diff, build, normalize and verify.
 
 Each is :func:`~truewheel.jsonreport.envelope` around the command's own
 fields; the schemas are ``schemas/<command>.schema.json`` (docs/json-schema.md).
@@ -15,8 +15,15 @@ from truewheel.commands.normalize import NormalizeResult
 from truewheel.commands.repair import RepairResult
 from truewheel.errors import TruewheelError
 from truewheel.jsonreport import envelope
+from truewheel.verify import VerifyReport
 
-__all__ = ["build_document", "diff_document", "normalize_document", "repair_document"]
+__all__ = [
+    "build_document",
+    "diff_document",
+    "normalize_document",
+    "repair_document",
+    "verify_document",
+]
 
 
 def repair_document(results: list[RepairResult], errors: list[TruewheelError]) -> dict[str, Any]:
@@ -105,3 +112,47 @@ def build_document(result: BuildResult | CheckResult) -> dict[str, Any]:
         "check": check,
     }
     return envelope("build", body)
+
+
+def verify_document(report: VerifyReport) -> dict[str, Any]:
+    body = {
+        "wheel": report.wheel,
+        "sdist": report.sdist,
+        "name": report.name,
+        "version": report.version,
+        "corresponds": report.corresponds,
+        "counts": report.counts,
+        "layout": list(report.layout),
+        "metadata": {
+            "sdist_metadata_version": report.sdist_metadata_version,
+            "wheel_metadata_version": report.wheel_metadata_version,
+            "static": report.static_metadata,
+            "dynamic": list(report.dynamic),
+            "fields": [
+                {
+                    "field": f.field,
+                    "status": f.status,
+                    "sdist": list(f.sdist),
+                    "wheel": list(f.wheel),
+                }
+                for f in report.fields
+            ],
+        },
+        "findings": [
+            {"severity": f.severity, "code": f.code, "message": f.message, "member": f.member}
+            for f in report.findings
+        ],
+        "members": [
+            {
+                "path": m.path,
+                "category": m.category,
+                "size": m.size,
+                "sha256": m.sha256,
+                "source": m.source,
+                "evidence": list(m.evidence),
+                "diff": m.diff,
+            }
+            for m in report.members
+        ],
+    }
+    return envelope("verify", body)

@@ -1,0 +1,150 @@
+"""`truewheel verify` on real releases: the sdist and the cp311 manylinux x86_64 wheel of each.
+
+Downloads (once, into benchmarks/.cache/verify/) with the project's pip:
+``pip download --no-deps --no-binary :all:`` for the sdist and ``--only-binary :all:
+--python-version 3.11 --platform manylinux2014_x86_64`` for the wheel (pure releases get
+their py3 wheel), runs ``truewheel verify --json`` on each pair and prints the Markdown
+table that docs/verify.md holds: verdict, member counts, and what every unexplained or
+different member and every finding is.  ``--json`` writes the raw documents too.
+
+    python benchmarks/verify_real.py [--packages NAME==VERSION ...] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import harness as h
+
+VERIFY_DIR = h.CACHE_DIR / "verify"
+RELEASES = (
+    "attrs==23.2.0",
+    "attrs==24.2.0",
+    "packaging==24.0",
+    "packaging==24.2",
+    "requests==2.31.0",
+    "six==1.16.0",
+    "pluggy==1.5.0",
+    "markupsafe==2.1.5",
+    "markupsafe==3.0.2",
+    "pyyaml==6.0.1",
+    "pyyaml==6.0.2",
+    "msgpack==1.0.8",
+    "msgpack==1.1.0",
+    "ujson==5.9.0",
+    "cffi==1.16.0",
+    "psutil==5.9.8",
+    "frozenlist==1.4.1",
+    "charset-normalizer==3.3.2",
+    "pillow==10.3.0",
+)
+_SDIST = (".tar.gz", ".zip", ".tar.bz2", ".tgz")
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _find(directory: Path, name: str, version: str, wheel: bool) -> Path | None:
+    for path in sorted(directory.iterdir()):
+        stem = path.name
+        if wheel and stem.endswith(".whl"):
+            dist, ver = stem.split("-")[:2]
+        elif not wheel and stem.endswith(_SDIST):
+            base = next(stem[: -len(s)] for s in _SDIST if stem.endswith(s))
+            dist, _, ver = base.rpartition("-")
+        else:
+            continue
+        if _canonical(dist) == _canonical(name) and ver == version:
+            return path
+    return None
+
+
+def fetch(spec: str, python: Path) -> tuple[Path | None, Path | None]:
+    name, version = spec.split("==")
+    VERIFY_DIR.mkdir(parents=True, exist_ok=True)
+    pip = [str(python), "-m", "pip", "download", "-q", "--no-deps", "-d", str(VERIFY_DIR)]
+    sdist = _find(VERIFY_DIR, name, version, wheel=False)
+    if sdist is None:
+        subprocess.run([*pip, "--no-binary", ":all:", spec], capture_output=True, check=False)
+        sdist = _find(VERIFY_DIR, name, version, wheel=False)
+    wheel = _find(VERIFY_DIR, name, version, wheel=True)
+    if wheel is None:
+        platform = ["--python-version", "3.11", "--platform", "manylinux2014_x86_64"]
+        subprocess.run([*pip, "--only-binary", ":all:", *platform, spec], capture_output=True,
+                       check=False)  # fmt: skip
+        wheel = _find(VERIFY_DIR, name, version, wheel=True)
+    return sdist, wheel
+
+
+def verify(truewheel: str, wheel: Path, sdist: Path) -> tuple[int, dict[str, object], float]:
+    start = time.perf_counter()
+    done = subprocess.run(
+        [truewheel, "verify", "--json", str(wheel), "--sdist", str(sdist)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    if done.returncode == 2:
+        return 2, {"error": done.stderr.strip()}, seconds
+    return done.returncode, json.loads(done.stdout), seconds
+
+
+def row(spec: str, status: int, doc: dict[str, object], seconds: float) -> str:
+    if "error" in doc:
+        return f"| {spec} | error | | {doc['error']} |"
+    counts = doc["counts"]
+    assert isinstance(counts, dict)
+    shown = ", ".join(f"{n} {c}" for c, n in counts.items() if n)
+    notes = []
+    members = doc["members"]
+    assert isinstance(members, list)
+    for m in members:
+        if m["category"] in ("unexplained", "from-sdist-different"):
+            notes.append(f"{m['category']}: `{m['path']}`")
+    findings = doc["findings"]
+    assert isinstance(findings, list)
+    notes += [
+        f"**{f['code']}**: {f['message'][:140]}" for f in findings if f["severity"] == "finding"
+    ]
+    meta = doc["metadata"]
+    assert isinstance(meta, dict)
+    version = meta["sdist_metadata_version"]
+    verdict = "corresponds" if status == 0 else "**findings**"
+    return (
+        f"| {spec} | {verdict} | {version} | {shown} | {'; '.join(notes) or '-'} | {seconds:.2f} |"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--packages", nargs="+", default=list(RELEASES))
+    parser.add_argument("--python", type=Path, default=h.project_python())
+    parser.add_argument("--json", type=Path, default=None, help="also write the documents here")
+    args = parser.parse_args()
+    truewheel = h.project_truewheel()
+    print("| release | verdict | PKG-INFO | members | unexplained, different, findings | s |")
+    print("|---|---|---|---|---|---|")
+    documents = {}
+    for spec in args.packages:
+        sdist, wheel = fetch(spec, args.python)
+        if sdist is None or wheel is None:
+            print(
+                f"| {spec} | not downloaded | | | {'no sdist' if sdist is None else 'no wheel'} | |"
+            )
+            continue
+        status, doc, seconds = verify(truewheel, wheel, sdist)
+        documents[spec] = doc
+        print(row(spec, status, doc, seconds), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(documents, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

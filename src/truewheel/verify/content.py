@@ -1,0 +1,310 @@
+"""Every wheel member accounted for by the sdist, or said not to be.
+
+A member's path in a source tree (``pkg/mod.py``; ``.data/purelib`` dropped) is looked
+for among the sdist's files: any file whose path ends with it, at a directory boundary.
+The directory above such a file (``src/``, ``lib3/``, the top) is a *layout* prefix;
+the prefix that explains the most members is the layout, and each member is compared
+with its file under the best-ranked prefix it has, a file under a lower-ranked prefix
+with identical bytes winning only a tie.  So a wheel's ``pkg/core.py`` that differs from
+``src/pkg/core.py`` is reported as different even when ``tests/data/pkg/core.py``
+happens to hold the wheel's bytes: what the build would have copied is the former.
+
+Native files are compiled from the sdist when their own bytes name a source file the
+sdist holds, or export the init function of a module whose source the sdist holds;
+grafted libraries are recognised by where repair tools put them and how they rename them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import replace
+
+from truewheel.analysis.sboms import DeclaredComponent, declarations
+from truewheel.policy.libraries import LibraryName
+from truewheel.verify.generated import generated_reason
+from truewheel.verify.model import Category, Finding, MemberResult
+from truewheel.verify.sdistfiles import MAX_TEXT, SdistFiles
+from truewheel.verify.wheelfiles import SOURCE_SUFFIXES, WheelFile
+from truewheel.wheel import WheelArchive
+
+__all__ = ["MAX_DIFF_CHARS", "MAX_DIFF_LINES", "classify", "layout_prefixes"]
+
+MAX_DIFF_LINES = 200
+MAX_DIFF_CHARS = 16 << 10
+_CODE_SUFFIXES = (".py", ".pyc", ".pyo", ".pth", ".pyw")
+_REPAIR_SBOMS = ("auditwheel", "truewheel", "delocate", "delvewheel")
+
+
+def classify(
+    wheel: WheelArchive, files: list[WheelFile], sdist: SdistFiles
+) -> tuple[list[MemberResult], list[Finding], tuple[str, ...]]:
+    """The members' results (unexplained first), findings, and the layout prefixes used."""
+    candidates = {f.path: _candidates(f.tree_path, sdist) for f in files if f.tree_path}
+    ranks = Counter(prefix for found in candidates.values() for prefix, _ in found)
+    sbom = declarations(wheel).components
+    results: list[MemberResult] = []
+    findings: list[Finding] = []
+    used: set[str] = set()
+    for file in files:
+        result = _classify_one(wheel, file, candidates.get(file.path, []), ranks, sdist, sbom)
+        results.append(result)
+        if result.source and result.category in ("from-sdist-identical", "from-sdist-different"):
+            used.add(_prefix_of(result.source, file.tree_path or ""))
+        findings += _findings(result, file)
+    order = {c: i for i, c in enumerate(_ORDER)}
+    results.sort(key=lambda r: (order[r.category], r.path))
+    layout = tuple(sorted(used, key=lambda p: (-ranks[p], p)))
+    return results, findings, layout
+
+
+_ORDER: tuple[Category, ...] = (
+    "unexplained",
+    "from-sdist-different",
+    "from-sdist-identical",
+    "compiled-from-sdist",
+    "generated",
+    "added-by-repair",
+    "metadata",
+)
+
+
+def layout_prefixes(tree_paths: Iterable[str], sdist: SdistFiles) -> Counter[str]:
+    """How many members each sdist directory explains (for a caller that wants the layout)."""
+    return Counter(p for t in tree_paths for p, _ in _candidates(t, sdist))
+
+
+def _candidates(tree_path: str | None, sdist: SdistFiles) -> list[tuple[str, str]]:
+    """(prefix, sdist path) of every sdist file whose path ends with ``tree_path``."""
+    if not tree_path:
+        return []
+    found = []
+    if tree_path in sdist.digests:
+        found.append(("", tree_path))
+    tail = "/" + tree_path
+    for path in sdist.by_basename.get(tree_path.rsplit("/", 1)[-1], ()):
+        if path.endswith(tail):
+            found.append((path[: -len(tree_path)], path))
+    return found
+
+
+def _prefix_of(source: str, tree_path: str) -> str:
+    return source[: -len(tree_path)] if source.endswith(tree_path) else ""
+
+
+def _classify_one(
+    wheel: WheelArchive,
+    file: WheelFile,
+    candidates: list[tuple[str, str]],
+    ranks: Counter[str],
+    sdist: SdistFiles,
+    sbom: dict[str, DeclaredComponent],
+) -> MemberResult:
+    result = MemberResult(file.path, "metadata", file.member.file_size, file.sha256)
+    if file.tree_path is None:
+        name = file.path.rsplit("/", 1)[-1]
+        if file.path.startswith(f"{wheel.dist_info}/sboms/") and name.startswith(_REPAIR_SBOMS):
+            return replace(result, category="added-by-repair", evidence=("repair SBOM",))
+        return result
+    if candidates:
+        best = max(ranks[p] for p, _ in candidates)
+        top = [path for p, path in candidates if ranks[p] == best]
+        identical = [path for path in top if sdist.digests[path] == file.sha256]
+        source = identical[0] if identical else min(top, key=len)
+        others = [path for _, path in candidates if path != source]
+        if identical:
+            also = tuple(f"also at {p}" for p in others[:3])
+            return replace(result, category="from-sdist-identical", source=source, evidence=also)
+        return _different(wheel, file, replace(result, source=source), others, sdist)
+    repaired = _repair_evidence(file, sbom)
+    if repaired:
+        return replace(result, category="added-by-repair", evidence=repaired)
+    if file.native is not None:
+        evidence, compiled_from = _compiled_evidence(file, sdist)
+        if evidence:
+            return replace(
+                result, category="compiled-from-sdist", source=compiled_from, evidence=evidence
+            )
+        return replace(result, category="unexplained", evidence=_native_summary(file))
+    if file.member.file_size <= MAX_TEXT:
+        data = wheel.read(file.member, limit=MAX_TEXT)
+        reason = generated_reason(file.tree_path, data, wheel.metadata.version)
+        if reason:
+            return replace(result, category="generated", evidence=(reason,))
+    return replace(result, category="unexplained")
+
+
+def _different(
+    wheel: WheelArchive, file: WheelFile, result: MemberResult, others: list[str], sdist: SdistFiles
+) -> MemberResult:
+    """A member whose sdist file has other bytes: a known rewrite, or a difference."""
+    assert result.source is not None and file.tree_path is not None
+    evidence: list[str] = []
+    twins = [p for p in others if sdist.digests[p] == file.sha256]
+    if twins:
+        evidence.append(f"identical to {twins[0]}, which the layout does not place here")
+    old = sdist.kept.get(result.source)
+    new = wheel.read(file.member, limit=MAX_TEXT) if file.member.file_size <= MAX_TEXT else None
+    diff = None
+    if old is not None and new is not None:
+        diff = _diff(old, new, result.source, file.path)
+        if _same_script(old, new, file.path):
+            evidence.append("the same script; only its #! line was rewritten")
+            return replace(
+                result, category="from-sdist-identical", evidence=tuple(evidence), diff=diff
+            )
+    if new is not None:
+        reason = generated_reason(file.tree_path, new, wheel.metadata.version)
+        if reason:
+            evidence.append(f"{reason}, rewritten at build time")
+            return replace(result, category="generated", evidence=tuple(evidence), diff=diff)
+    if diff is None:
+        evidence.append("no diff shown (binary, or larger than the diff limit)")
+    return replace(result, category="from-sdist-different", evidence=tuple(evidence), diff=diff)
+
+
+def _same_script(old: bytes, new: bytes, path: str) -> bool:
+    """A ``.data/scripts`` file whose only change is its ``#!`` line (``#!python``)."""
+    if ".data/scripts/" not in path or not (old.startswith(b"#!") and new.startswith(b"#!")):
+        return False
+    return old.split(b"\n", 1)[1:] == new.split(b"\n", 1)[1:]
+
+
+def _diff(old: bytes, new: bytes, source: str, path: str) -> str | None:
+    if b"\0" in old or b"\0" in new:
+        return None
+    try:
+        a, b = old.decode("utf-8"), new.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    lines = list(
+        difflib.unified_diff(
+            a.splitlines(keepends=True),
+            b.splitlines(keepends=True),
+            fromfile=f"sdist/{source}",
+            tofile=f"wheel/{path}",
+            n=2,
+        )
+    )
+    text = "".join(line if line.endswith("\n") else line + "\n" for line in lines[:MAX_DIFF_LINES])
+    if len(lines) > MAX_DIFF_LINES or len(text) > MAX_DIFF_CHARS:
+        text = text[:MAX_DIFF_CHARS] + f"... (diff cut; {len(lines)} lines in all)\n"
+    return text
+
+
+def _repair_evidence(file: WheelFile, sbom: dict[str, DeclaredComponent]) -> tuple[str, ...]:
+    """Why a native file was grafted by a repair tool; empty when nothing says so.
+
+    Where it sits (``<dist>.libs/``, ``.dylibs/``) or the wheel's SBOM decides; a mangled
+    name alone does not (a project may ship its own ``libfoo-1a2b3c4d.so``).
+    """
+    if file.native is None:
+        return ()
+    parts = file.path.split("/")
+    directory = parts[-2] if len(parts) > 1 else ""
+    declared = sbom.get(file.path)
+    evidence: list[str] = []
+    if directory.endswith(".libs") or directory == ".dylibs":
+        evidence.append(f"in {directory}/, where repair tools graft libraries")
+    if declared is not None:
+        evidence.append(
+            f"declared by the wheel's SBOM ({declared.sbom}): {declared.purl or declared.name}"
+        )
+    if not evidence:
+        return ()
+    name = LibraryName.parse(parts[-1])
+    if name.hash:
+        evidence.append(f"mangled name: {name.unmangled} renamed with hash {name.hash}")
+    return tuple(evidence)
+
+
+def _module_name(path: str) -> str:
+    return path.rsplit("/", 1)[-1].split(".", 1)[0]
+
+
+def _compiled_evidence(file: WheelFile, sdist: SdistFiles) -> tuple[tuple[str, ...], str | None]:
+    """The evidence that the sdist's sources made this file, and the main source."""
+    assert file.native is not None
+    evidence: list[str] = []
+    source: str | None = None
+    module = _module_name(file.path)
+    init = f"PyInit_{module}"
+    if init in file.native.init_functions:
+        here = file.tree_path.rsplit("/", 1)[0] if file.tree_path and "/" in file.tree_path else ""
+        # mypyc compiles .py files: a shim that loads a mypyc library stands for its .py
+        suffixes = (*SOURCE_SUFFIXES, ".py") if file.native.mypyc_groups else SOURCE_SUFFIXES
+        own = [p for p in sdist.by_stem.get(module, ()) if p.endswith(suffixes)]
+        own.sort(key=lambda p: (not p.rsplit("/", 1)[0].endswith(here), len(p), p))
+        if own:
+            via = f", loads {file.native.mypyc_groups[0]} (mypyc)" if own[0].endswith(".py") else ""
+            evidence.append(f"exports {init}{via}; sdist has {own[0]}")
+            source = own[0]
+        elif any(p == "Cargo.toml" or p.endswith("/Cargo.toml") for p in sdist.digests):
+            evidence.append(f"exports {init}; the sdist is a Rust crate (Cargo.toml)")
+    named = 0
+    for name, section in file.native.sources:
+        matches = _matching_sources(name, sdist)
+        if matches:
+            where = f" ({_describe(section)})" if section else ""
+            evidence.append(f"names {name}{where}: sdist has {matches[0]}")
+            source = source or matches[0]
+            named += 1
+            if named >= 5:
+                break
+    return tuple(evidence), source
+
+
+def _matching_sources(name: str, sdist: SdistFiles) -> list[str]:
+    """sdist files ``name`` names: the shorter of the two paths is a tail of the other."""
+    parts = [p for p in name.split("/") if p not in ("", ".", "..")]
+    if not parts:
+        return []
+    out = []
+    for path in sdist.by_basename.get(parts[-1], ()):
+        tail = path.split("/")
+        width = min(len(tail), len(parts))
+        if parts[-width:] == tail[-width:]:
+            out.append(path)
+    return sorted(out, key=lambda p: (-p.count("/"), p))
+
+
+def _describe(section: str) -> str:
+    if section.startswith((".debug_", ".zdebug_")):
+        return f"DWARF, {section}"
+    return section
+
+
+def _native_summary(file: WheelFile) -> tuple[str, ...]:
+    assert file.native is not None
+    out = [f"{file.native.format} file; nothing in it names a source file the sdist holds"]
+    if file.native.init_functions:
+        out.append("exports " + ", ".join(file.native.init_functions[:3]))
+    return tuple(out)
+
+
+def _findings(result: MemberResult, file: WheelFile) -> list[Finding]:
+    code = result.path.endswith(_CODE_SUFFIXES) or file.native is not None
+    code = code or ".data/scripts/" in result.path
+    if result.category == "unexplained":
+        if code and result.size > 0:
+            what = "native file" if file.native is not None else "code"
+            return [
+                Finding(
+                    "finding",
+                    "unexplained-code",
+                    f"{what} that nothing in the sdist accounts for",
+                    result.path,
+                )
+            ]
+        return [Finding("note", "unexplained", "nothing in the sdist accounts for it", result.path)]
+    if result.category == "from-sdist-different" and result.path.endswith((".py", ".pth", ".pyw")):
+        return [
+            Finding(
+                "finding",
+                "python-differs",
+                f"differs from the sdist's {result.source}",
+                result.path,
+            )
+        ]
+    return []

@@ -1,0 +1,154 @@
+"""The sdist side of ``verify``: its PKG-INFO, and a digest of every file, in one pass.
+
+The sdist is read through :class:`~truewheel.reproducible.sdist.Sdist` (regular file,
+names that stay inside, bounded unpacking), never extracted.  A tarball can only be read
+in order, so what the comparison will need is decided as each member passes: every
+file is hashed, and a file is kept whole only when it may be a wheel member's source
+(its path ends with a wheel path), is small, and differs from that member (a diff will
+be shown).  What is kept is capped in total, so memory stays bounded whatever the input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from truewheel.errors import InputError
+from truewheel.reproducible.sdist import Sdist
+
+__all__ = ["MAX_KEPT_BYTES", "MAX_PKG_INFO", "MAX_TEXT", "SdistFiles", "read_sdist"]
+
+#: A file larger than this is never shown as a diff (its digest is still compared).
+MAX_TEXT = 256 << 10
+#: All kept texts together; past this, further differences are listed without a diff.
+MAX_KEPT_BYTES = 32 << 20
+#: PKG-INFO holds the long description; 16 MiB is far above any real one.
+MAX_PKG_INFO = 16 << 20
+
+
+@dataclass
+class SdistFiles:
+    """Every regular file of the sdist by its path below the top directory."""
+
+    path: str
+    top: str  # the top directory ("name-version"), or "" when there is none
+    pkg_info: str
+    digests: dict[str, str] = field(default_factory=dict)  # path -> sha256 hex
+    sizes: dict[str, int] = field(default_factory=dict)
+    kept: dict[str, bytes] = field(default_factory=dict)  # small differing candidates
+    links: list[str] = field(default_factory=list)  # symbolic links (not followed)
+
+    @property
+    def filename(self) -> str:
+        return Path(self.path).name
+
+    @cached_property
+    def by_basename(self) -> dict[str, list[str]]:
+        """Paths by their last component: a wheel path or a source name is looked up here."""
+        out: dict[str, list[str]] = {}
+        for path in self.digests:
+            out.setdefault(path.rsplit("/", 1)[-1], []).append(path)
+        return out
+
+    @cached_property
+    def by_stem(self) -> dict[str, list[str]]:
+        """Paths by their last component up to its first dot (``_speedups`` of ``_speedups.c``)."""
+        out: dict[str, list[str]] = {}
+        for path in self.digests:
+            out.setdefault(path.rsplit("/", 1)[-1].split(".", 1)[0], []).append(path)
+        return out
+
+
+def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
+    """Read the sdist once; ``wheel_paths`` maps a wheel member's path as it would appear
+    in a source tree to its sha256, to know what to keep for a diff."""
+    members: dict[tuple[str, ...], str] = {}  # full parts -> digest (hard links resolve)
+    sizes: dict[tuple[str, ...], int] = {}
+    texts: dict[tuple[str, ...], bytes] = {}
+    pkg_infos: dict[str, bytes] = {}
+    links: list[tuple[str, ...]] = []
+    kept_total = 0
+    with Sdist(path) as sdist:
+        for member in sdist.members():
+            if member.kind == "hardlink":
+                target = tuple(p for p in member.link.split("/") if p not in ("", "."))
+                if target in members:
+                    members[member.parts] = members[target]
+                    sizes[member.parts] = sizes[target]
+                continue
+            if member.kind == "symlink":
+                links.append(member.parts)
+                continue
+            if member.kind != "file":
+                continue
+            wanted = _wanted(member.parts, wheel_paths, member.size)
+            is_pkg_info = len(member.parts) == 2 and member.parts[1] == "PKG-INFO"
+            if is_pkg_info and member.size > MAX_PKG_INFO:
+                raise InputError(
+                    f"PKG-INFO is {member.size} bytes (limit {MAX_PKG_INFO})",
+                    path=path,
+                    member=member.name,
+                )
+            hasher = hashlib.sha256()
+            held: list[bytes] | None = [] if (wanted or is_pkg_info) else None
+            for chunk in member.chunks():
+                hasher.update(chunk)
+                if held is not None:
+                    held.append(chunk)
+            digest = hasher.hexdigest()
+            members[member.parts] = digest
+            sizes[member.parts] = member.size
+            if held is None:
+                continue
+            data = b"".join(held)
+            if is_pkg_info:
+                pkg_infos[member.parts[0]] = data
+            differs = any(wheel_paths.get(p) != digest for p in _suffixes(member.parts))
+            if wanted and differs and kept_total + len(data) <= MAX_KEPT_BYTES:
+                texts[member.parts] = data
+                kept_total += len(data)
+    top = _top(path, pkg_infos)
+    try:
+        pkg_info = pkg_infos[top].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            "PKG-INFO is not valid UTF-8", path=path, member=f"{top}/PKG-INFO"
+        ) from exc
+
+    def below(parts: tuple[str, ...]) -> str:
+        inside = parts[1:] if parts[0] == top and len(parts) > 1 else parts
+        return "/".join(inside)
+
+    files = SdistFiles(path=path, top=top, pkg_info=pkg_info)
+    for parts, digest in members.items():
+        files.digests[below(parts)] = digest
+        files.sizes[below(parts)] = sizes[parts]
+    files.kept = {below(parts): data for parts, data in texts.items()}
+    files.links = [below(parts) for parts in links]
+    return files
+
+
+def _suffixes(parts: tuple[str, ...]) -> list[str]:
+    """Every path this file could stand for: itself and each tail of it."""
+    return ["/".join(parts[i:]) for i in range(len(parts))]
+
+
+def _wanted(parts: tuple[str, ...], wheel_paths: Collection[str], size: int) -> bool:
+    return size <= MAX_TEXT and any(p in wheel_paths for p in _suffixes(parts))
+
+
+def _top(path: str, pkg_infos: dict[str, bytes]) -> str:
+    """The top directory holding PKG-INFO; the one named like the file when there are several."""
+    if not pkg_infos:
+        raise InputError("no PKG-INFO in the top directory (not an sdist?)", path=path)
+    if len(pkg_infos) == 1:
+        return next(iter(pkg_infos))
+    stem = Path(path).name
+    named = [top for top in pkg_infos if stem.startswith(top + ".")]
+    if len(named) != 1:
+        shown = ", ".join(sorted(pkg_infos))
+        raise InputError(f"several top directories with a PKG-INFO: {shown}", path=path)
+    return named[0]

@@ -1,0 +1,153 @@
+"""The wheel side of ``verify``: each member's digest and, for native files, what names
+its sources, from one pass over its bytes.
+
+Every member streams once through :func:`truewheel.analysis.member.analyze_stream`
+(hash; ELF, Mach-O and PE facts from the ranges their readers ask for).  A native
+file's bytes are also searched as they pass, for the two things a compiled module
+says about where it came from: its module init function (``PyInit_<name>``, which the
+import system requires to match the file name) and source file names the toolchain
+wrote into it: DWARF compile-unit and line-table names, ``__FILE__`` in assertions,
+Cython's table of ``.pyx`` files and mypyc's of ``.py`` files for tracebacks, Rust's
+panic locations; and the name of the mypyc library a mypyc module's shim loads.  A hit is
+labelled with the ELF section it lies in, so ``.debug_line_str`` says DWARF.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from truewheel.analysis.member import analyze_stream
+from truewheel.elf import is_elf
+from truewheel.elf.search import StreamSearch
+from truewheel.errors import located
+from truewheel.macho import is_macho
+from truewheel.pe import is_pe
+from truewheel.wheel import WheelArchive
+from truewheel.wheel.zipreader import ZipMember
+
+__all__ = ["SOURCE_SUFFIXES", "NativeEvidence", "WheelFile", "read_wheel", "source_path"]
+
+#: Files a compiler turns into a native module (headers are not evidence: every module
+#: includes Python.h, and a vendored copy of it proves nothing).
+SOURCE_SUFFIXES = (
+    ".c", ".cc", ".cpp", ".cxx", ".c++", ".m", ".mm", ".pyx", ".rs", ".f", ".f90", ".go", ".zig",
+)  # fmt: skip
+_MAX_HITS = 4096
+_PATTERN = re.compile(
+    rb"PyInit_[A-Za-z0-9_]{1,200}"
+    rb"|[A-Za-z0-9_.]{1,200}__mypyc(?![A-Za-z0-9_])"
+    rb"|[A-Za-z0-9_./+\-]{1,300}\.(?:c|cc|cpp|cxx|c\+\+|m|mm|pyx|py|rs|f|f90|go|zig)"
+    rb"(?![A-Za-z0-9_+])"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NativeEvidence:
+    """What a native file's bytes say about its origin."""
+
+    format: str  # "elf", "macho" or "pe"
+    init_functions: tuple[str, ...]  # PyInit_<name> found
+    mypyc_groups: tuple[str, ...]  # dotted names of mypyc's shared libraries (pkg.mod__mypyc)
+    sources: tuple[tuple[str, str], ...]  # (source name as written, where: section or "")
+
+
+@dataclass(frozen=True, slots=True)
+class WheelFile:
+    """One wheel member: its digest, its path as a source tree would hold it, evidence."""
+
+    member: ZipMember
+    sha256: str
+    tree_path: str | None  # None for .dist-info members
+    native: NativeEvidence | None
+
+    @property
+    def path(self) -> str:
+        return self.member.name
+
+
+def source_path(name: str, dist_info: str) -> str | None:
+    """Where a member would sit in a source tree: ``.data/purelib`` and ``platlib`` dropped,
+    ``.data/scripts`` and ``headers`` as their own directories; None for ``.dist-info``."""
+    top, _, rest = name.partition("/")
+    if top == dist_info:
+        return None
+    if top.endswith(".data") and rest:
+        return rest.partition("/")[2] or None  # purelib, platlib, scripts, headers, data
+    return name
+
+
+def read_wheel(wheel: WheelArchive) -> list[WheelFile]:
+    """Every regular member, in archive order, read once."""
+    return [_read_member(wheel, member) for member in wheel.files]
+
+
+def _read_member(wheel: WheelArchive, member: ZipMember) -> WheelFile:
+    search: StreamSearch | None = None
+    started = False
+
+    def stream() -> Iterator[bytes]:
+        nonlocal search, started
+        first = not started
+        started = True
+        position = 0
+        for chunk in wheel.stream(member):
+            if first:
+                if position == 0 and _native_format(chunk) is not None:
+                    search = StreamSearch(_PATTERN, max_hits=_MAX_HITS, overlap=512)
+                if search is not None:
+                    search.feed(position, chunk)
+            position += len(chunk)
+            yield chunk
+        if first and search is not None:
+            search.finish()
+
+    with located(wheel.path, member.name):
+        facts = analyze_stream(stream, member.file_size, member.name, None, deep=True)
+    native = None
+    if search is not None:
+        kind = "elf" if facts.elf else "macho" if facts.macho else "pe" if facts.pe else None
+        if kind is not None:
+            sections = sorted(
+                (s.offset, s.offset + s.size, s.name)
+                for s in (facts.elf.sections.values() if facts.elf else ())
+                if s.type != 8  # SHT_NOBITS occupies no bytes of the file
+            )
+            inits: dict[str, None] = {}
+            groups: dict[str, None] = {}
+            sources: dict[tuple[str, str], None] = {}
+            for hit in search.hits:
+                text = hit.text.decode("ascii", "replace")
+                if text.startswith("PyInit_"):
+                    inits.setdefault(text)
+                elif text.endswith("__mypyc"):
+                    groups.setdefault(text)
+                elif not _continues(hit.before):
+                    sources.setdefault((text, _section_at(sections, hit.offset)))
+            native = NativeEvidence(kind, tuple(inits), tuple(groups), tuple(sources))
+    return WheelFile(
+        member=member,
+        sha256=facts.digests["sha256"].hex(),
+        tree_path=source_path(member.name, wheel.dist_info),
+        native=native,
+    )
+
+
+def _native_format(head: bytes) -> str | None:
+    if is_elf(head[:4]):
+        return "elf"
+    if is_macho(head[:64]):
+        return "macho"
+    if is_pe(head[:4096]):
+        return "pe"
+    return None
+
+
+def _continues(before: int) -> bool:
+    """A hit that starts mid-name (the byte before could be part of it) is a fragment."""
+    return before >= 0 and (chr(before).isalnum() or chr(before) in "_./+-")
+
+
+def _section_at(sections: list[tuple[int, int, str]], offset: int) -> str:
+    return next((name for start, end, name in sections if start <= offset < end), "")
