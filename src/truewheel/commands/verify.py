@@ -7,6 +7,7 @@ executors) will call it per wheel and aggregate the :class:`VerifyReport` result
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from truewheel.verify import VerifyReport, verify_wheel
@@ -14,6 +15,21 @@ from truewheel.verify import VerifyReport, verify_wheel
 __all__ = ["VerifyReport", "verify"]
 
 
-def verify(wheel: str | os.PathLike[str], sdist: str | os.PathLike[str]) -> VerifyReport:
-    """Does ``wheel`` come from ``sdist``?  Bad input raises an InputError (exit 2)."""
-    return verify_wheel(wheel, sdist)
+def verify(
+    wheel: str | os.PathLike[str], sdist: str | os.PathLike[str], *, rebuild: bool = False
+) -> VerifyReport:
+    """Does ``wheel`` come from ``sdist``?  Bad input raises an InputError (exit 2).
+
+    ``rebuild``: also build the sdist here and compare (``verify/rebuild.py``); a build
+    that fails raises its BuildError.
+    """
+    report = verify_wheel(wheel, sdist)
+    if not rebuild:
+        return report
+    from truewheel.verify.rebuild import rebuild as rebuild_wheel
+
+    result, findings = rebuild_wheel(wheel, sdist)
+    merged = sorted(
+        (*report.findings, *findings), key=lambda f: (f.severity != "finding", f.member is not None)
+    )
+    return dataclasses.replace(report, rebuild=result, findings=tuple(merged))

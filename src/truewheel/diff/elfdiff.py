@@ -318,6 +318,8 @@ def _other_causes(a: _Side, b: _Side, sections: list[str]) -> list[str]:
     pa, pb = a.producers, b.producers
     if pa.names and pb.names and not (pa.truncated or pb.truncated):
         causes += producer_causes(pa.names, pb.names)
+    if ".comment" in sections and not any(c.startswith("compiler differs") for c in causes):
+        causes += _comment_causes(a.elf.comment, b.elf.comment)
     for label in ("date", "time"):
         va, vb = sorted(a.found(label, ".rodata")), sorted(b.found(label, ".rodata"))
         if va != vb:
@@ -326,3 +328,14 @@ def _other_causes(a: _Side, b: _Side, sections: list[str]) -> list[str]:
     if code and not causes:
         causes.append(f"code or data differs: {', '.join(code)}")
     return causes
+
+
+def _comment_causes(a: list[str], b: list[str]) -> list[str]:
+    """Another compiler named in ``.comment`` (``GCC: (GNU) 10.2.1`` vs ``GCC: (Debian
+    12.2.0-14) 12.2.0``): what a stripped file still says about its toolchain."""
+    only_a = [c for c in a if c not in b]
+    only_b = [c for c in b if c not in a]
+    if not only_a and not only_b:
+        return []
+    shown_a, shown_b = "; ".join(only_a) or "-", "; ".join(only_b) or "-"
+    return [f"compiler differs (.comment): A {shown_a}  B {shown_b}"]

@@ -138,7 +138,7 @@ def ensure_environment(root: Path, requires: list[str], env: Mapping[str, str]) 
     """The build environment's Python, reused when it already holds exactly these requirements."""
     venv = root / "env"
     marker = venv / "truewheel-requires.txt"
-    wanted = "\n".join(sorted(requires)) + "\n"
+    wanted = "\n".join(sorted(requires)) + "\n" + _constraints(env)
     python = venv / "bin" / "python"
     if python.exists() and marker.is_file() and marker.read_text() == wanted:
         return python
@@ -150,6 +150,15 @@ def ensure_environment(root: Path, requires: list[str], env: Mapping[str, str]) 
     install(python, requires, env)
     marker.write_text(wanted)
     return python
+
+
+def _constraints(env: Mapping[str, str]) -> str:
+    """A PIP_CONSTRAINT file's pins (``verify --rebuild`` pins the published wheel's backend)
+    belong to what the environment holds: one built under other pins is not reused."""
+    path = env.get("PIP_CONSTRAINT")
+    if not path or not is_regular_file(Path(path)):
+        return ""
+    return "# constraints\n" + read_regular(Path(path), _MAX_PYPROJECT).decode("utf-8", "replace")
 
 
 def pip_for(python: Path) -> list[str]:

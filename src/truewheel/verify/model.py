@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
+from truewheel.verify.rebuild_model import RebuildResult
+
 __all__ = [
     "CATEGORIES",
     "Category",
@@ -105,6 +107,13 @@ class VerifyReport:
     layout: tuple[str, ...]  # sdist directories the wheel's files were found under ("" = top)
     members: tuple[MemberResult, ...]
     findings: tuple[Finding, ...]
+    rebuild: RebuildResult | None = None  # --rebuild: the sdist built here, compared
+
+    @property
+    def reproduced(self) -> bool | None:
+        """--rebuild: whether building the sdist here reproduced every member (None: not
+        rebuilt)."""
+        return None if self.rebuild is None else self.rebuild.reproduced
 
     @property
     def corresponds(self) -> bool:
