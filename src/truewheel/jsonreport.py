@@ -36,7 +36,7 @@ SCHEMA_VERSIONS = {
     "normalize": "1.0",
     "scan": "1.0",
     "unvendor": "1.0",
-    "verify": "1.0",
+    "verify": "1.1",
 }
 
 

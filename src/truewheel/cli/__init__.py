@@ -512,20 +512,26 @@ def scan_command(
 @click.option(
     "-v", "--verbose", is_flag=True, help="List every member and every note, diffs in full."
 )
-def verify_command(wheel: str, sdist: str, as_json: bool, verbose: bool) -> Outcome:
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Also build SDIST here (truewheel build), repair it as WHEEL was, compare every member.",
+)
+def verify_command(wheel: str, sdist: str, as_json: bool, verbose: bool, rebuild: bool) -> Outcome:
     """Does WHEEL come from SDIST?  Metadata and every member, without building.
 
     \b
     Exit status: 0 the wheel corresponds to the sdist; 1 findings (metadata that
     PEP 643 says must match and does not, a file-name tag WHEEL does not list,
-    code that differs from the sdist or that nothing in it accounts for); 2 bad
-    input or usage; 3 internal error.
+    code that differs from the sdist or that nothing in it accounts for), or with
+    --rebuild a rebuild that does not reproduce the wheel; 2 bad input or usage,
+    or a sdist that does not build here; 3 internal error.
     """
     from truewheel.cli._verify import run_verify
 
     imported()
 
-    return run_verify(wheel, sdist, as_json=as_json, verbose=verbose)
+    return run_verify(wheel, sdist, as_json=as_json, verbose=verbose, rebuild=rebuild)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -155,4 +155,7 @@ def verify_document(report: VerifyReport) -> dict[str, Any]:
             for m in report.members
         ],
     }
+    from truewheel.cli._verify_rebuild import rebuild_document
+
+    body["rebuild"] = rebuild_document(report.rebuild)
     return envelope("verify", body)

@@ -20,17 +20,20 @@ _DIFF_LINES = 40
 _LISTED = 20
 
 
-def run_verify(wheel: str, sdist: str, *, as_json: bool, verbose: bool) -> Outcome:
-    """Findings (sure discrepancies) are exit status 1; notes never are."""
+def run_verify(
+    wheel: str, sdist: str, *, as_json: bool, verbose: bool, rebuild: bool = False
+) -> Outcome:
+    """Findings (sure discrepancies) are exit status 1, and so is a rebuild that does not
+    reproduce the wheel; notes never are."""
     with working_on(f"{wheel} against {sdist}"):
-        report = verify(wheel, sdist)
+        report = verify(wheel, sdist, rebuild=rebuild)
     if as_json:
         from truewheel.cli._documents import verify_document
 
         text = dumps(verify_document(report))
     else:
         text = plain_text(render(report, verbose))
-    return Outcome(text, findings=not report.corresponds)
+    return Outcome(text, findings=not report.corresponds or report.reproduced is False)
 
 
 def render(report: VerifyReport, verbose: bool = False) -> list[str]:
@@ -49,6 +52,10 @@ def render(report: VerifyReport, verbose: bool = False) -> list[str]:
     ]
     if report.layout:
         lines.append("layout: " + ", ".join(p or "(top)" for p in report.layout))
+    if report.rebuild is not None:
+        from truewheel.cli._verify_rebuild import render_rebuild
+
+        lines += render_rebuild(report.rebuild, verbose)
     versions = (report.sdist_metadata_version or "?", report.wheel_metadata_version or "?")
     meta = "metadata: PKG-INFO {}, METADATA {}".format(*versions)
     if report.static_metadata:

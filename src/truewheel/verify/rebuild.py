@@ -234,7 +234,8 @@ def _native_sentence(native: list[RebuiltMember]) -> str:
     kinds = sorted({k for m in excused for k in m.cause_kinds})
     sentence = f"{same} of {len(native)} native modules identical"
     if excused:
-        sentence += f"; {len(excused)} differ, each for a named cause ({', '.join(kinds)})"
+        verb = "differs" if len(excused) == 1 else "differ, each"
+        sentence += f"; {len(excused)} {verb} for a named cause ({', '.join(kinds)})"
     rest = len(native) - same - len(excused)
     if rest:
         sentence += f"; {rest} differ otherwise or are missing"

@@ -1,0 +1,190 @@
+"""`truewheel verify WHEEL --sdist SDIST --rebuild`: real sdists with C extensions, built by
+`truewheel build` and by plain `pip wheel`, repaired by `truewheel repair`, rebuilt and compared."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import check_document
+from truewheel.cli import main
+
+FIXTURE = Path(__file__).parent / "fixtures" / "buildproj"
+PKG_INFO = (
+    "Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"
+    "Summary: truewheel test fixture: a setuptools C extension compiled with -g\n"
+)
+GMP_C = b"""#include <Python.h>
+#include <gmp.h>
+
+static PyObject *version(PyObject *self, PyObject *args) {
+    return PyUnicode_FromString(gmp_version);
+}
+static PyMethodDef methods[] = {{"version", version, METH_NOARGS, NULL}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_gmp", NULL, -1, methods};
+PyMODINIT_FUNC PyInit__gmp(void) { return PyModule_Create(&module); }
+"""
+GMP_SETUP = b"""from setuptools import Extension, setup
+
+setup(
+    packages=["twgmp"],
+    ext_modules=[Extension("twgmp._gmp", ["src/twgmp_gmp.c"], libraries=["gmp"])],
+)
+"""
+GMP_PYPROJECT = b"""[build-system]
+requires = ["setuptools>=68"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "twgmp"
+version = "1.0"
+description = "truewheel test fixture: a setuptools C extension compiled with -g"
+"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def build_root(private_build_root: Path) -> Path:
+    return private_build_root
+
+
+def make_sdist(path: Path, name: str, files: dict[str, bytes]) -> Path:
+    """``<name>-1.0.tar.gz``: the files below ``<name>-1.0/`` and a PKG-INFO, at a fixed time."""
+    members = {**files, "PKG-INFO": PKG_INFO.format(name=name).encode()}
+    with tarfile.open(path, "w:gz") as tar:
+        for member, data in sorted(members.items()):
+            entry = tarfile.TarInfo(f"{name}-1.0/{member}")
+            entry.size, entry.mode, entry.mtime = len(data), 0o644, 1_700_000_000
+            tar.addfile(entry, io.BytesIO(data))
+    return path
+
+
+def buildproj_sdist(directory: Path) -> Path:
+    files = {str(p.relative_to(FIXTURE)): p.read_bytes() for p in FIXTURE.rglob("*") if p.is_file()}
+    return make_sdist(directory / "twbuild-1.0.tar.gz", "twbuild", files)
+
+
+def built_by_truewheel(sdist: Path, out: Path) -> Path:
+    assert main(["build", str(sdist), "-w", str(out)]) == 0
+    [wheel] = out.glob("*.whl")
+    return wheel
+
+
+def run_rebuild(capsys: pytest.CaptureFixture[str], wheel: Path, sdist: Path) -> tuple[int, Any]:
+    status = main(["verify", "--rebuild", "--json", str(wheel), "--sdist", str(sdist)])
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    check_document(document)
+    return status, document
+
+
+def test_a_truewheel_build_is_reproduced_bit_for_bit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdist = buildproj_sdist(tmp_path)
+    wheel = built_by_truewheel(sdist, tmp_path / "published")
+    assert (wheel.parent / (wheel.name + ".buildinfo.json")).is_file()
+    capsys.readouterr()
+    status, document = run_rebuild(capsys, wheel, sdist)
+    rebuild = document["rebuild"]
+    assert status == 0, rebuild
+    assert rebuild["bit_identical"] and rebuild["reproduced"]
+    assert rebuild["rebuilt_sha256"] == rebuild["published_sha256"]
+    assert rebuild["buildinfo"] == str(wheel) + ".buildinfo.json"
+    assert "SOURCE_DATE_EPOCH" in rebuild["applied"]
+    assert any(p.startswith("setuptools==") for p in rebuild["pins"])
+    assert rebuild["toolchain"]["same"] and rebuild["toolchain"]["published"]
+    assert {m["status"] for m in rebuild["members"]} == {"identical"}
+    assert any(m["kind"] == "native" for m in rebuild["members"])
+    assert rebuild["repair"] is None  # a linux_x86_64 wheel: no repair to replay
+    assert main(["verify", "--rebuild", str(wheel), "--sdist", str(sdist)]) == 0
+    assert "rebuild: reproduced bit for bit" in capsys.readouterr().out
+
+
+def test_a_pip_wheel_built_with_other_flags_differs_for_a_named_cause(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdist = buildproj_sdist(tmp_path)
+    out = tmp_path / "published"
+    env = {**os.environ, "CFLAGS": "-O0"}
+    pip = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-cache-dir"]
+    subprocess.run(
+        [*pip, "-w", str(out), str(sdist)],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    [wheel] = out.glob("*.whl")
+    status, document = run_rebuild(capsys, wheel, sdist)
+    rebuild = document["rebuild"]
+    assert status == 1 and document["corresponds"]  # not reproduced, but nothing is wrong
+    assert not rebuild["reproduced"] and rebuild["toolchain"]["same"]
+    [native] = [m for m in rebuild["members"] if m["kind"] == "native"]
+    assert native["status"] == "different"
+    assert "flags" in native["cause_kinds"], native
+    assert any("-O0" in c and "DW_AT_producer" in c for c in native["causes"]), native["causes"]
+    assert "build-path" in native["cause_kinds"], native  # pip builds in its own directory
+    assert "code" not in native["cause_kinds"]
+    pure = [m for m in rebuild["members"] if m["kind"] == "python"]
+    assert pure and all(m["status"] == "identical" for m in pure)
+    assert not [f for f in document["findings"] if f["severity"] == "finding"]
+    assert main(["verify", "--rebuild", str(wheel), "--sdist", str(sdist)]) == 1
+    text = capsys.readouterr().out
+    assert "rebuild: NOT REPRODUCED" in text and "-O0" in text
+    assert "all 1 pure-Python members identical" in text
+
+
+def test_a_repaired_wheel_is_repaired_again_and_reproduced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """truewheel build, then truewheel repair (libgmp grafted into twgmp.libs/, an SBOM):
+    the rebuild is repaired for the published tag with the same library and matches."""
+    files = {
+        "pyproject.toml": GMP_PYPROJECT,
+        "setup.py": GMP_SETUP,
+        "src/twgmp_gmp.c": GMP_C,
+        "twgmp/__init__.py": b'"""twgmp"""\n',
+    }
+    sdist = make_sdist(tmp_path / "twgmp-1.0.tar.gz", "twgmp", files)
+    built = built_by_truewheel(sdist, tmp_path / "built")
+    assert main(["repair", "-w", str(tmp_path / "published"), str(built)]) == 0
+    [wheel] = (tmp_path / "published").glob("*.whl")
+    capsys.readouterr()
+    status, document = run_rebuild(capsys, wheel, sdist)
+    rebuild = document["rebuild"]
+    repair = rebuild["repair"]
+    assert repair["target"] in repair["published_tags"]
+    assert sorted(repair["rebuilt_tags"]) == sorted(repair["published_tags"])
+    assert any(g.startswith("twgmp.libs/libgmp-") for g in repair["grafts"])
+    assert repair["unavailable"] == []
+    assert status == 0, [m for m in rebuild["members"] if m["status"] != "identical"]
+    assert rebuild["reproduced"]
+    statuses = {m["path"]: m["status"] for m in rebuild["members"]}
+    [graft] = [p for p in statuses if p.startswith("twgmp.libs/")]
+    assert statuses[graft] == "identical"
+
+
+def test_a_sdist_that_does_not_build_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdist = buildproj_sdist(tmp_path)
+    wheel = built_by_truewheel(sdist, tmp_path / "published")
+    (tmp_path / "broken").mkdir()
+    broken = make_sdist(
+        tmp_path / "broken" / "twbuild-1.0.tar.gz",
+        "twbuild",
+        {"setup.py": b"raise SystemExit('no network here')\n", "twbuild/__init__.py": b""},
+    )
+    capsys.readouterr()
+    status = main(["verify", "--rebuild", "--json", str(wheel), "--sdist", str(broken)])
+    captured = capsys.readouterr()
+    assert status == 2 and captured.out == ""
+    [line] = captured.err.splitlines()
+    assert line.startswith("truewheel: error:") and "failed" in line, line
