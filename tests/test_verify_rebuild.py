@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -188,3 +189,52 @@ def test_a_sdist_that_does_not_build_is_one_line_and_exit_2(
     assert status == 2 and captured.out == ""
     [line] = captured.err.splitlines()
     assert line.startswith("truewheel: error:") and "failed" in line, line
+
+
+def test_stripped_builds_by_two_compilers_are_told_apart_by_comment(tmp_path: Path) -> None:
+    """No DWARF to read: the ``.comment`` each compiler leaves names the toolchain."""
+    from truewheel.diff.elfdiff import explain_elf_difference
+    from truewheel.verify.compare import cause_kind
+
+    source = tmp_path / "x.c"
+    source.write_text("int twice(int x) { return 2 * x; }\n")
+    built = {}
+    for compiler in ("gcc", "clang"):
+        if shutil.which(compiler) is None:
+            pytest.skip(f"{compiler} is not installed")
+        out = tmp_path / f"{compiler}.so"
+        subprocess.run([compiler, "-O2", "-fPIC", "-shared", "-o", str(out), str(source)],
+                       check=True)  # fmt: skip
+        built[compiler] = out.read_bytes()
+    a, b = built["gcc"], built["clang"]
+    found = explain_elf_difference(lambda: iter([a]), len(a), lambda: iter([b]), len(b))
+    [cause] = [c for c in found.causes if c.startswith("compiler differs (.comment)")]
+    assert "GCC: (" in cause and "clang version" in cause, cause
+    assert cause_kind(cause) == "toolchain"
+    assert not any(c.startswith("code or data differs") for c in found.causes)
+
+
+def test_published_facts_tag_and_a_foreign_buildinfo(tmp_path: Path) -> None:
+    from truewheel.verify.published import read_published, target_tag
+
+    tags = ["manylinux_2_5_x86_64", "manylinux1_x86_64", "manylinux2014_x86_64"]
+    assert target_tag(tags) == "manylinux2014_x86_64"
+    assert target_tag(["musllinux_1_2_x86_64", "musllinux_1_1_x86_64"]) == "musllinux_1_2_x86_64"
+    assert target_tag(["linux_x86_64"]) is None
+    sdist = buildproj_sdist(tmp_path)
+    wheel = built_by_truewheel(sdist, tmp_path / "published")
+    info = wheel.parent / (wheel.name + ".buildinfo.json")
+    document = json.loads(info.read_text())
+    document["environment"]["CFLAGS"] = "-O1"
+    document["environment"]["CC"] = "sh -c 'touch /tmp/owned'"
+    info.write_text(json.dumps(document))
+    published = read_published(wheel)
+    assert published.applied["CFLAGS"] == "-O1" and "CC" not in published.applied
+    assert any("CC=" in n and "never run" in n for n in published.notes)
+    document["wheel"]["sha256"] = "0" * 64
+    info.write_text(json.dumps(document))
+    published = read_published(wheel)
+    assert published.buildinfo is None and not published.applied
+    assert any("does not name this wheel's sha256" in n for n in published.notes)
+    info.write_text("{not json")
+    assert any("not a readable buildinfo" in n for n in read_published(wheel).notes)

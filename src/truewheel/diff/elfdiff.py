@@ -333,9 +333,8 @@ def _other_causes(a: _Side, b: _Side, sections: list[str]) -> list[str]:
 def _comment_causes(a: list[str], b: list[str]) -> list[str]:
     """Another compiler named in ``.comment`` (``GCC: (GNU) 10.2.1`` vs ``GCC: (Debian
     12.2.0-14) 12.2.0``): what a stripped file still says about its toolchain."""
-    only_a = [c for c in a if c not in b]
-    only_b = [c for c in b if c not in a]
-    if not only_a and not only_b:
+    if set(a) == set(b):
         return []
-    shown_a, shown_b = "; ".join(only_a) or "-", "; ".join(only_b) or "-"
+    # Whole lists: a clang-linked file also carries the GCC line of the C runtime's objects.
+    shown_a, shown_b = "; ".join(a) or "-", "; ".join(b) or "-"
     return [f"compiler differs (.comment): A {shown_a}  B {shown_b}"]
