@@ -19,7 +19,7 @@ from pathlib import PurePosixPath
 from truewheel.commands.diff import MemberDifference, diff_wheels
 from truewheel.diff.elfdiff import explain_elf_difference
 from truewheel.errors import TruewheelError
-from truewheel.policy.libraries import LibraryName
+from truewheel.verify.published import original_name
 from truewheel.verify.rebuild_model import (
     CauseKind,
     MemberKind,
@@ -39,7 +39,6 @@ _PREFIXES: tuple[tuple[str, CauseKind], ...] = (
     ("embedded time", "dates"),
     ("debug info present", "debug-info"),
     ("sections only in", "sections"),
-    ("DT_NEEDED renamed", "repair-edits"),
     ("DT_NEEDED", "linking"),
     ("SONAME", "repair-edits"),
     ("RPATH", "repair-edits"),
@@ -59,6 +58,8 @@ class Comparison:
 
 
 def cause_kind(cause: str) -> CauseKind:
+    if cause.startswith("DT_NEEDED renamed: "):
+        return _rename_kind(cause.removeprefix("DT_NEEDED renamed: "))
     for prefix, kind in _PREFIXES:
         if cause.startswith(prefix):
             return kind
@@ -108,6 +109,17 @@ def compare_rebuild(
     return Comparison(tuple(members), False, tuple(notes))
 
 
+def _rename_kind(renames: str) -> CauseKind:
+    """A repair renames a library to its mangled copy (``libffi.so.8 -> libffi-1a2b3c4d.so.8``,
+    or one mangling to another); ``libpthread.so.0 -> libyaml-0-….so.2`` in one position is
+    not an edit but another set of libraries linked."""
+    for pair in renames.split(", "):
+        old, _, new = pair.partition(" -> ")
+        if not new or original_name(old) != original_name(new):
+            return "linking"
+    return "repair-edits"
+
+
 def _kind(wheel: WheelArchive, name: str) -> MemberKind:
     path = PurePosixPath(name)
     if name.startswith(wheel.dist_info + "/"):
@@ -127,22 +139,17 @@ def _paired_grafts(only_a: Iterable[str], only_b: Iterable[str]) -> dict[str, st
     by_original: dict[str, str] = {}
     for name in only_b:
         if _in_libs(name):
-            by_original.setdefault(_unmangled(name), name)
+            by_original.setdefault(original_name(name), name)
     return {
-        name: by_original[_unmangled(name)]
+        name: by_original[original_name(name)]
         for name in only_a
-        if _in_libs(name) and _unmangled(name) in by_original
+        if _in_libs(name) and original_name(name) in by_original
     }
 
 
 def _in_libs(name: str) -> bool:
     top, _, rest = name.partition("/")
     return bool(rest) and top.endswith(".libs")
-
-
-def _unmangled(name: str) -> str:
-    parsed = LibraryName.parse(PurePosixPath(name).name)
-    return parsed.stem + parsed.suffix
 
 
 def _graft_pair(wa: WheelArchive, wb: WheelArchive, name_a: str, name_b: str) -> RebuiltMember:
@@ -175,7 +182,10 @@ def _member(
     if difference.kind == "wheel":
         causes = _wheel_causes(causes, wa, wb)
     elif difference.kind == "text" and difference.detail:
-        causes = [f"text differs: {' | '.join(difference.detail)}"]
+        shown = [
+            line if line[1:].strip() else f"{line[:1]}(blank line)" for line in difference.detail
+        ]
+        causes = [f"text differs: {' | '.join(shown)}"]
     member = _classified(difference.name, kind, causes, difference.consequences, difference.name_b)
     if kind == "metadata" and difference.kind == "text":
         return RebuiltMember(

@@ -34,6 +34,7 @@ __all__ = [
     "Published",
     "comments_of",
     "native_files",
+    "original_name",
     "read_published",
     "target_tag",
 ]
@@ -72,7 +73,7 @@ class Published:
     buildinfo: str | None = None
     compiler: str | None = None  # the buildinfo's toolchain.compiler line
     applied: dict[str, str] = field(default_factory=dict)  # settings a rebuild takes
-    pins: list[str] = field(default_factory=list)  # name==version for the build environment
+    pins: list[str] = field(default_factory=list)  # constraints for the build environment
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -84,7 +85,7 @@ class Published:
         """The grafts' original SONAMEs this machine has no copy of (repair cannot graft them)."""
         missing = []
         for member, elf in sorted(self.grafts.items()):
-            original = _original_name(elf.soname or Path(member).name)
+            original = original_name(elf.soname or Path(member).name)
             if host.find(original, elf_class=elf.elf_class, machine=elf.machine) is None:
                 missing.append(original)
         return missing
@@ -146,7 +147,7 @@ def _in_libs_dir(name: str) -> bool:
     return bool(rest) and top.endswith(".libs")
 
 
-def _original_name(name: str) -> str:
+def original_name(name: str) -> str:
     """``libffi-abc12345.so.8`` -> ``libffi.so.8``: the name before the repair mangled it."""
     parsed = LibraryName.parse(Path(name).name)
     return parsed.stem + parsed.suffix
@@ -156,7 +157,12 @@ def _generator_pin(generator: str | None) -> list[str]:
     found = _GENERATOR.match((generator or "").strip())
     if found is None or found[1] not in _GENERATORS:
         return []
-    return [f"{_GENERATORS[found[1]]}=={found[2]}"]
+    pins = [f"{_GENERATORS[found[1]]}=={found[2]}"]
+    if found[1] == "bdist_wheel":
+        # setuptools 70.1 took bdist_wheel over from wheel: only an older one still
+        # hands the wheel to the version of wheel that Generator names.
+        pins.append("setuptools<70.1")
+    return pins
 
 
 def target_tag(tags: tuple[str, ...] | list[str]) -> str | None:
@@ -208,7 +214,7 @@ def _read_buildinfo(published: Published) -> None:
         exact = [p for p in pins if isinstance(p, str) and _PIN.fullmatch(p)]
         named = {p.split("==")[0].lower() for p in exact}
         published.pins = exact + [
-            p for p in published.pins if p.split("==")[0].lower() not in named
+            p for p in published.pins if re.split("[<>=!~]", p)[0].lower() not in named
         ]
     epoch = document.get("source_date_epoch")
     if isinstance(epoch, int) and not isinstance(epoch, bool) and 0 <= epoch < 2**32:

@@ -22,6 +22,7 @@ from pathlib import Path
 from truewheel.commands.build import BuildResult, build_wheel
 from truewheel.commands.repair import Repairer, RepairOptions
 from truewheel.repair.hostlibs import HostLibraries
+from truewheel.repair.model import GraftedLibrary
 from truewheel.repair.plan import RepairError
 from truewheel.reproducible.backend import BuildError
 from truewheel.reproducible.source import sha256_file
@@ -31,6 +32,7 @@ from truewheel.verify.published import (
     Published,
     comments_of,
     native_files,
+    original_name,
     read_published,
     target_tag,
 )
@@ -138,6 +140,12 @@ def _replay_repair(
             continue
         if plat is None and wanted is not None:
             notes.append(f"repaired for {', '.join(done.platform_tags)} instead of {wanted}")
+        extra = _grafted_here_only(done.plan.grafted if done.plan else [], published)
+        if extra:
+            notes.append(
+                f"the rebuild links {', '.join(extra)} from this machine, which the published "
+                "wheel does not carry (its build linked it statically, or not at all)"
+            )
         replay = RepairReplay(
             published_tags=published.tags,
             grafts=tuple(sorted(published.grafts)),
@@ -159,6 +167,14 @@ def _replay_repair(
         tuple(notes),
     )
     return built, replay
+
+
+def _grafted_here_only(grafted: list[GraftedLibrary], published: Published) -> list[str]:
+    """The libraries the rebuild's repair grafted that no published graft is a copy of."""
+    theirs = {original_name(Path(name).name) for name in published.grafts}
+    return sorted(
+        {g.original_name for g in grafted if original_name(g.original_name) not in theirs}
+    )
 
 
 def _reproduced(members: tuple[RebuiltMember, ...]) -> bool:

@@ -144,7 +144,7 @@ class RebuildResult:
     reproduced: bool
     buildinfo: str | None
     applied: tuple[tuple[str, str], ...]  # settings taken from the buildinfo
-    pins: tuple[str, ...]  # name==version the build environment was held to
+    pins: tuple[str, ...]  # constraints the build environment was held to (name==version)
     repair: RepairReplay | None
     toolchain: Toolchain
     members: tuple[RebuiltMember, ...]
