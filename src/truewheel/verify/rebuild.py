@@ -202,8 +202,8 @@ def assess(result: RebuildResult) -> tuple[tuple[str, ...], list[Finding]]:
                 "note",
                 "rebuild-toolchain",
                 f"the published native files were built by {'; '.join(toolchain.published)}, "
-                f"this machine's by {'; '.join(toolchain.rebuilt)}: they cannot be bit for "
-                "bit the same here",
+                f"this machine's by {'; '.join(toolchain.rebuilt)}{_glibc(result)}: they "
+                "cannot be bit for bit the same here",
             )
         )
     for kind, label in (("python", "pure-Python"), ("data", "data")):
@@ -240,6 +240,22 @@ def assess(result: RebuildResult) -> tuple[tuple[str, ...], list[Finding]]:
     if result.repair is not None:
         findings += [Finding("note", "rebuild-repair", n) for n in result.repair.notes]
     return tuple(proven), findings
+
+
+def _glibc(result: RebuildResult) -> str:
+    """The C libraries the two builds linked against, where the tag and this machine say."""
+    here = _confstr("CS_GNU_LIBC_VERSION")
+    tag = target_tag(result.repair.published_tags) if result.repair else None
+    if not here or not tag or not tag.startswith("manylinux"):
+        return ""
+    return f" against {here} (the published tag {tag} means a glibc no newer than its own)"
+
+
+def _confstr(name: str) -> str | None:
+    try:
+        return os.confstr(name)
+    except (ValueError, OSError):
+        return None
 
 
 def _native_sentence(native: list[RebuiltMember]) -> str:
