@@ -33,6 +33,7 @@ __all__ = [
     "BUILDINFO_SUFFIX",
     "Published",
     "comments_of",
+    "glibc_of_tag",
     "native_files",
     "original_name",
     "read_published",
@@ -176,6 +177,12 @@ def target_tag(tags: tuple[str, ...] | list[str]) -> str | None:
         if best is None or version > best[0]:
             best = (version, tag)
     return None if best is None else best[1]
+
+
+def glibc_of_tag(tag: str) -> str | None:
+    """``manylinux2014_x86_64`` -> ``2.17``: the newest glibc a wheel of that tag may need."""
+    family, (major, minor) = _policy_version(tag)
+    return f"{major}.{minor}" if family == "manylinux" else None
 
 
 def _policy_version(tag: str) -> tuple[str | None, tuple[int, int]]:

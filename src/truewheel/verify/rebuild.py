@@ -31,6 +31,7 @@ from truewheel.verify.model import Finding
 from truewheel.verify.published import (
     Published,
     comments_of,
+    glibc_of_tag,
     native_files,
     original_name,
     read_published,
@@ -246,9 +247,10 @@ def _glibc(result: RebuildResult) -> str:
     """The C libraries the two builds linked against, where the tag and this machine say."""
     here = _confstr("CS_GNU_LIBC_VERSION")
     tag = target_tag(result.repair.published_tags) if result.repair else None
-    if not here or not tag or not tag.startswith("manylinux"):
+    theirs = glibc_of_tag(tag) if tag else None
+    if not here or not theirs:
         return ""
-    return f" against {here} (the published tag {tag} means a glibc no newer than its own)"
+    return f" against {here} (the published tag {tag}: glibc {theirs} or older)"
 
 
 def _confstr(name: str) -> str | None:
