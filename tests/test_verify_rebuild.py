@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import os
@@ -10,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -142,11 +145,10 @@ def test_a_pip_wheel_built_with_other_flags_differs_for_a_named_cause(
     assert "all 1 pure-Python members identical" in text
 
 
-def test_a_repaired_wheel_is_repaired_again_and_reproduced(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """truewheel build, then truewheel repair (libgmp grafted into twgmp.libs/, an SBOM):
-    the rebuild is repaired for the published tag with the same library and matches."""
+@pytest.fixture(scope="module")
+def gmp_published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """truewheel build, then truewheel repair (libgmp grafted into twgmp.libs/, an SBOM)."""
+    tmp_path = tmp_path_factory.mktemp("gmp")
     files = {
         "pyproject.toml": GMP_PYPROJECT,
         "setup.py": GMP_SETUP,
@@ -157,6 +159,14 @@ def test_a_repaired_wheel_is_repaired_again_and_reproduced(
     built = built_by_truewheel(sdist, tmp_path / "built")
     assert main(["repair", "-w", str(tmp_path / "published"), str(built)]) == 0
     [wheel] = (tmp_path / "published").glob("*.whl")
+    return sdist, wheel
+
+
+def test_a_repaired_wheel_is_repaired_again_and_reproduced(
+    gmp_published: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The rebuild is repaired for the published tag with the same library and matches."""
+    sdist, wheel = gmp_published
     capsys.readouterr()
     status, document = run_rebuild(capsys, wheel, sdist)
     rebuild = document["rebuild"]
@@ -238,3 +248,47 @@ def test_published_facts_tag_and_a_foreign_buildinfo(tmp_path: Path) -> None:
     assert any("does not name this wheel's sha256" in n for n in published.notes)
     info.write_text("{not json")
     assert any("not a readable buildinfo" in n for n in read_published(wheel).notes)
+
+
+def _with_member(wheel: Path, out: Path, name: str, data: bytes) -> Path:
+    """A copy of ``wheel`` in ``out`` with member ``name`` replaced, its RECORD row too."""
+    out.mkdir()
+    target = out / wheel.name
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in source.infolist():
+            content = data if info.filename == name else source.read(info)
+            if info.filename.endswith(".dist-info/RECORD"):
+                rows = [
+                    f"{name},sha256={digest},{len(data)}" if row.startswith(name + ",") else row
+                    for row in content.decode().splitlines()
+                ]
+                content = ("\n".join(rows) + "\n").encode()
+            z.writestr(info, content)
+    return target
+
+
+def test_a_graft_this_machine_does_not_have_is_said(
+    gmp_published: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The published graft's SONAME (before mangling) names a library no directory here holds:
+    the replayed repair says so, and the copies are still compared."""
+    sdist, wheel = gmp_published
+    with zipfile.ZipFile(wheel) as archive:
+        [graft] = [n for n in archive.namelist() if n.startswith("twgmp.libs/")]
+        library = tmp_path / "graft.so"
+        library.write_bytes(archive.read(graft))
+    from truewheel.repair.patchelf import find_patchelf
+
+    patchelf = [find_patchelf()]
+    subprocess.run([*patchelf, "--set-soname", "libtwnowhere-1a2b3c4d.so.7", str(library)],
+                   check=True)  # fmt: skip
+    edited = _with_member(wheel, tmp_path / "published", graft, library.read_bytes())
+    status, document = run_rebuild(capsys, edited, sdist)
+    repair = document["rebuild"]["repair"]
+    assert repair["unavailable"] == ["libtwnowhere.so.7"]
+    assert "grafted library not available on this machine: libtwnowhere.so.7" in repair["notes"]
+    [member] = [m for m in document["rebuild"]["members"] if m["path"] == graft]
+    assert member["status"] == "identical-after-repair-edits", member
+    assert any(c.startswith("SONAME replaced") for c in member["causes"]), member
+    assert status == 0  # the graft's bytes are the repair's, apart from the name it was given
