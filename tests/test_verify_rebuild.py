@@ -199,6 +199,14 @@ def test_a_sdist_that_does_not_build_is_one_line_and_exit_2(
     assert status == 2 and captured.out == ""
     [line] = captured.err.splitlines()
     assert line.startswith("truewheel: error:") and "failed" in line, line
+    (tmp_path / "mac").mkdir()
+    mac = tmp_path / "mac" / "twbuild-1.0-cp311-cp311-macosx_11_0_arm64.whl"
+    shutil.copyfile(wheel, mac)
+    status = main(["verify", "--rebuild", str(mac), "--sdist", str(sdist)])
+    captured = capsys.readouterr()
+    assert status == 2 and captured.out == ""
+    [line] = captured.err.splitlines()
+    assert "builds for this interpreter and platform" in line and "macosx_11_0_arm64" in line
 
 
 def test_stripped_builds_by_two_compilers_are_told_apart_by_comment(tmp_path: Path) -> None:

@@ -20,10 +20,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from packaging.tags import sys_tags
+
 from truewheel._files import read_regular
 from truewheel.analysis.member import analyze_stream
 from truewheel.elf import ElfFile, is_elf
-from truewheel.errors import TruewheelError
+from truewheel.errors import InputError, TruewheelError
 from truewheel.policy.libraries import LibraryName
 from truewheel.repair.hostlibs import HostLibraries
 from truewheel.reproducible.source import sha256_file
@@ -95,6 +97,7 @@ class Published:
 def read_published(path: str | os.PathLike[str]) -> Published:
     path = os.fspath(path)
     with WheelArchive(path) as wheel:
+        _refuse_foreign(wheel)
         sboms = tuple(m.name for m in wheel.files if m.name.startswith(f"{wheel.dist_info}/sboms/"))
         natives = _native_files(wheel)
         grafts = {name: elf for name, elf in natives.items() if _in_libs_dir(name)}
@@ -109,6 +112,20 @@ def read_published(path: str | os.PathLike[str]) -> Published:
         )
     _read_buildinfo(published)
     return published
+
+
+def _refuse_foreign(wheel: WheelArchive) -> None:
+    """A rebuild here makes a wheel for this interpreter and platform: one for another
+    (a macOS wheel, an aarch64 or cp312 one) cannot line up, so it is refused in one line
+    rather than compared into differences that mean nothing."""
+    here = set(sys_tags())
+    if not wheel.name.tags & here:
+        shown = ".".join(sorted(str(t) for t in wheel.name.tags)[:3])
+        raise InputError(
+            f"--rebuild builds for this interpreter and platform; the wheel's tags ({shown}) "
+            "are not among them",
+            path=wheel.path,
+        )
 
 
 def comments_of(elves: Iterable[ElfFile]) -> tuple[str, ...]:
