@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -285,3 +286,15 @@ def test_report_does_not_depend_on_hash_seed(
     [twtwo] = [w for w in json.loads(outputs.pop())["wheels"] if w["name"] == "twtwo"]
     [libtwb] = [f for f in twtwo["native_files"] if f["path"].endswith("libtwb.so")]
     assert (libtwb["needed"][0]["name"], libtwb["needed"][0]["status"]) == ("libtwc.so", "bundled")
+
+
+def test_cli_directory_is_searched_like_scan(
+    fixture_wheels: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Wheels below a directory are found at any depth, as ``scan`` finds them."""
+    nested = tmp_path / "index" / "twext" / "1.0"
+    nested.mkdir(parents=True)
+    shutil.copyfile(fixture_wheels["extension"], nested / fixture_wheels["extension"].name)
+    assert main(["inspect", "--json", "--fail-on", "never", str(tmp_path / "index")]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [w["filename"] for w in doc["wheels"]] == [fixture_wheels["extension"].name]

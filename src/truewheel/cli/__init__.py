@@ -110,7 +110,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @cli.command("inspect")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option(
-    "--json", "as_json", is_flag=True, help="Print the JSON document (schema: docs/json-schema.md)."
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the JSON document (its schema: docs/json-schema.md in the repository).",
 )
 @click.option(
     "-o",
@@ -146,7 +149,9 @@ def inspect_command(
 ) -> Outcome:
     """What is really inside these wheels, and will they work?
 
-    PATHS are wheel files or directories (every *.whl inside).
+    PATHS are wheel files or directories (every *.whl below them).  Linux (ELF),
+    macOS (Mach-O) and Windows (PE) wheels are each judged by their platform's
+    loader and tag rules.
 
     \b
     Exit status: 0 no finding at or above --fail-on; 1 such findings; 2 a wheel
