@@ -38,7 +38,9 @@ from truewheel.elf.reader import ElfLayout
 from truewheel.elf.source import ByteSource, RangeSet, SparseSource, Unavailable
 from truewheel.errors import BinaryError, ElfError, InputError, MachOError, PEError
 from truewheel.macho import MachOFile, is_macho, read_macho, slice_ranges
+from truewheel.macho import symbols as macho_symbols
 from truewheel.pe import PEFile, is_pe, pe_ranges, pe_tables, read_pe
+from truewheel.pe import symbols as pe_symbols
 
 if TYPE_CHECKING:
     from truewheel.elf.buildpaths import BuildPath
@@ -64,6 +66,8 @@ _MISS_WINDOW = 64 << 10
 _MAX_PASSES = 8
 _IMAGE_HEAD = 1 << 20
 _IMAGE_WINDOW = 256 << 10
+# Passes after which a Mach-O or PE version symbol is given up rather than the file failed.
+_SYMBOL_PASSES = 4
 
 Stream = Callable[[], Iterator[bytes]]
 """Opens the file's bytes from the start, as chunks in order (called once per pass)."""
@@ -188,7 +192,7 @@ class _Analysis:
             if position == 0:
                 if is_elf(chunk[:4]):
                     self.source, tables_at, ready_at = self._start(chunk)
-                elif (image := _Following.start(chunk, size)) is not None:
+                elif (image := _Following.start(chunk, size, self._wants_symbol())) is not None:
                     self.image, self.source = image, image.source
                 elif not hashers:
                     return
@@ -233,6 +237,13 @@ class _Analysis:
             self.versions.finish()
             if self.windows_paths is not None:
                 self.windows_paths.finish()
+
+    def _wants_symbol(self) -> bool:
+        """Whether this file's family may need its version symbol read (Mach-O and PE)."""
+        if not self.deep or self.libraries is None:
+            return False
+        family = self.libraries.family_of(self.name)
+        return family is not None and bool(family.version_symbol)
 
     def _start(self, head: bytes) -> tuple[SparseSource, int | None, int | None]:
         """What to keep, judged from the first chunk; and when the tables can be located."""
@@ -309,7 +320,13 @@ class _Analysis:
             return
         from truewheel.analysis.image_paths import image_build_paths
 
-        facts.versions = self.libraries.found_versions(self.name, self.versions)
+        image = facts.macho or facts.pe
+        try:
+            facts.versions = self.libraries.found_versions(self.name, self.versions, image, source)
+        except Unavailable:
+            if facts.passes < _SYMBOL_PASSES:
+                raise
+            facts.versions = self.libraries.found_versions(self.name, self.versions)
         windows_hits = self.windows_paths.hits if self.windows_paths is not None else []
         facts.build_paths = image_build_paths(facts.size, facts.pe, self.paths.hits, windows_hits)
 
@@ -318,12 +335,15 @@ class _Analysis:
         wanted = RangeSet(iter(self.source.wanted))
         end = min(missing.offset + max(missing.size, _MISS_WINDOW), self.facts.size)
         wanted.add(missing.offset, end)
-        if self.image is None:
-            try:  # with the section table at hand, ask for the small sections at once
+        try:
+            if self.image is None:  # with the section table at hand, ask for the small sections
                 for offset, size in ElfFile.small_sections(self.source):
                     wanted.add(offset, offset + size)
-            except (Unavailable, ElfError):
-                pass
+            elif self.image.symbols is not None:  # and what a version symbol lookup reads
+                for offset, size in self.image.symbols(self.source):
+                    wanted.add(offset, offset + size)
+        except (Unavailable, BinaryError):
+            pass
         self._read_again(_clip(wanted, self.facts.size))
 
     def _read_again(self, wanted: RangeSet, search: VersionSearch | None = None) -> None:
@@ -367,18 +387,29 @@ class _Following:
     kept when the stream gets there, and the stage is asked again past it.  A range
     that already went by is left to a second pass (``_keep_more``)."""
 
-    def __init__(self, format: type[BinaryError], stages: tuple[_Stage, ...], size: int) -> None:
+    def __init__(
+        self,
+        format: type[BinaryError],
+        stages: tuple[_Stage, ...],
+        size: int,
+        symbols: _Stage | None = None,
+    ) -> None:
         self.format = format
         self.stages = list(stages)
+        self.symbols = symbols  # what a version symbol lookup reads, also asked on a miss
         self.source = SparseSource(size, RangeSet([(0, min(size, _IMAGE_HEAD))]), format)
         self.waiting_until = 0
 
     @classmethod
-    def start(cls, head: bytes, size: int) -> _Following | None:
+    def start(cls, head: bytes, size: int, symbols: bool = False) -> _Following | None:
+        """``symbols``: also keep what a version symbol lookup reads (tables, data sections):
+        only the sections after the headers can still be kept, so that stage comes early."""
         if is_macho(head):
-            return cls(MachOError, (slice_ranges,), size)
+            extra = macho_symbols.symbol_ranges if symbols else None
+            return cls(MachOError, (slice_ranges, *([extra] if extra else [])), size, extra)
         if is_pe(head):
-            return cls(PEError, (pe_ranges, pe_tables), size)
+            extra = pe_symbols.symbol_ranges if symbols else None
+            return cls(PEError, (pe_ranges, *([extra] if extra else []), pe_tables), size, extra)
         return None
 
     def follow(self, position: int) -> None:
