@@ -381,3 +381,51 @@ def test_system_dll_shipped_in_the_wheel(
     contents.add_bytes("twwin/combase.dll", dll, 0o755)
     report = inspector.inspect(contents.write(tmp_path, "cp311-cp311-win_amd64"))
     assert codes(report)["vendored-system-library"] == ["twwin/combase.dll"]
+
+
+@pytest.mark.parametrize(
+    ("system", "case"),
+    [
+        ("mac", "versions"),
+        ("mac", "versions_x86_64"),
+        ("mac", "versions_universal2"),
+        ("win", "versions"),
+        ("win", "versions_win32"),
+        ("win", "versions_lld"),
+    ],
+)
+def test_versions_behind_exported_symbols(
+    mac_wheels: dict[str, Path], win_wheels: dict[str, Path], system: str, case: str
+) -> None:
+    """GMP's pointer, FLINT's array and MPFR's function (csrc/twversion.c) read from the
+    Mach-O (thin arm64 padded past the first MiB, x86_64, universal2) and PE (mingw x86-64
+    padded, i686, lld-link) stand-ins, as ``inspect --json`` reports them."""
+    wheels = mac_wheels if system == "mac" else win_wheels
+    if case not in wheels:
+        pytest.skip("clang, lld-link or llvm-dlltool missing")
+    run = subprocess.run(
+        [sys.executable, "-m", "truewheel", "inspect", "--json", str(wheels[case])],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode in (0, 1), run.stderr
+    document = json.loads(run.stdout)
+    check_document(document)
+    found = {
+        image["path"].rsplit("/", 1)[-1]: (
+            image["identity"]["version"],
+            image["identity"]["evidence"],
+        )
+        for image in document["wheels"][0]["images"]
+        if image["identity"]
+    }
+    if system == "mac":
+        names = ["libgmp.10.dylib", "libmpfr.6.dylib", "libflint.19.dylib"]
+    else:
+        names = ["libgmp-10.dll", "libmpfr-6.dll", "libflint-19.dll"]
+    assert found == {
+        names[0]: ("6.3.0", "__gmp_version = '6.3.0'"),
+        names[1]: ("4.2.1", "mpfr_get_version = '4.2.1'"),
+        names[2]: ("3.1.2", "flint_version = '3.1.2'"),
+    }
