@@ -214,9 +214,9 @@ def _segment(image: _Image, cmd: int, body: bytes) -> None:
         return
     _, _, _, vmaddr, vmsize, fileoff, filesize, _, _, nsects, _ = layout.unpack_from(body)
     image.segments.append(_Segment(vmaddr, vmsize, fileoff, filesize))
-    section = struct.Struct(image.order + L.SECTION[bits])
-    for i in range(min(nsects, (len(body) - layout.size) // L.SECTION_SIZE[bits])):
-        name, seg, _, size, offset, *_ = section.unpack_from(body, layout.size + i * L.SECTION_SIZE[bits])
+    section, stride = struct.Struct(image.order + L.SECTION[bits]), L.SECTION_SIZE[bits]
+    for i in range(min(nsects, (len(body) - layout.size) // stride)):
+        name, seg, _, size, offset, *_ = section.unpack_from(body, layout.size + i * stride)
         wanted = (seg.rstrip(b"\0"), name.rstrip(b"\0")) in _DATA_SECTIONS
         found = image.table(offset, size) if wanted and offset else None
         if found is not None and found[1] == size:
