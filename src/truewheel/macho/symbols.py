@@ -38,6 +38,8 @@ __all__ = ["exported_string", "symbol_ranges"]
 MAX_TABLE = 8 << 20
 #: Sections kept up front for the literal and the pointer (larger ones are read on a miss).
 MAX_KEPT_SECTION = 2 << 20
+#: What :func:`symbol_ranges` names at most, all slices together.
+MAX_KEPT = 32 << 20
 _MAX_STRING = 256
 _PREFERRED = ("arm64", "x86_64")
 _MAX_SLICES = 2
@@ -151,14 +153,23 @@ def symbol_ranges(source: ByteSource) -> list[tuple[int, int]]:
     """``(offset, size)`` of what :func:`exported_string` reads besides the symbol's own
     bytes: the export trie (or the external symbols and their names), the chained-fixup
     table and the sections literals and pointers live in (each at most
-    :data:`MAX_KEPT_SECTION`)."""
+    :data:`MAX_KEPT_SECTION`), :data:`MAX_KEPT` bytes at most."""
     ranges: list[tuple[int, int]] = []
     for s in _slices(read_macho(source)):
         image = _image(source, s)
         if image is not None:
             ranges += image.table_ranges()
             ranges += [(o, n) for o, n in image.sections if n <= MAX_KEPT_SECTION]
-    return ranges
+    return _capped(ranges)
+
+
+def _capped(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    kept, total = [], 0
+    for offset, size in ranges:
+        if total + size <= MAX_KEPT:
+            kept.append((offset, size))
+            total += size
+    return kept
 
 
 def _slices(macho: MachOFile) -> list[MachOSlice]:

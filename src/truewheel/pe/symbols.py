@@ -32,6 +32,8 @@ __all__ = ["MAX_EXPORTS", "exported_string", "symbol_ranges"]
 MAX_EXPORTS = 1 << 20
 #: Sections kept up front for the literal and the pointer (larger ones are read on a miss).
 MAX_KEPT_SECTION = 2 << 20
+#: What :func:`symbol_ranges` names at most.
+MAX_KEPT = 32 << 20
 _MAX_STRING = 256
 _MAX_NAME = 1024
 _DATA_SECTIONS = frozenset({".rdata", ".data"})
@@ -66,7 +68,8 @@ def symbol_ranges(source: ByteSource) -> list[tuple[int, int]]:
     """``(offset, size)`` of what :func:`exported_string` reads besides the symbol's own
     bytes: the sections literals and pointers live in (each at most
     :data:`MAX_KEPT_SECTION`) and, once the export directory is at hand, its tables and
-    names (which linkers keep inside the directory's extent, kept anyway)."""
+    names (which linkers keep inside the directory's extent, kept anyway);
+    :data:`MAX_KEPT` bytes at most."""
     hdr = read_headers(source)
     ranges = [
         (s.offset, s.size)
@@ -84,7 +87,12 @@ def symbol_ranges(source: ByteSource) -> list[tuple[int, int]]:
             found = hdr.span(rva)
             if found is not None and size:
                 ranges.append((found[0], min(size, found[1])))
-    return ranges
+    kept, total = [], 0
+    for offset, size in ranges:
+        if total + size <= MAX_KEPT:
+            kept.append((offset, size))
+            total += size
+    return kept
 
 
 def _export_directory(source: ByteSource, hdr: Headers) -> tuple[int, ...] | None:
