@@ -6,7 +6,10 @@ version strings, and the byte ranges the ELF, Mach-O or PE reader will ask for
 are kept; nothing else stays in memory.  Mach-O and PE files say what they
 need in stages (a fat header, then each slice's load commands; the PE headers,
 then the directories, then the names they point to): the reader is asked
-again as the stream reaches each range (:class:`_Following`).
+again as the stream reaches each range (:class:`_Following`).  For a library whose
+family keeps its version behind an exported symbol (GMP's ``__gmp_version``), the
+export tables and the sections literals live in are kept as well, so that reading the
+symbol costs no extra pass, or one when its code lies past what was kept.
 
 For ELF, which ranges those are is known only as the file goes by: the ELF
 and program headers (first bytes) name the dynamic and note segments and the
