@@ -219,6 +219,32 @@ def test_function_shapes_with_frames(machobuild: ModuleType, tmp_path: Path) -> 
         assert _pe_string(data, "mpfr_get_version", "function") == "4.2.1"
 
 
+@pytest.mark.parametrize("target", ["x86_64", "aarch64"])
+def test_elf_kinds_x86_64_and_aarch64(machobuild: ModuleType, target: str, tmp_path: Path) -> None:
+    """The ELF reader shares the function shapes: gcc's ``lea; ret`` on x86-64; on aarch64
+    lld relaxes ``adrp x0; add x0`` into ``nop; adr x0`` (as Apple's linker does)."""
+    from truewheel.elf import ElfFile
+    from truewheel.elf.symbols import exported_string
+
+    if target == "x86_64":
+        compiler = ["gcc"] if shutil.which("gcc") else None
+    else:
+        compiler = ["clang", "-target", "aarch64-linux-gnu", "-fuse-ld=lld"]
+        compiler = compiler if shutil.which("clang") and shutil.which("ld.lld") else None
+    if compiler is None:
+        pytest.skip(f"no compiler and linker for {target}")
+    for family, (symbol, kind, version) in LIBS.items():
+        out = tmp_path / f"lib{family}-{target}.so"
+        cmd = [*compiler, "-O2", "-fPIC", "-shared", "-nostdlib", f"-DTW_{family.upper()}"]
+        data = _built([*cmd, str(machobuild.CSRC / "twversion.c"), "-o", str(out)], out)
+        elf = ElfFile.parse(data)
+        assert elf.architecture == target
+        assert exported_string(elf, BytesSource(data), symbol, kind) == version, family
+        if family == "mpfr" and target == "aarch64":
+            adr_x0 = rb"[\x00\x20\x40\x60\x80\xa0\xc0\xe0]..[\x10\x30\x50\x70]"
+            assert re.search(rb"\x1f\x20\x03\xd5" + adr_x0 + rb"\xc0\x03\x5f\xd6", data, re.DOTALL)
+
+
 _ADR_SOURCE = """
     .text
     .globl _mpfr_get_version
