@@ -245,6 +245,23 @@ def test_elf_kinds_x86_64_and_aarch64(machobuild: ModuleType, target: str, tmp_p
             assert re.search(rb"\x1f\x20\x03\xd5" + adr_x0 + rb"\xc0\x03\x5f\xd6", data, re.DOTALL)
 
 
+def test_pe_arm64_lld_link(machobuild: ModuleType, tmp_path: Path) -> None:
+    """win_arm64 DLLs (clang ``aarch64-pc-windows-msvc``, lld-link): ``adrp``/``add`` over
+    RVAs, the pointer an 8-byte VA."""
+    if not (shutil.which("clang") and shutil.which("lld-link")):
+        pytest.skip("clang or lld-link missing")
+    for family, (symbol, kind, version) in LIBS.items():
+        obj, dll = tmp_path / f"{family}.obj", tmp_path / f"lib{family}.dll"
+        cmd = ["clang", "--target=aarch64-pc-windows-msvc", "-O2", f"-DTW_{family.upper()}"]
+        _built([*cmd, "-c", str(machobuild.CSRC / "twversion.c"), "-o", str(obj)], obj)
+        link = ["lld-link", "/dll", "/entry:DllMain", "/nodefaultlib", "/machine:arm64"]
+        data = _built([*link, f"/out:{dll}", str(obj)], dll)
+        assert struct.unpack_from("<H", data, struct.unpack_from("<I", data, 0x3C)[0] + 4) == (
+            0xAA64,
+        )
+        assert _pe_string(data, symbol, kind) == version, family
+
+
 _ADR_SOURCE = """
     .text
     .globl _mpfr_get_version
