@@ -16,12 +16,8 @@ import posixpath
 import re
 from collections.abc import Mapping, Sequence
 
-from truewheel.analysis.findings import (
-    build_path_findings,
-    duplicate_findings,
-    provided_finding,
-    vendored_findings,
-)
+from truewheel.analysis.duplicates import duplicate_findings
+from truewheel.analysis.findings import build_path_findings, provided_finding, vendored_findings
 from truewheel.analysis.macos import MacTag, is_loadable, parse_mac_tag
 from truewheel.analysis.report import Finding, ImageFile, ImagePlatform
 from truewheel.analysis.resolve import BROKEN, EXTERNAL
