@@ -77,7 +77,10 @@ def duplicate_findings(native: Sequence[_Copy]) -> list[Finding]:
                 Finding(
                     "warning",
                     "duplicate-library",
-                    f"{what} is shipped {len(builds)} times, built differently: {paths}",
+                    f"{what} is shipped {len(builds)} times, built differently: {paths}"
+                    if len(builds) == len({c.sha256 for c in copies})
+                    else f"{what} is shipped {len(copies)} times in {len(builds)} different "
+                    f"builds: {paths}",
                 )
             )
         for same in builds.values():
