@@ -181,4 +181,6 @@ def test_tag_too_old_says_what_may_happen(mac_wheels: dict[str, Path]) -> None:
     report = Inspector().inspect(mac_wheels["x86_64_old_tag"])
     too_old = found(report, "tag-too-old")
     assert too_old and all(f.severity == "error" for f in too_old)
-    assert all("may fail to load" in f.message and "fails to load" not in f.message for f in too_old)
+    assert all(
+        "may fail to load" in f.message and "fails to load" not in f.message for f in too_old
+    )
