@@ -34,7 +34,7 @@ SCHEMA_VERSIONS = {
     "diff": "1.1",
     "build": "1.0",
     "normalize": "1.0",
-    "scan": "1.0",
+    "scan": "1.1",
     "unvendor": "1.0",
     "verify": "1.0",
 }

@@ -16,13 +16,9 @@ import posixpath
 import re
 from collections.abc import Mapping, Sequence
 
-from truewheel.analysis.findings import (
-    build_path_findings,
-    duplicate_findings,
-    provided_finding,
-    vendored_findings,
-)
-from truewheel.analysis.macos import MacTag, is_loadable, parse_mac_tag
+from truewheel.analysis.duplicates import duplicate_findings
+from truewheel.analysis.findings import build_path_findings, provided_finding, vendored_findings
+from truewheel.analysis.macos import MacTag, is_loadable, needed_version, parse_mac_tag, tag_for
 from truewheel.analysis.report import Finding, ImageFile, ImagePlatform
 from truewheel.analysis.resolve import BROKEN, EXTERNAL
 from truewheel.policy.systems import MacSystem, WindowsSystem
@@ -81,8 +77,9 @@ def mac_tag_findings(
     tags = [t for p in platform.filename_platforms if (t := parse_mac_tag(p, mac))]
     out: list[Finding] = []
     for tag in tags:
-        out += _architectures_against(images, tag)
-        out += _minimum_against(images, tag, platform, mac)
+        mismatch = _architectures_against(images, tag)
+        out += mismatch
+        out += _minimum_against(images, tag, mac, conservative=not mismatch)
     return out
 
 
@@ -118,8 +115,25 @@ def _architectures_against(images: list[ImageFile], tag: MacTag) -> list[Finding
 
 
 def _minimum_against(
-    images: list[ImageFile], tag: MacTag, platform: ImagePlatform, mac: MacSystem
+    images: list[ImageFile], tag: MacTag, mac: MacSystem, *, conservative: bool
 ) -> list[Finding]:
+    """Slices whose minimum macOS is newer than the tag lets pip install them on.
+
+    dyld does not compare a dylib's minimum with the running macOS: its only gate is
+    the platform (``Header::loadableIntoProcess`` in Apple's dyld checks that the
+    image is built for macOS, not which version).  But the compiler and linker took
+    every API of macOS up to the minimum for granted (no availability checks, strong
+    references): on an older macOS a symbol it binds may be missing, and the load
+    fails ("Symbol not found") or a call crashes later.  delocate refuses such a wheel
+    ("Library dependencies do not satisfy target MacOS version"); so does this, as an
+    error, with the wording of what may happen.
+
+    Each tag is compared with what its own architectures allow: an arm64 tag is never
+    below 11.0, whatever the x86_64 slices of the same wheel allow.
+    """
+    machos = {f.path: f.macho for f in images if f.macho is not None}
+    need = needed_version(machos, tag.architectures, mac)
+    allowed = tag_for(need[0] if need else None, tag.arch, mac)
     out = []
     worst: dict[str, tuple[tuple[int, ...], str, str]] = {}
     for f in images:
@@ -139,20 +153,16 @@ def _minimum_against(
             Finding(
                 "error",
                 "tag-too-old",
-                f"claims {tag.tag} but its {arch} slice needs macOS {minos}: pip installs the "
-                f"wheel on older macOS, where it fails to load (content allows "
-                f"{platform.computed_tag})",
+                f"claims {tag.tag} but its {arch} slice needs macOS {minos} (its minimum): "
+                "pip installs the wheel on older macOS, where it may fail to load or crash "
+                f"(it may use symbols an older macOS lacks; content allows {allowed})",
                 path,
             )
         )
-    allowed = parse_mac_tag(platform.computed_tag or "", mac)
-    if not worst and allowed is not None and tag.version > allowed.version:
+    allowed_tag = parse_mac_tag(allowed, mac)
+    if conservative and not worst and allowed_tag and tag.version > allowed_tag.version:
         out.append(
-            Finding(
-                "info",
-                "tag-conservative",
-                f"claims {tag.tag}; content would allow {platform.computed_tag}",
-            )
+            Finding("info", "tag-conservative", f"claims {tag.tag}; content would allow {allowed}")
         )
     return out
 

@@ -16,6 +16,8 @@ from truewheel.commands.scan import ScanReport
 
 __all__ = ["render_text"]
 
+_PLATFORM = {"elf": "ELF", "macho": "Mach-O", "pe": "PE"}
+
 
 def size(n: int | None) -> str:
     if n is None:
@@ -117,11 +119,12 @@ def render_text(report: ScanReport, *, top: int = 10) -> str:
                 (
                     f"{b.name}: `{b.library}`",
                     b.library_version,
+                    f"{_PLATFORM[b.format]} {b.architecture}",
                     len(b.builds),
                     "; ".join(shown[:4]) + more,
                 )
             )
-        out += _table(("library", "version", "builds", "where [toolchain]"), rows)
+        out += _table(("library", "version", "platform", "builds", "where [toolchain]"), rows)
     if report.versions:
         out += ["", "### " + _shown(len(report.versions), top, "Same library, different versions")]
         out.append("")
