@@ -21,9 +21,13 @@ What survives the rewrite is the link's identity:
   raw sizes; a rewrite may grow a section's virtual size inside its file padding,
   as delvewheel's did in tables' ``libblosc2.dll``).  A zero stamp proves nothing.
 
-ELF copies are compared by their bytes alone, as before: the judgement on two
-ELF copies of one build (auditwheel grafting an already grafted library) is left
-as it was.
+* ELF: the GNU build-id note, a hash the linker computes over its output, which
+  patchelf (auditwheel's SONAME and RPATH edits) leaves alone.  Without one, only
+  the bytes count.
+
+One build twice is an info, the bytes it wastes, unless the library keeps
+process-wide state that two loaded copies duplicate (an OpenMP runtime, BLAS, MPI:
+two thread pools), which is a warning as two different builds are.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from collections.abc import Sequence
 
 from truewheel.analysis.identity import image_stem, library_stem
 from truewheel.analysis.report import Finding, ImageFile, NativeFile
+from truewheel.policy.libraries import SINGLETON_CATEGORIES
 
 __all__ = ["duplicate_findings"]
 
@@ -98,14 +103,21 @@ def _same_build(name: str, copies: list[_Copy]) -> Finding:
     distinct = {c.sha256: c.size for c in copies}
     wasted = sum(distinct.values()) - max(distinct.values())
     image = copies[0]
-    macho = isinstance(image, ImageFile) and image.macho is not None
-    evidence = "LC_UUID" if macho else "link time stamp and section layout"
+    if isinstance(image, NativeFile):
+        evidence, tools = "GNU build-id", "auditwheel does"
+    elif image.macho is not None:
+        evidence, tools = "LC_UUID", "delocate does"
+    else:
+        evidence, tools = "link time stamp and section layout", "delvewheel does"
+    ident = next((c.identity for c in copies if c.identity), None)
+    singleton = ident is not None and ident.category in SINGLETON_CATEGORIES
     paths = ", ".join(c.path for c in copies)
     return Finding(
-        "info",
+        "warning" if singleton else "info",
         "duplicate-build",
         f"{name} is one build shipped {len(distinct)} times (same {evidence}; names rewritten "
-        f"in a copy, as delocate and delvewheel do): {paths}; {wasted} bytes more than one copy",
+        f"in a copy, as {tools}): {paths}; {wasted} bytes more than one copy"
+        + ("; both copies loaded make two runtimes in one process" if singleton else ""),
     )
 
 
@@ -118,10 +130,11 @@ def _platform(f: _Copy) -> str:
 
 
 def _build(f: _Copy) -> object | None:
-    """What identifies the link that made the copy, or None when nothing does (ELF, a
-    Mach-O slice without LC_UUID, a PE stamp of zero): then only the bytes count."""
+    """What identifies the link that made the copy, or None when nothing does (an ELF file
+    without a build-id, a Mach-O slice without LC_UUID, a PE stamp of zero): then only
+    the bytes count."""
     if isinstance(f, NativeFile):
-        return None
+        return ("build-id", f.elf.build_id) if f.elf.build_id else None
     if f.macho is not None:
         uuids = tuple(sorted((s.arch, s.uuid) for s in f.macho.slices))
         if any(u is None or u == _NIL_UUID for _, u in uuids):

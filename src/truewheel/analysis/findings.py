@@ -20,13 +20,12 @@ from truewheel.analysis.resolve import BROKEN, EXTERNAL, installed_path, search_
 from truewheel.analysis.scan import ScannedMember
 from truewheel.analysis.symbols import symbol_findings
 from truewheel.elf.machine import runs_under
+from truewheel.policy.libraries import SINGLETON_CATEGORIES
 from truewheel.policy.manylinux import PolicySet
 from truewheel.wheel import WheelArchive
 
 __all__ = ["collect_findings"]
 
-# Runtimes of which a process must load exactly one copy.
-_SINGLETON_CATEGORIES = {"openmp", "blas", "lapack", "cuda-runtime", "mpi"}
 # Library directories of the Python environments wheels are built in: pyenv, the manylinux
 # images (/opt/python, /opt/_internal), GitHub's setup-python, uv, conda; and the
 # site-packages below them.  The interpreter's LDSHARED adds -Wl,-rpath,<prefix>/lib.
@@ -339,7 +338,7 @@ def vendored_findings(native: Sequence[NativeFile | ImageFile]) -> list[Finding]
             Finding("info", "vendored-library", f"{ident.name}{version}{built}{mangled}", f.path)
         )
         if ident.mangled_hash is None and not (isinstance(f, ImageFile) and f.macho is not None):
-            severity = "warning" if ident.category in _SINGLETON_CATEGORIES else "info"
+            severity = "warning" if ident.category in SINGLETON_CATEGORIES else "info"
             out.append(
                 Finding(
                     severity,

@@ -27,7 +27,11 @@ from truewheel.pe import PEFile
 from truewheel.pe import symbols as pe_symbols
 from truewheel.policy._data import load_table
 
-__all__ = ["Family", "LibraryName", "LibraryTable", "VersionEvidence"]
+__all__ = ["SINGLETON_CATEGORIES", "Family", "LibraryName", "LibraryTable", "VersionEvidence"]
+
+#: Categories of runtimes of which a process must load exactly one copy (two OpenMP or BLAS
+#: runtimes make two thread pools; two MPI or CUDA runtimes two states).
+SINGLETON_CATEGORIES = frozenset({"openmp", "blas", "lapack", "cuda-runtime", "mpi"})
 
 _HASH_SUFFIX = re.compile(r"-(?:[0-9a-f]{8}|[0-9a-f]{32})$")
 _PART = r"\.[0-9A-Za-z_]+"
