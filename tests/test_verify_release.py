@@ -311,3 +311,27 @@ def test_bad_release_and_usage_are_one_line_and_exit_2(
     for usage in (["--csv", "--release", str(two)], ["--release", str(two), "x.whl"], []):
         assert main(["verify", *usage]) == 2, usage
         capsys.readouterr()
+
+
+def test_crlf_line_endings_alone_are_not_a_difference(tmp_path: Path) -> None:
+    """Windows wheels built from a checkout with autocrlf carry CRLF .py files (msgpack
+    1.0.8, wrapt 1.16.0): the same code.  Any other change still differs."""
+    body = b'"""twv."""\n\ndef f():\n    return """a\nb"""\n'
+    directory = tmp_path / "r"
+    directory.mkdir()
+    make_sdist(directory / "twv-1.0.tar.gz", {"src/twv/__init__.py": body}, info=pkg_info())
+    crlf = body.replace(b"\n", b"\r\n")
+    make_wheel(directory, {"twv/__init__.py": crlf}, tag=WINDOWS)
+    make_wheel(directory, {"twv/__init__.py": body}, tag=LINUX)
+    report = verify_release_files(release_in(directory))
+    assert report.corresponds
+    windows = next(w for w in report.wheels if "win" in w.filename)
+    [member] = [m for m in windows.verify.members if m.path == "twv/__init__.py"]
+    assert member.category == "from-sdist-identical" and "line endings" in member.evidence[0]
+    changed = crlf.replace(b"return", b"return 1 or")
+    (tmp_path / "x").mkdir()
+    make_sdist(tmp_path / "x" / "twv-1.0.tar.gz", {"src/twv/__init__.py": body}, info=pkg_info())
+    make_wheel(tmp_path / "x", {"twv/__init__.py": changed}, tag=WINDOWS)
+    make_wheel(tmp_path / "x", {"twv/__init__.py": body}, tag=LINUX)
+    report = verify_release_files(release_in(tmp_path / "x"))
+    assert not report.corresponds
