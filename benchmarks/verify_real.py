@@ -95,6 +95,8 @@ def fetch(spec: str, python: Path) -> tuple[Path | None, Path | None]:
     if sdist is None:
         subprocess.run([*pip, "--no-binary", ":all:", spec], capture_output=True, check=False)
         sdist = _find(VERIFY_DIR, name, version, wheel=False)
+    if sdist is None:  # pip builds an sdist's metadata first (scipy's needs a compiler)
+        sdist = _fetch_sdist(spec, VERIFY_DIR)
     wheel = _find(VERIFY_DIR, name, version, wheel=True)
     if wheel is None:
         platform = ["--python-version", "3.11", "--platform", "manylinux2014_x86_64"]
@@ -102,6 +104,19 @@ def fetch(spec: str, python: Path) -> tuple[Path | None, Path | None]:
                        check=False)  # fmt: skip
         wheel = _find(VERIFY_DIR, name, version, wheel=True)
     return sdist, wheel
+
+
+def _fetch_sdist(spec: str, directory: Path) -> Path | None:
+    """The sdist through truewheel's own Simple API client: downloaded, nothing run."""
+    from truewheel.errors import InputError
+    from truewheel.verify.fetch import default_index, download, release_files
+
+    name, version = spec.split("==")
+    try:
+        sdists = [f for f in release_files(name, version, default_index()) if f.sdist]
+        return download(sdists[0], directory, spec) if sdists else None
+    except InputError:
+        return None
 
 
 def verify(truewheel: str, wheel: Path, sdist: Path) -> tuple[int, dict[str, object], float]:
