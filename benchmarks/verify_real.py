@@ -214,7 +214,9 @@ def speed(truewheel: str, python: Path, spec: str) -> None:
     times.sort()
     mib = wheel.stat().st_size / (1 << 20)
     sdist_mib = sdist.stat().st_size / (1 << 20)
-    counts = ", ".join(f"{n} {c}" for c, n in doc.get("counts", {}).items() if n)
+    found = doc.get("counts", {})
+    assert isinstance(found, dict)
+    counts = ", ".join(f"{n} {c}" for c, n in found.items() if n)
     print(
         f"| {wheel.name} | {mib:.1f} MiB | {sdist.name} | {sdist_mib:.1f} MiB | "
         f"{times[1]:.2f} s | {', '.join(f'{t:.2f}' for t in times)} | exit {status}: {counts} |"
