@@ -335,3 +335,15 @@ def test_crlf_line_endings_alone_are_not_a_difference(tmp_path: Path) -> None:
     make_wheel(tmp_path / "x", {"twv/__init__.py": body}, tag=LINUX)
     report = verify_release_files(release_in(tmp_path / "x"))
     assert not report.corresponds
+
+
+def test_release_text_escapes_what_the_wheels_say(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = release(tmp_path / "r", "", "")
+    hostile = pkg_info().replace("verify fixture", "[bold]x[/bold] \x1b[2J\u202e")
+    make_wheel(directory, WHEEL_FILES, tag=WINDOWS, metadata=hostile)
+    assert main(["verify", "--release", str(directory)]) == 1
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\u202e" not in out
+    assert "[bold]x[/bold] \\x1b[2J\\u202e" in out
