@@ -85,7 +85,8 @@ def resolve_windows(
         for dll, delayed in [(d, False) for d in pe.imports] + [
             (d, True) for d in pe.delay_imports
         ]:
-            dep = _resolve(dll, own, added, anywhere, system.classify(dll, beside_python))
+            kind = system.classify(dll, beside_python, pe.machine)
+            dep = _resolve(dll, own, added, anywhere, kind)
             deps.append(
                 Dependency(dep.name, dep.status, dep.path, "delay-load") if delayed else dep
             )
