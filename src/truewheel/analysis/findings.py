@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from truewheel.analysis.identity import image_stem, library_stem
 from truewheel.analysis.libc import GLIBC, MUSL
@@ -360,12 +360,16 @@ def vendored_findings(native: Sequence[NativeFile | ImageFile]) -> list[Finding]
     return out
 
 
-def duplicate_findings(native: Sequence[NativeFile | ImageFile]) -> list[Finding]:
+def duplicate_findings(
+    native: Sequence[NativeFile | ImageFile], unloaded: Collection[str] = ()
+) -> list[Finding]:
     """The same bytes twice, or the same library twice with different bytes.
 
     A library is the same when its SONAME (or, without one, its file name) names the
     same stem once hash mangling is removed: scipy's two libgfortran builds are, but
     libwebp and libwebpmux, or libtorch and libc10, are members of one project.
+    ``unloaded`` files (a Windows wheel's copies for other machines) count for identical
+    bytes only: an x86 build beside the amd64 one is never loaded by the same process.
     """
     out: list[Finding] = []
     by_hash: dict[str, list[NativeFile | ImageFile]] = defaultdict(list)
@@ -373,7 +377,7 @@ def duplicate_findings(native: Sequence[NativeFile | ImageFile]) -> list[Finding
     for f in native:
         by_hash[f.sha256].append(f)
         stem = library_stem(f.path, f.elf) if isinstance(f, NativeFile) else image_stem(f)
-        if stem is not None:
+        if stem is not None and f.path not in unloaded:
             by_stem[stem].append(f)
     for copies in by_hash.values():
         if len(copies) > 1:
