@@ -463,6 +463,24 @@ def test_windows_foreign_copies_nothing_imports(
     assert report.image_platform.architectures == ["amd64"]
 
 
+def test_windows_wheel_with_no_file_of_its_machine(
+    win_wheels: dict[str, Path], wheelbuild: ModuleType, tmp_path: Path, inspector: Inspector
+) -> None:
+    """x86 DLLs alone in a win_amd64 wheel (a ctypes package built for the wrong machine)
+    are no per-architecture choice: each is an error, as before."""
+    import zipfile
+
+    with zipfile.ZipFile(win_wheels["foreign_unused"]) as z:
+        x86 = {n: z.read(n) for n in z.namelist() if n.startswith("twwin/_data/x86/")}
+    contents = wheelbuild._WheelContents("twwin", "x86 DLLs only")
+    contents.add_text("twwin/__init__.py", "")
+    for name, data in x86.items():
+        contents.add_bytes(name, data)
+    report = inspector.inspect(contents.write(tmp_path, "py3-none-win_amd64"))
+    assert sorted(codes(report)["architecture-mismatch"]) == sorted(x86)
+    assert "foreign-architecture-file" not in codes(report)
+
+
 @pytest.mark.parametrize(
     ("case", "path"),
     [

@@ -215,9 +215,12 @@ def unloaded_foreign(images: Sequence[ImageFile], machines: Collection[int]) -> 
     through one another, is loaded too.  A file of another machine outside that closure
     is only used by code that picks a file per architecture (sounddevice's
     ``_sounddevice_data/portaudio-binaries``, opened with ``ctypes``) or runs it as a
-    program (Windows runs x86 programs on x64 and arm64).
+    program (Windows runs x86 programs on x64 and arm64).  A wheel with no file of its
+    own machine has no such choice to offer: none of its files is left out then.
     """
     by_path = {f.path: f for f in images if f.pe is not None}
+    if not any(f.pe is not None and f.pe.machine in machines for f in by_path.values()):
+        return set()
     live = [
         p for p, f in by_path.items()
         if p.lower().endswith(".pyd") or (f.pe is not None and f.pe.machine in machines)
