@@ -33,7 +33,7 @@ two thread pools), which is a warning as two different builds are.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from truewheel.analysis.identity import image_stem, library_stem
 from truewheel.analysis.report import Finding, ImageFile, NativeFile
@@ -45,17 +45,18 @@ _Copy = NativeFile | ImageFile
 _NIL_UUID = "00000000-0000-0000-0000-000000000000"
 
 
-def duplicate_findings(native: Sequence[_Copy]) -> list[Finding]:
+def duplicate_findings(native: Sequence[_Copy], unloaded: Collection[str] = ()) -> list[Finding]:
     """``duplicate-file`` (identical bytes), ``duplicate-build`` (one link output with
     rewritten names: info, the bytes it wastes) and ``duplicate-library`` (different
-    builds of one library for one architecture)."""
+    builds of one library for one architecture).  ``unloaded`` files (a Windows wheel's
+    copies for machines no import loads) count for identical bytes only."""
     out: list[Finding] = []
     by_hash: dict[str, list[_Copy]] = defaultdict(list)
     by_stem: dict[tuple[str, str], list[_Copy]] = defaultdict(list)
     for f in native:
         by_hash[f.sha256].append(f)
         stem = library_stem(f.path, f.elf) if isinstance(f, NativeFile) else image_stem(f)
-        if stem is not None:
+        if stem is not None and f.path not in unloaded:
             by_stem[(stem, _platform(f))].append(f)
     for copies in by_hash.values():
         if len(copies) > 1:

@@ -86,17 +86,23 @@ def _render_summary(console: Console, r: WheelReport, limit: int | None) -> None
     share = r.vendored_bytes / r.native_bytes if r.native_bytes else 0.0
     grid.add_row(
         "members",
-        f"{r.member_count} files, {_size(r.total_bytes)} ({_size(r.compressed_bytes)} compressed)",
+        f"{_count(r.member_count, 'file')}, {_size(r.total_bytes)} "
+        f"({_size(r.compressed_bytes)} compressed)",
     )
     if r.native_files or r.images:
         kinds = Counter(["ELF"] * len(r.native_files) + [_FORMAT[f.format] for f in r.images])
-        files = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        files = ", ".join(_count(n, f"{kind} file") for kind, n in sorted(kinds.items()))
         grid.add_row(
             "native",
-            f"{files} files, {_size(r.native_bytes)}; "
+            f"{files}, {_size(r.native_bytes)}; "
             f"vendored third-party: {_size(r.vendored_bytes)} ({share:.0%})",
         )
     console.print(grid)
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 PE file``, ``6 PE files``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _merge_same_message(findings: list[Finding]) -> list[tuple[Finding, int]]:
