@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -300,14 +301,36 @@ def test_linux_wheel_with_a_stray_dll_is_not_judged(
     assert report.findings == []
 
 
-@pytest.mark.parametrize("case", ["mac", "win"])
+def _lfanew_past_the_end(data: bytes) -> bytes:
+    return data[:0x3C] + (0x7FFFFFF0).to_bytes(4, "little") + data[0x40:]
+
+
+def _fat_count_65535(data: bytes) -> bytes:
+    """A universal header claiming 65535 slices: past is_macho's bound, so told from a Java
+    class only by the file's name."""
+    return b"\xca\xfe\xba\xbe" + (0xFFFF).to_bytes(4, "big") + data[8:]
+
+
+@pytest.mark.parametrize(
+    ("case", "corrupt"),
+    [
+        ("mac", lambda data: data[: len(data) // 3]),
+        ("win", lambda data: data[: len(data) // 3]),
+        ("win", _lfanew_past_the_end),
+        ("win", lambda data: data[: 0x80 + 2]),  # cut inside the PE signature
+        ("mac", _fat_count_65535),
+    ],
+)
 def test_truncated_binary_is_one_line_exit_2(
     case: str,
+    corrupt: Callable[[bytes], bytes],
     mac_wheels: dict[str, Path],
     win_wheels: dict[str, Path],
     wheelbuild: ModuleType,
     tmp_path: Path,
 ) -> None:
+    """A binary cut short or with headers that lie fails the run in one line, even when
+    the headers cannot prove the format any more: the name and first bytes claim it."""
     import zipfile
 
     source, member, tag = {
@@ -319,7 +342,7 @@ def test_truncated_binary_is_one_line_exit_2(
     contents = wheelbuild._WheelContents("twbad", "a truncated binary")
     contents.add_text("twbad/__init__.py", "")
     name = f"twbad/{member.split('/', 1)[1]}"
-    contents.add_bytes(name, data[: len(data) // 3], 0o755)
+    contents.add_bytes(name, corrupt(data), 0o755)
     wheel = contents.write(tmp_path, tag)
     run = subprocess.run(
         [sys.executable, "-m", "truewheel", "inspect", str(wheel)],

@@ -195,7 +195,9 @@ class _Analysis:
             if position == 0:
                 if is_elf(chunk[:4]):
                     self.source, tables_at, ready_at = self._start(chunk)
-                elif (image := _Following.start(chunk, size, self._wants_symbol())) is not None:
+                elif (
+                    image := _Following.start(chunk, size, self._wants_symbol(), self.name)
+                ) is not None:
                     self.image, self.source = image, image.source
                 elif not hashers:
                     return
@@ -369,6 +371,28 @@ class _Analysis:
         self.source = source
 
 
+_DLL_SUFFIXES = (".pyd", ".dll", ".exe")
+_MACHO_SUFFIXES = (".so", ".dylib")
+_FAT_MAGICS = (b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf")
+
+
+def claimed_format(name: str, head: bytes) -> type[BinaryError] | None:
+    """The format a file's name and first bytes claim, however broken its headers.
+
+    A ``.pyd``/``.dll``/``.exe`` that starts with ``MZ`` is a PE image and a ``.so`` or
+    ``.dylib`` that starts with the universal magic a Mach-O file, even when the headers
+    that prove it are corrupt (an ``e_lfanew`` past the end, a slice count of 65535):
+    such a file must fail as a malformed binary, not pass as a data file.  (``CAFEBABE``
+    alone also starts a Java class, which is why the name must agree.)
+    """
+    lower = name.lower()
+    if lower.endswith(_DLL_SUFFIXES) and head[:2] == b"MZ":
+        return PEError
+    if (lower.endswith(_MACHO_SUFFIXES) or ".so." in lower) and head[:4] in _FAT_MAGICS:
+        return MachOError
+    return None
+
+
 def _clip(ranges: RangeSet, size: int) -> RangeSet:
     return RangeSet((lo, min(hi, size)) for lo, hi in ranges if lo < size)
 
@@ -404,13 +428,17 @@ class _Following:
         self.waiting_until = 0
 
     @classmethod
-    def start(cls, head: bytes, size: int, symbols: bool = False) -> _Following | None:
+    def start(
+        cls, head: bytes, size: int, symbols: bool = False, name: str = ""
+    ) -> _Following | None:
         """``symbols``: also keep what a version symbol lookup reads (tables, data sections):
-        only the sections after the headers can still be kept, so that stage comes early."""
-        if is_macho(head):
+        only the sections after the headers can still be kept, so that stage comes early.
+        A file named and begun like a binary is read as one (see :func:`claimed_format`)."""
+        claimed = claimed_format(name, head)
+        if is_macho(head) or claimed is MachOError:
             extra = macho_symbols.symbol_ranges if symbols else None
             return cls(MachOError, (slice_ranges, *([extra] if extra else [])), size, extra)
-        if is_pe(head):
+        if is_pe(head) or claimed is PEError:
             extra = pe_symbols.symbol_ranges if symbols else None
             return cls(PEError, (pe_ranges, *([extra] if extra else []), pe_tables), size, extra)
         return None
