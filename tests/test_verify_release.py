@@ -66,7 +66,7 @@ def test_wheels_disagreeing_on_requires_dist_without_markers(
     assert "Requires-Dist" in document["compared_fields"]
     assert main(["verify", "--release", str(directory)]) == 1
     text = capsys.readouterr().out
-    assert "verdict: DOES NOT CORRESPOND (1 findings)" in text
+    assert "verdict: DOES NOT CORRESPOND (1 finding)" in text
     assert "requires-dist-differs" in text
 
 

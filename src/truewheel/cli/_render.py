@@ -8,6 +8,7 @@ short row.
 
 from __future__ import annotations
 
+import os
 from collections import Counter, defaultdict
 from typing import TextIO
 
@@ -26,10 +27,13 @@ _MAX_IN_CELL = 12
 
 
 def make_console(file: TextIO) -> Console:
-    """A terminal gets its own width and colours; a pipe or file gets 120 plain columns."""
+    """A terminal gets its own width and colours; a pipe or file gets plain text, 120
+    columns unless ``COLUMNS`` says otherwise."""
     if file.isatty():
         return Console(file=file)
-    return Console(file=file, width=120, no_color=True, highlight=False)
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() and 40 <= int(columns) <= 1000 else 120
+    return Console(file=file, width=width, no_color=True, highlight=False)
 
 
 def render_reports(

@@ -176,7 +176,8 @@ def render_release(report: ReleaseReport, verbose: bool = False) -> list[str]:
     verdict = (
         "corresponds"
         if report.corresponds
-        else f"DOES NOT CORRESPOND ({report.finding_count} findings)"
+        else f"DOES NOT CORRESPOND ({report.finding_count} finding"
+        f"{'' if report.finding_count == 1 else 's'})"
     )
     lines = [
         f"release: {report.name} {report.version}",
