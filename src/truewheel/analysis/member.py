@@ -196,7 +196,7 @@ class _Analysis:
                 if is_elf(chunk[:4]):
                     self.source, tables_at, ready_at = self._start(chunk)
                 elif (
-                    image := _Following.start(chunk, size, self._wants_symbol(), self.name)
+                    image := _Following.start(chunk, size, self._wants_symbol, self.name)
                 ) is not None:
                     self.image, self.source = image, image.source
                 elif not hashers:
@@ -429,17 +429,22 @@ class _Following:
 
     @classmethod
     def start(
-        cls, head: bytes, size: int, symbols: bool = False, name: str = ""
+        cls,
+        head: bytes,
+        size: int,
+        symbols: Callable[[], bool] = lambda: False,
+        name: str = "",
     ) -> _Following | None:
-        """``symbols``: also keep what a version symbol lookup reads (tables, data sections):
+        """``symbols()``: also keep what a version symbol lookup reads (tables, data sections;
+        asked only of a Mach-O or PE file, since the family lookup costs a scan of the table):
         only the sections after the headers can still be kept, so that stage comes early.
         A file named and begun like a binary is read as one (see :func:`claimed_format`)."""
         claimed = claimed_format(name, head)
         if is_macho(head) or claimed is MachOError:
-            extra = macho_symbols.symbol_ranges if symbols else None
+            extra = macho_symbols.symbol_ranges if symbols() else None
             return cls(MachOError, (slice_ranges, *([extra] if extra else [])), size, extra)
         if is_pe(head) or claimed is PEError:
-            extra = pe_symbols.symbol_ranges if symbols else None
+            extra = pe_symbols.symbol_ranges if symbols() else None
             return cls(PEError, (pe_ranges, *([extra] if extra else []), pe_tables), size, extra)
         return None
 
