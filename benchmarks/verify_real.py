@@ -8,6 +8,8 @@ table that docs/verify.md holds: verdict, member counts, and what every unexplai
 different member and every finding is.  ``--json`` writes the raw documents too.
 
     python benchmarks/verify_real.py [--packages NAME==VERSION ...] [--json out.json]
+    python benchmarks/verify_real.py --releases     # verify --release on RELEASE_RUNS
+    python benchmarks/verify_real.py --speed SPEC   # verify of one large wheel, median of 3
 """
 
 from __future__ import annotations
@@ -43,6 +45,25 @@ RELEASES = (
     "frozenlist==1.4.1",
     "charset-normalizer==3.3.2",
     "pillow==10.3.0",
+    "idna==3.7",
+    "certifi==2024.2.2",
+    "click==8.1.7",
+    "jinja2==3.1.4",
+    "wrapt==1.16.0",
+    "multidict==6.0.5",
+    "yarl==1.9.4",
+    "simplejson==3.19.2",
+    "regex==2024.5.15",
+)
+#: ``--release`` runs: the sdist and wheels for several platforms of one version each.
+RELEASE_RUNS = ("markupsafe==2.1.5", "msgpack==1.0.8", "pyyaml==6.0.1", "wrapt==1.16.0")
+RELEASE_PLATFORMS = (
+    "manylinux2014_x86_64",
+    "manylinux2014_aarch64",
+    "musllinux_1_1_x86_64",
+    "win_amd64",
+    "macosx_10_9_x86_64",
+    "macosx_11_0_arm64",
 )
 _SDIST = (".tar.gz", ".zip", ".tar.bz2", ".tgz")
 
@@ -74,6 +95,8 @@ def fetch(spec: str, python: Path) -> tuple[Path | None, Path | None]:
     if sdist is None:
         subprocess.run([*pip, "--no-binary", ":all:", spec], capture_output=True, check=False)
         sdist = _find(VERIFY_DIR, name, version, wheel=False)
+    if sdist is None:  # pip builds an sdist's metadata first (scipy's needs a compiler)
+        sdist = _fetch_sdist(spec, VERIFY_DIR)
     wheel = _find(VERIFY_DIR, name, version, wheel=True)
     if wheel is None:
         platform = ["--python-version", "3.11", "--platform", "manylinux2014_x86_64"]
@@ -81,6 +104,19 @@ def fetch(spec: str, python: Path) -> tuple[Path | None, Path | None]:
                        check=False)  # fmt: skip
         wheel = _find(VERIFY_DIR, name, version, wheel=True)
     return sdist, wheel
+
+
+def _fetch_sdist(spec: str, directory: Path) -> Path | None:
+    """The sdist through truewheel's own Simple API client: downloaded, nothing run."""
+    from truewheel.errors import InputError
+    from truewheel.verify.fetch import default_index, download, release_files
+
+    name, version = spec.split("==")
+    try:
+        sdists = [f for f in release_files(name, version, default_index()) if f.sdist]
+        return download(sdists[0], directory, spec) if sdists else None
+    except InputError:
+        return None
 
 
 def verify(truewheel: str, wheel: Path, sdist: Path) -> tuple[int, dict[str, object], float]:
@@ -121,13 +157,90 @@ def row(spec: str, status: int, doc: dict[str, object], seconds: float) -> str:
     )
 
 
+def fetch_release(spec: str, python: Path) -> Path:
+    """The sdist and the cp311 wheel of each RELEASE_PLATFORMS platform, in one directory."""
+    directory = h.CACHE_DIR / "verify-release" / spec.replace("==", "-")
+    directory.mkdir(parents=True, exist_ok=True)
+    pip = [str(python), "-m", "pip", "download", "-q", "--no-deps", "-d", str(directory)]
+    if not any(p.name.endswith(_SDIST) for p in directory.iterdir()):
+        subprocess.run([*pip, "--no-binary", ":all:", spec], capture_output=True, check=False)
+    for platform in RELEASE_PLATFORMS:
+        marker = directory / f".{platform}"
+        if marker.exists():
+            continue
+        options = ["--only-binary", ":all:", "--python-version", "3.11", "--platform", platform]
+        subprocess.run([*pip, *options, spec], capture_output=True, check=False)
+        marker.touch()
+    return directory
+
+
+def release_runs(truewheel: str, python: Path, specs: list[str]) -> None:
+    """Print each release's verdict, wheels and every finding and note, for the doc."""
+    for spec in specs:
+        directory = fetch_release(spec, python)
+        start = time.perf_counter()
+        done = subprocess.run(
+            [truewheel, "verify", "--json", "--release", str(directory)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        seconds = time.perf_counter() - start
+        if done.returncode == 2:
+            print(f"### {spec}: error {done.stderr.strip()}")
+            continue
+        doc = json.loads(done.stdout)
+        verdict = "corresponds" if doc["corresponds"] else "**findings**"
+        print(f"### {spec}: {verdict}, {len(doc['wheels'])} wheels, {seconds:.2f} s")
+        for w in doc["wheels"]:
+            counts = ", ".join(f"{n} {c}" for c, n in w["verify"]["counts"].items() if n)
+            state = "corresponds" if w["verify"]["corresponds"] else "FINDINGS"
+            allowed = w["platform"]["allowed"]
+            print(f"- `{w['filename']}`: {state}; content allows {allowed}; {counts}")
+            for f in w["verify"]["findings"]:
+                print(f"  - {f['severity']} {f['code']}: {f['member'] or ''} {f['message'][:160]}")
+        for f in doc["findings"]:
+            print(f"- release {f['severity']} {f['code']}: {f['message'][:300]}")
+
+
+def speed(truewheel: str, python: Path, spec: str) -> None:
+    """``verify`` (no rebuild) of one large wheel against its sdist: median of 3 runs."""
+    sdist, wheel = fetch(spec, python)
+    if sdist is None or wheel is None:
+        print(f"{spec}: not downloaded")
+        return
+    times = []
+    for _ in range(3):
+        status, doc, seconds = verify(truewheel, wheel, sdist)
+        times.append(seconds)
+    times.sort()
+    mib = wheel.stat().st_size / (1 << 20)
+    sdist_mib = sdist.stat().st_size / (1 << 20)
+    found = doc.get("counts", {})
+    assert isinstance(found, dict)
+    counts = ", ".join(f"{n} {c}" for c, n in found.items() if n)
+    print(
+        f"| {wheel.name} | {mib:.1f} MiB | {sdist.name} | {sdist_mib:.1f} MiB | "
+        f"{times[1]:.2f} s | {', '.join(f'{t:.2f}' for t in times)} | exit {status}: {counts} |"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packages", nargs="+", default=list(RELEASES))
     parser.add_argument("--python", type=Path, default=h.project_python())
     parser.add_argument("--json", type=Path, default=None, help="also write the documents here")
+    parser.add_argument("--releases", nargs="*", default=None, help="verify --release runs")
+    parser.add_argument("--speed", nargs="+", default=None, metavar="SPEC")
     args = parser.parse_args()
     truewheel = h.project_truewheel()
+    if args.releases is not None:
+        release_runs(truewheel, args.python, args.releases or list(RELEASE_RUNS))
+        return 0
+    if args.speed:
+        print("| wheel | size | sdist | size | median | runs (s) | result |")
+        print("|---|---|---|---|---|---|---|")
+        for spec in args.speed:
+            speed(truewheel, args.python, spec)
+        return 0
     print("| release | verdict | PKG-INFO | members | unexplained, different, findings | s |")
     print("|---|---|---|---|---|---|")
     documents = {}

@@ -24,6 +24,8 @@ from truewheel.elf.dwarf import read_producers
 from truewheel.elf.source import BytesSource, RangeSet, SparseSource, Unavailable
 from truewheel.errors import MachOError, TruewheelError
 from truewheel.macho import MachOFile, is_macho, read_macho, slice_ranges
+from truewheel.macho import symbols as macho_symbols
+from truewheel.policy.libraries import LibraryTable
 from truewheel.reproducible.source import prepare_source
 from truewheel.wheel.archive import WheelArchive
 from truewheel.wheel.metadata import CoreMetadata, WheelInfo
@@ -151,12 +153,51 @@ def macho(data: bytes) -> None:
         whole = str(exc)
     if isinstance(whole, MachOFile):
         _ = [(s.macos_minimum, [b.minos_key for b in s.build_versions]) for s in whole.slices]
+        _ = macho_symbols.symbol_ranges(BytesSource(data, error=MachOError))
+        _version_symbols(data, whole, ".dylib")
     try:
         streamed: MachOFile | str = _macho_streamed(data)
     except MachOError as exc:
         streamed = str(exc)
     if streamed != whole:
         raise Finding(f"the streamed facts differ from the whole file's: {streamed!r}")
+
+
+#: One version symbol per kind, as the fixtures' stand-ins (tests/fixtures/csrc/twversion.c)
+#: export them, and a file name of the family that reads it.
+_VERSION_SYMBOLS = (
+    ("__gmp_version", "pointer", "libgmp.10"),
+    ("flint_version", "array", "libflint"),
+    ("mpfr_get_version", "function", "libmpfr"),
+)
+_libraries: LibraryTable | None = None
+
+
+def _version_symbols(data: bytes, image: MachOFile | PEFile, suffix: str) -> None:
+    """Each kind of version symbol read from the whole file is a string or None, nothing
+    else; inspect's streamed analysis of the same bytes under the family's file name finds
+    the same version."""
+    global _libraries
+    _libraries = _libraries or LibraryTable.load()
+    chunks = [data[i : i + 4096] for i in range(0, len(data), 4096)]
+    for symbol, kind, stem in _VERSION_SYMBOLS:
+        error = MachOError if isinstance(image, MachOFile) else PEError
+        source = BytesSource(data, error=error)
+        if isinstance(image, MachOFile):
+            value = macho_symbols.exported_string(image, source, symbol, kind)
+        else:
+            value = pe_symbols.exported_string(source, symbol, kind)
+        if value is not None and (not isinstance(value, str) or not value.isprintable()):
+            raise Finding(f"{symbol} read as {value!r}")
+        try:
+            streamed = member.analyze_stream(
+                lambda: iter(chunks), len(data), f"x/{stem}{suffix}", _libraries
+            )
+        except TruewheelError:
+            continue  # the stream's own verdict on the file; compared by the callers
+        found = [v.version for v in streamed.versions]
+        if found != ([value] if value else []):
+            raise Finding(f"{symbol}: the stream found {found}, the whole file {value!r}")
 
 
 def _macho_streamed(data: bytes) -> MachOFile:
@@ -289,6 +330,7 @@ HARNESSES: dict[str, Callable[[bytes], None]] = {
 
 from truewheel.errors import PEError  # noqa: E402
 from truewheel.pe import PEFile, pe_ranges, pe_tables, read_pe  # noqa: E402
+from truewheel.pe import symbols as pe_symbols  # noqa: E402
 
 #: More passes than a stream of any well-formed image needs with 512 bytes kept eagerly.
 _PE_PASSES = 16
@@ -329,6 +371,8 @@ def pe(data: bytes) -> None:
         whole = None
     if whole is not None:
         _ = whole.pdb_paths
+        _ = pe_symbols.symbol_ranges(BytesSource(data, error=PEError))
+        _version_symbols(data, whole, ".dll")
     streamed, _, _ = pe_streamed(data)
     if whole is not None and streamed != whole:
         raise Finding("the streamed facts differ from the whole file's")

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -158,8 +159,16 @@ def test_vendored_identity(reports: dict[str, WheelReport]) -> None:
 
 
 def test_duplicate_vendored(reports: dict[str, WheelReport]) -> None:
-    [dup] = findings_for(reports["duplicate_vendored"], "duplicate-library")
-    assert "twdup.libs/libz-0a1b2c3d.so.1.2.13" in dup and "twdup/_vendor/libz.so.1" in dup
+    """The grafted copy is the other copy with its SONAME rewritten: one link output (the
+    same GNU build-id, which patchelf leaves alone) shipped twice, not another build."""
+    report = reports["duplicate_vendored"]
+    assert not findings_for(report, "duplicate-library")
+    [dup] = [f for f in report.findings if f.code == "duplicate-build"]
+    assert dup.severity == "info" and "same GNU build-id" in dup.message
+    assert "twdup.libs/libz-0a1b2c3d.so.1.2.13" in dup.message
+    assert "twdup/_vendor/libz.so.1" in dup.message
+    ids = {f.elf.build_id for f in report.native_files if "libz" in f.path}
+    assert len(ids) == 1 and None not in ids
 
 
 def test_record_verified(reports: dict[str, WheelReport]) -> None:
@@ -285,3 +294,15 @@ def test_report_does_not_depend_on_hash_seed(
     [twtwo] = [w for w in json.loads(outputs.pop())["wheels"] if w["name"] == "twtwo"]
     [libtwb] = [f for f in twtwo["native_files"] if f["path"].endswith("libtwb.so")]
     assert (libtwb["needed"][0]["name"], libtwb["needed"][0]["status"]) == ("libtwc.so", "bundled")
+
+
+def test_cli_directory_is_searched_like_scan(
+    fixture_wheels: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Wheels below a directory are found at any depth, as ``scan`` finds them."""
+    nested = tmp_path / "index" / "twext" / "1.0"
+    nested.mkdir(parents=True)
+    shutil.copyfile(fixture_wheels["extension"], nested / fixture_wheels["extension"].name)
+    assert main(["inspect", "--json", "--fail-on", "never", str(tmp_path / "index")]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [w["filename"] for w in doc["wheels"]] == [fixture_wheels["extension"].name]

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -237,17 +239,18 @@ def test_windows_python_dll_against_tags(win_wheels: dict[str, Path], inspector:
 
 def test_windows_build_paths_in_strings(win_wheels: dict[str, Path], inspector: Inspector) -> None:
     """``__FILE__`` under pip's temp dir is a warning, a CI checkout (doubled backslashes
-    of a stringified macro) is info; OpenSSL's run-time ``C:\\Program Files`` and a URL
-    are not build paths at all."""
+    of a stringified macro) is info; a forward-slash path keeps its drive letter; OpenSSL's
+    run-time ``C:\\Program Files``, a URL and text with escaped newlines are not build paths."""
     report = inspector.inspect(win_wheels["strings"])
     found = sorted((f.severity, f.message) for f in report.findings if f.code == "build-path")
+    temp = "C:\\Users\\runneradmin\\AppData\\Local\\Temp"
     assert found == [
         ("info", "embeds build path C:\\actions-runner\\_work\\twwin in .rdata"),
         (
             "warning",
-            "embeds build path C:\\Users\\runneradmin\\AppData\\Local\\Temp\\tmp453k4de2 "
-            "in .rdata (differs on every build)",
+            f"embeds build path {temp}\\build-env-ab12cd34 in .rdata (differs on every build)",
         ),
+        ("warning", f"embeds build path {temp}\\tmp453k4de2 in .rdata (differs on every build)"),
     ]
 
 
@@ -298,14 +301,36 @@ def test_linux_wheel_with_a_stray_dll_is_not_judged(
     assert report.findings == []
 
 
-@pytest.mark.parametrize("case", ["mac", "win"])
+def _lfanew_past_the_end(data: bytes) -> bytes:
+    return data[:0x3C] + (0x7FFFFFF0).to_bytes(4, "little") + data[0x40:]
+
+
+def _fat_count_65535(data: bytes) -> bytes:
+    """A universal header claiming 65535 slices: past is_macho's bound, so told from a Java
+    class only by the file's name."""
+    return b"\xca\xfe\xba\xbe" + (0xFFFF).to_bytes(4, "big") + data[8:]
+
+
+@pytest.mark.parametrize(
+    ("case", "corrupt"),
+    [
+        ("mac", lambda data: data[: len(data) // 3]),
+        ("win", lambda data: data[: len(data) // 3]),
+        ("win", _lfanew_past_the_end),
+        ("win", lambda data: data[: 0x80 + 2]),  # cut inside the PE signature
+        ("mac", _fat_count_65535),
+    ],
+)
 def test_truncated_binary_is_one_line_exit_2(
     case: str,
+    corrupt: Callable[[bytes], bytes],
     mac_wheels: dict[str, Path],
     win_wheels: dict[str, Path],
     wheelbuild: ModuleType,
     tmp_path: Path,
 ) -> None:
+    """A binary cut short or with headers that lie fails the run in one line, even when
+    the headers cannot prove the format any more: the name and first bytes claim it."""
     import zipfile
 
     source, member, tag = {
@@ -317,7 +342,7 @@ def test_truncated_binary_is_one_line_exit_2(
     contents = wheelbuild._WheelContents("twbad", "a truncated binary")
     contents.add_text("twbad/__init__.py", "")
     name = f"twbad/{member.split('/', 1)[1]}"
-    contents.add_bytes(name, data[: len(data) // 3], 0o755)
+    contents.add_bytes(name, corrupt(data), 0o755)
     wheel = contents.write(tmp_path, tag)
     run = subprocess.run(
         [sys.executable, "-m", "truewheel", "inspect", str(wheel)],
@@ -380,3 +405,183 @@ def test_system_dll_shipped_in_the_wheel(
     contents.add_bytes("twwin/combase.dll", dll, 0o755)
     report = inspector.inspect(contents.write(tmp_path, "cp311-cp311-win_amd64"))
     assert codes(report)["vendored-system-library"] == ["twwin/combase.dll"]
+
+
+@pytest.mark.parametrize(
+    ("system", "case"),
+    [
+        ("mac", "versions"),
+        ("mac", "versions_x86_64"),
+        ("mac", "versions_universal2"),
+        ("win", "versions"),
+        ("win", "versions_win32"),
+        ("win", "versions_lld"),
+    ],
+)
+def test_versions_behind_exported_symbols(
+    mac_wheels: dict[str, Path], win_wheels: dict[str, Path], system: str, case: str
+) -> None:
+    """GMP's pointer, FLINT's array and MPFR's function (csrc/twversion.c) read from the
+    Mach-O (thin arm64 padded past the first MiB, x86_64, universal2) and PE (mingw x86-64
+    padded, i686, lld-link) stand-ins, as ``inspect --json`` reports them."""
+    wheels = mac_wheels if system == "mac" else win_wheels
+    if case not in wheels:
+        pytest.skip("clang, lld-link or llvm-dlltool missing")
+    run = subprocess.run(
+        [sys.executable, "-m", "truewheel", "inspect", "--json", str(wheels[case])],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode in (0, 1), run.stderr
+    document = json.loads(run.stdout)
+    check_document(document)
+    found = {
+        image["path"].rsplit("/", 1)[-1]: (
+            image["identity"]["version"],
+            image["identity"]["evidence"],
+        )
+        for image in document["wheels"][0]["images"]
+        if image["identity"]
+    }
+    if system == "mac":
+        names = ["libgmp.10.dylib", "libmpfr.6.dylib", "libflint.19.dylib"]
+    else:
+        names = ["libgmp-10.dll", "libmpfr-6.dll", "libflint-19.dll"]
+    assert found == {
+        names[0]: ("6.3.0", "__gmp_version = '6.3.0'"),
+        names[1]: ("4.2.1", "mpfr_get_version = '4.2.1'"),
+        names[2]: ("3.1.2", "flint_version = '3.1.2'"),
+    }
+
+
+def test_windows_system32_dlls_outside_the_core(
+    win_wheels: dict[str, Path], inspector: Inspector
+) -> None:
+    """usp10.dll and aclui.dll (pygame's SDL2_ttf, pywin32) are in System32 of every
+    Windows from 7 SP1 on: imported, they are the system's, with no finding."""
+    report = inspector.inspect(win_wheels["system_dlls"])
+    image = next(f for f in report.images if f.path == PYD)
+    statuses = {d.name.lower(): d.status for d in image.dependencies}
+    assert statuses["usp10.dll"] == statuses["aclui.dll"] == "system"
+    assert report.findings == []
+    assert report.image_platform is not None
+    assert report.image_platform.external_libraries == []
+
+
+def test_windows_import_of_a_mangled_name(
+    win_wheels: dict[str, Path], inspector: Inspector
+) -> None:
+    """The module imports twdep.dll; the wheel ships twdep-<hash>.dll (delvewheel's name),
+    which no import of twdep.dll finds: still a warning, now saying why."""
+    report = inspector.inspect(win_wheels["mangled_only"])
+    found = [f for f in report.findings if f.code == "external-library"]
+    assert [(f.severity, f.file) for f in found] == [("warning", PYD)]
+    mangled = next(f.path for f in report.images if f.path.startswith("twwin.libs/twdep-"))
+    assert found[0].message == (
+        "needs twdep.dll, which the user's Windows must provide: the wheel ships it only under "
+        f"the mangled name {mangled}, which the import does not name"
+    )
+    plain = inspector.inspect(win_wheels["missing_dll"])
+    message = next(f.message for f in plain.findings if f.code == "external-library")
+    assert message == "needs libgmp-10.dll, which the user's Windows must provide"
+
+
+PW_MODULE = "twpw/twpwcore.cp311-win_amd64.pyd"
+
+
+def test_windows_pth_bootstrap_adds_the_dll_folder(
+    win_wheels: dict[str, Path], inspector: Inspector
+) -> None:
+    """pywin32's shape: twpw.pth imports twpw_bootstrap (found in twpw\\lib, which the same
+    .pth adds to sys.path), which adds twpw_system32 with os.add_dll_directory."""
+    report = inspector.inspect(win_wheels["pth_loader"])
+    assert dep(report, PW_MODULE, "twpwtypes311.dll") == (
+        "bundled",
+        "twpw_system32/twpwtypes311.dll",
+        "package-loader",
+    )
+    assert report.findings == []
+
+
+@pytest.mark.parametrize("case", ["pth_no_import", "pth_other_folder"])
+def test_windows_pth_without_the_bootstrap_is_broken(
+    case: str, win_wheels: dict[str, Path], inspector: Inspector
+) -> None:
+    """Without the .pth's import line, or with a bootstrap adding another folder, nothing
+    reaches twpw_system32: the error stays."""
+    report = inspector.inspect(win_wheels[case])
+    assert dep(report, PW_MODULE, "twpwtypes311.dll")[0] == "broken"
+    assert codes(report)["broken-reference"] == [PW_MODULE]
+
+
+def test_windows_foreign_copies_nothing_imports(
+    win_wheels: dict[str, Path], inspector: Inspector
+) -> None:
+    """x86 DLLs beside an amd64 wheel's modules that no import loads (sounddevice's
+    portaudio-binaries, picked by ctypes): info, and not counted in the tag."""
+    report = inspector.inspect(win_wheels["foreign_unused"])
+    found = sorted((f.severity, f.file) for f in report.findings if "architecture" in f.code)
+    assert found == [
+        ("info", "twwin/_data/x86/libgmp-10.dll"),
+        ("info", "twwin/_data/x86/twdep.dll"),
+    ]
+    assert {f.code for f in report.findings if "architecture" in f.code} == {
+        "foreign-architecture-file"
+    }
+    assert not [f for f in report.findings if f.severity != "info"]
+    assert report.image_platform is not None
+    assert report.image_platform.computed_tag == "win_amd64"
+    assert report.image_platform.architectures == ["amd64"]
+
+
+def test_windows_wheel_with_no_file_of_its_machine(
+    win_wheels: dict[str, Path], wheelbuild: ModuleType, tmp_path: Path, inspector: Inspector
+) -> None:
+    """x86 DLLs alone in a win_amd64 wheel (a ctypes package built for the wrong machine)
+    are no per-architecture choice: each is an error, as before."""
+    import zipfile
+
+    with zipfile.ZipFile(win_wheels["foreign_unused"]) as z:
+        x86 = {n: z.read(n) for n in z.namelist() if n.startswith("twwin/_data/x86/")}
+    contents = wheelbuild._WheelContents("twwin", "x86 DLLs only")
+    contents.add_text("twwin/__init__.py", "")
+    for name, data in x86.items():
+        contents.add_bytes(name, data)
+    report = inspector.inspect(contents.write(tmp_path, "py3-none-win_amd64"))
+    assert sorted(codes(report)["architecture-mismatch"]) == sorted(x86)
+    assert "foreign-architecture-file" not in codes(report)
+
+
+@pytest.mark.parametrize(
+    ("case", "path"),
+    [
+        ("foreign_imported", "twwin.libs/twdep-"),  # the amd64 module imports the x86 DLL
+        ("foreign_module", "twwin/_x86.cp311-win32.pyd"),  # an x86 extension module
+    ],
+)
+def test_windows_foreign_files_that_load_are_errors(
+    case: str, path: str, win_wheels: dict[str, Path], inspector: Inspector
+) -> None:
+    report = inspector.inspect(win_wheels[case])
+    found = [f for f in report.findings if f.code == "architecture-mismatch"]
+    assert [(f.severity, (f.file or "")[: len(path)]) for f in found] == [("error", path)]
+    assert "foreign-architecture-file" not in codes(report)
+    assert report.image_platform is not None
+    assert report.image_platform.computed_tag == "win_amd64"  # the module's machine
+
+
+def test_cli_counts_native_files_in_words(win_wheels: dict[str, Path]) -> None:
+    """``1 PE file``, ``2 PE files``: the summary's nouns agree with their numbers."""
+    for case, expected in (("delay_missing", "1 PE file,"), ("amd64", "2 PE files,")):
+        if case not in win_wheels:
+            continue
+        run = subprocess.run(
+            [sys.executable, "-m", "truewheel", "inspect", str(win_wheels[case])],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+        assert expected in run.stdout, run.stdout
+        assert "1 PE files" not in run.stdout

@@ -186,17 +186,24 @@ def test_fixture_wheels_are_valid(windows_wheels: dict[str, Path]) -> None:
     assert {"amd64", "win32", "wrong_machine", "missing_dll", "msvc_runtime"} <= set(windows_wheels)
     assert {"overlay", "load_order"} <= set(windows_wheels)
     for case, wheel in windows_wheels.items():
-        tag = wheel.name.removeprefix("twwin-1.0-").removesuffix(".whl")
+        dist, version, tag = wheel.name.removesuffix(".whl").split("-", 2)
         with zipfile.ZipFile(wheel) as archive:
-            wheel_file = archive.read("twwin-1.0.dist-info/WHEEL").decode()
+            wheel_file = archive.read(f"{dist}-{version}.dist-info/WHEEL").decode()
             assert f"Tag: {tag}\n" in wheel_file, case
-            rows = archive.read("twwin-1.0.dist-info/RECORD").decode().splitlines()
+            rows = archive.read(f"{dist}-{version}.dist-info/RECORD").decode().splitlines()
             record = {r.split(",")[0]: r.split(",")[1] for r in rows}
             for name in archive.namelist():
                 data = archive.read(name)
                 digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
                 expected = "" if name.endswith("RECORD") else f"sha256={digest.decode()}"
                 assert record[name] == expected, (case, name)
+            if dist == "twpw":  # pywin32's shape: a .pth-run bootstrap, no package loader
+                assert "twpw/__init__.py" not in archive.namelist()
+                assert "import twpw_bootstrap" in archive.read("twpw.pth").decode() or (
+                    case == "pth_no_import"
+                )
+                continue
+            assert dist == "twwin", case
             init = archive.read("twwin/__init__.py").decode()
             assert "# start delvewheel patch" in init and "# end delvewheel patch" in init
             load_order = "twwin.libs/.load-order-twwin-1.0"

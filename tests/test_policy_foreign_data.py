@@ -164,3 +164,69 @@ def test_windows_cpython_rules_name_runtime_dlls(windows: dict[str, Any]) -> Non
         if "win32" in rule["platforms"]:
             assert "vcruntime140_1.dll" not in rule["names"]
     assert {m["machine"] for m in machines.values()} == {0x14C, 0x8664, 0xAA64}
+
+
+def system32_names(windows: dict[str, Any]) -> dict[str, set[str]]:
+    section = windows["system32"]
+    common = set(section["common"])
+    return {arch: common | set(names) for arch, names in section["by_machine"].items()}
+
+
+def test_windows_system32_lists(windows: dict[str, Any]) -> None:
+    """Every machine's System32 list: well-formed names, common ones stated once, the
+    names the trials met (pygame, pywin32 and others) present, the VC++ 2015-2022
+    runtime absent."""
+    section = windows["system32"]
+    assert set(section["by_machine"]) == {m["name"] for m in windows["machines"].values()}
+    for names in section["by_machine"].values():
+        assert not set(names) & set(section["common"])
+        assert names == sorted(names)
+    lists = system32_names(windows)
+    runtime = {entry["name"] for entry in windows["msvc_runtime"]["names"]}
+    runtime_140 = re.compile(windows["msvc_runtime"]["runtime_140_pattern"])
+    seen = "usp10 aclui activeds lz32 ntdsapi loadperf query sfc d3d9 dxva2 dinput8 msacm32"
+    seen += " wlanapi uiautomationcore"
+    for arch, names in lists.items():
+        for name in names:
+            assert name == name.lower() and re.fullmatch(r"[a-z0-9_.-]+\.(dll|drv)", name), name
+        assert not names & runtime, arch
+        assert not [n for n in names if runtime_140.fullmatch(n)], arch
+        assert {f"{n}.dll" for n in seen.split()} <= names
+    assert {"mscoree.dll", "avifil32.dll"} <= lists["amd64"] & lists["i386"]
+    assert not {"mscoree.dll", "avifil32.dll"} & lists["arm64"]
+    assert len(lists["i386"]) == 1226 and len(lists["amd64"]) == 1422
+    assert len(lists["arm64"]) == 2767
+
+
+def test_windows_runtime_names_are_never_system() -> None:
+    """The bigger list swallows no MSVC runtime name, on any machine; without a machine
+    only the curated core is system (what vendored-system-library judges)."""
+    from truewheel.policy.systems import WindowsSystem
+
+    system = WindowsSystem.load()
+    runtime = ["msvcp140.dll", "MSVCP140_1.dll", "vcomp140.dll", "concrt140.dll"]
+    runtime += ["mfc140u.dll", "mfcm140.dll", "vcruntime140_1.dll", "vccorlib140.dll"]
+    for machine in system.tag_machines.values():
+        assert system.classify("USP10.dll", machine=machine) == "system"
+        assert system.classify("kernel32.dll", machine=machine) == "system"
+        assert system.classify("mfc42.dll", machine=machine) == "system"  # Windows' own MFC
+        for name in runtime:
+            assert system.classify(name, machine=machine) == "msvc-runtime", (name, machine)
+        assert system.classify("libgmp-10.dll", machine=machine) is None
+    assert system.classify("mscoree.dll", machine=0xAA64) is None
+    assert system.classify("usp10.dll") is None
+
+
+def test_windows_table_with_a_runtime_name_in_system32_is_refused() -> None:
+    import copy
+
+    from truewheel.policy import systems
+
+    table = copy.deepcopy(load_table("windows.json"))
+    table["system32"]["by_machine"]["amd64"].append("msvcp140.dll")
+    pattern = re.compile(table["msvc_runtime"]["runtime_140_pattern"])
+    with pytest.raises(ValueError, match=r"msvcp140\.dll"):
+        systems._system32(table, pattern)
+    table["system32"]["by_machine"]["amd64"][-1] = "mfc140u.dll"
+    with pytest.raises(ValueError, match=r"mfc140u\.dll"):
+        systems._system32(table, pattern)

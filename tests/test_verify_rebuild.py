@@ -300,3 +300,11 @@ def test_a_graft_this_machine_does_not_have_is_said(
     assert member["status"] == "identical-after-repair-edits", member
     assert any(c.startswith("SONAME replaced") for c in member["causes"]), member
     assert status == 0  # the graft's bytes are the repair's, apart from the name it was given
+
+
+def test_rebuild_goes_with_sdist_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "release").mkdir()
+    assert main(["verify", "--rebuild", "--release", str(tmp_path / "release")]) == 2
+    assert "--rebuild needs WHEEL --sdist SDIST" in capsys.readouterr().err
+    assert main(["verify", "--rebuild", str(tmp_path / "x-1.0-py3-none-any.whl")]) == 2
+    assert "--rebuild needs WHEEL --sdist SDIST" in capsys.readouterr().err

@@ -26,7 +26,7 @@ from truewheel.analysis.report import (
 from truewheel.errors import TruewheelError
 from truewheel.policy.manylinux import TagResult
 
-__all__ = ["SCHEMA_VERSIONS", "dumps", "envelope", "inspect_document"]
+__all__ = ["MODE_SCHEMA_VERSIONS", "SCHEMA_VERSIONS", "dumps", "envelope", "inspect_document"]
 
 SCHEMA_VERSIONS = {
     "inspect": "1.2",
@@ -34,10 +34,12 @@ SCHEMA_VERSIONS = {
     "diff": "1.1",
     "build": "1.0",
     "normalize": "1.0",
-    "scan": "1.0",
+    "scan": "1.1",
     "unvendor": "1.0",
     "verify": "1.1",
 }
+#: Documents of a command's other modes, each with its own schema file.
+MODE_SCHEMA_VERSIONS = {"verify-release": "1.0", "verify-index": "1.0"}
 
 
 def envelope(
@@ -46,7 +48,7 @@ def envelope(
     """The document of ``command``: schema id and version, the tool, its fields, errors."""
     return {
         "schema": f"truewheel-{command}",
-        "schema_version": SCHEMA_VERSIONS[command],
+        "schema_version": SCHEMA_VERSIONS.get(command) or MODE_SCHEMA_VERSIONS[command],
         "tool": {"name": "truewheel", "version": __version__},
         **body,
         "errors": [{"path": e.path, "member": e.member, "message": e.message} for e in errors],

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
-from truewheel.analysis.identity import image_stem, library_stem
+from truewheel.analysis.duplicates import duplicate_findings
+from truewheel.analysis.formats import format_findings
 from truewheel.analysis.libc import GLIBC, MUSL
 from truewheel.analysis.platform import (
     architecture_of,
@@ -20,13 +20,12 @@ from truewheel.analysis.resolve import BROKEN, EXTERNAL, installed_path, search_
 from truewheel.analysis.scan import ScannedMember
 from truewheel.analysis.symbols import symbol_findings
 from truewheel.elf.machine import runs_under
+from truewheel.policy.libraries import SINGLETON_CATEGORIES
 from truewheel.policy.manylinux import PolicySet
 from truewheel.wheel import WheelArchive
 
 __all__ = ["collect_findings"]
 
-# Runtimes of which a process must load exactly one copy.
-_SINGLETON_CATEGORIES = {"openmp", "blas", "lapack", "cuda-runtime", "mpi"}
 # Library directories of the Python environments wheels are built in: pyenv, the manylinux
 # images (/opt/python, /opt/_internal), GitHub's setup-python, uv, conda; and the
 # site-packages below them.  The interpreter's LDSHARED adds -Wl,-rpath,<prefix>/lib.
@@ -53,6 +52,7 @@ def collect_findings(
 ) -> list[Finding]:
     findings = [
         *record_findings(wheel, scanned),
+        *format_findings(wheel.name.platforms, scanned),
         *libc_findings(platform),
         *tag_findings(platform, musl if platform and platform.computed.libc == MUSL else glibc),
         *architecture_findings(native, wheel.name.platforms),
@@ -149,7 +149,8 @@ def tag_findings(platform: PlatformReport | None, policies: PolicySet) -> list[F
     claimed = [policies.policy_of_tag(p) for p in platform.filename_platforms]
     claimed_policies = [p for p, _ in claimed if p is not None]
     if not claimed_policies:
-        if computed.policy is not None and not platform.libc.undecided:
+        untagged = all(p == "any" or p.startswith("linux_") for p in platform.filename_platforms)
+        if computed.policy is not None and not platform.libc.undecided and untagged:
             out.append(Finding("info", "tag-untagged", f"content would allow {computed.tag}"))
         return out
     oldest = min(claimed_policies, key=lambda p: p.libc_version)
@@ -337,7 +338,7 @@ def vendored_findings(native: Sequence[NativeFile | ImageFile]) -> list[Finding]
             Finding("info", "vendored-library", f"{ident.name}{version}{built}{mangled}", f.path)
         )
         if ident.mangled_hash is None and not (isinstance(f, ImageFile) and f.macho is not None):
-            severity = "warning" if ident.category in _SINGLETON_CATEGORIES else "info"
+            severity = "warning" if ident.category in SINGLETON_CATEGORIES else "info"
             out.append(
                 Finding(
                     severity,
@@ -355,47 +356,6 @@ def vendored_findings(native: Sequence[NativeFile | ImageFile]) -> list[Finding]
                     f"{ident.name} is proprietary or redistribution-restricted "
                     f"({ident.license or 'see its licence'})",
                     f.path,
-                )
-            )
-    return out
-
-
-def duplicate_findings(native: Sequence[NativeFile | ImageFile]) -> list[Finding]:
-    """The same bytes twice, or the same library twice with different bytes.
-
-    A library is the same when its SONAME (or, without one, its file name) names the
-    same stem once hash mangling is removed: scipy's two libgfortran builds are, but
-    libwebp and libwebpmux, or libtorch and libc10, are members of one project.
-    """
-    out: list[Finding] = []
-    by_hash: dict[str, list[NativeFile | ImageFile]] = defaultdict(list)
-    by_stem: dict[str, list[NativeFile | ImageFile]] = defaultdict(list)
-    for f in native:
-        by_hash[f.sha256].append(f)
-        stem = library_stem(f.path, f.elf) if isinstance(f, NativeFile) else image_stem(f)
-        if stem is not None:
-            by_stem[stem].append(f)
-    for copies in by_hash.values():
-        if len(copies) > 1:
-            paths = ", ".join(c.path for c in copies)
-            out.append(
-                Finding(
-                    "warning",
-                    "duplicate-file",
-                    f"{len(copies)} identical copies ({copies[0].size} bytes each): {paths}",
-                )
-            )
-    for stem, copies in by_stem.items():
-        builds = {c.sha256 for c in copies}
-        if len(builds) > 1:
-            ident = next((c.identity for c in copies if c.identity), None)
-            name = stem if ident is None or stem in ident.name else f"{ident.name} ({stem})"
-            paths = ", ".join(c.path for c in copies)
-            out.append(
-                Finding(
-                    "warning",
-                    "duplicate-library",
-                    f"{name} is shipped {len(builds)} times, built differently: {paths}",
                 )
             )
     return out

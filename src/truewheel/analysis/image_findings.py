@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
-from truewheel.analysis.findings import (
-    build_path_findings,
-    duplicate_findings,
-    provided_finding,
-    vendored_findings,
-)
-from truewheel.analysis.macos import MacTag, is_loadable, parse_mac_tag
+from truewheel.analysis.duplicates import duplicate_findings
+from truewheel.analysis.findings import build_path_findings, provided_finding, vendored_findings
+from truewheel.analysis.macos import MacTag, is_loadable, needed_version, parse_mac_tag, tag_for
 from truewheel.analysis.report import Finding, ImageFile, ImagePlatform
 from truewheel.analysis.resolve import BROKEN, EXTERNAL
+from truewheel.analysis.windows import unloaded_foreign, wheel_machines
+from truewheel.policy.libraries import LibraryName
 from truewheel.policy.systems import MacSystem, WindowsSystem
 
 __all__ = ["image_findings"]
@@ -43,11 +41,16 @@ def image_findings(
     if platform is None:
         return []
     judged = [f for f in images if (f.macho if platform.system == "macos" else f.pe) is not None]
+    unloaded: set[str] = set()
+    if platform.system == "windows":
+        machines = wheel_machines(platform.filename_platforms, judged, windows)
+        unloaded = unloaded_foreign(judged, machines)
+    loaded = [f for f in judged if f.path not in unloaded]  # what a process of the wheel loads
     out = [
         *_tag_consistency(platform),
-        *dependency_findings(judged, windows, provided),
+        *dependency_findings(loaded, windows, provided),
         *vendored_findings(judged),
-        *duplicate_findings(judged),
+        *duplicate_findings(judged, unloaded),
         *build_path_findings(judged),
     ]
     if platform.system == "macos":
@@ -55,7 +58,7 @@ def image_findings(
         out += signature_findings(judged)
         out += mac_rpath_findings(judged, mac)
     else:
-        out += windows_tag_findings(judged, platform, windows)
+        out += windows_tag_findings(judged, platform, windows, unloaded)
         out += system_copy_findings(judged, windows)
         out += python_dll_findings(judged, python_tags)
     return out
@@ -81,8 +84,9 @@ def mac_tag_findings(
     tags = [t for p in platform.filename_platforms if (t := parse_mac_tag(p, mac))]
     out: list[Finding] = []
     for tag in tags:
-        out += _architectures_against(images, tag)
-        out += _minimum_against(images, tag, platform, mac)
+        mismatch = _architectures_against(images, tag)
+        out += mismatch
+        out += _minimum_against(images, tag, mac, conservative=not mismatch)
     return out
 
 
@@ -118,8 +122,25 @@ def _architectures_against(images: list[ImageFile], tag: MacTag) -> list[Finding
 
 
 def _minimum_against(
-    images: list[ImageFile], tag: MacTag, platform: ImagePlatform, mac: MacSystem
+    images: list[ImageFile], tag: MacTag, mac: MacSystem, *, conservative: bool
 ) -> list[Finding]:
+    """Slices whose minimum macOS is newer than the tag lets pip install them on.
+
+    dyld does not compare a dylib's minimum with the running macOS: its only gate is
+    the platform (``Header::loadableIntoProcess`` in Apple's dyld checks that the
+    image is built for macOS, not which version).  But the compiler and linker took
+    every API of macOS up to the minimum for granted (no availability checks, strong
+    references): on an older macOS a symbol it binds may be missing, and the load
+    fails ("Symbol not found") or a call crashes later.  delocate refuses such a wheel
+    ("Library dependencies do not satisfy target MacOS version"); so does this, as an
+    error, with the wording of what may happen.
+
+    Each tag is compared with what its own architectures allow: an arm64 tag is never
+    below 11.0, whatever the x86_64 slices of the same wheel allow.
+    """
+    machos = {f.path: f.macho for f in images if f.macho is not None}
+    need = needed_version(machos, tag.architectures, mac)
+    allowed = tag_for(need[0] if need else None, tag.arch, mac)
     out = []
     worst: dict[str, tuple[tuple[int, ...], str, str]] = {}
     for f in images:
@@ -139,20 +160,16 @@ def _minimum_against(
             Finding(
                 "error",
                 "tag-too-old",
-                f"claims {tag.tag} but its {arch} slice needs macOS {minos}: pip installs the "
-                f"wheel on older macOS, where it fails to load (content allows "
-                f"{platform.computed_tag})",
+                f"claims {tag.tag} but its {arch} slice needs macOS {minos} (its minimum): "
+                "pip installs the wheel on older macOS, where it may fail to load or crash "
+                f"(it may use symbols an older macOS lacks; content allows {allowed})",
                 path,
             )
         )
-    allowed = parse_mac_tag(platform.computed_tag or "", mac)
-    if not worst and allowed is not None and tag.version > allowed.version:
+    allowed_tag = parse_mac_tag(allowed, mac)
+    if conservative and not worst and allowed_tag and tag.version > allowed_tag.version:
         out.append(
-            Finding(
-                "info",
-                "tag-conservative",
-                f"claims {tag.tag}; content would allow {platform.computed_tag}",
-            )
+            Finding("info", "tag-conservative", f"claims {tag.tag}; content would allow {allowed}")
         )
     return out
 
@@ -228,6 +245,7 @@ def dependency_findings(
     images: list[ImageFile], windows: WindowsSystem, provided: Mapping[str, str]
 ) -> list[Finding]:
     out: list[Finding] = []
+    mangled = _mangled_copies(images)
     for f in images:
         for dep in f.dependencies:
             base = posixpath.basename(dep.name)
@@ -235,13 +253,27 @@ def dependency_findings(
                 dist = provided.get(dep.name) or provided[base]
                 out.append(provided_finding(dep.name, dist, f.path))
             elif dep.status == EXTERNAL:
-                out.append(_external(f, dep.name, dep.via, windows))
+                copy = mangled.get(dep.name.lower()) if f.pe is not None else None
+                out.append(_external(f, dep.name, dep.via, windows, copy))
             elif dep.status == BROKEN:
                 out.append(_broken(f, dep.name, dep.path, dep.via))
     return out
 
 
-def _external(f: ImageFile, name: str, via: str | None, windows: WindowsSystem) -> Finding:
+def _mangled_copies(images: list[ImageFile]) -> dict[str, str]:
+    """Lower-cased unmangled DLL name -> the wheel's hash-mangled copy (delvewheel's
+    ``<name>-<hash>.dll``): what a module importing the plain name does not find."""
+    out: dict[str, str] = {}
+    for f in sorted(images, key=lambda i: i.path):
+        name = LibraryName.parse(posixpath.basename(f.path))
+        if f.pe is not None and name.hash is not None:
+            out.setdefault(name.unmangled.lower(), f.path)
+    return out
+
+
+def _external(
+    f: ImageFile, name: str, via: str | None, windows: WindowsSystem, mangled: str | None = None
+) -> Finding:
     if via == "weak":
         return Finding(
             "info",
@@ -266,10 +298,16 @@ def _external(f: ImageFile, name: str, via: str | None, windows: WindowsSystem) 
             f.path,
         )
     where = "the user's Mac" if f.macho is not None else "the user's Windows"
+    shipped = (
+        f": the wheel ships it only under the mangled name {mangled}, which the import "
+        "does not name"
+        if mangled
+        else ""
+    )
     return Finding(
         "warning",
         "external-library",
-        f"needs {name}, which {where} must provide",
+        f"needs {name}, which {where} must provide{shipped}",
         f.path,
     )
 
@@ -302,22 +340,44 @@ def _broken(f: ImageFile, name: str, path: str | None, via: str | None) -> Findi
 
 
 def windows_tag_findings(
-    images: list[ImageFile], platform: ImagePlatform, windows: WindowsSystem
+    images: list[ImageFile],
+    platform: ImagePlatform,
+    windows: WindowsSystem,
+    unloaded: Collection[str] = (),
 ) -> list[Finding]:
+    """Files of another machine than the tags': an error when an import loads them (an
+    extension module, or a DLL one imports); ``unloaded`` ones (windows.unloaded_foreign)
+    are an info, as Windows never loads them for the wheel's machine."""
     machines = {m for p in platform.filename_platforms if (m := windows.machine_of_tag(p))}
     if not machines:
         return []
     tag = ".".join(platform.filename_platforms)
-    return [
-        Finding(
-            "error",
-            "architecture-mismatch",
-            f"built for {f.pe.arch}; the wheel is tagged {tag}",
-            f.path,
-        )
-        for f in images
-        if f.pe is not None and f.pe.machine not in machines
-    ]
+    out = []
+    for f in images:
+        if f.pe is None or f.pe.machine in machines:
+            continue
+        if f.path in unloaded:
+            out.append(
+                Finding(
+                    "info",
+                    "foreign-architecture-file",
+                    f"built for {f.pe.arch}; the wheel is tagged {tag}, but no import loads it "
+                    "(not an extension module, imported by none of the wheel's modules): only "
+                    "code that picks a file per architecture (ctypes) or runs it as a program "
+                    "uses it; left out of the tag",
+                    f.path,
+                )
+            )
+        else:
+            out.append(
+                Finding(
+                    "error",
+                    "architecture-mismatch",
+                    f"built for {f.pe.arch}; the wheel is tagged {tag}",
+                    f.path,
+                )
+            )
+    return out
 
 
 def system_copy_findings(images: list[ImageFile], windows: WindowsSystem) -> list[Finding]:

@@ -40,6 +40,7 @@ _WINDOWS_PATH = re.compile(
     rb":(?:\\{1,2}|/(?!/))(?:[A-Za-z0-9._+@%~=$() -]+[\\/]{1,2})+[A-Za-z0-9._+@%~=$()-]*"
 )
 _SEPARATORS = re.compile(r"\\{1,2}|/")
+_ESCAPES = frozenset({"n", "r", "t"})  # C:\n is a colon before an escaped newline
 _RUN_TIME_ROOTS = frozenset({"program files", "program files (x86)", "programdata", "windows"})
 _SOURCE_SUFFIX = re.compile(r"\.(?:c|cc|cpp|cxx|h|hh|hpp|hxx|pyx|pxd|pxi|f|f90|cu|rs|s)$", re.I)
 _MAX_HITS = 50_000
@@ -58,10 +59,16 @@ def image_build_paths(
     if pe is None:
         return grouped_build_paths(hits, [(0, size, "strings")])
     spans = sorted((s.offset, s.offset + s.size, s.name or "?") for s in pe.sections if s.size)
-    posix = {h.offset for h in hits}  # ``C:/Users/...`` is the POSIX search's as well
-    windows = [h for h in windows_hits or [] if h.offset + 1 not in posix]
+    windows = windows_hits or []
+    # ``C:/Users/...`` is the POSIX search's ``/Users/...`` as well: kept with its drive letter
+    drives = {h.offset + 1 for h in windows if _is_letter(h.before)}
+    posix = [h for h in hits if h.offset not in drives]
     pdb = {_separators(p) for p in pe.pdb_paths}
-    return grouped_build_paths(hits, spans) + _windows_paths(windows, spans, pdb) + _pdb_paths(pe)
+    return grouped_build_paths(posix, spans) + _windows_paths(windows, spans, pdb) + _pdb_paths(pe)
+
+
+def _is_letter(byte: int) -> bool:
+    return 65 <= byte <= 90 or 97 <= byte <= 122
 
 
 def _pdb_paths(pe: PEFile) -> list[BuildPath]:
@@ -92,7 +99,7 @@ def _windows_paths(
     per_section: dict[str, int] = {}
     for hit in hits:
         span = next((sp for sp in spans if sp[0] <= hit.offset < sp[1]), None)
-        if span is None or not (65 <= hit.before <= 90 or 97 <= hit.before <= 122):
+        if span is None or not _is_letter(hit.before):
             continue
         per_section[span[2]] = per_section.get(span[2], 0) + 1
         if per_section[span[2]] > _MAX_HITS_PER_SECTION:
@@ -120,6 +127,8 @@ def _looks_like_build_path(path: str) -> bool:
     parts = path.split("\\")
     if len(parts) < 3 or parts[1].lower() in _RUN_TIME_ROOTS or "%" in path:
         return False
+    if parts[1] in _ESCAPES or any(p[:1].isspace() or "  " in p for p in parts):
+        return False  # text with escapes: "a Bert model:\\n\\n    - a SEP token"
     if any(_WINDOWS_RANDOM.match(p) for p in parts):
         return True
     return len(parts) >= 5 or bool(_SOURCE_SUFFIX.search(path))

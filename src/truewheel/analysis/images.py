@@ -20,7 +20,13 @@ from truewheel.analysis.report import ImageFile, ImagePlatform
 from truewheel.analysis.resolve import EXTERNAL, installed_path
 from truewheel.analysis.sboms import Declarations
 from truewheel.analysis.scan import ScannedMember
-from truewheel.analysis.windows import dll_managing_dirs, resolve_windows
+from truewheel.analysis.windows import (
+    dll_managing_dirs,
+    pth_startup,
+    resolve_windows,
+    unloaded_foreign,
+    wheel_machines,
+)
 from truewheel.policy.libraries import LibraryTable
 from truewheel.policy.systems import MacSystem, WindowsSystem
 from truewheel.wheel import WheelArchive
@@ -65,7 +71,8 @@ def image_files(
     if system == "macos":
         deps = resolve_macos(machos, mac)
     elif system == "windows":
-        managed = dll_managing_dirs([m.name for m in wheel.files], _loader_code(wheel))
+        names = [m.name for m in wheel.files]
+        managed = dll_managing_dirs(names, _loader_code(wheel), _startup_code(wheel, names))
         tags = [(t.interpreter, t.abi, t.platform) for t in wheel.name.tags]
         deps = resolve_windows(pes, windows, managed, windows.beside_python(tags))
     out = []
@@ -94,6 +101,9 @@ def image_platform(
     judged = [f for f in images if (f.macho if system == "macos" else f.pe) is not None]
     if system is None or not judged:
         return None
+    if system == "windows":  # files of another machine nothing loads do not bound the tag
+        unloaded = unloaded_foreign(judged, wheel_machines(wheel.name.platforms, judged, windows))
+        judged = [f for f in judged if f.path not in unloaded] or judged
     external = sorted(
         {
             d.name
@@ -118,7 +128,10 @@ def image_platform(
     else:
         counts = Counter((f.pe.machine, f.pe.arch) for f in judged if f.pe is not None)
         architectures = sorted(arch for _, arch in counts)
-        machine = counts.most_common(1)[0][0][0]
+        modules = Counter(
+            f.pe.machine for f in judged if f.pe is not None and f.path.lower().endswith(".pyd")
+        )  # the extension modules' machine is the one Python must run on
+        machine = (modules or Counter(m for m, _ in counts.elements())).most_common(1)[0][0]
         computed = next((t for t, m in sorted(windows.tag_machines.items()) if m == machine), None)
     return ImagePlatform(
         system=system,
@@ -138,4 +151,22 @@ def _loader_code(wheel: WheelArchive) -> dict[str, bytes]:
         m.name: wheel.read(m, limit=_LOADER_CODE_LIMIT)
         for m in wheel.files
         if _LOADER_CODE.fullmatch(installed_path(m.name)) and m.file_size <= _LOADER_CODE_LIMIT
+    }
+
+
+def _startup_code(wheel: WheelArchive, names: list[str]) -> dict[str, bytes]:
+    """The import lines of the install root's ``.pth`` files and the modules they import
+    (see windows.pth_startup)."""
+    small = {m.name: m for m in wheel.files if m.file_size <= _LOADER_CODE_LIMIT}
+    pth = {
+        name: wheel.read(m, limit=_LOADER_CODE_LIMIT)
+        for name, m in small.items()
+        if "/" not in (path := installed_path(name)) and path.endswith(".pth")
+    }
+    if not pth:
+        return {}
+    lines, modules = pth_startup(names, pth)
+    return {
+        **lines,
+        **{n: wheel.read(small[n], limit=_LOADER_CODE_LIMIT) for n in modules if n in small},
     }

@@ -10,9 +10,10 @@ Each slice of a fat file is resolved on its own; a file's dependency is as bad
 as its worst slice makes it.
 
 A wheel tagged ``macosx_X_Y_ARCH`` is installed by pip on every macOS from X.Y
-on that runs ARCH; a slice loads only from its minimum OS on.  A slice fails
-somewhere the tag lets it be installed when its minimum is newer than both the
-tag's version and the oldest macOS its architecture exists on (arm64: 11.0).
+on that runs ARCH; a slice is built to run from its minimum OS on (dyld does not
+check that minimum, but the code may bind symbols an older macOS lacks).  A slice
+is at risk somewhere the tag lets it be installed when its minimum is newer than
+both the tag's version and the oldest macOS its architecture exists on (arm64: 11.0).
 """
 
 from __future__ import annotations

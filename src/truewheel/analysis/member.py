@@ -6,7 +6,10 @@ version strings, and the byte ranges the ELF, Mach-O or PE reader will ask for
 are kept; nothing else stays in memory.  Mach-O and PE files say what they
 need in stages (a fat header, then each slice's load commands; the PE headers,
 then the directories, then the names they point to): the reader is asked
-again as the stream reaches each range (:class:`_Following`).
+again as the stream reaches each range (:class:`_Following`).  For a library whose
+family keeps its version behind an exported symbol (GMP's ``__gmp_version``), the
+export tables and the sections literals live in are kept as well, so that reading the
+symbol costs no extra pass, or one when its code lies past what was kept.
 
 For ELF, which ranges those are is known only as the file goes by: the ELF
 and program headers (first bytes) name the dynamic and note segments and the
@@ -38,7 +41,9 @@ from truewheel.elf.reader import ElfLayout
 from truewheel.elf.source import ByteSource, RangeSet, SparseSource, Unavailable
 from truewheel.errors import BinaryError, ElfError, InputError, MachOError, PEError
 from truewheel.macho import MachOFile, is_macho, read_macho, slice_ranges
+from truewheel.macho import symbols as macho_symbols
 from truewheel.pe import PEFile, is_pe, pe_ranges, pe_tables, read_pe
+from truewheel.pe import symbols as pe_symbols
 
 if TYPE_CHECKING:
     from truewheel.elf.buildpaths import BuildPath
@@ -64,6 +69,8 @@ _MISS_WINDOW = 64 << 10
 _MAX_PASSES = 8
 _IMAGE_HEAD = 1 << 20
 _IMAGE_WINDOW = 256 << 10
+# Passes after which a Mach-O or PE version symbol is given up rather than the file failed.
+_SYMBOL_PASSES = 4
 
 Stream = Callable[[], Iterator[bytes]]
 """Opens the file's bytes from the start, as chunks in order (called once per pass)."""
@@ -188,7 +195,9 @@ class _Analysis:
             if position == 0:
                 if is_elf(chunk[:4]):
                     self.source, tables_at, ready_at = self._start(chunk)
-                elif (image := _Following.start(chunk, size)) is not None:
+                elif (
+                    image := _Following.start(chunk, size, self._wants_symbol, self.name)
+                ) is not None:
                     self.image, self.source = image, image.source
                 elif not hashers:
                     return
@@ -233,6 +242,13 @@ class _Analysis:
             self.versions.finish()
             if self.windows_paths is not None:
                 self.windows_paths.finish()
+
+    def _wants_symbol(self) -> bool:
+        """Whether this file's family may need its version symbol read (Mach-O and PE)."""
+        if not self.deep or self.libraries is None:
+            return False
+        family = self.libraries.family_of(self.name)
+        return family is not None and bool(family.version_symbol)
 
     def _start(self, head: bytes) -> tuple[SparseSource, int | None, int | None]:
         """What to keep, judged from the first chunk; and when the tables can be located."""
@@ -309,7 +325,13 @@ class _Analysis:
             return
         from truewheel.analysis.image_paths import image_build_paths
 
-        facts.versions = self.libraries.found_versions(self.name, self.versions)
+        image = facts.macho or facts.pe
+        try:
+            facts.versions = self.libraries.found_versions(self.name, self.versions, image, source)
+        except Unavailable:
+            if facts.passes < _SYMBOL_PASSES:
+                raise
+            facts.versions = self.libraries.found_versions(self.name, self.versions)
         windows_hits = self.windows_paths.hits if self.windows_paths is not None else []
         facts.build_paths = image_build_paths(facts.size, facts.pe, self.paths.hits, windows_hits)
 
@@ -318,12 +340,15 @@ class _Analysis:
         wanted = RangeSet(iter(self.source.wanted))
         end = min(missing.offset + max(missing.size, _MISS_WINDOW), self.facts.size)
         wanted.add(missing.offset, end)
-        if self.image is None:
-            try:  # with the section table at hand, ask for the small sections at once
+        try:
+            if self.image is None:  # with the section table at hand, ask for the small sections
                 for offset, size in ElfFile.small_sections(self.source):
                     wanted.add(offset, offset + size)
-            except (Unavailable, ElfError):
-                pass
+            elif self.image.symbols is not None:  # and what a version symbol lookup reads
+                for offset, size in self.image.symbols(self.source):
+                    wanted.add(offset, offset + size)
+        except (Unavailable, BinaryError):
+            pass
         self._read_again(_clip(wanted, self.facts.size))
 
     def _read_again(self, wanted: RangeSet, search: VersionSearch | None = None) -> None:
@@ -344,6 +369,28 @@ class _Analysis:
         if search is not None:
             search.finish()
         self.source = source
+
+
+_DLL_SUFFIXES = (".pyd", ".dll", ".exe")
+_MACHO_SUFFIXES = (".so", ".dylib")
+_FAT_MAGICS = (b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf")
+
+
+def claimed_format(name: str, head: bytes) -> type[BinaryError] | None:
+    """The format a file's name and first bytes claim, however broken its headers.
+
+    A ``.pyd``/``.dll``/``.exe`` that starts with ``MZ`` is a PE image and a ``.so`` or
+    ``.dylib`` that starts with the universal magic a Mach-O file, even when the headers
+    that prove it are corrupt (an ``e_lfanew`` past the end, a slice count of 65535):
+    such a file must fail as a malformed binary, not pass as a data file.  (``CAFEBABE``
+    alone also starts a Java class, which is why the name must agree.)
+    """
+    lower = name.lower()
+    if lower.endswith(_DLL_SUFFIXES) and head[:2] == b"MZ":
+        return PEError
+    if (lower.endswith(_MACHO_SUFFIXES) or ".so." in lower) and head[:4] in _FAT_MAGICS:
+        return MachOError
+    return None
 
 
 def _clip(ranges: RangeSet, size: int) -> RangeSet:
@@ -367,18 +414,38 @@ class _Following:
     kept when the stream gets there, and the stage is asked again past it.  A range
     that already went by is left to a second pass (``_keep_more``)."""
 
-    def __init__(self, format: type[BinaryError], stages: tuple[_Stage, ...], size: int) -> None:
+    def __init__(
+        self,
+        format: type[BinaryError],
+        stages: tuple[_Stage, ...],
+        size: int,
+        symbols: _Stage | None = None,
+    ) -> None:
         self.format = format
         self.stages = list(stages)
+        self.symbols = symbols  # what a version symbol lookup reads, also asked on a miss
         self.source = SparseSource(size, RangeSet([(0, min(size, _IMAGE_HEAD))]), format)
         self.waiting_until = 0
 
     @classmethod
-    def start(cls, head: bytes, size: int) -> _Following | None:
-        if is_macho(head):
-            return cls(MachOError, (slice_ranges,), size)
-        if is_pe(head):
-            return cls(PEError, (pe_ranges, pe_tables), size)
+    def start(
+        cls,
+        head: bytes,
+        size: int,
+        symbols: Callable[[], bool] = lambda: False,
+        name: str = "",
+    ) -> _Following | None:
+        """``symbols()``: also keep what a version symbol lookup reads (tables, data sections;
+        asked only of a Mach-O or PE file, since the family lookup costs a scan of the table):
+        only the sections after the headers can still be kept, so that stage comes early.
+        A file named and begun like a binary is read as one (see :func:`claimed_format`)."""
+        claimed = claimed_format(name, head)
+        if is_macho(head) or claimed is MachOError:
+            extra = macho_symbols.symbol_ranges if symbols() else None
+            return cls(MachOError, (slice_ranges, *([extra] if extra else [])), size, extra)
+        if is_pe(head) or claimed is PEError:
+            extra = pe_symbols.symbol_ranges if symbols() else None
+            return cls(PEError, (pe_ranges, *([extra] if extra else []), pe_tables), size, extra)
         return None
 
     def follow(self, position: int) -> None:

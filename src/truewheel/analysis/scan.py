@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from truewheel.analysis.member import analyze_stream
+from truewheel.analysis.member import analyze_stream, claimed_format
 from truewheel.elf import ElfFile, is_elf
 from truewheel.errors import TruewheelError
 from truewheel.macho import MachOFile, is_macho
@@ -197,7 +197,9 @@ def _scan_native(
         head = wheel.zip.read_head(member, _HEAD_BYTES)
     except TruewheelError as exc:
         raise exc.located(path=wheel.path, member=member.name) from None
-    native = is_elf(head) or is_macho(head) or is_pe(head)
+    native = (
+        is_elf(head) or is_macho(head) or is_pe(head) or bool(claimed_format(member.name, head))
+    )
     return _scan_one(wheel, member, libraries) if native else None
 
 

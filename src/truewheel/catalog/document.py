@@ -62,6 +62,8 @@ def scan_document(report: ScanReport, errors: list[TruewheelError]) -> dict[str,
                 "name": g.name,
                 "library": g.library,
                 "library_version": g.library_version,
+                "format": g.format,
+                "architecture": g.architecture,
                 "projects": g.projects,
                 "builds": [
                     {"sha256": sha, "copies": [_copy_json(c) for c in copies]}

@@ -2,22 +2,37 @@
 
 Each executor takes tasks and yields :class:`UnitFacts` as units finish, in any
 order; the caller stores them as they come, so a long scan makes progress in the
-catalog and an interrupted one keeps what finished.
+catalog and an interrupted one keeps what finished.  :func:`map_local` and
+:func:`map_dask` are the same machinery for any module-level function (``verify --index``
+runs whole releases on them).
 """
 
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from typing import TypeVar
 
 from truewheel.catalog.extract import installed_facts, wheel_facts
 from truewheel.catalog.model import UnitFacts, UnitKey
 from truewheel.catalog.sources import InstalledDist
 from truewheel.errors import InputError
 
-__all__ = ["Task", "check_dask_address", "run_dask", "run_local", "scan_task"]
+__all__ = [
+    "Task",
+    "check_dask_address",
+    "map_dask",
+    "map_local",
+    "run_dask",
+    "run_local",
+    "scan_task",
+]
+
+T = TypeVar("T")
+R = TypeVar("R")
+_PRELOAD = ("truewheel.catalog.executors",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,24 +76,41 @@ def run_local(tasks: Sequence[Task], workers: int) -> Iterator[UnitFacts]:
         for task in ordered:
             yield scan_task(task, threads=threads)
         return
+    yield from map_local(scan_task, ordered, workers, _failed_unit, _PRELOAD)
+
+
+def map_local(
+    function: Callable[[T], R],
+    items: Sequence[T],
+    workers: int,
+    failed: Callable[[T, BaseException], R],
+    preload: Sequence[str] = (),
+) -> Iterator[R]:
+    """``function`` over ``items`` (in their order of submission) on ``workers`` processes
+    of a fork server that imported ``preload`` once; results as they finish.
+
+    ``function`` must be a module-level function (it is pickled).  A worker that dies or
+    raises something unplanned becomes ``failed(item, exception)``, so one bad item
+    never loses the others.  ``verify --index`` runs on this as ``scan`` does.
+    """
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["truewheel.catalog.executors"])
+    context.set_forkserver_preload(list(preload))
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         # Keep a bounded window in flight so results stream back as the largest finish.
-        pending: dict[Future[UnitFacts], Task] = {}
-        queue = iter(ordered)
-        for task in queue:
-            pending[pool.submit(scan_task, task)] = task
+        pending: dict[Future[R], T] = {}
+        queue = iter(items)
+        for item in queue:
+            pending[pool.submit(function, item)] = item
             if len(pending) >= workers * 4:
                 break
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                task = pending.pop(future)
-                yield _result(future, task)
+                item = pending.pop(future)
+                yield _outcome(future, item, failed)
                 following = next(queue, None)
                 if following is not None:
-                    pending[pool.submit(scan_task, following)] = following
+                    pending[pool.submit(function, following)] = following
 
 
 def _need_distributed() -> None:
@@ -113,6 +145,18 @@ def check_dask_address(address: str) -> None:
 
 def run_dask(tasks: Sequence[Task], address: str, timeout: float = 30.0) -> Iterator[UnitFacts]:
     """Run on an existing Dask distributed cluster; workers must see the same paths."""
+    yield from map_dask(scan_task, _ordered(tasks), address, _failed_unit, timeout)
+
+
+def map_dask(
+    function: Callable[[T], R],
+    items: Sequence[T],
+    address: str,
+    failed: Callable[[T, BaseException], R],
+    timeout: float = 30.0,
+) -> Iterator[R]:
+    """``function`` over ``items`` on the Dask scheduler at ``address``; results as they
+    finish, a lost or broken task as ``failed(item, exception)``."""
     check_dask_address(address)
     from distributed import Client, as_completed
 
@@ -122,20 +166,23 @@ def run_dask(tasks: Sequence[Task], address: str, timeout: float = 30.0) -> Iter
         # OSError: unreachable within the timeout; TypeError: tls:// without TLS settings
         raise InputError(f"cannot reach the Dask scheduler ({exc})", path=address) from exc
     with client:
-        ordered = _ordered(tasks)
-        futures = client.map(scan_task, ordered, pure=False)
-        by_key = {f.key: t for f, t in zip(futures, ordered, strict=True)}
+        futures = client.map(function, list(items), pure=False)
+        by_key = {f.key: item for f, item in zip(futures, items, strict=True)}
         for future in as_completed(futures):  # type: ignore[no-untyped-call]
-            yield _result(future, by_key[future.key])
+            yield _outcome(future, by_key[future.key], failed)
             future.release()
 
 
-def _result(future: object, task: Task) -> UnitFacts:
-    """The unit, or a failed unit if the worker itself broke (a crash, a lost worker)."""
+def _outcome(future: object, item: T, failed: Callable[[T, BaseException], R]) -> R:
+    """The result, or ``failed`` if the worker itself broke (a crash, a lost worker)."""
     try:
         return future.result()  # type: ignore[attr-defined, no-any-return]
     except Exception as exc:  # the worker died or raised something unplanned
-        kind = "wheel" if task.wheel is not None else "installed"
-        env = task.dist.site if task.dist is not None else None
-        message = f"{task.path}: worker failed: {type(exc).__name__}: {exc}"
-        return UnitFacts(key=UnitKey(kind, task.path, -1, -1, "", env), error=message)
+        return failed(item, exc)
+
+
+def _failed_unit(task: Task, exc: BaseException) -> UnitFacts:
+    kind = "wheel" if task.wheel is not None else "installed"
+    env = task.dist.site if task.dist is not None else None
+    message = f"{task.path}: worker failed: {type(exc).__name__}: {exc}"
+    return UnitFacts(key=UnitKey(kind, task.path, -1, -1, "", env), error=message)

@@ -19,7 +19,8 @@ from truewheel.wheel import ZipMember
 
 __all__ = ["identity_columns", "image_facts", "image_kind", "image_library"]
 
-_DLL_MAJOR = re.compile(r"-[0-9]+$")
+# MinGW's ``libgmp-10`` and CMake's ``libflint.24.0.0``: the ABI version, not the name.
+_DLL_MAJOR = re.compile(r"-[0-9]+$|\.[0-9][0-9.]*$")
 
 
 def image_facts(f: ImageFile, member: ZipMember) -> NativeFacts:

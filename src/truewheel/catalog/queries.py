@@ -54,6 +54,8 @@ class Copy:
     toolchain: str | None
     library_version: str | None
     soname: str | None
+    format: str  # "elf", "macho" or "pe"
+    architecture: str  # the platform-tag architecture; a fat Mach-O's slices joined by "+"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +74,16 @@ class DuplicateGroup:
 
 @dataclass(frozen=True, slots=True)
 class BuildGroup:
-    """One library at one version, present as more than one distinct build."""
+    """One library at one version for one format and architecture, present as more
+    than one distinct build.  Copies for other platforms are never one build: libpng
+    1.6.37 for macOS arm64 and for Windows amd64 are two groups, not two builds."""
 
     family: str
     name: str
     library: str
     library_version: str
+    format: str
+    architecture: str
     builds: tuple[tuple[str, tuple[Copy, ...]], ...]  # (sha256, copies) per build
 
     @property
@@ -141,6 +147,8 @@ def _copy(row: sqlite3.Row) -> Copy:
         toolchain=row["toolchain"],
         library_version=row["library_version"],
         soname=row["soname"],
+        format=row["format"],
+        architecture=row["architecture"],
     )
 
 
@@ -189,31 +197,42 @@ def duplicate_groups(db: sqlite3.Connection, selection: Selection) -> list[Dupli
 
 
 def build_groups(db: sqlite3.Connection, selection: Selection) -> list[BuildGroup]:
-    """One third-party library at one known version in more than one distinct build.
+    """One third-party library at one known version in more than one distinct build
+    for one format and architecture.
 
     The identity is the family, the library's own name (``libavcodec`` and
-    ``libavformat`` are both FFmpeg, but not builds of one another) and the version;
-    groups that span the most projects come first.
+    ``libavformat`` are both FFmpeg, but not builds of one another), the version and
+    the platform the copy loads on (format, architecture): the same library on
+    several platforms is :func:`family_totals`' and :func:`version_spreads`' to show.
+    Groups that span the most projects come first.
     """
     rows = _rows(
         db,
         f"""
         WITH sel AS ({_SELECTED}
             AND f.family IS NOT NULL AND f.first_party = 0 AND f.library_version IS NOT NULL)
-        SELECT * FROM sel WHERE (family, library, library_version) IN (
-            SELECT family, library, library_version FROM sel
-            GROUP BY family, library, library_version HAVING COUNT(DISTINCT sha256) > 1
+        SELECT * FROM sel WHERE (family, library, library_version, format, architecture) IN (
+            SELECT family, library, library_version, format, architecture FROM sel
+            GROUP BY family, library, library_version, format, architecture
+            HAVING COUNT(DISTINCT sha256) > 1
         )
-        ORDER BY family, library, library_version, sha256, project, project_version, unit_path, path
+        ORDER BY family, library, library_version, format, architecture, sha256, project,
+            project_version, unit_path, path
         """,
         selection,
     )
-    grouped: dict[tuple[str, str, str], dict[str, list[Copy]]] = defaultdict(
+    grouped: dict[tuple[str, str, str, str, str], dict[str, list[Copy]]] = defaultdict(
         lambda: defaultdict(list)
     )
     names: dict[str, str] = {}
     for row in rows:
-        key = (row["family"], row["library"], row["library_version"])
+        key = (
+            row["family"],
+            row["library"],
+            row["library_version"],
+            row["format"],
+            row["architecture"],
+        )
         grouped[key][row["sha256"]].append(_copy(row))
         names[row["family"]] = row["family_name"] or row["family"]
     result = [
@@ -222,11 +241,13 @@ def build_groups(db: sqlite3.Connection, selection: Selection) -> list[BuildGrou
             names[family],
             library,
             version,
+            fmt,
+            arch,
             tuple((sha, tuple(copies)) for sha, copies in builds.items()),
         )
-        for (family, library, version), builds in grouped.items()
+        for (family, library, version, fmt, arch), builds in grouped.items()
     ]
-    result.sort(key=lambda g: (-len(g.projects), -len(g.builds), g.family, g.library))
+    result.sort(key=lambda g: (-len(g.projects), -len(g.builds), g.family, g.library, g.format))
     return result
 
 

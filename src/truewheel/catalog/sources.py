@@ -89,7 +89,7 @@ def find_sources(arguments: list[str], *, include_running: bool = False) -> Sour
         if site_dirs:
             sites.extend(site_dirs)
         else:
-            wheels.extend(_wheels_under(path))
+            wheels.extend(wheels_under(path))
     if include_running:
         sites.extend(running_environment())
     seen: set[str] = set()
@@ -190,7 +190,7 @@ def _listdir(path: Path) -> list[Path]:
         raise InputError(f"cannot read ({exc.strerror})", path=str(path)) from exc
 
 
-def _wheels_under(root: Path) -> Iterator[str]:
+def wheels_under(root: Path) -> Iterator[str]:
     """Every ``*.whl`` below ``root``, sorted, without following links to directories.
 
     Walked with an explicit stack (``os.walk`` recurses, and a directory thousands of

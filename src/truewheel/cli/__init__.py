@@ -110,7 +110,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @cli.command("inspect")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option(
-    "--json", "as_json", is_flag=True, help="Print the JSON document (schema: docs/json-schema.md)."
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the JSON document (its schema: docs/json-schema.md in the repository).",
 )
 @click.option(
     "-o",
@@ -146,7 +149,9 @@ def inspect_command(
 ) -> Outcome:
     """What is really inside these wheels, and will they work?
 
-    PATHS are wheel files or directories (every *.whl inside).
+    PATHS are wheel files or directories (every *.whl below them).  Linux (ELF),
+    macOS (Mach-O) and Windows (PE) wheels are each judged by their platform's
+    loader and tag rules.
 
     \b
     Exit status: 0 no finding at or above --fail-on; 1 such findings; 2 a wheel
@@ -499,15 +504,64 @@ def scan_command(
 
 
 @cli.command("verify")
-@click.argument("wheel", type=click.Path(path_type=str))
+@click.argument("inputs", nargs=-1, metavar="[WHEEL [NAME==VERSION] | SOURCES...]")
 @click.option(
     "--sdist",
-    required=True,
+    default=None,
     type=click.Path(path_type=str),
-    help="The sdist the wheel claims to come from (.tar.gz or .zip).",
+    help="The sdist the wheel claims to come from (.tar.gz or .zip); without it, the "
+    "sdist of NAME==VERSION (default: the wheel's own) is fetched from the index.",
+)
+@click.option(
+    "--release",
+    metavar="DIR",
+    default=None,
+    type=click.Path(path_type=str),
+    help="Verify a release: DIR holds the sdist and every wheel of one version.",
+)
+@click.option(
+    "--index",
+    "index",
+    is_flag=True,
+    help="SOURCES are directory trees of releases or files of NAME==VERSION lines; "
+    "one table row per release.",
+)
+@click.option(
+    "--index-url",
+    metavar="URL",
+    default=None,
+    help="Simple API to fetch releases from [default: $PIP_INDEX_URL or PyPI].",
+)
+@click.option(
+    "-j",
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="With --index: local worker processes [default: 1].",
+)
+@click.option(
+    "--dask",
+    "dask_address",
+    metavar="ADDRESS",
+    default=None,
+    help="With --index: run on this Dask scheduler (tcp://host:8786).",
+)
+@click.option(
+    "--dask-timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for the Dask scheduler.",
 )
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the JSON report (docs/json-schema.md)."
+)
+@click.option("--csv", "as_csv", is_flag=True, help="With --index: print the table as CSV.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Write the report to this file (atomically) instead of stdout.",
 )
 @click.option(
     "-v", "--verbose", is_flag=True, help="List every member and every note, diffs in full."
@@ -515,23 +569,32 @@ def scan_command(
 @click.option(
     "--rebuild",
     is_flag=True,
-    help="Also build SDIST here (truewheel build), repair it as WHEEL was, compare every member.",
+    help="With --sdist: also build SDIST here (truewheel build), repair it as WHEEL was, "
+    "compare every member.",
 )
-def verify_command(wheel: str, sdist: str, as_json: bool, verbose: bool, rebuild: bool) -> Outcome:
-    """Does WHEEL come from SDIST?  Metadata and every member, without building.
+def verify_command(inputs: tuple[str, ...], **options: Any) -> Outcome:
+    """Does a wheel come from its sdist?  Metadata and every member, without building.
 
     \b
-    Exit status: 0 the wheel corresponds to the sdist; 1 findings (metadata that
-    PEP 643 says must match and does not, a file-name tag WHEEL does not list,
-    code that differs from the sdist or that nothing in it accounts for), or with
-    --rebuild a rebuild that does not reproduce the wheel; 2 bad input or usage,
-    or a sdist that does not build here; 3 internal error.
+    truewheel verify WHEEL --sdist SDIST [--rebuild]
+    truewheel verify WHEEL [NAME==VERSION]   (the sdist fetched from the index)
+    truewheel verify --release DIR           (an sdist and all wheels of one version)
+    truewheel verify --index SOURCES...      (many releases, one row each)
+
+    \b
+    Exit status: 0 the wheel (or every release) corresponds to the sdist; 1 findings
+    (metadata that PEP 643 says must match and does not, a file-name tag WHEEL does
+    not list, code that differs from the sdist or that nothing in it accounts for,
+    wheels of one release that disagree, a tag the content contradicts), or with
+    --rebuild a rebuild that does not reproduce the wheel; 2 bad input, usage, a
+    release that could not be read or fetched, or a sdist that does not build here
+    (no -o file is written); 3 internal error.
     """
-    from truewheel.cli._verify import run_verify
+    from truewheel.cli._verify_modes import run_verify_modes
 
     imported()
 
-    return run_verify(wheel, sdist, as_json=as_json, verbose=verbose, rebuild=rebuild)
+    return run_verify_modes(inputs, **options)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,6 +9,7 @@ from typing import TextIO
 
 from truewheel.analysis.inspector import Inspector
 from truewheel.analysis.report import WheelReport
+from truewheel.catalog.sources import wheels_under
 from truewheel.cli import working_on
 from truewheel.cli._outcome import Outcome, fails_on
 from truewheel.cli._output import prepare_output
@@ -19,7 +20,7 @@ _PROGRESS_BYTES = 32 * 2**20
 
 
 def expand_paths(paths: tuple[str, ...]) -> tuple[list[Path], list[TruewheelError]]:
-    """Files as given; directories become every ``*.whl`` inside (sorted).
+    """Files as given; directories become every ``*.whl`` below them, as for ``scan``.
 
     Only names are gathered here (``stat``, never ``open``): whether each is a
     regular file and a wheel is for the reader to say, so a FIFO or a device
@@ -30,7 +31,11 @@ def expand_paths(paths: tuple[str, ...]) -> tuple[list[Path], list[TruewheelErro
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(path.glob("*.whl"))
+            try:
+                found = [Path(p) for p in wheels_under(path)]
+            except InputError as exc:
+                errors.append(exc)
+                continue
             if not found:
                 errors.append(InputError("directory holds no .whl files", path=raw))
             wheels.extend(found)

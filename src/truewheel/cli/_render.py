@@ -8,6 +8,7 @@ short row.
 
 from __future__ import annotations
 
+import os
 from collections import Counter, defaultdict
 from typing import TextIO
 
@@ -26,10 +27,13 @@ _MAX_IN_CELL = 12
 
 
 def make_console(file: TextIO) -> Console:
-    """A terminal gets its own width and colours; a pipe or file gets 120 plain columns."""
+    """A terminal gets its own width and colours; a pipe or file gets plain text, 120
+    columns unless ``COLUMNS`` says otherwise."""
     if file.isatty():
         return Console(file=file)
-    return Console(file=file, width=120, no_color=True, highlight=False)
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() and 40 <= int(columns) <= 1000 else 120
+    return Console(file=file, width=width, no_color=True, highlight=False)
 
 
 def render_reports(
@@ -86,17 +90,23 @@ def _render_summary(console: Console, r: WheelReport, limit: int | None) -> None
     share = r.vendored_bytes / r.native_bytes if r.native_bytes else 0.0
     grid.add_row(
         "members",
-        f"{r.member_count} files, {_size(r.total_bytes)} ({_size(r.compressed_bytes)} compressed)",
+        f"{_count(r.member_count, 'file')}, {_size(r.total_bytes)} "
+        f"({_size(r.compressed_bytes)} compressed)",
     )
     if r.native_files or r.images:
         kinds = Counter(["ELF"] * len(r.native_files) + [_FORMAT[f.format] for f in r.images])
-        files = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        files = ", ".join(_count(n, f"{kind} file") for kind, n in sorted(kinds.items()))
         grid.add_row(
             "native",
-            f"{files} files, {_size(r.native_bytes)}; "
+            f"{files}, {_size(r.native_bytes)}; "
             f"vendored third-party: {_size(r.vendored_bytes)} ({share:.0%})",
         )
     console.print(grid)
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 PE file``, ``6 PE files``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _merge_same_message(findings: list[Finding]) -> list[tuple[Finding, int]]:

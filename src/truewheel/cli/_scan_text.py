@@ -16,6 +16,8 @@ from truewheel.commands.scan import ScanReport
 
 __all__ = ["render_text"]
 
+_PLATFORM = {"elf": "ELF", "macho": "Mach-O", "pe": "PE"}
+
 
 def size(n: int | None) -> str:
     if n is None:
@@ -61,12 +63,13 @@ def render_text(report: ScanReport, *, top: int = 10) -> str:
     s, run = report.summary, report.run
     units = []
     if s.wheels:
-        units.append(f"{s.wheels:,} wheels")
+        units.append(f"{s.wheels:,} wheel{'' if s.wheels == 1 else 's'}")
     if s.installed:
-        units.append(f"{s.installed:,} installed distributions")
+        units.append(f"{s.installed:,} installed distribution{'' if s.installed == 1 else 's'}")
     out = [
         f"## truewheel scan: {' and '.join(units) or 'nothing'} "
-        f"({s.with_native:,} with native code, {s.projects:,} projects)",
+        f"({s.with_native:,} with native code, {s.projects:,} project"
+        f"{'' if s.projects == 1 else 's'})",
         "",
         f"- Native files: {s.native_files:,}, {size(s.native_bytes)} unpacked, "
         f"{size(s.unique_native_bytes)} of them unique",
@@ -117,11 +120,12 @@ def render_text(report: ScanReport, *, top: int = 10) -> str:
                 (
                     f"{b.name}: `{b.library}`",
                     b.library_version,
+                    f"{_PLATFORM[b.format]} {b.architecture}",
                     len(b.builds),
                     "; ".join(shown[:4]) + more,
                 )
             )
-        out += _table(("library", "version", "builds", "where [toolchain]"), rows)
+        out += _table(("library", "version", "platform", "builds", "where [toolchain]"), rows)
     if report.versions:
         out += ["", "### " + _shown(len(report.versions), top, "Same library, different versions")]
         out.append("")

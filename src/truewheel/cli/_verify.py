@@ -42,7 +42,9 @@ def render(report: VerifyReport, verbose: bool = False) -> list[str]:
     findings = [f for f in report.findings if f.severity == "finding"]
     notes = [f for f in report.findings if f.severity == "note"]
     verdict = (
-        "corresponds" if report.corresponds else f"DOES NOT CORRESPOND ({len(findings)} findings)"
+        "corresponds"
+        if report.corresponds
+        else f"DOES NOT CORRESPOND ({len(findings)} finding{'' if len(findings) == 1 else 's'})"
     )
     lines = [
         f"wheel: {report.wheel}",

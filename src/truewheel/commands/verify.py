@@ -11,8 +11,20 @@ import dataclasses
 import os
 
 from truewheel.verify import VerifyReport, verify_wheel
+from truewheel.verify.index import verify_index
+from truewheel.verify.release import release_in, verify_release_files
+from truewheel.verify.release_model import IndexReport, ReleaseReport
+from truewheel.verify.remote import spec_of_wheel, verify_against_index
 
-__all__ = ["VerifyReport", "verify"]
+__all__ = [
+    "IndexReport",
+    "ReleaseReport",
+    "VerifyReport",
+    "verify",
+    "verify_fetched",
+    "verify_index",
+    "verify_release",
+]
 
 
 def verify(
@@ -33,3 +45,14 @@ def verify(
         (*report.findings, *findings), key=lambda f: (f.severity != "finding", f.member is not None)
     )
     return dataclasses.replace(report, rebuild=result, findings=tuple(merged))
+
+
+def verify_release(directory: str | os.PathLike[str]) -> ReleaseReport:
+    """``--release DIR``: the sdist and every wheel of one version in ``directory``."""
+    return verify_release_files(release_in(directory))
+
+
+def verify_fetched(wheel: str | os.PathLike[str], spec: str | None, index: str) -> VerifyReport:
+    """``wheel`` against the sdist of ``spec`` (default: the wheel's own name and version)
+    as the index serves it; offline or not found is an InputError (exit 2)."""
+    return verify_against_index(wheel, spec or spec_of_wheel(wheel), index)

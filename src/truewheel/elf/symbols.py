@@ -3,15 +3,17 @@
 Some libraries carry their version only behind an exported symbol: the symbol
 is the string (``array``), points to it (``pointer``, resolved through the
 RELATIVE relocation the dynamic linker would apply), or is a function that
-returns a literal (``function``: ``lea rel32(%rip),%rax; ret`` on x86-64).
-Only the ELF64 little-endian layout of x86-64 and aarch64 is decoded; other
-files simply yield no string.
+returns a literal (``function``: ``lea rel32(%rip),%rax; ret`` on x86-64,
+``adrp x0; add x0; ret`` on aarch64, see :mod:`truewheel._literal`).  Only the
+ELF64 little-endian layout of x86-64 and aarch64 is decoded; other files simply
+yield no string.
 """
 
 from __future__ import annotations
 
 import struct
 
+from truewheel._literal import CODE_BYTES, returned_address
 from truewheel.elf.reader import ElfFile
 from truewheel.elf.source import ByteSource
 
@@ -23,9 +25,8 @@ _POINTER = struct.Struct("<Q")
 _MAX_STRING = 256
 # The symbol and relocation tables read whole; larger ones (a crafted size) are cut.
 _MAX_TABLE = 64 << 20
-# Optional prologues before ``lea rel32(%rip),%rax``: endbr64, push %rbp; mov %rsp,%rbp
-_PROLOGUES = (b"", b"\xf3\x0f\x1e\xfa", b"\x55\x48\x89\xe5", b"\xf3\x0f\x1e\xfa\x55\x48\x89\xe5")
-_LEA_RAX = b"\x48\x8d\x05"
+# ELF architecture -> the name truewheel._literal decodes it under
+_CODE = {"x86_64": "x86_64", "aarch64": "arm64"}
 
 
 def exported_string(elf: ElfFile, source: ByteSource, symbol: str, kind: str) -> str | None:
@@ -40,8 +41,8 @@ def exported_string(elf: ElfFile, source: ByteSource, symbol: str, kind: str) ->
     if kind == "pointer":
         target = _pointer_at(elf, source, address)
         return _string_at(elf, source, target) if target else None
-    if kind == "function" and elf.architecture == "x86_64":
-        return _string_at(elf, source, _lea_target(elf, source, address) or 0)
+    if kind == "function" and elf.architecture in _CODE:
+        return _string_at(elf, source, _returned(elf, source, address) or 0)
     return None
 
 
@@ -93,14 +94,9 @@ def _pointer_at(elf: ElfFile, source: ByteSource, address: int) -> int | None:
     return None
 
 
-def _lea_target(elf: ElfFile, source: ByteSource, address: int) -> int | None:
+def _returned(elf: ElfFile, source: ByteSource, address: int) -> int | None:
     offset = elf.offset_of(address)
-    if offset is None or offset + 16 > source.size:
+    if offset is None or offset + 8 > source.size:
         return None
-    code = source.read(offset, 16, "code")
-    for prologue in _PROLOGUES:
-        lea = len(prologue)
-        if code.startswith(prologue + _LEA_RAX) and len(code) >= lea + 7:
-            rel32 = struct.unpack_from("<i", code, lea + 3)[0]
-            return address + lea + 7 + int(rel32)
-    return None
+    code = source.read(offset, min(CODE_BYTES, source.size - offset), "code")
+    return returned_address(_CODE[elf.architecture], code, address)

@@ -21,9 +21,17 @@ from truewheel.elf import ElfFile
 from truewheel.elf.search import StreamSearch
 from truewheel.elf.source import ByteSource
 from truewheel.elf.symbols import exported_string
+from truewheel.macho import MachOFile
+from truewheel.macho import symbols as macho_symbols
+from truewheel.pe import PEFile
+from truewheel.pe import symbols as pe_symbols
 from truewheel.policy._data import load_table
 
-__all__ = ["Family", "LibraryName", "LibraryTable", "VersionEvidence"]
+__all__ = ["SINGLETON_CATEGORIES", "Family", "LibraryName", "LibraryTable", "VersionEvidence"]
+
+#: Categories of runtimes of which a process must load exactly one copy (two OpenMP or BLAS
+#: runtimes make two thread pools; two MPI or CUDA runtimes two states).
+SINGLETON_CATEGORIES = frozenset({"openmp", "blas", "lapack", "cuda-runtime", "mpi"})
 
 _HASH_SUFFIX = re.compile(r"-(?:[0-9a-f]{8}|[0-9a-f]{32})$")
 _PART = r"\.[0-9A-Za-z_]+"
@@ -211,13 +219,28 @@ class LibraryTable:
         )
         return [VersionEvidence(family.id, found[0], found[1])] if found else []
 
-    def found_versions(self, member: str, search: VersionSearch) -> list[VersionEvidence]:
-        """The version of a Mach-O or PE library: from its strings, else its file name
-        (their symbol tables and toolchain notes are not read)."""
+    def found_versions(
+        self,
+        member: str,
+        search: VersionSearch,
+        image: MachOFile | PEFile | None = None,
+        source: ByteSource | None = None,
+    ) -> list[VersionEvidence]:
+        """The version of a Mach-O or PE library: from its strings, else the string behind
+        its exported version symbol (read from ``image`` through ``source``; without them
+        the symbol is not read), else its file name.  Toolchain notes are ELF only.
+
+        ``search`` must have seen every byte of the file.  Reading the symbol may raise
+        :class:`~truewheel.elf.source.Unavailable` for a streaming ``source``.
+        """
         family = search.family
         if family is None:
             return []
-        found = search.found() or self._from_filename(family, member.rsplit("/", 1)[-1])
+        found = (
+            search.found()
+            or self._from_image_symbol(family, image, source)
+            or self._from_filename(family, member.rsplit("/", 1)[-1])
+        )
         return [VersionEvidence(family.id, found[0], found[1])] if found else []
 
     def _from_symbol(
@@ -226,13 +249,19 @@ class LibraryTable:
         if not family.version_symbol or not family.version_symbol_kind:
             return None
         value = exported_string(elf, source, family.version_symbol, family.version_symbol_kind)
-        if not value:
+        return _symbol_version(family, value)
+
+    def _from_image_symbol(
+        self, family: Family, image: MachOFile | PEFile | None, source: ByteSource | None
+    ) -> tuple[str, str] | None:
+        symbol, kind = family.version_symbol, family.version_symbol_kind
+        if not symbol or not kind or image is None or source is None:
             return None
-        version = value
-        if family.version_symbol_encoding == "MMmmpp" and value.isascii() and value.isdigit():
-            number = int(value)
-            version = f"{number // 10000}.{number // 100 % 100}.{number % 100}"
-        return version, f"{family.version_symbol} = {value!r}"
+        if isinstance(image, MachOFile):
+            value = macho_symbols.exported_string(image, source, symbol, kind)
+        else:
+            value = pe_symbols.exported_string(source, symbol, kind)
+        return _symbol_version(family, value)
 
     def _from_filename(self, family: Family, basename: str) -> tuple[str, str] | None:
         if family.filename_version is None:
@@ -257,6 +286,17 @@ class LibraryTable:
                     errors="replace"
                 ), f"toolchain: {match.group().decode(errors='replace')}"
         return None
+
+
+def _symbol_version(family: Family, value: str | None) -> tuple[str, str] | None:
+    """(version, evidence) from the string behind ``family``'s version symbol."""
+    if not value:
+        return None
+    version = value
+    if family.version_symbol_encoding == "MMmmpp" and value.isascii() and value.isdigit():
+        number = int(value)
+        version = f"{number // 10000}.{number // 100 % 100}.{number % 100}"
+    return version, f"{family.version_symbol} = {value!r}"
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,16 @@
 Like the manylinux policies, these are facts compiled from their sources (named in
 the files): the install-name prefixes of the macOS system, the architectures of
 each macOS tag and the first macOS of each architecture; the DLLs every
-supported Windows has (KnownDLLs, API sets, the UCRT), the ones the CPython
-installer puts beside ``python.exe``, and the MSVC runtime that neither does.
+supported Windows has (KnownDLLs, API sets, the UCRT, and every DLL in System32
+of each machine), the ones the CPython installer puts beside ``python.exe``, and
+the MSVC runtime that neither does.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from truewheel.errors import PolicyError
 from truewheel.policy._data import load_table
@@ -84,10 +86,12 @@ class MacSystem:
 @dataclass(frozen=True)
 class WindowsSystem:
     system: frozenset[str]  # KnownDLLs, core system DLLs, the UCRT
+    system32: dict[int, frozenset[str]]  # machine -> every DLL in its System32 (Windows 7 SP1+)
     system_patterns: re.Pattern[str]  # API sets, UCRT forwarders
     interpreter_patterns: re.Pattern[str]  # python3.dll, python311.dll, PyPy's
     msvc_runtime: dict[str, str]  # name -> note
     redistributable: re.Pattern[str]  # every MSVC runtime DLL name
+    runtime_140: re.Pattern[str]  # the VC++ 2015-2022 runtime: never in System32
     cpython_rules: tuple[
         tuple[re.Pattern[str], re.Pattern[str] | None, frozenset[str], frozenset[str]], ...
     ]
@@ -98,12 +102,15 @@ class WindowsSystem:
         table = load_table("windows.json")
         try:
             msvc = table["msvc_runtime"]
+            runtime_140 = re.compile(msvc["runtime_140_pattern"], re.IGNORECASE)
+            system32 = _system32(table, runtime_140)
             return cls(
                 system=frozenset(
                     n.lower()
                     for key in ("known_dlls", "system", "ucrt")
                     for n in table[key]["names"]
                 ),
+                system32=system32,
                 system_patterns=_any(
                     [p["pattern"] for p in table["api_sets"]["patterns"]]
                     + [p["pattern"] for p in table["ucrt"]["patterns"]]
@@ -111,6 +118,7 @@ class WindowsSystem:
                 interpreter_patterns=_any([p["pattern"] for p in table["interpreter"]["patterns"]]),
                 msvc_runtime={str(n["name"]).lower(): str(n["note"]) for n in msvc["names"]},
                 redistributable=re.compile(msvc["redistributable_pattern"], re.IGNORECASE),
+                runtime_140=runtime_140,
                 cpython_rules=tuple(
                     (
                         re.compile(rule["abi"]),
@@ -147,10 +155,17 @@ class WindowsSystem:
             sets.append(names)
         return frozenset(set.intersection(*sets)) if sets else frozenset()
 
-    def classify(self, dll: str, beside_python: frozenset[str] = frozenset()) -> str | None:
+    def classify(
+        self, dll: str, beside_python: frozenset[str] = frozenset(), machine: int | None = None
+    ) -> str | None:
         """``api-set`` or ``system`` (every supported Windows), ``interpreter`` (the Python
         DLLs, and the MSVC runtime the interpreter ships: ``beside_python``),
-        ``msvc-runtime`` (neither installs it), or None for a DLL nothing provides."""
+        ``msvc-runtime`` (neither installs it), or None for a DLL nothing provides.
+
+        Without ``machine`` only the curated core counts as system (what a wheel must not
+        ship a copy of); with the importing file's machine, every DLL in that machine's
+        System32 does too (``usp10.dll``, ``aclui.dll``), after the VC++ 2015-2022 runtime
+        names, which are never system whatever a list says."""
         name = dll.lower()
         if name.startswith(("api-ms-win-", "ext-ms-")) or self.system_patterns.fullmatch(name):
             return "api-set"
@@ -158,7 +173,11 @@ class WindowsSystem:
             return "system"
         if self.interpreter_patterns.fullmatch(name) or name in beside_python:
             return "interpreter"
-        if name in self.msvc_runtime or self.redistributable.fullmatch(name):
+        if name in self.msvc_runtime or self.runtime_140.fullmatch(name):
+            return "msvc-runtime"
+        if machine is not None and name in self.system32.get(machine, frozenset()):
+            return "system"
+        if self.redistributable.fullmatch(name):
             return "msvc-runtime"
         return None
 
@@ -168,6 +187,24 @@ class WindowsSystem:
 
     def runtime_note(self, dll: str) -> str:
         return self.msvc_runtime.get(dll.lower(), "part of the Visual C++ Redistributable")
+
+
+def _system32(table: dict[str, Any], runtime_140: re.Pattern[str]) -> dict[int, frozenset[str]]:
+    """Each machine's System32 names (``common`` plus its own); a list naming the VC++
+    2015-2022 runtime or an MSVC runtime entry is refused: swallowing ``msvcp140.dll`` as
+    system would silence the warning that the Redistributable is needed."""
+    section = table["system32"]
+    common = {str(n).lower() for n in section["common"]}
+    runtime = {str(n["name"]).lower() for n in table["msvc_runtime"]["names"]}
+    machines = {str(v["name"]): int(v["machine"]) for v in table["machines"].values()}
+    out = {}
+    for arch, names in section["by_machine"].items():
+        found = common | {str(n).lower() for n in names}
+        wrong = sorted(n for n in found if n in runtime or runtime_140.fullmatch(n))
+        if wrong:
+            raise ValueError(f"system32 of {arch} names the MSVC runtime: {', '.join(wrong)}")
+        out[machines[arch]] = frozenset(found)
+    return out
 
 
 def _any(patterns: list[str]) -> re.Pattern[str]:

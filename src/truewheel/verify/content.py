@@ -154,6 +154,9 @@ def _different(
             return replace(
                 result, category="from-sdist-identical", evidence=tuple(evidence), diff=diff
             )
+        if _same_lines(old, new):
+            evidence.append("the same text; only its line endings differ (CRLF against LF)")
+            return replace(result, category="from-sdist-identical", evidence=tuple(evidence))
     if new is not None:
         reason = generated_reason(file.tree_path, new, wheel.metadata.version)
         if reason:
@@ -169,6 +172,13 @@ def _same_script(old: bytes, new: bytes, path: str) -> bool:
     if ".data/scripts/" not in path or not (old.startswith(b"#!") and new.startswith(b"#!")):
         return False
     return old.split(b"\n", 1)[1:] == new.split(b"\n", 1)[1:]
+
+
+def _same_lines(old: bytes, new: bytes) -> bool:
+    """The same text but for CRLF against LF line ends: a wheel built on Windows from a git
+    checkout with autocrlf (every Windows wheel of msgpack 1.0.8, wrapt 1.16.0).  Python
+    reads both alike (the tokenizer normalises newlines, string literals included)."""
+    return b"\r\n" in old + new and old.replace(b"\r\n", b"\n") == new.replace(b"\r\n", b"\n")
 
 
 def _diff(old: bytes, new: bytes, source: str, path: str) -> str | None:

@@ -14,16 +14,15 @@ labelled with the ELF section it lies in, so ``.debug_line_str`` says DWARF.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from truewheel.analysis.member import analyze_stream
 from truewheel.elf import is_elf
-from truewheel.elf.search import StreamSearch
 from truewheel.errors import located
 from truewheel.macho import is_macho
 from truewheel.pe import is_pe
+from truewheel.verify.sourcesearch import SourceSearch
 from truewheel.wheel import WheelArchive
 from truewheel.wheel.zipreader import ZipMember
 
@@ -35,12 +34,7 @@ SOURCE_SUFFIXES = (
     ".c", ".cc", ".cpp", ".cxx", ".c++", ".m", ".mm", ".pyx", ".rs", ".f", ".f90", ".go", ".zig",
 )  # fmt: skip
 _MAX_HITS = 4096
-_PATTERN = re.compile(
-    rb"PyInit_[A-Za-z0-9_]{1,200}"
-    rb"|[A-Za-z0-9_.]{1,200}__mypyc(?![A-Za-z0-9_])"
-    rb"|[A-Za-z0-9_./+\-]{1,300}\.(?:c|cc|cpp|cxx|c\+\+|m|mm|pyx|py|rs|f|f90|go|zig)"
-    rb"(?![A-Za-z0-9_+])"
-)
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./+-")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +78,7 @@ def read_wheel(wheel: WheelArchive) -> list[WheelFile]:
 
 
 def _read_member(wheel: WheelArchive, member: ZipMember) -> WheelFile:
-    search: StreamSearch | None = None
+    search: SourceSearch | None = None
     started = False
 
     def stream() -> Iterator[bytes]:
@@ -95,7 +89,7 @@ def _read_member(wheel: WheelArchive, member: ZipMember) -> WheelFile:
         for chunk in wheel.stream(member):
             if first:
                 if position == 0 and _native_format(chunk) is not None:
-                    search = StreamSearch(_PATTERN, max_hits=_MAX_HITS, overlap=512)
+                    search = SourceSearch(_MAX_HITS)
                 if search is not None:
                     search.feed(position, chunk)
             position += len(chunk)
@@ -146,7 +140,7 @@ def _native_format(head: bytes) -> str | None:
 
 def _continues(before: int) -> bool:
     """A hit that starts mid-name (the byte before could be part of it) is a fragment."""
-    return before >= 0 and (chr(before).isalnum() or chr(before) in "_./+-")
+    return before >= 0 and chr(before) in _NAME_CHARS
 
 
 def _section_at(sections: list[tuple[int, int, str]], offset: int) -> str:
