@@ -29,6 +29,7 @@ from truewheel.commands.verify import (
     verify_release,
 )
 from truewheel.jsonreport import dumps, envelope
+from truewheel.verify.model import CATEGORIES
 from truewheel.verify.release_model import IndexRow, ReleaseFinding
 
 __all__ = ["run_verify_modes"]
@@ -42,13 +43,7 @@ CSV_COLUMNS = (
     "wheels",
     "findings",
     "notes",
-    "unexplained",
-    "from-sdist-different",
-    "from-sdist-identical",
-    "compiled-from-sdist",
-    "generated",
-    "added-by-repair",
-    "metadata",
+    *CATEGORIES,
     "codes",
     "seconds",
     "error",

@@ -24,7 +24,7 @@ from dataclasses import replace
 from truewheel.analysis.sboms import DeclaredComponent, declarations
 from truewheel.policy.libraries import LibraryName
 from truewheel.verify.generated import generated_reason
-from truewheel.verify.model import Category, Finding, MemberResult
+from truewheel.verify.model import CATEGORIES, Finding, MemberResult
 from truewheel.verify.sdistfiles import MAX_TEXT, SdistFiles
 from truewheel.verify.wheelfiles import SOURCE_SUFFIXES, WheelFile
 from truewheel.wheel import WheelArchive
@@ -53,21 +53,10 @@ def classify(
         if result.source and result.category in ("from-sdist-identical", "from-sdist-different"):
             used.add(_prefix_of(result.source, file.tree_path or ""))
         findings += _findings(result, file)
-    order = {c: i for i, c in enumerate(_ORDER)}
+    order = {c: i for i, c in enumerate(CATEGORIES)}
     results.sort(key=lambda r: (order[r.category], r.path))
     layout = tuple(sorted(used, key=lambda p: (-ranks[p], p)))
     return results, findings, layout
-
-
-_ORDER: tuple[Category, ...] = (
-    "unexplained",
-    "from-sdist-different",
-    "from-sdist-identical",
-    "compiled-from-sdist",
-    "generated",
-    "added-by-repair",
-    "metadata",
-)
 
 
 def layout_prefixes(tree_paths: Iterable[str], sdist: SdistFiles) -> Counter[str]:
