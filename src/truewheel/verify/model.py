@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from truewheel.verify.rebuild_model import RebuildResult
 
@@ -34,16 +34,8 @@ Category = Literal[
     "metadata",
 ]
 
-#: In the order a report lists them: what needs a look first.
-CATEGORIES: tuple[Category, ...] = (
-    "unexplained",
-    "from-sdist-different",
-    "from-sdist-identical",
-    "compiled-from-sdist",
-    "generated",
-    "added-by-repair",
-    "metadata",
-)
+#: In the order a report lists them (the order of ``Category``): what needs a look first.
+CATEGORIES: tuple[Category, ...] = get_args(Category)
 
 Severity = Literal["finding", "note"]
 
