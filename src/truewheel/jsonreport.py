@@ -29,7 +29,7 @@ from truewheel.policy.manylinux import TagResult
 __all__ = ["MODE_SCHEMA_VERSIONS", "SCHEMA_VERSIONS", "dumps", "envelope", "inspect_document"]
 
 SCHEMA_VERSIONS = {
-    "inspect": "1.2",
+    "inspect": "1.3",
     "repair": "1.1",
     "diff": "1.1",
     "build": "1.0",

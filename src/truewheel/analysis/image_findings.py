@@ -20,7 +20,8 @@ from truewheel.analysis.duplicates import duplicate_findings
 from truewheel.analysis.findings import build_path_findings, provided_finding, vendored_findings
 from truewheel.analysis.macos import MacTag, is_loadable, needed_version, parse_mac_tag, tag_for
 from truewheel.analysis.report import Finding, ImageFile, ImagePlatform
-from truewheel.analysis.resolve import BROKEN, EXTERNAL
+from truewheel.analysis.resolve import BROKEN, EXTERNAL, Dependency
+from truewheel.analysis.split import CHECKED, MISSING
 from truewheel.analysis.windows import unloaded_foreign, wheel_machines
 from truewheel.policy.libraries import LibraryName
 from truewheel.policy.systems import MacSystem, WindowsSystem
@@ -249,7 +250,9 @@ def dependency_findings(
     for f in images:
         for dep in f.dependencies:
             base = posixpath.basename(dep.name)
-            if dep.status == EXTERNAL and (dep.name in provided or base in provided):
+            if dep.provider is not None:
+                out.append(_from_requirement(f, dep))
+            elif dep.status == EXTERNAL and (dep.name in provided or base in provided):
                 dist = provided.get(dep.name) or provided[base]
                 out.append(provided_finding(dep.name, dist, f.path))
             elif dep.status == EXTERNAL:
@@ -269,6 +272,38 @@ def _mangled_copies(images: list[ImageFile]) -> dict[str, str]:
         if f.pe is not None and name.hash is not None:
             out.setdefault(name.unmangled.lower(), f.path)
     return out
+
+
+def _from_requirement(f: ImageFile, dep: Dependency) -> Finding:
+    """A library of a split wheel that a required distribution installs, is expected to,
+    or, by its wheel given here, does not (analysis/split.py)."""
+    mac = f.macho is not None
+    where = f", which dyld looks for at {dep.path}" if mac and dep.path else ""
+    if dep.via == MISSING:
+        return Finding(
+            "error" if mac else "warning",
+            "broken-reference" if mac else "external-library",
+            f"needs {dep.name}{where}: neither this wheel nor the wheel of its requirement "
+            f"{dep.provider} given here ships it"
+            + ("" if mac else ", so the user's Windows must provide it"),
+            f.path,
+        )
+    if dep.via == CHECKED:
+        shipped = "there" if where else f"at {dep.path}"
+        how = f"installs it (checked: its wheel given here ships it {shipped})"
+    else:
+        named = "that directory" if mac else "the package that adds DLL directories at import"
+        how = (
+            f"is expected to install it (named after {named} or after the library; not "
+            "checked: its wheel was not given)"
+        )
+    return Finding(
+        "info",
+        "provided-by-requirement",
+        f"needs {dep.name}{where}: not in this wheel; the required distribution "
+        f"{dep.provider} {how}",
+        f.path,
+    )
 
 
 def _external(
@@ -295,6 +330,15 @@ def _external(
             f"imports {name}, which neither Windows nor the interpreter installs "
             f"({windows.runtime_note(name)}): without the Visual C++ Redistributable the "
             "import fails with 'DLL load failed'",
+            f.path,
+        )
+    if via == "executable-rpath":
+        return Finding(
+            "warning",
+            "external-library",
+            f"needs {name}, which no run path of the wheel reaches (it and the files that "
+            "load it have none): dyld finds it only through the Python executable's own "
+            "run paths, as in a conda environment's lib/, so the user's Mac must provide it",
             f.path,
         )
     where = "the user's Mac" if f.macho is not None else "the user's Windows"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import Counter
+from collections.abc import Mapping, Sequence
 
 from truewheel.analysis.identity import identify_image
 from truewheel.analysis.macos import content_architecture, needed_version, resolve_macos, tag_for
@@ -20,6 +21,7 @@ from truewheel.analysis.report import ImageFile, ImagePlatform
 from truewheel.analysis.resolve import EXTERNAL, installed_path
 from truewheel.analysis.sboms import Declarations
 from truewheel.analysis.scan import ScannedMember
+from truewheel.analysis.split import CHECKED, NAMED, CompanionWheel, RequirementLocator
 from truewheel.analysis.windows import (
     dll_managing_dirs,
     pth_startup,
@@ -62,19 +64,29 @@ def image_files(
     windows: WindowsSystem,
     libraries: LibraryTable,
     declared: Declarations,
+    companions: Mapping[str, Sequence[CompanionWheel]] | None = None,
 ) -> list[ImageFile]:
     """Every Mach-O and PE member with its dependencies resolved by ``system``'s rules
-    (none when the wheel is not judged as a macOS or Windows wheel) and its identity."""
+    (none when the wheel is not judged as a macOS or Windows wheel) and its identity.
+
+    ``companions`` are other wheels given with this one (canonical name -> wheels, any
+    operating system): a required distribution's wheel for the same one proves what it
+    installs (analysis/split.py)."""
     machos = {m.name: m.macho for m in scanned if m.macho is not None}
     pes = {m.name: m.pe for m in scanned if m.pe is not None}
     deps = {}
+    same_system = {
+        name: [w for w in wheels if w.system in (system, None)]
+        for name, wheels in (companions or {}).items()
+    }
+    requirements = RequirementLocator(wheel.metadata.requires_dist, same_system)
     if system == "macos":
-        deps = resolve_macos(machos, mac)
+        deps = resolve_macos(machos, mac, requirements)
     elif system == "windows":
         names = [m.name for m in wheel.files]
         managed = dll_managing_dirs(names, _loader_code(wheel), _startup_code(wheel, names))
         tags = [(t.interpreter, t.abi, t.platform) for t in wheel.name.tags]
-        deps = resolve_windows(pes, windows, managed, windows.beside_python(tags))
+        deps = resolve_windows(pes, windows, managed, windows.beside_python(tags), requirements)
     out = []
     for m in scanned:
         if m.macho is None and m.pe is None:
@@ -110,7 +122,7 @@ def image_platform(
             for f in judged
             for d in f.dependencies
             if d.status == EXTERNAL
-            and d.via not in ("weak", "delay-load")
+            and d.via not in ("weak", "delay-load", NAMED, CHECKED)
             and posixpath.basename(d.name) not in provided
             and d.name not in provided
         }

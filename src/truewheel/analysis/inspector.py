@@ -11,7 +11,7 @@ and never renders.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -23,6 +23,7 @@ from truewheel.analysis.report import LoaderFacts, NativeFile, WheelReport
 from truewheel.analysis.resolve import resolve_dependencies
 from truewheel.analysis.sboms import declarations
 from truewheel.analysis.scan import ScannedMember, scan_members
+from truewheel.analysis.split import CompanionWheel
 from truewheel.policy.libraries import LibraryTable
 from truewheel.policy.manylinux import PolicySet
 from truewheel.policy.systems import MacSystem, WindowsSystem
@@ -44,6 +45,8 @@ class Inspector:
     windows: WindowsSystem = field(default_factory=WindowsSystem.load)
     limits: Limits = field(default_factory=Limits)
     workers: int | None = None
+    #: other wheels given with the ones inspected (analysis/split.py: split wheels)
+    companions: Mapping[str, Sequence[CompanionWheel]] = field(default_factory=dict)
 
     def inspect(
         self,
@@ -136,8 +139,9 @@ class Inspector:
         ]
         judged_as = image_system(wheel, scanned)
         images = image_files(
-            wheel, scanned, judged_as, self.mac, self.windows, self.libraries, declared
-        )
+            wheel, scanned, judged_as, self.mac, self.windows, self.libraries, declared,
+            self.companions,
+        )  # fmt: skip
         provided = provided_libraries(
             wheel.metadata.requires_dist, [*native, *images], self.libraries, declared.providers
         )

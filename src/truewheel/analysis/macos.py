@@ -24,6 +24,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from truewheel.analysis.resolve import BROKEN, BUNDLED, EXTERNAL, SYSTEM, Dependency, installed_path
+from truewheel.analysis.split import RequirementLocator
 from truewheel.macho import MachOFile, MachOSlice
 from truewheel.policy.systems import MacSystem
 
@@ -115,8 +116,13 @@ def tag_for(version: tuple[int, ...] | None, arch: str, system: MacSystem) -> st
     return f"macosx_{major}_{minor}_{arch}"
 
 
-def resolve_macos(files: Mapping[str, MachOFile], system: MacSystem) -> dict[str, list[Dependency]]:
-    """For every Mach-O member, where each dylib it loads comes from (worst slice wins)."""
+def resolve_macos(
+    files: Mapping[str, MachOFile],
+    system: MacSystem,
+    requirements: RequirementLocator | None = None,
+) -> dict[str, list[Dependency]]:
+    """For every Mach-O member, where each dylib it loads comes from (worst slice wins);
+    ``requirements`` says which of the places dyld looks at a required distribution fills."""
     by_installed = {installed_path(name): name for name in files}
     by_basename: dict[str, str] = {}
     for name in sorted(files):
@@ -131,6 +137,9 @@ def resolve_macos(files: Mapping[str, MachOFile], system: MacSystem) -> dict[str
                     dep = Dependency(ref.name, SYSTEM)
                 else:
                     dep = _resolve(ref.name, name, piece, files, by_installed, by_basename, loaders)
+                    if dep.via == "unreached" and requirements:
+                        places = _places(ref.name, name, piece, files, loaders)
+                        dep = requirements.at_location(ref.name, places) or dep
                 if ref.kind == "weak":
                     dep = Dependency(dep.name, dep.status, dep.path, "weak")
                 old = found.get(ref.name)
@@ -183,8 +192,28 @@ def _resolve(
     if base in by_basename and reference.startswith("/"):
         return Dependency(reference, BROKEN, by_basename[base], "absolute")
     if not escapes and not _loaders_escape(name, piece.arch, files, loaders):
+        if reference.startswith("@rpath/") and not _places(reference, name, piece, files, loaders):
+            return Dependency(reference, EXTERNAL, None, "executable-rpath")
         return Dependency(reference, BROKEN, None, "unreached")  # no run path leads out
     return Dependency(reference, EXTERNAL)
+
+
+def _places(
+    reference: str,
+    name: str,
+    piece: MachOSlice,
+    files: Mapping[str, MachOFile],
+    loaders: Mapping[str, set[str]],
+) -> list[str]:
+    """Every installed path dyld tries for ``reference``: through the file's own run paths,
+    then those of the images that load it.  None at all for an ``@rpath/`` reference when
+    no image of the chain has a run path: only the interpreter's own are left."""
+    origin = posixpath.dirname(installed_path(name))
+    out = _candidates(reference, origin, piece.rpaths)
+    if reference.startswith("@rpath/"):
+        for loader_origin, loader in _loader_slices(name, piece.arch, files, loaders):
+            out += _candidates(reference, loader_origin, loader.rpaths)
+    return out
 
 
 def _loader_slices(

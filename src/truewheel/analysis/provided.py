@@ -23,6 +23,7 @@ from packaging.utils import canonicalize_name
 
 from truewheel.analysis.report import ImageFile, NativeFile
 from truewheel.analysis.resolve import EXTERNAL
+from truewheel.analysis.split import runtime_requirements
 from truewheel.policy.libraries import LibraryTable
 
 __all__ = ["provided_libraries"]
@@ -35,7 +36,7 @@ def provided_libraries(
     declared: Mapping[str, str],
 ) -> dict[str, str]:
     """Library name -> the required distribution that provides it, for the external needs."""
-    required = _runtime_requirements(requires_dist)
+    required = set(runtime_requirements(requires_dist))
     if not required:
         return {}
     out: dict[str, str] = {}
@@ -61,20 +62,6 @@ def provided_libraries(
             if provider is not None:
                 out[dep.name] = provider
     return out
-
-
-def _runtime_requirements(requires_dist: Iterable[str]) -> set[str]:
-    """Canonical names of the requirements installed with the wheel whatever extras are asked."""
-    names: set[str] = set()
-    for text in requires_dist:
-        try:
-            requirement = Requirement(text)
-        except InvalidRequirement:
-            continue
-        if requirement.marker is not None and "extra" in str(requirement.marker):
-            continue
-        names.add(canonicalize_name(requirement.name))
-    return names
 
 
 def _name(requirement: str) -> str | None:

@@ -30,8 +30,10 @@ class Dependency:
     status: str  # bundled | system | external | broken
     path: str | None = None  # the wheel member that provides it, when bundled or broken
     # "rpath" / "runpath": its own search path; "loaded": a loader already loaded that SONAME;
-    # "inherited-rpath": found through a loader's DT_RPATH
+    # "inherited-rpath": found through a loader's DT_RPATH; "requirement" /
+    # "requirement-wheel": a required distribution installs it (analysis/split.py)
     via: str | None = None
+    provider: str | None = None  # that required distribution
 
 
 def installed_path(member: str) -> str:

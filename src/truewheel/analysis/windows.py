@@ -25,6 +25,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 from truewheel.analysis.report import ImageFile
 from truewheel.analysis.resolve import BROKEN, BUNDLED, EXTERNAL, SYSTEM, Dependency, installed_path
+from truewheel.analysis.split import RequirementLocator
 from truewheel.pe import PEFile
 from truewheel.policy.systems import WindowsSystem
 
@@ -139,12 +140,14 @@ def resolve_windows(
     system: WindowsSystem,
     managed_dirs: Collection[str] = (),
     beside_python: frozenset[str] = frozenset(),
+    requirements: RequirementLocator | None = None,
 ) -> dict[str, list[Dependency]]:
     """For every PE member, where each DLL it imports (delay-loaded too) comes from.
 
     ``managed_dirs`` are the installed top-level directories the package's own code
     makes reachable (:func:`dll_managing_dirs`); ``beside_python`` the MSVC runtime DLLs
-    the interpreter the wheel is for ships (:meth:`WindowsSystem.beside_python`).
+    the interpreter the wheel is for ships (:meth:`WindowsSystem.beside_python`);
+    ``requirements`` says which missing DLLs a required distribution provides.
     """
     by_dir: dict[str, dict[str, str]] = {}
     anywhere: dict[str, str] = {}
@@ -161,15 +164,19 @@ def resolve_windows(
     resolved: dict[str, list[Dependency]] = {}
     for name, pe in files.items():
         own = by_dir.get(posixpath.dirname(installed_path(name)), {})
+        top = installed_path(name).split("/", 1)[0]
+        package = top if top in managed_dirs else None
         deps = []
         for dll, delayed in [(d, False) for d in pe.imports] + [
             (d, True) for d in pe.delay_imports
         ]:
             kind = system.classify(dll, beside_python, pe.machine)
             dep = _resolve(dll, own, added, anywhere, kind)
-            deps.append(
-                Dependency(dep.name, dep.status, dep.path, "delay-load") if delayed else dep
-            )
+            if dep.status == EXTERNAL and requirements:
+                dep = requirements.dll(dll, package) or dep
+            if delayed and dep.provider is None:
+                dep = Dependency(dep.name, dep.status, dep.path, "delay-load")
+            deps.append(dep)
         resolved[name] = deps
     return resolved
 

@@ -61,6 +61,10 @@ def run_inspect(
     if output:
         prepare_output(output, wheels)
     inspector = Inspector(workers=workers)
+    if len(wheels) > 1:  # a split wheel's requirements may be among them
+        from truewheel.analysis.split import companion_index
+
+        inspector.companions = companion_index(wheels, inspector.limits)
     reports: list[WheelReport] = []
     show_progress = not as_json and sys.stderr.isatty()
     for wheel in wheels:

@@ -1,0 +1,176 @@
+"""Split wheels: libraries a required distribution installs into the same site-packages.
+
+Some projects ship their bindings and the library they bind as separate
+distributions that install into one tree: PyQt6's modules load Qt from
+``PyQt6/Qt6/lib`` (macOS) or ``PyQt6/Qt6/bin`` (Windows), which PyQt6-Qt6
+installs; PySide6's load ``libshiboken6`` from ``shiboken6/``, which shiboken6
+installs; PySide6-Addons loads QtCore from ``PySide6/Qt/lib``, which
+PySide6-Essentials installs.  Judged alone, such a wheel looks broken, yet pip
+installs its requirements with it.
+
+A reference is taken as coming from a required distribution (one that is
+installed whatever extras are asked) when:
+
+* that distribution's wheel was given too (``inspect`` of several wheels) and
+  ships the file where the loader looks (macOS) or a DLL of that name (Windows):
+  checked; a given wheel that lacks it refutes the names below;
+* or the distribution is named after the place: the top directory dyld looks
+  in (``PyQt6/...`` for PyQt6-Qt6, ``shiboken6/...`` for shiboken6), the
+  package directory whose own code adds DLL directories at import (Windows),
+  or the library itself (``libshiboken6.abi3.6.7.dylib``, ``shiboken6.abi3.dll``
+  for shiboken6).  That is an expectation, and is said to be one.
+
+Anything else keeps its finding: a reference no requirement accounts for is
+still broken or external.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from truewheel.analysis.resolve import BROKEN, EXTERNAL, Dependency, installed_path
+from truewheel.errors import TruewheelError
+from truewheel.policy.libraries import LibraryName
+from truewheel.wheel import Limits, WheelArchive
+
+__all__ = [
+    "CHECKED",
+    "MISSING",
+    "NAMED",
+    "CompanionWheel",
+    "RequirementLocator",
+    "companion_index",
+    "runtime_requirements",
+]
+
+# checked against the requirement's wheel; expected by name; refuted by its wheel
+CHECKED, NAMED, MISSING = "requirement-wheel", "requirement", "requirement-missing"
+_SYSTEMS = (
+    ("macosx_", "macos"),
+    ("win", "windows"),
+    ("manylinux", "linux"),
+    ("musllinux", "linux"),
+    ("linux", "linux"),
+)
+
+
+def companion_index(
+    paths: Iterable[str | os.PathLike[str]], limits: Limits | None = None
+) -> dict[str, list[CompanionWheel]]:
+    """Canonical distribution name -> the wheels among ``paths`` (central directories
+    only); a wheel that cannot be read is left out, its own inspection says why."""
+    out: dict[str, list[CompanionWheel]] = {}
+    for path in paths:
+        try:
+            with WheelArchive(path, limits) as wheel:
+                companion = CompanionWheel.of(wheel)
+                out.setdefault(canonicalize_name(wheel.name.name), []).append(companion)
+        except TruewheelError:
+            continue
+    return out
+
+
+@dataclass(frozen=True)
+class CompanionWheel:
+    """What another wheel given on the same command line installs."""
+
+    filename: str
+    system: str | None  # "macos", "windows", "linux", or None for an untagged wheel
+    installed: frozenset[str]  # installed paths (see resolve.installed_path)
+
+    @classmethod
+    def of(cls, wheel: WheelArchive) -> CompanionWheel:
+        platforms = wheel.name.platforms
+        system = next(
+            (s for prefix, s in _SYSTEMS for p in platforms if p.startswith(prefix)), None
+        )
+        names = frozenset(installed_path(m.name) for m in wheel.files)
+        return cls(wheel.name.filename, system, names)
+
+    def dll(self, name: str) -> str | None:
+        """Where this wheel installs a DLL of that name (Windows compares names
+        case-insensitively), or None."""
+        key = name.lower()
+        return next(
+            (p for p in sorted(self.installed) if posixpath.basename(p).lower() == key), None
+        )
+
+
+class RequirementLocator:
+    """Decides whether a required distribution provides a reference the wheel lacks."""
+
+    def __init__(
+        self,
+        requires_dist: Iterable[str],
+        companions: Mapping[str, Sequence[CompanionWheel]] | None = None,
+    ) -> None:
+        """``companions``: canonical name -> the given wheels of that distribution for the
+        same operating system."""
+        self.required = runtime_requirements(requires_dist)
+        self.companions = {k: v for k, v in (companions or {}).items() if k in self.required}
+
+    def __bool__(self) -> bool:
+        return bool(self.required)
+
+    def at_location(self, reference: str, locations: Iterable[str]) -> Dependency | None:
+        """A macOS reference dyld looks for at ``locations`` (installed paths), none of
+        them in this wheel."""
+        places = list(dict.fromkeys(locations))
+        for dist, wheels in sorted(self.companions.items()):
+            for wheel in wheels:
+                found = next((p for p in places if p in wheel.installed), None)
+                if found is not None:
+                    return Dependency(reference, EXTERNAL, found, CHECKED, self.required[dist])
+        for place in places:
+            key = self._named(place.split("/", 1)[0], reference)
+            if key in self.companions:
+                return Dependency(reference, BROKEN, place, MISSING, self.required[key])
+            if key is not None:
+                return Dependency(reference, EXTERNAL, place, NAMED, self.required[key])
+        return None
+
+    def dll(self, name: str, package: str | None) -> Dependency | None:
+        """A Windows DLL imported by a file of ``package`` (its top-level directory,
+        when the package's own code adds DLL directories at import, else None)."""
+        for dist, wheels in sorted(self.companions.items()):
+            for wheel in wheels:
+                found = wheel.dll(name)
+                if found is not None:
+                    return Dependency(name, EXTERNAL, found, CHECKED, self.required[dist])
+        key = self._named(package, name)
+        if key is None:
+            return None
+        return Dependency(
+            name, EXTERNAL, None, MISSING if key in self.companions else NAMED, self.required[key]
+        )
+
+    def _named(self, directory: str | None, reference: str) -> str | None:
+        """The requirement (canonical) named after ``directory`` or after the library."""
+        stem = LibraryName.parse(posixpath.basename(reference)).stem.split(".", 1)[0]
+        library = canonicalize_name(stem[3:] if stem.startswith("lib") else stem)
+        place = canonicalize_name(directory) if directory else None
+        for key in sorted(self.required):
+            if key == library or (place and (key == place or key.startswith(place + "-"))):
+                return key
+        return None
+
+
+def runtime_requirements(requires_dist: Iterable[str]) -> dict[str, str]:
+    """Canonical name -> name as written, for the requirements installed whatever extras
+    are asked (markers about the platform or Python are taken as met)."""
+    out: dict[str, str] = {}
+    for text in requires_dist:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if requirement.marker is not None and "extra" in str(requirement.marker):
+            continue
+        out.setdefault(canonicalize_name(requirement.name), requirement.name)
+    return out

@@ -1,0 +1,142 @@
+"""Split wheels (PyQt6 + PyQt6-Qt6's shape): a library a required distribution installs
+into the same site-packages is neither broken nor the user's system's business, unless the
+requirement's wheel, given too, shows it does not ship it.  Real Mach-O and PE files from
+tests/fixtures/splitbuild.py."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import _load_fixture_module
+from truewheel.analysis.inspector import Inspector
+from truewheel.analysis.report import WheelReport
+from truewheel.analysis.split import companion_index
+
+MAC_CORE = "twsplit/_core.cpython-311-darwin.so"
+WIN_CORE = "twsplit/_core.cp311-win_amd64.pyd"
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    built: dict[str, Path] = _load_fixture_module("splitbuild").build_split_wheels(
+        tmp_path_factory.mktemp("split")
+    )
+    return built
+
+
+def _case(split: dict[str, Path], os_: str) -> None:
+    if f"{os_}-binding" not in split:
+        pytest.skip(("clang or ld64.lld" if os_ == "mac" else "mingw-w64") + " missing")
+
+
+def inspect(split: dict[str, Path], *cases: str) -> WheelReport:
+    """The first case's report, inspected together with the others."""
+    wheels = [split[c] for c in cases]
+    return Inspector(companions=companion_index(wheels)).inspect(wheels[0])
+
+
+def found(
+    report: WheelReport, path: str, name: str
+) -> tuple[str, str | None, str | None, str | None]:
+    image = next(f for f in report.images if f.path == path)
+    dep = next(d for d in image.dependencies if d.name == name)
+    return dep.status, dep.path, dep.via, dep.provider
+
+
+def judged(report: WheelReport) -> list[tuple[str, str]]:
+    return [(f.severity, f.code) for f in report.findings]
+
+
+@pytest.mark.parametrize("os_", ["mac", "win"])
+def test_expected_from_a_requirement_named_after_the_place(
+    split: dict[str, Path], os_: str
+) -> None:
+    _case(split, os_)
+    report = inspect(split, f"{os_}-binding")
+    assert judged(report) == [("info", "provided-by-requirement")]
+    assert "not checked" in report.findings[0].message
+    assert report.image_platform is not None and report.image_platform.external_libraries == []
+    if os_ == "mac":
+        want = (
+            "external",
+            "twsplit/Runtime/lib/libtwdep.1.dylib",
+            "requirement",
+            "twsplit-runtime",
+        )
+        assert found(report, MAC_CORE, "@rpath/libtwdep.1.dylib") == want
+    else:
+        assert found(report, WIN_CORE, "twdep.dll") == (
+            "external",
+            None,
+            "requirement",
+            "twsplit-runtime",
+        )
+
+
+@pytest.mark.parametrize("os_", ["mac", "win"])
+def test_checked_against_the_requirements_wheel(split: dict[str, Path], os_: str) -> None:
+    _case(split, os_)
+    report = inspect(split, f"{os_}-binding", f"{os_}-runtime")
+    assert judged(report) == [("info", "provided-by-requirement")]
+    assert "checked: its wheel given here ships it" in report.findings[0].message
+    path, name = (MAC_CORE, "@rpath/libtwdep.1.dylib") if os_ == "mac" else (WIN_CORE, "twdep.dll")
+    lib = (
+        "twsplit/Runtime/lib/libtwdep.1.dylib" if os_ == "mac" else "twsplit/Runtime/bin/twdep.dll"
+    )
+    assert found(report, path, name) == ("external", lib, "requirement-wheel", "twsplit-runtime")
+
+
+@pytest.mark.parametrize("os_", ["mac", "win"])
+def test_refuted_by_the_requirements_wheel(split: dict[str, Path], os_: str) -> None:
+    _case(split, os_)
+    report = inspect(split, f"{os_}-binding", f"{os_}-runtime-empty")
+    want = ("error", "broken-reference") if os_ == "mac" else ("warning", "external-library")
+    assert judged(report) == [want]
+    assert "neither this wheel nor the wheel of its requirement twsplit-runtime" in (
+        report.findings[0].message
+    )
+
+
+@pytest.mark.parametrize("os_", ["mac", "win"])
+def test_without_the_requirement_nothing_changes(split: dict[str, Path], os_: str) -> None:
+    """The same binding without Requires-Dist, even with the runtime's wheel given."""
+    _case(split, os_)
+    report = inspect(split, f"{os_}-unrequired", f"{os_}-runtime")
+    want = ("error", "broken-reference") if os_ == "mac" else ("warning", "external-library")
+    assert judged(report) == [want]
+
+
+def test_rpath_reference_with_no_run_path_anywhere(split: dict[str, Path]) -> None:
+    """numba's omppool: dyld has only the interpreter's own run paths left (conda's lib/)."""
+    _case(split, "mac")
+    report = inspect(split, "mac-no-rpath")
+    assert judged(report) == [("warning", "external-library")]
+    assert found(report, MAC_CORE, "@rpath/libtwomp.dylib")[2] == "executable-rpath"
+    assert report.image_platform is not None
+    assert report.image_platform.external_libraries == ["@rpath/libtwomp.dylib"]
+
+
+def test_inspect_command_line_gives_companions(split: dict[str, Path]) -> None:
+    """Wheels named on one command line check each other; each is still judged alone."""
+    _case(split, "mac")
+    argv = [sys.executable, "-m", "truewheel", "inspect", "--json"]
+    done = subprocess.run(
+        [*argv, str(split["mac-binding"]), str(split["mac-runtime"])],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    binding, runtime = json.loads(done.stdout)["wheels"]
+    assert [f["code"] for f in binding["findings"]] == ["provided-by-requirement"]
+    assert "checked" in binding["findings"][0]["message"]
+    needed = binding["images"][0]["needed"]
+    assert {"via": "requirement-wheel", "provider": "twsplit-runtime"}.items() <= next(
+        d for d in needed if d["name"] == "@rpath/libtwdep.1.dylib"
+    ).items()
+    assert runtime["findings"] == []
