@@ -111,6 +111,23 @@ def test_without_the_requirement_nothing_changes(split: dict[str, Path], os_: st
     assert judged(report) == [want]
 
 
+@pytest.mark.parametrize("os_", ["mac", "win"])
+def test_requirement_named_after_the_library(split: dict[str, Path], os_: str) -> None:
+    """shiboken6's shape: the requirement loads the library itself when imported, so the
+    binding's reference is satisfied by name wherever the requirement keeps it."""
+    _case(split, os_)
+    alone = inspect(split, f"{os_}-by-library")
+    assert judged(alone) == [("info", "provided-by-requirement")]
+    assert "named after the library" in alone.findings[0].message
+    assert "twdep must be imported first" in alone.findings[0].message
+    checked = inspect(split, f"{os_}-by-library", f"{os_}-library")
+    assert judged(checked) == [("info", "provided-by-requirement")]
+    lib = "twdep/libtwdep.1.dylib" if os_ == "mac" else "twdep/twdep.dll"
+    assert f"its wheel given here ships it at {lib}" in checked.findings[0].message
+    refuted = inspect(split, f"{os_}-by-library", f"{os_}-runtime-empty", f"{os_}-runtime")
+    assert judged(refuted) == judged(alone)  # other distributions' wheels prove nothing
+
+
 def test_rpath_reference_with_no_run_path_anywhere(split: dict[str, Path]) -> None:
     """numba's omppool: dyld has only the interpreter's own run paths left (conda's lib/)."""
     _case(split, "mac")

@@ -16,12 +16,14 @@ import posixpath
 import re
 from collections.abc import Collection, Mapping, Sequence
 
+from packaging.utils import canonicalize_name
+
 from truewheel.analysis.duplicates import duplicate_findings
 from truewheel.analysis.findings import build_path_findings, provided_finding, vendored_findings
 from truewheel.analysis.macos import MacTag, is_loadable, needed_version, parse_mac_tag, tag_for
 from truewheel.analysis.report import Finding, ImageFile, ImagePlatform
 from truewheel.analysis.resolve import BROKEN, EXTERNAL, Dependency
-from truewheel.analysis.split import CHECKED, MISSING
+from truewheel.analysis.split import CHECKED, MISSING, library_key
 from truewheel.analysis.windows import unloaded_foreign, wheel_machines
 from truewheel.policy.libraries import LibraryName
 from truewheel.policy.systems import MacSystem, WindowsSystem
@@ -278,30 +280,42 @@ def _from_requirement(f: ImageFile, dep: Dependency) -> Finding:
     """A library of a split wheel that a required distribution installs, is expected to,
     or, by its wheel given here, does not (analysis/split.py)."""
     mac = f.macho is not None
-    where = f", which dyld looks for at {dep.path}" if mac and dep.path else ""
+    at = f", which dyld looks for at {dep.path}" if mac and dep.path else ""
+    after_library = library_key(dep.name) == canonicalize_name(dep.provider or "")
+    reuse = ""
+    if after_library and (dep.via == CHECKED or not at):
+        loader = (
+            "dyld reuses the image it loads under that install name"
+            if mac
+            else ("Windows reuses the DLL it loads")
+        )
+        reuse = f"; {dep.provider} must be imported first: {loader}"
     if dep.via == MISSING:
         return Finding(
             "error" if mac else "warning",
             "broken-reference" if mac else "external-library",
-            f"needs {dep.name}{where}: neither this wheel nor the wheel of its requirement "
+            f"needs {dep.name}{at}: neither this wheel nor the wheel of its requirement "
             f"{dep.provider} given here ships it"
             + ("" if mac else ", so the user's Windows must provide it"),
             f.path,
         )
     if dep.via == CHECKED:
-        shipped = "there" if where else f"at {dep.path}"
-        how = f"installs it (checked: its wheel given here ships it {shipped})"
+        how = f"provides it (checked: its wheel given here ships it at {dep.path}{reuse})"
+        at = ""
     else:
-        named = "that directory" if mac else "the package that adds DLL directories at import"
+        named = (
+            "that directory" if at
+            else "the library" if after_library
+            else "the package, whose code adds DLL directories at import"
+        )  # fmt: skip
         how = (
-            f"is expected to install it (named after {named} or after the library; not "
-            "checked: its wheel was not given)"
+            f"is expected to provide it (named after {named}; not checked: its wheel was "
+            f"not given{reuse})"
         )
     return Finding(
         "info",
         "provided-by-requirement",
-        f"needs {dep.name}{where}: not in this wheel; the required distribution "
-        f"{dep.provider} {how}",
+        f"needs {dep.name}{at}: not in this wheel; the required distribution {dep.provider} " + how,
         f.path,
     )
 

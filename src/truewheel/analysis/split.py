@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -46,6 +46,7 @@ __all__ = [
     "CompanionWheel",
     "RequirementLocator",
     "companion_index",
+    "library_key",
     "runtime_requirements",
 ]
 
@@ -94,8 +95,8 @@ class CompanionWheel:
         return cls(wheel.name.filename, system, names)
 
     def dll(self, name: str) -> str | None:
-        """Where this wheel installs a DLL of that name (Windows compares names
-        case-insensitively), or None."""
+        """Where this wheel installs a library of that name, or None; compared
+        case-insensitively, as Windows does (and macOS's default file system)."""
         key = name.lower()
         return next(
             (p for p in sorted(self.installed) if posixpath.basename(p).lower() == key), None
@@ -122,43 +123,65 @@ class RequirementLocator:
         """A macOS reference dyld looks for at ``locations`` (installed paths), none of
         them in this wheel."""
         places = list(dict.fromkeys(locations))
-        for dist, wheels in sorted(self.companions.items()):
-            for wheel in wheels:
-                found = next((p for p in places if p in wheel.installed), None)
-                if found is not None:
-                    return Dependency(reference, EXTERNAL, found, CHECKED, self.required[dist])
+        for dist, wheel in self._given():
+            found = next((p for p in places if p in wheel.installed), None)
+            if found is not None:
+                return Dependency(reference, EXTERNAL, found, CHECKED, self.required[dist])
         for place in places:
-            key = self._named(place.split("/", 1)[0], reference)
-            if key in self.companions:
-                return Dependency(reference, BROKEN, place, MISSING, self.required[key])
+            key = self._after_directory(place.split("/", 1)[0])
             if key is not None:
-                return Dependency(reference, EXTERNAL, place, NAMED, self.required[key])
-        return None
+                return self._expected(reference, key, place, BROKEN)
+        return self._after_library(reference, BROKEN)
 
     def dll(self, name: str, package: str | None) -> Dependency | None:
         """A Windows DLL imported by a file of ``package`` (its top-level directory,
         when the package's own code adds DLL directories at import, else None)."""
+        for dist, wheel in self._given():
+            found = wheel.dll(name)
+            if found is not None:
+                return Dependency(name, EXTERNAL, found, CHECKED, self.required[dist])
+        key = self._after_directory(package) if package else None
+        if key is not None:
+            return self._expected(name, key, None, EXTERNAL)
+        return self._after_library(name, EXTERNAL)
+
+    def _given(self) -> Iterator[tuple[str, CompanionWheel]]:
         for dist, wheels in sorted(self.companions.items()):
             for wheel in wheels:
-                found = wheel.dll(name)
-                if found is not None:
-                    return Dependency(name, EXTERNAL, found, CHECKED, self.required[dist])
-        key = self._named(package, name)
-        if key is None:
-            return None
-        return Dependency(
-            name, EXTERNAL, None, MISSING if key in self.companions else NAMED, self.required[key]
+                yield dist, wheel
+
+    def _after_directory(self, directory: str) -> str | None:
+        """The requirement named after an installed top-level directory: ``PyQt6`` for
+        PyQt6-Qt6, ``shiboken6`` for shiboken6."""
+        place = canonicalize_name(directory)
+        return next(
+            (k for k in sorted(self.required) if k == place or k.startswith(place + "-")), None
         )
 
-    def _named(self, directory: str | None, reference: str) -> str | None:
-        """The requirement (canonical) named after ``directory`` or after the library."""
-        stem = LibraryName.parse(posixpath.basename(reference)).stem.split(".", 1)[0]
-        library = canonicalize_name(stem[3:] if stem.startswith("lib") else stem)
-        place = canonicalize_name(directory) if directory else None
-        for key in sorted(self.required):
-            if key == library or (place and (key == place or key.startswith(place + "-"))):
-                return key
-        return None
+    def _after_library(self, reference: str, refuted: str) -> Dependency | None:
+        """The requirement named after the library itself: it is the one that loads it
+        (dyld and Windows reuse a library already loaded under that name), wherever
+        its wheel puts it."""
+        key = library_key(reference)
+        if key not in self.required:
+            return None
+        base = posixpath.basename(reference)
+        found = next((f for w in self.companions.get(key, ()) if (f := w.dll(base))), None)
+        if found is not None:
+            return Dependency(reference, EXTERNAL, found, CHECKED, self.required[key])
+        return self._expected(reference, key, None, refuted)
+
+    def _expected(self, reference: str, key: str, place: str | None, refuted: str) -> Dependency:
+        if key in self.companions:  # its wheel was given and does not ship it
+            return Dependency(reference, refuted, place, MISSING, self.required[key])
+        return Dependency(reference, EXTERNAL, place, NAMED, self.required[key])
+
+
+def library_key(reference: str) -> str:
+    """The canonical distribution name a library is named after: ``shiboken6`` for
+    ``@rpath/libshiboken6.abi3.6.7.dylib`` and ``shiboken6.abi3.dll``."""
+    stem = LibraryName.parse(posixpath.basename(reference)).stem.split(".", 1)[0]
+    return canonicalize_name(stem[3:] if stem.startswith("lib") else stem)
 
 
 def runtime_requirements(requires_dist: Iterable[str]) -> dict[str, str]:
