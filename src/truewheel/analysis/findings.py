@@ -6,6 +6,8 @@ import posixpath
 import re
 from collections.abc import Mapping, Sequence
 
+from packaging.utils import canonicalize_name
+
 from truewheel.analysis.duplicates import duplicate_findings
 from truewheel.analysis.formats import format_findings
 from truewheel.analysis.libc import GLIBC, MUSL
@@ -16,8 +18,15 @@ from truewheel.analysis.platform import (
     unsupported_architecture,
 )
 from truewheel.analysis.report import Finding, ImageFile, NativeFile, PlatformReport
-from truewheel.analysis.resolve import BROKEN, EXTERNAL, installed_path, search_path_escape
+from truewheel.analysis.resolve import (
+    BROKEN,
+    EXTERNAL,
+    Dependency,
+    installed_path,
+    search_path_escape,
+)
 from truewheel.analysis.scan import ScannedMember
+from truewheel.analysis.split import CHECKED, MISSING, library_key
 from truewheel.analysis.symbols import symbol_findings
 from truewheel.elf.machine import runs_under
 from truewheel.policy.libraries import SINGLETON_CATEGORIES
@@ -253,11 +262,61 @@ def provided_finding(name: str, dist: str, path: str) -> Finding:
     )
 
 
+_LOADERS = {"linux": "ld.so", "macos": "dyld", "windows": "Windows"}
+_REUSE = {
+    "linux": "ld.so reuses the library it loads under that SONAME",
+    "macos": "dyld reuses the image it loads under that install name",
+    "windows": "Windows reuses the DLL it loads",
+}
+
+
+def requirement_finding(dep: Dependency, path: str, system: str) -> Finding:
+    """A library of a split wheel that a required distribution installs, is expected to,
+    or, by its wheel given on the same command line, does not (analysis/split.py)."""
+    at = f", which {_LOADERS[system]} looks for at {dep.path}" if dep.path else ""
+    after_library = library_key(dep.name) == canonicalize_name(dep.provider or "")
+    reuse = ""
+    if after_library and (dep.via == CHECKED or not at):
+        reuse = f"; {dep.provider} must be imported first: {_REUSE[system]}"
+    if dep.via == MISSING:
+        broken = system == "macos"
+        whose = "Windows" if system == "windows" else "system"
+        return Finding(
+            "error" if broken else "warning",
+            "broken-reference" if broken else "external-library",
+            f"needs {dep.name}{at}: neither this wheel nor the wheel of its requirement "
+            f"{dep.provider} given here ships it"
+            + ("" if broken else f", so the user's {whose} must provide it"),
+            path,
+        )
+    if dep.via == CHECKED:
+        at = ""
+        how = f"provides it (checked: its wheel given here ships it at {dep.path}{reuse})"
+    else:
+        named = (
+            "that directory" if at
+            else "the library" if after_library
+            else "the package, whose code adds DLL directories at import"
+        )  # fmt: skip
+        how = (
+            f"is expected to provide it (named after {named}; not checked: its wheel was "
+            f"not given{reuse})"
+        )
+    return Finding(
+        "info",
+        "provided-by-requirement",
+        f"needs {dep.name}{at}: not in this wheel; the required distribution {dep.provider} " + how,
+        path,
+    )
+
+
 def dependency_findings(native: list[NativeFile], provided: Mapping[str, str]) -> list[Finding]:
     out: list[Finding] = []
     for f in native:
         for dep in f.dependencies:
-            if dep.status == EXTERNAL and dep.name in provided:
+            if dep.provider is not None:
+                out.append(requirement_finding(dep, f.path, "linux"))
+            elif dep.status == EXTERNAL and dep.name in provided:
                 out.append(provided_finding(dep.name, provided[dep.name], f.path))
             elif dep.status == EXTERNAL:
                 out.append(

@@ -16,14 +16,16 @@ import posixpath
 import re
 from collections.abc import Collection, Mapping, Sequence
 
-from packaging.utils import canonicalize_name
-
 from truewheel.analysis.duplicates import duplicate_findings
-from truewheel.analysis.findings import build_path_findings, provided_finding, vendored_findings
+from truewheel.analysis.findings import (
+    build_path_findings,
+    provided_finding,
+    requirement_finding,
+    vendored_findings,
+)
 from truewheel.analysis.macos import MacTag, is_loadable, needed_version, parse_mac_tag, tag_for
 from truewheel.analysis.report import Finding, ImageFile, ImagePlatform
-from truewheel.analysis.resolve import BROKEN, EXTERNAL, Dependency
-from truewheel.analysis.split import CHECKED, MISSING, library_key
+from truewheel.analysis.resolve import BROKEN, EXTERNAL
 from truewheel.analysis.windows import unloaded_foreign, wheel_machines
 from truewheel.policy.libraries import LibraryName
 from truewheel.policy.systems import MacSystem, WindowsSystem
@@ -253,7 +255,7 @@ def dependency_findings(
         for dep in f.dependencies:
             base = posixpath.basename(dep.name)
             if dep.provider is not None:
-                out.append(_from_requirement(f, dep))
+                out.append(requirement_finding(dep, f.path, "macos" if f.macho else "windows"))
             elif dep.status == EXTERNAL and (dep.name in provided or base in provided):
                 dist = provided.get(dep.name) or provided[base]
                 out.append(provided_finding(dep.name, dist, f.path))
@@ -274,50 +276,6 @@ def _mangled_copies(images: list[ImageFile]) -> dict[str, str]:
         if f.pe is not None and name.hash is not None:
             out.setdefault(name.unmangled.lower(), f.path)
     return out
-
-
-def _from_requirement(f: ImageFile, dep: Dependency) -> Finding:
-    """A library of a split wheel that a required distribution installs, is expected to,
-    or, by its wheel given here, does not (analysis/split.py)."""
-    mac = f.macho is not None
-    at = f", which dyld looks for at {dep.path}" if mac and dep.path else ""
-    after_library = library_key(dep.name) == canonicalize_name(dep.provider or "")
-    reuse = ""
-    if after_library and (dep.via == CHECKED or not at):
-        loader = (
-            "dyld reuses the image it loads under that install name"
-            if mac
-            else ("Windows reuses the DLL it loads")
-        )
-        reuse = f"; {dep.provider} must be imported first: {loader}"
-    if dep.via == MISSING:
-        return Finding(
-            "error" if mac else "warning",
-            "broken-reference" if mac else "external-library",
-            f"needs {dep.name}{at}: neither this wheel nor the wheel of its requirement "
-            f"{dep.provider} given here ships it"
-            + ("" if mac else ", so the user's Windows must provide it"),
-            f.path,
-        )
-    if dep.via == CHECKED:
-        how = f"provides it (checked: its wheel given here ships it at {dep.path}{reuse})"
-        at = ""
-    else:
-        named = (
-            "that directory" if at
-            else "the library" if after_library
-            else "the package, whose code adds DLL directories at import"
-        )  # fmt: skip
-        how = (
-            f"is expected to provide it (named after {named}; not checked: its wheel was "
-            f"not given{reuse})"
-        )
-    return Finding(
-        "info",
-        "provided-by-requirement",
-        f"needs {dep.name}{at}: not in this wheel; the required distribution {dep.provider} " + how,
-        f.path,
-    )
 
 
 def _external(

@@ -75,11 +75,8 @@ def image_files(
     machos = {m.name: m.macho for m in scanned if m.macho is not None}
     pes = {m.name: m.pe for m in scanned if m.pe is not None}
     deps = {}
-    same_system = {
-        name: [w for w in wheels if w.system in (system, None)]
-        for name, wheels in (companions or {}).items()
-    }
-    requirements = RequirementLocator(wheel.metadata.requires_dist, same_system)
+    requires = wheel.metadata.requires_dist
+    requirements = RequirementLocator.for_system(requires, companions or {}, system)
     if system == "macos":
         deps = resolve_macos(machos, mac, requirements)
     elif system == "windows":

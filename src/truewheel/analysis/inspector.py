@@ -23,7 +23,7 @@ from truewheel.analysis.report import LoaderFacts, NativeFile, WheelReport
 from truewheel.analysis.resolve import resolve_dependencies
 from truewheel.analysis.sboms import declarations
 from truewheel.analysis.scan import ScannedMember, scan_members
-from truewheel.analysis.split import CompanionWheel
+from truewheel.analysis.split import MISSING, CompanionWheel, RequirementLocator, attach_to_elf
 from truewheel.policy.libraries import LibraryTable
 from truewheel.policy.manylinux import PolicySet
 from truewheel.policy.systems import MacSystem, WindowsSystem
@@ -116,6 +116,10 @@ class Inspector:
         declared = declarations(wheel)
         system = self.glibc.whitelist | self.musl.whitelist
         dependencies = resolve_dependencies(elves, system)
+        requires = wheel.metadata.requires_dist
+        attach_to_elf(
+            dependencies, elves, RequirementLocator.for_system(requires, self.companions, "linux")
+        )
         native = [
             NativeFile(
                 path=m.name,
@@ -143,8 +147,12 @@ class Inspector:
             self.companions,
         )  # fmt: skip
         provided = provided_libraries(
-            wheel.metadata.requires_dist, [*native, *images], self.libraries, declared.providers
+            requires, [*native, *images], self.libraries, declared.providers
         )
+        for f in native:  # what a split wheel's requirements install (analysis/split.py)
+            provided.update(
+                (d.name, d.provider) for d in f.dependencies if d.provider and d.via != MISSING
+            )
         return into(
             path=wheel.path,
             filename=wheel.name.filename,

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from truewheel.analysis.resolve import BROKEN, EXTERNAL, Dependency, installed_path
+from truewheel.analysis.resolve import BROKEN, EXTERNAL, Dependency, installed_path, search_dirs
+from truewheel.elf import ElfFile
 from truewheel.errors import TruewheelError
 from truewheel.policy.libraries import LibraryName
 from truewheel.wheel import Limits, WheelArchive
@@ -45,6 +46,7 @@ __all__ = [
     "NAMED",
     "CompanionWheel",
     "RequirementLocator",
+    "attach_to_elf",
     "companion_index",
     "library_key",
     "runtime_requirements",
@@ -116,12 +118,29 @@ class RequirementLocator:
         self.required = runtime_requirements(requires_dist)
         self.companions = {k: v for k, v in (companions or {}).items() if k in self.required}
 
+    @classmethod
+    def for_system(
+        cls,
+        requires_dist: Iterable[str],
+        companions: Mapping[str, Sequence[CompanionWheel]],
+        system: str | None,
+    ) -> RequirementLocator:
+        """Checking only against the given wheels for ``system`` (or for any)."""
+        same = {
+            name: [w for w in wheels if w.system in (system, None)]
+            for name, wheels in companions.items()
+        }
+        return cls(requires_dist, same)
+
     def __bool__(self) -> bool:
         return bool(self.required)
 
-    def at_location(self, reference: str, locations: Iterable[str]) -> Dependency | None:
-        """A macOS reference dyld looks for at ``locations`` (installed paths), none of
-        them in this wheel."""
+    def at_location(
+        self, reference: str, locations: Iterable[str], refuted: str = BROKEN
+    ) -> Dependency | None:
+        """A reference the loader looks for at ``locations`` (installed paths), none of
+        them in this wheel; ``refuted`` is the status when the requirement's wheel, given,
+        does not ship it."""
         places = list(dict.fromkeys(locations))
         for dist, wheel in self._given():
             found = next((p for p in places if p in wheel.installed), None)
@@ -130,8 +149,8 @@ class RequirementLocator:
         for place in places:
             key = self._after_directory(place.split("/", 1)[0])
             if key is not None:
-                return self._expected(reference, key, place, BROKEN)
-        return self._after_library(reference, BROKEN)
+                return self._expected(reference, key, place, refuted)
+        return self._after_library(reference, refuted)
 
     def dll(self, name: str, package: str | None) -> Dependency | None:
         """A Windows DLL imported by a file of ``package`` (its top-level directory,
@@ -175,6 +194,33 @@ class RequirementLocator:
         if key in self.companions:  # its wheel was given and does not ship it
             return Dependency(reference, refuted, place, MISSING, self.required[key])
         return Dependency(reference, EXTERNAL, place, NAMED, self.required[key])
+
+
+def attach_to_elf(
+    resolved: Mapping[str, list[Dependency]],
+    files: Mapping[str, ElfFile],
+    requirements: RequirementLocator,
+) -> None:
+    """Mark, in place, the external needs of ELF files that a required distribution
+    installs: looked for in the file's RPATH/RUNPATH directories inside the install root
+    (PyQt6's ``$ORIGIN/Qt6/lib``), or named after the requirement (``libshiboken6``, found
+    by SONAME once shiboken6 is imported).  A refuted one stays external."""
+    if not requirements:
+        return
+    for name, deps in resolved.items():
+        origin = posixpath.dirname(installed_path(name))
+        dirs = [d for d, _ in search_dirs(files[name], origin) if d.startswith("/")]
+        for i, dep in enumerate(deps):
+            if dep.status != EXTERNAL or "/" in dep.name:
+                continue
+            places = [posixpath.normpath(posixpath.join(d, dep.name)).lstrip("/") for d in dirs]
+            found = requirements.at_location(dep.name, [p for p in places if p[:2] != ".."])
+            if found is not None:
+                deps[i] = (
+                    found
+                    if found.via != MISSING
+                    else Dependency(found.name, EXTERNAL, found.path, MISSING, found.provider)
+                )
 
 
 def library_key(reference: str) -> str:
