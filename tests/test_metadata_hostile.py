@@ -208,6 +208,44 @@ def test_text_after_the_wheel_headers_is_ignored_and_reported(
     assert body.strip().splitlines()[0] in finding["message"]
 
 
+@pytest.mark.parametrize(
+    ("header", "said"),
+    [("Root-Is_Purelib: false\n", "misspelled 'root-is_purelib'"), ("", "absent")],
+)
+def test_missing_root_is_purelib_is_false_as_for_pip(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], header: str, said: str
+) -> None:
+    """pip and installer read a missing Root-Is-Purelib as false (PyQt5 5.15.0's macOS wheel
+    misspells it): a warning, not a refusal."""
+    content = f"Wheel-Version: 1.0\nGenerator: test\n{header}Tag: cp311-cp311-linux_x86_64\n"
+    odd = variant(good, tmp_path, lambda m: replace(m, ".dist-info/WHEEL", content.encode()))
+    assert main(["inspect", "--json", "--fail-on", "error", str(odd)]) == 0
+    [report] = json.loads(capsys.readouterr().out)["wheels"]
+    assert report["wheel"]["root_is_purelib"] is False
+    [finding] = [f for f in report["findings"] if f["code"] == "wheel-file-field"]
+    assert finding["severity"] == "warning" and said in finding["message"]
+
+
+def test_record_listing_itself_with_backslashes(
+    good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PyQt5-Qt5 5.15.2's Windows wheel: RECORD's own line as a Windows path."""
+
+    def backslashed(members: Members) -> Members:
+        record = with_record(members)
+        name = f"{dist_info(record)}/RECORD"
+        text = record[name].decode().replace(f"{name},,", name.replace("/", "\\") + ",,")
+        return {**record, name: text.encode()}
+
+    odd = variant(good, tmp_path, backslashed, record=False)
+    assert main(["inspect", "--json", "--fail-on", "error", str(odd)]) == 0
+    [report] = json.loads(capsys.readouterr().out)["wheels"]
+    found = {f["code"]: f for f in report["findings"]}
+    assert "record-missing-file" not in found
+    assert found["record-path-separator"]["severity"] == "info"
+    assert "\\RECORD" in found["record-path-separator"]["file"]
+
+
 @pytest.mark.parametrize("member", ["WHEEL", "METADATA", "RECORD"])
 def test_non_utf8_dist_info_files(
     good: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], member: str

@@ -103,12 +103,29 @@ def test_refuted_by_the_requirements_wheel(split: dict[str, Path], os_: str) -> 
 
 
 @pytest.mark.parametrize("os_", ["mac", "win"])
-def test_without_the_requirement_nothing_changes(split: dict[str, Path], os_: str) -> None:
-    """The same binding without Requires-Dist, even with the runtime's wheel given."""
+def test_without_the_requirement(split: dict[str, Path], os_: str) -> None:
+    """The same binding without Requires-Dist: broken (macOS) or external (Windows) alone;
+    with the runtime's wheel given, an undeclared requirement where that wheel puts the
+    library exactly where the loader looks (dyld's run path; not the DLL's directory)."""
     _case(split, os_)
-    report = inspect(split, f"{os_}-unrequired", f"{os_}-runtime")
+    alone = inspect(split, f"{os_}-unrequired")
     want = ("error", "broken-reference") if os_ == "mac" else ("warning", "external-library")
-    assert judged(report) == [want]
+    assert judged(alone) == [want]
+    given = inspect(split, f"{os_}-unrequired", f"{os_}-runtime")
+    if os_ == "mac":
+        assert judged(given) == [("warning", "undeclared-requirement")]
+        assert "does not require twsplit_runtime" in given.findings[0].message
+    else:
+        assert judged(given) == [want]
+
+
+@pytest.mark.parametrize("os_", ["mac", "win"])
+def test_requirement_of_a_requirement(split: dict[str, Path], os_: str) -> None:
+    """PyQtWebEngine requires PyQt5, whose wheel requires PyQt5-Qt5, which ships Qt."""
+    _case(split, os_)
+    report = inspect(split, f"{os_}-via-middle", "middle", f"{os_}-runtime")
+    assert judged(report) == [("info", "provided-by-requirement")]
+    assert "twsplit_runtime (through twmid) provides it" in report.findings[0].message
 
 
 @pytest.mark.parametrize("os_", ["mac", "win"])
@@ -124,8 +141,8 @@ def test_requirement_named_after_the_library(split: dict[str, Path], os_: str) -
     assert judged(checked) == [("info", "provided-by-requirement")]
     lib = "twdep/libtwdep.1.dylib" if os_ == "mac" else "twdep/twdep.dll"
     assert f"its wheel given here ships it at {lib}" in checked.findings[0].message
-    refuted = inspect(split, f"{os_}-by-library", f"{os_}-runtime-empty", f"{os_}-runtime")
-    assert judged(refuted) == judged(alone)  # other distributions' wheels prove nothing
+    unrelated = inspect(split, f"{os_}-by-library", f"{os_}-runtime-empty")
+    assert judged(unrelated) == judged(alone)  # another distribution's wheel proves nothing
 
 
 def test_rpath_reference_with_no_run_path_anywhere(split: dict[str, Path]) -> None:

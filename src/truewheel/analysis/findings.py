@@ -26,7 +26,7 @@ from truewheel.analysis.resolve import (
     search_path_escape,
 )
 from truewheel.analysis.scan import ScannedMember
-from truewheel.analysis.split import CHECKED, MISSING, library_key
+from truewheel.analysis.split import CHECKED, MISSING, UNDECLARED, library_key
 from truewheel.analysis.symbols import symbol_findings
 from truewheel.elf.machine import runs_under
 from truewheel.policy.libraries import SINGLETON_CATEGORIES
@@ -88,15 +88,39 @@ def record_findings(wheel: WheelArchive, scanned: list[ScannedMember]) -> list[F
                 f"{wheel.dist_info}/WHEEL",
             )
         )
+    if wheel.wheel_info.purelib_missing is not None:
+        out.append(
+            Finding(
+                "warning",
+                "wheel-file-field",
+                f"has no Root-Is-Purelib header ({wheel.wheel_info.purelib_missing}): pip and "
+                "installer take it as false and install the wheel into platlib",
+                f"{wheel.dist_info}/WHEEL",
+            )
+        )
     out += [
         Finding("error", "record-mismatch", m.record_problem, m.name)
         for m in scanned
         if m.record_problem
     ]
-    out += [
-        Finding("error", "record-missing-file", "listed in RECORD but not in the wheel", path)
-        for path in wheel.missing_files
-    ]
+    present = {m.name for m in wheel.files}
+    for path in wheel.missing_files:
+        if path.replace("\\", "/") in present:  # PyQt5-Qt5 5.15.2's RECORD lists itself so
+            out.append(
+                Finding(
+                    "info",
+                    "record-path-separator",
+                    "listed in RECORD with backslashes, as a Windows path; the wheel spec "
+                    "wants '/', and a tool that checks RECORD by path misses the member",
+                    path,
+                )
+            )
+        else:
+            out.append(
+                Finding(
+                    "error", "record-missing-file", "listed in RECORD but not in the wheel", path
+                )
+            )
     return out
 
 
@@ -287,6 +311,15 @@ def requirement_finding(dep: Dependency, path: str, system: str) -> Finding:
             f"needs {dep.name}{at}: neither this wheel nor the wheel of its requirement "
             f"{dep.provider} given here ships it"
             + ("" if broken else f", so the user's {whose} must provide it"),
+            path,
+        )
+    if dep.via == UNDECLARED:
+        return Finding(
+            "warning",
+            "undeclared-requirement",
+            f"needs {dep.name}: not in this wheel; the wheel of {dep.provider} given here ships "
+            f"it at {dep.path}, but this wheel does not require {dep.provider}: it loads only "
+            f"when something else installs {dep.provider}",
             path,
         )
     if dep.via == CHECKED:

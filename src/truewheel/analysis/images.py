@@ -21,7 +21,13 @@ from truewheel.analysis.report import ImageFile, ImagePlatform
 from truewheel.analysis.resolve import EXTERNAL, installed_path
 from truewheel.analysis.sboms import Declarations
 from truewheel.analysis.scan import ScannedMember
-from truewheel.analysis.split import CHECKED, NAMED, CompanionWheel, RequirementLocator
+from truewheel.analysis.split import (
+    CHECKED,
+    NAMED,
+    UNDECLARED,
+    CompanionWheel,
+    RequirementLocator,
+)
 from truewheel.analysis.windows import (
     dll_managing_dirs,
     pth_startup,
@@ -76,7 +82,9 @@ def image_files(
     pes = {m.name: m.pe for m in scanned if m.pe is not None}
     deps = {}
     requires = wheel.metadata.requires_dist
-    requirements = RequirementLocator.for_system(requires, companions or {}, system)
+    requirements = RequirementLocator.for_system(
+        requires, companions or {}, system, wheel.metadata.name
+    )
     if system == "macos":
         deps = resolve_macos(machos, mac, requirements)
     elif system == "windows":
@@ -119,7 +127,7 @@ def image_platform(
             for f in judged
             for d in f.dependencies
             if d.status == EXTERNAL
-            and d.via not in ("weak", "delay-load", NAMED, CHECKED)
+            and d.via not in ("weak", "delay-load", NAMED, CHECKED, UNDECLARED)
             and posixpath.basename(d.name) not in provided
             and d.name not in provided
         }

@@ -118,7 +118,9 @@ class Inspector:
         dependencies = resolve_dependencies(elves, system)
         requires = wheel.metadata.requires_dist
         attach_to_elf(
-            dependencies, elves, RequirementLocator.for_system(requires, self.companions, "linux")
+            dependencies,
+            elves,
+            RequirementLocator.for_system(requires, self.companions, "linux", wheel.metadata.name),
         )
         native = [
             NativeFile(

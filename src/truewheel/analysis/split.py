@@ -44,6 +44,7 @@ __all__ = [
     "CHECKED",
     "MISSING",
     "NAMED",
+    "UNDECLARED",
     "CompanionWheel",
     "RequirementLocator",
     "attach_to_elf",
@@ -52,8 +53,10 @@ __all__ = [
     "runtime_requirements",
 ]
 
-# checked against the requirement's wheel; expected by name; refuted by its wheel
+# checked against the requirement's wheel; expected by name; refuted by its wheel; shipped by
+# a given wheel of a distribution this one does not require
 CHECKED, NAMED, MISSING = "requirement-wheel", "requirement", "requirement-missing"
+UNDECLARED = "undeclared-wheel"
 _SYSTEMS = (
     ("macosx_", "macos"),
     ("win", "windows"),
@@ -81,11 +84,13 @@ def companion_index(
 
 @dataclass(frozen=True)
 class CompanionWheel:
-    """What another wheel given on the same command line installs."""
+    """What another wheel given on the same command line installs and requires."""
 
     filename: str
+    name: str  # as its METADATA writes it
     system: str | None  # "macos", "windows", "linux", or None for an untagged wheel
     installed: frozenset[str]  # installed paths (see resolve.installed_path)
+    requires: tuple[str, ...] = ()  # canonical names of its runtime requirements
 
     @classmethod
     def of(cls, wheel: WheelArchive) -> CompanionWheel:
@@ -94,29 +99,42 @@ class CompanionWheel:
             (s for prefix, s in _SYSTEMS for p in platforms if p.startswith(prefix)), None
         )
         names = frozenset(installed_path(m.name) for m in wheel.files)
-        return cls(wheel.name.filename, system, names)
+        requires = tuple(runtime_requirements(wheel.metadata.requires_dist))
+        return cls(wheel.name.filename, wheel.metadata.name, system, names, requires)
 
-    def dll(self, name: str) -> str | None:
-        """Where this wheel installs a library of that name, or None; compared
-        case-insensitively, as Windows does (and macOS's default file system)."""
+    def find(self, name: str, directory: str | None = None) -> str | None:
+        """Where this wheel installs a library of that name (in ``directory`` when given),
+        or None; compared case-insensitively, as Windows does (and macOS's default file
+        system)."""
         key = name.lower()
         return next(
-            (p for p in sorted(self.installed) if posixpath.basename(p).lower() == key), None
+            (
+                p
+                for p in sorted(self.installed)
+                if posixpath.basename(p).lower() == key
+                and (directory is None or posixpath.dirname(p).lower() == directory.lower())
+            ),
+            None,
         )
 
 
 class RequirementLocator:
-    """Decides whether a required distribution provides a reference the wheel lacks."""
+    """Decides whether a required distribution, or another wheel given with this one,
+    provides a reference the wheel lacks."""
 
     def __init__(
         self,
         requires_dist: Iterable[str],
         companions: Mapping[str, Sequence[CompanionWheel]] | None = None,
+        own: str = "",
     ) -> None:
         """``companions``: canonical name -> the given wheels of that distribution for the
-        same operating system."""
+        same operating system; ``own``: the judged wheel's name, whose other wheels (other
+        versions, architectures) prove nothing about it."""
         self.required = runtime_requirements(requires_dist)
-        self.companions = {k: v for k, v in (companions or {}).items() if k in self.required}
+        mine = canonicalize_name(own) if own else None
+        self.given = {k: list(v) for k, v in (companions or {}).items() if k != mine and v}
+        self.closure = self._closure()
 
     @classmethod
     def for_system(
@@ -124,16 +142,34 @@ class RequirementLocator:
         requires_dist: Iterable[str],
         companions: Mapping[str, Sequence[CompanionWheel]],
         system: str | None,
+        own: str = "",
     ) -> RequirementLocator:
         """Checking only against the given wheels for ``system`` (or for any)."""
         same = {
             name: [w for w in wheels if w.system in (system, None)]
             for name, wheels in companions.items()
         }
-        return cls(requires_dist, same)
+        return cls(requires_dist, same, own)
+
+    def _closure(self) -> dict[str, str]:
+        """Canonical name -> how to name it, for every distribution installed with this
+        wheel that we know of: its requirements, and theirs through the given wheels
+        (PyQtWebEngine requires PyQt5, whose wheel requires PyQt5-Qt5)."""
+        out = dict(self.required)
+        queue = sorted(out)
+        while queue:
+            parent = queue.pop(0)
+            for wheel in self.given.get(parent, ()):
+                for child in wheel.requires:
+                    if child not in out:
+                        names = self.given.get(child)
+                        shown = names[0].name if names else child
+                        out[child] = f"{shown} (through {out[parent].split(' (', 1)[0]})"
+                        queue.append(child)
+        return out
 
     def __bool__(self) -> bool:
-        return bool(self.required)
+        return bool(self.required or self.given)
 
     def at_location(
         self, reference: str, locations: Iterable[str], refuted: str = BROKEN
@@ -145,29 +181,37 @@ class RequirementLocator:
         for dist, wheel in self._given():
             found = next((p for p in places if p in wheel.installed), None)
             if found is not None:
-                return Dependency(reference, EXTERNAL, found, CHECKED, self.required[dist])
+                return self._shipped(reference, dist, wheel, found)
         for place in places:
             key = self._after_directory(place.split("/", 1)[0])
             if key is not None:
                 return self._expected(reference, key, place, refuted)
         return self._after_library(reference, refuted)
 
-    def dll(self, name: str, package: str | None) -> Dependency | None:
-        """A Windows DLL imported by a file of ``package`` (its top-level directory,
-        when the package's own code adds DLL directories at import, else None)."""
+    def dll(self, name: str, directory: str, package: str | None) -> Dependency | None:
+        """A Windows DLL imported by a file installed in ``directory``; ``package`` is its
+        top-level directory when the package's own code adds DLL directories at import."""
         for dist, wheel in self._given():
-            found = wheel.dll(name)
+            found = wheel.find(name, None if dist in self.closure else directory)
             if found is not None:
-                return Dependency(name, EXTERNAL, found, CHECKED, self.required[dist])
+                return self._shipped(name, dist, wheel, found)
         key = self._after_directory(package) if package else None
         if key is not None:
             return self._expected(name, key, None, EXTERNAL)
         return self._after_library(name, EXTERNAL)
 
     def _given(self) -> Iterator[tuple[str, CompanionWheel]]:
-        for dist, wheels in sorted(self.companions.items()):
+        """The given wheels, those of distributions installed with this one first."""
+        for dist, wheels in sorted(
+            self.given.items(), key=lambda i: (i[0] not in self.closure, i[0])
+        ):
             for wheel in wheels:
                 yield dist, wheel
+
+    def _shipped(self, reference: str, dist: str, wheel: CompanionWheel, path: str) -> Dependency:
+        if dist in self.closure:
+            return Dependency(reference, EXTERNAL, path, CHECKED, self.closure[dist])
+        return Dependency(reference, EXTERNAL, path, UNDECLARED, wheel.name)
 
     def _after_directory(self, directory: str) -> str | None:
         """The requirement named after an installed top-level directory: ``PyQt6`` for
@@ -179,19 +223,19 @@ class RequirementLocator:
 
     def _after_library(self, reference: str, refuted: str) -> Dependency | None:
         """The requirement named after the library itself: it is the one that loads it
-        (dyld and Windows reuse a library already loaded under that name), wherever
-        its wheel puts it."""
+        (every loader reuses a library already loaded under that name), wherever its
+        wheel puts it."""
         key = library_key(reference)
         if key not in self.required:
             return None
         base = posixpath.basename(reference)
-        found = next((f for w in self.companions.get(key, ()) if (f := w.dll(base))), None)
+        found = next((f for w in self.given.get(key, ()) if (f := w.find(base))), None)
         if found is not None:
             return Dependency(reference, EXTERNAL, found, CHECKED, self.required[key])
         return self._expected(reference, key, None, refuted)
 
     def _expected(self, reference: str, key: str, place: str | None, refuted: str) -> Dependency:
-        if key in self.companions:  # its wheel was given and does not ship it
+        if key in self.given:  # its wheel was given and does not ship it
             return Dependency(reference, refuted, place, MISSING, self.required[key])
         return Dependency(reference, EXTERNAL, place, NAMED, self.required[key])
 
@@ -214,13 +258,8 @@ def attach_to_elf(
             if dep.status != EXTERNAL or "/" in dep.name:
                 continue
             places = [posixpath.normpath(posixpath.join(d, dep.name)).lstrip("/") for d in dirs]
-            found = requirements.at_location(dep.name, [p for p in places if p[:2] != ".."])
-            if found is not None:
-                deps[i] = (
-                    found
-                    if found.via != MISSING
-                    else Dependency(found.name, EXTERNAL, found.path, MISSING, found.provider)
-                )
+            inside = [p for p in places if not p.startswith("..")]
+            deps[i] = requirements.at_location(dep.name, inside, EXTERNAL) or dep
 
 
 def library_key(reference: str) -> str:

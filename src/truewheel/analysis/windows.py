@@ -173,7 +173,7 @@ def resolve_windows(
             kind = system.classify(dll, beside_python, pe.machine)
             dep = _resolve(dll, own, added, anywhere, kind)
             if dep.status == EXTERNAL and requirements:
-                dep = requirements.dll(dll, package) or dep
+                dep = requirements.dll(dll, posixpath.dirname(installed_path(name)), package) or dep
             if delayed and dep.provider is None:
                 dep = Dependency(dep.name, dep.status, dep.path, "delay-load")
             deps.append(dep)

@@ -121,6 +121,8 @@ class WheelInfo:
     tags: tuple[str, ...]
     build: str | None
     ignored: str | None = None  # the first line after the header block, which readers ignore
+    #: why Root-Is-Purelib was taken as false although WHEEL does not say it (else None)
+    purelib_missing: str | None = None
 
     @classmethod
     def parse(cls, text: str, *, path: str, member: str) -> WheelInfo:
@@ -140,6 +142,11 @@ class WheelInfo:
         if version.split(".")[0].lstrip("0") != "1":
             raise MetadataError(f"unsupported Wheel-Version: {version}", path=path, member=member)
         purelib = (headers.unfolded("Root-Is-Purelib") or "").lower()
+        missing = None
+        if not purelib:  # pip and installer read a missing one as false (PyQt5 5.15.0 on macOS)
+            near = [f.name for f in headers.fields if f.name.replace("_", "-") == "root-is-purelib"]
+            missing = f"misspelled {near[0]!r}" if near else "absent"
+            purelib = "false"
         if purelib not in ("true", "false"):
             shown = repr(purelib) if purelib else "(missing)"
             raise MetadataError(
@@ -158,6 +165,7 @@ class WheelInfo:
             tags=tags,
             build=headers.unfolded("Build") or None,
             ignored=ignored,
+            purelib_missing=missing,
         )
 
     @property
