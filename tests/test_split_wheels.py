@@ -53,29 +53,32 @@ def judged(report: WheelReport) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("os_", ["mac", "win"])
-def test_expected_from_a_requirement_named_after_the_place(
-    split: dict[str, Path], os_: str
-) -> None:
+def test_a_name_prefix_proves_nothing(split: dict[str, Path], os_: str) -> None:
+    """twsplit requires twsplit-runtime, but a prefix is no evidence (openvino requires the
+    pure-Python openvino-telemetry): alone, still broken (macOS) or external (Windows)."""
     _case(split, os_)
     report = inspect(split, f"{os_}-binding")
+    want = ("error", "broken-reference") if os_ == "mac" else ("warning", "external-library")
+    assert judged(report) == [want]
+
+
+@pytest.mark.parametrize("os_", ["mac", "win"])
+def test_expected_from_the_library_table(split: dict[str, Path], os_: str) -> None:
+    """A Qt library (the table's ``basename_pattern``) in a wheel requiring PyQt6-Qt6, which
+    the table lists among the distributions that ship Qt."""
+    _case(split, os_)
+    report = inspect(split, f"{os_}-qt")
     assert judged(report) == [("info", "provided-by-requirement")]
-    assert "not checked" in report.findings[0].message
+    message = report.findings[0].message
+    assert "the library table says PyQt6-Qt6 ships this library" in message
+    assert "not checked" in message
     assert report.image_platform is not None and report.image_platform.external_libraries == []
-    if os_ == "mac":
-        want = (
-            "external",
-            "twsplit/Runtime/lib/libtwdep.1.dylib",
-            "requirement",
-            "twsplit-runtime",
-        )
-        assert found(report, MAC_CORE, "@rpath/libtwdep.1.dylib") == want
-    else:
-        assert found(report, WIN_CORE, "twdep.dll") == (
-            "external",
-            None,
-            "requirement",
-            "twsplit-runtime",
-        )
+    path, name = (
+        (MAC_CORE, "@rpath/QtTwCore.framework/Versions/A/QtTwCore")
+        if os_ == "mac"
+        else (WIN_CORE, "Qt6TwCore.dll")
+    )
+    assert found(report, path, name) == ("external", None, "requirement", "PyQt6-Qt6")
 
 
 @pytest.mark.parametrize("os_", ["mac", "win"])
@@ -94,10 +97,10 @@ def test_checked_against_the_requirements_wheel(split: dict[str, Path], os_: str
 @pytest.mark.parametrize("os_", ["mac", "win"])
 def test_refuted_by_the_requirements_wheel(split: dict[str, Path], os_: str) -> None:
     _case(split, os_)
-    report = inspect(split, f"{os_}-binding", f"{os_}-runtime-empty")
+    report = inspect(split, f"{os_}-by-library", f"{os_}-library-empty")
     want = ("error", "broken-reference") if os_ == "mac" else ("warning", "external-library")
     assert judged(report) == [want]
-    assert "neither this wheel nor the wheel of its requirement twsplit-runtime" in (
+    assert "neither this wheel nor the wheel of its requirement twdep" in (
         report.findings[0].message
     )
 
@@ -153,6 +156,18 @@ def test_rpath_reference_with_no_run_path_anywhere(split: dict[str, Path]) -> No
     assert found(report, MAC_CORE, "@rpath/libtwomp.dylib")[2] == "executable-rpath"
     assert report.image_platform is not None
     assert report.image_platform.external_libraries == ["@rpath/libtwomp.dylib"]
+
+
+def test_dll_directory_added_by_a_module_the_package_imports(split: dict[str, Path]) -> None:
+    """openvino's ``__init__`` imports ``package_utils``, whose function adds ``libs``."""
+    _case(split, "win")
+    report = inspect(split, "win-helper-loader")
+    assert found(report, WIN_CORE, "twdep.dll")[:3] == (
+        "bundled",
+        "twsplit/libs/twdep.dll",
+        "package-loader",
+    )
+    assert not [f for f in report.findings if f.severity != "info"]
 
 
 def test_inspect_command_line_gives_companions(split: dict[str, Path]) -> None:

@@ -326,15 +326,12 @@ def requirement_finding(dep: Dependency, path: str, system: str) -> Finding:
         at = ""
         how = f"provides it (checked: its wheel given here ships it at {dep.path}{reuse})"
     else:
-        named = (
-            "that directory" if at
-            else "the library" if after_library
-            else "the package, whose code adds DLL directories at import"
+        why = (
+            "named after that directory" if at
+            else "named after the library" if after_library
+            else f"the library table says {dep.provider} ships this library"
         )  # fmt: skip
-        how = (
-            f"is expected to provide it (named after {named}; not checked: its wheel was "
-            f"not given{reuse})"
-        )
+        how = f"is expected to provide it ({why}; not checked: its wheel was not given{reuse})"
     return Finding(
         "info",
         "provided-by-requirement",

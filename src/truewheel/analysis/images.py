@@ -83,7 +83,7 @@ def image_files(
     deps = {}
     requires = wheel.metadata.requires_dist
     requirements = RequirementLocator.for_system(
-        requires, companions or {}, system, wheel.metadata.name
+        requires, companions or {}, system, wheel.metadata.name, libraries
     )
     if system == "macos":
         deps = resolve_macos(machos, mac, requirements)
@@ -163,12 +163,31 @@ def image_platform(
 
 
 def _loader_code(wheel: WheelArchive) -> dict[str, bytes]:
-    """The package entry points that may carry a DLL loader (see windows.dll_managing_dirs)."""
-    return {
+    """The package entry points that may carry a DLL loader (see windows.dll_managing_dirs),
+    and the package's own modules they import: openvino's ``__init__`` calls
+    ``package_utils._add_openvino_libs_to_search_path()``, which adds the DLL directory."""
+    small = {installed_path(m.name): m for m in wheel.files if m.file_size <= _LOADER_CODE_LIMIT}
+    code = {
         m.name: wheel.read(m, limit=_LOADER_CODE_LIMIT)
-        for m in wheel.files
-        if _LOADER_CODE.fullmatch(installed_path(m.name)) and m.file_size <= _LOADER_CODE_LIMIT
+        for path, m in small.items()
+        if _LOADER_CODE.fullmatch(path)
     }
+    for name, text in list(code.items()):
+        top = installed_path(name).split("/", 1)[0]
+        for module in _submodules_imported(top, text):
+            found = small.get(f"{top}/{module}.py") or small.get(f"{top}/{module}/__init__.py")
+            if found is not None and found.name not in code:
+                code[found.name] = wheel.read(found, limit=_LOADER_CODE_LIMIT)
+    return code
+
+
+def _submodules_imported(top: str, text: bytes) -> list[str]:
+    """The direct submodules of package ``top`` that ``text`` imports (``from .x import``,
+    ``from top.x import``, ``import top.x``)."""
+    name = re.escape(top.encode())
+    pattern = rb"^[ \t]*(?:from[ \t]+(?:\.|" + name + rb"\.)(\w+)[ \t]+import|import[ \t]+"
+    pattern += name + rb"\.(\w+))"
+    return sorted({(a or b).decode() for a, b in re.findall(pattern, text, flags=re.MULTILINE)})
 
 
 def _startup_code(wheel: WheelArchive, names: list[str]) -> dict[str, bytes]:

@@ -8,18 +8,24 @@ installs; PySide6-Addons loads QtCore from ``PySide6/Qt/lib``, which
 PySide6-Essentials installs.  Judged alone, such a wheel looks broken, yet pip
 installs its requirements with it.
 
-A reference is taken as coming from a required distribution (one that is
-installed whatever extras are asked) when:
+A reference the wheel lacks is taken as coming from a distribution installed
+with it when:
 
-* that distribution's wheel was given too (``inspect`` of several wheels) and
-  ships the file where the loader looks (macOS) or a DLL of that name (Windows):
-  checked; a given wheel that lacks it refutes the names below;
-* or the distribution is named after the place: the top directory dyld looks
-  in (``PyQt6/...`` for PyQt6-Qt6, ``shiboken6/...`` for shiboken6), the
-  package directory whose own code adds DLL directories at import (Windows),
-  or the library itself (``libshiboken6.abi3.6.7.dylib``, ``shiboken6.abi3.dll``
-  for shiboken6).  That is an expectation, and is said to be one.
+* a wheel given on the same command line ships it where the loader looks (an
+  installed path for dyld and ld.so; for Windows a DLL of that name, anywhere in a
+  required distribution's wheel, in the importing file's directory otherwise).
+  Checked: "provided-by-requirement" when that distribution is required (also
+  through the requirements of the given wheels: PyQtWebEngine -> PyQt5 ->
+  PyQt5-Qt5), "undeclared-requirement" when it is not;
+* or, not checked, a required distribution is named after the place dyld or
+  ld.so looks in (``shiboken6/`` for shiboken6), or after the library itself
+  (``libshiboken6.abi3.6.7.dylib``, ``shiboken6.abi3.dll``: it loads the library
+  when imported, and every loader reuses a library already loaded under that
+  name), or the library table says it ships the library (``first_party_dists``:
+  PyQt6-Qt6 and PySide6-Essentials ship Qt).  A given wheel of that distribution
+  that lacks the library refutes it.
 
+A name prefix alone proves nothing (openvino-telemetry is pure Python).
 Anything else keeps its finding: a reference no requirement accounts for is
 still broken or external.
 """
@@ -30,6 +36,7 @@ import os
 import posixpath
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -37,7 +44,7 @@ from packaging.utils import canonicalize_name
 from truewheel.analysis.resolve import BROKEN, EXTERNAL, Dependency, installed_path, search_dirs
 from truewheel.elf import ElfFile
 from truewheel.errors import TruewheelError
-from truewheel.policy.libraries import LibraryName
+from truewheel.policy.libraries import LibraryName, LibraryTable
 from truewheel.wheel import Limits, WheelArchive
 
 __all__ = [
@@ -127,10 +134,13 @@ class RequirementLocator:
         requires_dist: Iterable[str],
         companions: Mapping[str, Sequence[CompanionWheel]] | None = None,
         own: str = "",
+        table: LibraryTable | None = None,
     ) -> None:
         """``companions``: canonical name -> the given wheels of that distribution for the
         same operating system; ``own``: the judged wheel's name, whose other wheels (other
-        versions, architectures) prove nothing about it."""
+        versions, architectures) prove nothing about it; ``table``: the library table,
+        whose ``first_party_dists`` name the distributions that ship a library."""
+        self.table = table
         self.required = runtime_requirements(requires_dist)
         mine = canonicalize_name(own) if own else None
         self.given = {k: list(v) for k, v in (companions or {}).items() if k != mine and v}
@@ -143,13 +153,14 @@ class RequirementLocator:
         companions: Mapping[str, Sequence[CompanionWheel]],
         system: str | None,
         own: str = "",
+        table: LibraryTable | None = None,
     ) -> RequirementLocator:
         """Checking only against the given wheels for ``system`` (or for any)."""
         same = {
             name: [w for w in wheels if w.system in (system, None)]
             for name, wheels in companions.items()
         }
-        return cls(requires_dist, same, own)
+        return cls(requires_dist, same, own, table)
 
     def _closure(self) -> dict[str, str]:
         """Canonical name -> how to name it, for every distribution installed with this
@@ -183,22 +194,18 @@ class RequirementLocator:
             if found is not None:
                 return self._shipped(reference, dist, wheel, found)
         for place in places:
-            key = self._after_directory(place.split("/", 1)[0])
-            if key is not None:
+            key = canonicalize_name(place.split("/", 1)[0])
+            if key in self.required:  # shiboken6/ for shiboken6
                 return self._expected(reference, key, place, refuted)
-        return self._after_library(reference, refuted)
+        return self._after_library(reference, refuted) or self._in_table(reference, refuted)
 
-    def dll(self, name: str, directory: str, package: str | None) -> Dependency | None:
-        """A Windows DLL imported by a file installed in ``directory``; ``package`` is its
-        top-level directory when the package's own code adds DLL directories at import."""
+    def dll(self, name: str, directory: str) -> Dependency | None:
+        """A Windows DLL imported by a file installed in ``directory``."""
         for dist, wheel in self._given():
             found = wheel.find(name, None if dist in self.closure else directory)
             if found is not None:
                 return self._shipped(name, dist, wheel, found)
-        key = self._after_directory(package) if package else None
-        if key is not None:
-            return self._expected(name, key, None, EXTERNAL)
-        return self._after_library(name, EXTERNAL)
+        return self._after_library(name, EXTERNAL) or self._in_table(name, EXTERNAL)
 
     def _given(self) -> Iterator[tuple[str, CompanionWheel]]:
         """The given wheels, those of distributions installed with this one first."""
@@ -213,14 +220,6 @@ class RequirementLocator:
             return Dependency(reference, EXTERNAL, path, CHECKED, self.closure[dist])
         return Dependency(reference, EXTERNAL, path, UNDECLARED, wheel.name)
 
-    def _after_directory(self, directory: str) -> str | None:
-        """The requirement named after an installed top-level directory: ``PyQt6`` for
-        PyQt6-Qt6, ``shiboken6`` for shiboken6."""
-        place = canonicalize_name(directory)
-        return next(
-            (k for k in sorted(self.required) if k == place or k.startswith(place + "-")), None
-        )
-
     def _after_library(self, reference: str, refuted: str) -> Dependency | None:
         """The requirement named after the library itself: it is the one that loads it
         (every loader reuses a library already loaded under that name), wherever its
@@ -233,6 +232,22 @@ class RequirementLocator:
         if found is not None:
             return Dependency(reference, EXTERNAL, found, CHECKED, self.required[key])
         return self._expected(reference, key, None, refuted)
+
+    def _in_table(self, reference: str, refuted: str) -> Dependency | None:
+        """A required distribution the library table says ships this library's family
+        (PyQt6-Qt6 and PySide6-Essentials ship Qt)."""
+        family = self.table.family_for(posixpath.basename(reference)) if self.table else None
+        if family is None:
+            return None
+        key = next(
+            (
+                r
+                for r in sorted(self.required)
+                if any(fnmatchcase(r, p) for p in family.first_party_dists)
+            ),
+            None,
+        )
+        return None if key is None else self._expected(reference, key, None, refuted)
 
     def _expected(self, reference: str, key: str, place: str | None, refuted: str) -> Dependency:
         if key in self.given:  # its wheel was given and does not ship it

@@ -164,8 +164,6 @@ def resolve_windows(
     resolved: dict[str, list[Dependency]] = {}
     for name, pe in files.items():
         own = by_dir.get(posixpath.dirname(installed_path(name)), {})
-        top = installed_path(name).split("/", 1)[0]
-        package = top if top in managed_dirs else None
         deps = []
         for dll, delayed in [(d, False) for d in pe.imports] + [
             (d, True) for d in pe.delay_imports
@@ -173,7 +171,7 @@ def resolve_windows(
             kind = system.classify(dll, beside_python, pe.machine)
             dep = _resolve(dll, own, added, anywhere, kind)
             if dep.status == EXTERNAL and requirements:
-                dep = requirements.dll(dll, posixpath.dirname(installed_path(name)), package) or dep
+                dep = requirements.dll(dll, posixpath.dirname(installed_path(name))) or dep
             if delayed and dep.provider is None:
                 dep = Dependency(dep.name, dep.status, dep.path, "delay-load")
             deps.append(dep)

@@ -107,6 +107,9 @@ class Family:
     restricted: bool
     note: str | None
     first_party_dists: frozenset[str]
+    #: a file name (whole, with its suffix) the stem rule cannot express: Qt's frameworks
+    #: (``QtCore``) and DLLs (``Qt6Core.dll``), whose bindings' modules are ``QtCore.abi3.so``
+    basename_pattern: re.Pattern[str] | None = None
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Family:
@@ -128,6 +131,9 @@ class Family:
             first_party_dists=frozenset(
                 canonicalize_name(d) for d in raw.get("first_party_dists", ())
             ),
+            basename_pattern=re.compile(raw["basename_pattern"])
+            if "basename_pattern" in raw
+            else None,
         )
 
     @cached_property
@@ -180,7 +186,12 @@ class LibraryTable:
 
     def family_for(self, basename: str) -> Family | None:
         stem = LibraryName.parse(basename).stem
-        scored = [(f.match_length(stem), f) for f in self.families]
+        scored = [
+            (len(basename) if f.basename_pattern.fullmatch(basename) else 0, f)
+            for f in self.families
+            if f.basename_pattern is not None
+        ]
+        scored += [(f.match_length(stem), f) for f in self.families]
         length, family = max(scored, key=lambda s: s[0], default=(0, None))
         return family if length else None
 
