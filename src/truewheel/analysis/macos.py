@@ -137,7 +137,8 @@ def resolve_macos(
                     dep = Dependency(ref.name, SYSTEM)
                 else:
                     dep = _resolve(ref.name, name, piece, files, by_installed, by_basename, loaders)
-                    if dep.via == "unreached" and requirements:
+                    if dep.status in (BROKEN, EXTERNAL) and dep.path is None and requirements:
+                        # also when a run path leaves the wheel: the one inside may be filled
                         places = _places(ref.name, name, piece, files, loaders)
                         dep = requirements.at_location(ref.name, places) or dep
                 if ref.kind == "weak":
