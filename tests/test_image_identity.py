@@ -82,3 +82,23 @@ def test_windows_libraries_by_name_and_text(tmp_path: Path, wheelbuild: ModuleTy
 
 def _c_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def test_drive_letter_search_in_chunks_sees_the_byte_before_the_letter() -> None:
+    """``qrc:/qt-project.org/...`` (a Qt resource URL) is no path on drive c, wherever the
+    stream's chunks are cut; ``"C:/Users/...`` and ``=D:\\a\\...`` are."""
+    from truewheel.analysis.image_paths import windows_path_search
+
+    data = (
+        b'\x00qrc:/qt-project.org/imports/QtQuick/check.png\x00"C:/Users/a/b/c.c\x00'
+        b"=D:\\a\\proj\\src\\x.c\x00"
+    )
+    whole = windows_path_search()
+    whole.feed(0, data, final=True)
+    assert [(chr(h.before), h.text[:4]) for h in whole.hits] == [("C", b":/Us"), ("D", b":\\a\\")]
+    for cut in range(1, len(data)):
+        search = windows_path_search()
+        search.overlap = 64  # longer than each path: the search resumes at any byte
+        search.feed(0, data[:cut])
+        search.feed(cut, data[cut:], final=True)
+        assert [h.offset for h in search.hits] == [h.offset for h in whole.hits], cut

@@ -239,8 +239,10 @@ def test_windows_python_dll_against_tags(win_wheels: dict[str, Path], inspector:
 
 def test_windows_build_paths_in_strings(win_wheels: dict[str, Path], inspector: Inspector) -> None:
     """``__FILE__`` under pip's temp dir is a warning, a CI checkout (doubled backslashes
-    of a stringified macro) is info; a forward-slash path keeps its drive letter; OpenSSL's
-    run-time ``C:\\Program Files``, a URL and text with escaped newlines are not build paths."""
+    of a stringified macro) is info; a forward-slash path keeps its drive letter and its
+    slashes; OpenSSL's run-time ``C:\\Program Files``, a URL, a Qt resource URL
+    (``qrc:/qt-project.org/...``: no drive c) and text with escaped newlines are not build
+    paths."""
     report = inspector.inspect(win_wheels["strings"])
     found = sorted((f.severity, f.message) for f in report.findings if f.code == "build-path")
     temp = "C:\\Users\\runneradmin\\AppData\\Local\\Temp"
@@ -248,7 +250,8 @@ def test_windows_build_paths_in_strings(win_wheels: dict[str, Path], inspector: 
         ("info", "embeds build path C:\\actions-runner\\_work\\twwin in .rdata"),
         (
             "warning",
-            f"embeds build path {temp}\\build-env-ab12cd34 in .rdata (differs on every build)",
+            "embeds build path C:/Users/runneradmin/AppData/Local/Temp/build-env-ab12cd34 in "
+            ".rdata (differs on every build)",
         ),
         ("warning", f"embeds build path {temp}\\tmp453k4de2 in .rdata (differs on every build)"),
     ]

@@ -24,7 +24,7 @@ from truewheel.pe import PEFile
 
 __all__ = ["image_build_paths", "windows_path_search"]
 
-_WINDOWS_ABSOLUTE = re.compile(r"^(?:[A-Za-z]:\\|\\\\)")
+_WINDOWS_ABSOLUTE = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")
 # As elf/buildpaths.py's: pip's and Python's temp dirs, meson-python's and cibuildwheel's build
 # dirs; ``.tmp`` + 6 is the Rust ``tempfile`` crate's (maturin, cargo).
 _WINDOWS_RANDOM = re.compile(
@@ -33,13 +33,16 @@ _WINDOWS_RANDOM = re.compile(
     r"|\.mesonpy-[a-z0-9_]{8}|build-via-sdist-[a-z0-9_]{8})$",
     re.I,
 )
-# From the colon on, so that the search skips ahead at C speed to each ':'; the drive letter
-# is the byte before.  Backslashes may be doubled (a stringified macro keeps C's escapes);
-# ``://`` is a URL.
+# From the colon on, so that the search skips ahead at C speed to each ':' (the look-behind
+# comes after it for that reason); the drive letter is the byte before, and the byte before
+# it no word character (``qrc:/qt-project.org/...`` is a Qt resource URL, not drive C).
+# Backslashes may be doubled (a stringified macro keeps C's escapes); ``://`` is a URL.
 _WINDOWS_PATH = re.compile(
-    rb":(?:\\{1,2}|/(?!/))(?:[A-Za-z0-9._+@%~=$() -]+[\\/]{1,2})+[A-Za-z0-9._+@%~=$()-]*"
+    rb":(?<![A-Za-z0-9_][A-Za-z]:)(?:\\{1,2}|/(?!/))"
+    rb"(?:[A-Za-z0-9._+@%~=$() -]+[\\/]{1,2})+[A-Za-z0-9._+@%~=$()-]*"
 )
-_SEPARATORS = re.compile(r"\\{1,2}|/")
+_DOUBLED = re.compile(r"(?<=[\\/])[\\/]")  # a separator doubled by a stringified macro
+_SEPARATOR = re.compile(r"[\\/]")
 _ESCAPES = frozenset({"n", "r", "t"})  # C:\n is a colon before an escaped newline
 _RUN_TIME_ROOTS = frozenset({"program files", "program files (x86)", "programdata", "windows"})
 _SOURCE_SUFFIX = re.compile(r"\.(?:c|cc|cpp|cxx|h|hh|hpp|hxx|pyx|pxd|pxi|f|f90|cu|rs|s)$", re.I)
@@ -63,7 +66,7 @@ def image_build_paths(
     # ``C:/Users/...`` is the POSIX search's ``/Users/...`` as well: kept with its drive letter
     drives = {h.offset + 1 for h in windows if _is_letter(h.before)}
     posix = [h for h in hits if h.offset not in drives]
-    pdb = {_separators(p) for p in pe.pdb_paths}
+    pdb = {_normal(p) for p in pe.pdb_paths}
     return grouped_build_paths(posix, spans) + _windows_paths(windows, spans, pdb) + _pdb_paths(pe)
 
 
@@ -83,11 +86,12 @@ def _pdb_paths(pe: PEFile) -> list[BuildPath]:
 
 
 def _windows_root(path: str) -> tuple[str, bool]:
-    """Cut a path after its first randomized component, or after three levels."""
-    parts = path.split("\\")
+    """Cut a path after its first randomized component, or after three levels; its
+    separators stay as the file writes them (``C:/Users/...`` from Cython, CMake)."""
+    parts = _SEPARATOR.split(path)
     cut = next((i for i, p in enumerate(parts) if _WINDOWS_RANDOM.match(p)), None)
-    randomized = cut is not None
-    return "\\".join(parts[: cut + 1 if cut is not None else min(len(parts) - 1, 4)]), randomized
+    keep = cut + 1 if cut is not None else min(len(parts) - 1, 4)
+    return path[: sum(len(p) + 1 for p in parts[:keep]) - 1], cut is not None
 
 
 def _windows_paths(
@@ -105,8 +109,8 @@ def _windows_paths(
         if per_section[span[2]] > _MAX_HITS_PER_SECTION:
             continue
         raw = hit.text[: span[1] - hit.offset].decode("ascii", "replace")
-        path = _separators(chr(hit.before) + raw).rstrip(". -")
-        if path in pdb or not _looks_like_build_path(path):
+        path = _DOUBLED.sub("", chr(hit.before) + raw).rstrip(". -")
+        if _normal(path) in pdb or not _looks_like_build_path(path):
             continue
         root, randomized = _windows_root(path)
         key = (root, span[2])
@@ -118,13 +122,14 @@ def _windows_paths(
     ]
 
 
-def _separators(path: str) -> str:
-    return _SEPARATORS.sub(r"\\", path)
+def _normal(path: str) -> str:
+    """The path with backslashes alone, for comparing with the PDB path."""
+    return _SEPARATOR.sub(r"\\", _DOUBLED.sub("", path))
 
 
 def _looks_like_build_path(path: str) -> bool:
     """A build path names a source file, a temp dir, or lies deep; not a run-time location."""
-    parts = path.split("\\")
+    parts = _SEPARATOR.split(path)
     if len(parts) < 3 or parts[1].lower() in _RUN_TIME_ROOTS or "%" in path:
         return False
     if parts[1] in _ESCAPES or any(p[:1].isspace() or "  " in p for p in parts):

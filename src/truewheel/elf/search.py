@@ -4,7 +4,8 @@ Build paths and library version strings are searched for in every byte of a
 file, but the file is never whole in memory: each chunk is searched together
 with the end of the one before, so a match that straddles two chunks is found
 once.  Matches are reported with their offset in the file and the byte before
-them, which callers use to tell a path from the middle of a longer one.
+them, which callers use to tell a path from the middle of a longer one; a pattern's
+look-behind sees the two bytes before a match at a chunk's start.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class StreamSearch:
             if self.done:
                 return
         self._next = max(self._next, base + defer_from)
-        keep_from = max(self._next - base - 1, 0)
+        keep_from = max(self._next - base - 2, 0)  # the two bytes a look-behind may read
         self._tail, self._tail_at = buffer[keep_from:], base + keep_from
 
     def finish(self) -> None:
