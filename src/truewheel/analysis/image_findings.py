@@ -147,7 +147,7 @@ def _minimum_against(
     need = needed_version(machos, tag.architectures, mac)
     allowed = tag_for(need[0] if need else None, tag.arch, mac)
     out = []
-    worst: dict[str, tuple[tuple[int, ...], str, str]] = {}
+    worst: dict[str, dict[str, tuple[tuple[int, ...], str]]] = {}  # path -> arch -> minimum
     for f in images:
         if f.macho is None or not is_loadable(f.macho):
             continue
@@ -156,18 +156,23 @@ def _minimum_against(
             if piece.arch not in tag.architectures or minimum is None:
                 continue
             accepted = max(tag.version, mac.first_macos(piece.arch)[:2])
-            if minimum.minos_key[:2] > accepted and (
-                f.path not in worst or minimum.minos_key > worst[f.path][0]
-            ):
-                worst[f.path] = (minimum.minos_key, minimum.minos, piece.arch)
-    for path, (_, minos, arch) in sorted(worst.items()):
+            if minimum.minos_key[:2] > accepted:
+                found = worst.setdefault(f.path, {})
+                entry = (minimum.minos_key, minimum.minos)
+                found[piece.arch] = max(found.get(piece.arch, entry), entry)
+    for path, slices in sorted(worst.items()):
+        needs = [
+            f"its {arch} slice {'needs macOS ' * (i == 0)}{minos}"
+            for i, (arch, (_, minos)) in enumerate(sorted(slices.items()))
+        ]
         out.append(
             Finding(
                 "error",
                 "tag-too-old",
-                f"claims {tag.tag} but its {arch} slice needs macOS {minos} (its minimum): "
-                "pip installs the wheel on older macOS, where it may fail to load or crash "
-                f"(it may use symbols an older macOS lacks; content allows {allowed})",
+                f"claims {tag.tag} but {', '.join(needs[:-1])}{' and ' * (len(needs) > 1)}"
+                f"{needs[-1]} (the minimum it was built for): pip installs the wheel on older "
+                "macOS, where it may fail to load or crash (it may use symbols an older macOS "
+                f"lacks; content allows {allowed})",
                 path,
             )
         )

@@ -1,0 +1,55 @@
+"""macOS and Windows judgements on real Mach-O (clang + ld64.lld) and PE (mingw-w64) files:
+every slice a tag is too old for, plugins only a shipped program loads, and DLLs that nothing
+of the wheel loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from truewheel.analysis.inspector import Inspector
+from truewheel.analysis.report import WheelReport
+
+CORE = "twmac/_core.cpython-311-darwin.so"
+DEP = "twmac/.dylibs/libtwdep.1.dylib"
+
+
+def _findings(report: WheelReport, code: str) -> list[tuple[str, str, str | None]]:
+    return sorted((f.severity, f.message, f.file) for f in report.findings if f.code == code)
+
+
+@pytest.fixture
+def mac(tmp_path: Path, machobuild: ModuleType) -> tuple[ModuleType, object]:
+    tools = machobuild.find_tools(tmp_path / "bin")
+    if tools is None:
+        pytest.skip("clang, ld64.lld or llvm-lipo missing")
+    return machobuild, machobuild.MacBuild(tools, tmp_path)
+
+
+def test_tag_too_old_names_every_slice_that_needs_more(
+    tmp_path: Path, mac: tuple[ModuleType, object], wheelbuild: ModuleType
+) -> None:
+    """A macosx_10_9_universal2 wheel whose arm64 slices need 12.0 and x86_64 slices 10.15:
+    one error per file that says both; a file whose x86_64 slice keeps to 10.9 names arm64
+    alone."""
+    machobuild, mb = mac
+    arm = machobuild._thin(mb, tmp_path / "arm", "arm64", "12.0")
+    intel = machobuild._thin(mb, tmp_path / "intel", "x86_64", "10.15")
+    intel_dep = machobuild._dep(mb, tmp_path / "intel-dep", "x86_64", "10.9")
+    contents = wheelbuild._WheelContents("twmac", "slices newer than the tag")
+    contents.add_text("twmac/__init__.py", "")
+    contents.add_bytes(CORE, mb.lipo(tmp_path / "core", [arm[CORE], intel[CORE]]).read_bytes())
+    contents.add_bytes(DEP, mb.lipo(tmp_path / "dep", [arm[DEP], intel_dep]).read_bytes())
+    report = Inspector().inspect(contents.write(tmp_path, "cp311-cp311-macosx_10_9_universal2"))
+    tail = (
+        " (the minimum it was built for): pip installs the wheel on older macOS, where it may "
+        "fail to load or crash (it may use symbols an older macOS lacks; content allows "
+        "macosx_12_0_universal2)"
+    )
+    claims = "claims macosx_10_9_universal2 but its arm64 slice needs macOS 12.0"
+    assert _findings(report, "tag-too-old") == [
+        ("error", f"{claims}{tail}", DEP),
+        ("error", f"{claims} and its x86_64 slice 10.15{tail}", CORE),
+    ]
