@@ -53,3 +53,48 @@ def test_tag_too_old_names_every_slice_that_needs_more(
         ("error", f"{claims}{tail}", DEP),
         ("error", f"{claims} and its x86_64 slice 10.15{tail}", CORE),
     ]
+
+
+@pytest.fixture
+def pebuild(tmp_path: Path) -> ModuleType:
+    from conftest import _load_fixture_module
+
+    module: ModuleType = _load_fixture_module("pebuild")
+    if not module.shutil.which(module.TARGETS["amd64"].gcc):
+        pytest.skip("mingw-w64 missing")
+    return module
+
+
+def test_what_an_unimported_dll_needs_is_info(
+    tmp_path: Path, pebuild: ModuleType, wheelbuild: ModuleType
+) -> None:
+    """vcamp140.dll (the C++ AMP runtime an MSVC runtime bundle brings) imports
+    D3DCOMPILER_47.dll; no module of the wheel imports it, so what it needs is information.
+    Imported by the module, the same DLL's need is a warning; in a wheel without extension
+    modules (soundfile's DLL, opened by path) too."""
+    builder = pebuild._Builder(tmp_path / "build")
+    d3d = builder.named("amd64", "D3DCOMPILER_47.dll")
+    amp = builder.module("amd64", "amp", dep=d3d).read_bytes()  # imports D3DCOMPILER_47.dll
+    core = builder.module("amd64", "core").read_bytes()  # imports twdep-<hash>.dll alone
+    dep = builder.dep("amd64")
+    alone = pebuild._wheel(tmp_path, "alone", core, dep, "win_amd64", extra={AMP: amp})
+    used = builder.module("amd64", "used", dep=builder.named("amd64", AMP.rsplit("/")[-1]))
+    imported = pebuild._wheel(
+        tmp_path, "imported", used.read_bytes(), None, "win_amd64", extra={AMP: amp}
+    )
+    contents = wheelbuild._WheelContents("twwin", "a DLL and no extension module")
+    contents.add_text("twwin/__init__.py", "")
+    contents.add_bytes(AMP, amp)
+    no_module = contents.write(tmp_path, "py3-none-win_amd64")
+    needs = "needs D3DCOMPILER_47.dll, which the user's Windows must provide"
+    note = (
+        "; no extension module or program of the wheel imports this DLL, directly or through "
+        "others: it matters only to code that loads it at run time (a plugin loader, ctypes)"
+    )
+    inspector = Inspector()
+    assert _findings(inspector.inspect(alone), "external-library") == [("info", needs + note, AMP)]
+    for wheel in (imported, no_module):
+        assert _findings(inspector.inspect(wheel), "external-library") == [("warning", needs, AMP)]
+
+
+AMP = "twwin/vcamp140.dll"

@@ -26,7 +26,7 @@ from truewheel.analysis.findings import (
 from truewheel.analysis.macos import MacTag, is_loadable, needed_version, parse_mac_tag, tag_for
 from truewheel.analysis.report import Finding, ImageFile, ImagePlatform
 from truewheel.analysis.resolve import BROKEN, EXTERNAL
-from truewheel.analysis.windows import unloaded_foreign, wheel_machines
+from truewheel.analysis.windows import unimported, unloaded_foreign, wheel_machines
 from truewheel.policy.libraries import LibraryName
 from truewheel.policy.systems import MacSystem, WindowsSystem
 
@@ -47,13 +47,15 @@ def image_findings(
         return []
     judged = [f for f in images if (f.macho if platform.system == "macos" else f.pe) is not None]
     unloaded: set[str] = set()
+    unused: set[str] = set()
     if platform.system == "windows":
         machines = wheel_machines(platform.filename_platforms, judged, windows)
         unloaded = unloaded_foreign(judged, machines)
+        unused = unimported(judged)
     loaded = [f for f in judged if f.path not in unloaded]  # what a process of the wheel loads
     out = [
         *_tag_consistency(platform),
-        *dependency_findings(loaded, windows, provided),
+        *_as_info(dependency_findings(loaded, windows, provided), unused),
         *vendored_findings(judged),
         *duplicate_findings(judged, unloaded),
         *build_path_findings(judged),
@@ -67,6 +69,21 @@ def image_findings(
         out += system_copy_findings(judged, windows)
         out += python_dll_findings(judged, python_tags)
     return out
+
+
+def _as_info(findings: list[Finding], unused: Collection[str]) -> list[Finding]:
+    """What a DLL that no module or program imports needs (windows.unimported) is only
+    needed when something loads it at run time: information, not a warning."""
+    note = (
+        "; no extension module or program of the wheel imports this DLL, directly or through "
+        "others: it matters only to code that loads it at run time (a plugin loader, ctypes)"
+    )
+    return [
+        Finding("info", f.code, f.message + note, f.file)
+        if f.file in unused and f.severity != "info"
+        else f
+        for f in findings
+    ]
 
 
 def _tag_consistency(platform: ImagePlatform) -> list[Finding]:

@@ -33,6 +33,7 @@ __all__ = [
     "dll_managing_dirs",
     "pth_startup",
     "resolve_windows",
+    "unimported",
     "unloaded_foreign",
     "wheel_machines",
 ]
@@ -226,14 +227,37 @@ def unloaded_foreign(images: Sequence[ImageFile], machines: Collection[int]) -> 
     by_path = {f.path: f for f in images if f.pe is not None}
     if not any(f.pe is not None and f.pe.machine in machines for f in by_path.values()):
         return set()
-    live = [
+    roots = [
         p for p, f in by_path.items()
         if p.lower().endswith(".pyd") or (f.pe is not None and f.pe.machine in machines)
     ]  # fmt: skip
+    return set(by_path) - _imported_closure(by_path, roots)
+
+
+def unimported(images: Sequence[ImageFile]) -> set[str]:
+    """DLLs that no extension module or program of the wheel imports, directly or through
+    the DLLs those import: only code that loads them by path at run time (a plugin loader
+    such as Qt's, ``ctypes``) uses them, or nothing does (the C++ AMP runtime
+    ``vcamp140.dll`` of an MSVC runtime bundle).  What such a DLL imports is not known to
+    be needed.  A wheel without extension modules loads its DLLs by path (soundfile's
+    ``libsndfile``, opened with cffi): none is left out then."""
+    by_path = {f.path: f for f in images if f.pe is not None}
+    if not any(p.lower().endswith(".pyd") for p in by_path):
+        return set()
+    roots = [
+        p for p, f in by_path.items()
+        if p.lower().endswith(".pyd") or (f.pe is not None and not f.pe.is_dll)
+    ]  # fmt: skip
+    return set(by_path) - _imported_closure(by_path, roots)
+
+
+def _imported_closure(by_path: dict[str, ImageFile], roots: list[str]) -> set[str]:
+    """``roots`` and every file of the wheel they import, directly or through one another."""
+    live = list(roots)
     seen = set(live)
     while live:
         for dep in by_path[live.pop()].dependencies:
             if dep.path in by_path and dep.path not in seen:
                 seen.add(dep.path)
                 live.append(dep.path)
-    return set(by_path) - seen
+    return seen
