@@ -88,7 +88,7 @@ def test_what_an_unimported_dll_needs_is_info(
     no_module = contents.write(tmp_path, "py3-none-win_amd64")
     needs = "needs D3DCOMPILER_47.dll, which the user's Windows must provide"
     note = (
-        "; no extension module or program of the wheel imports this DLL, directly or through "
+        "; no extension module or program of the wheel loads this file, directly or through "
         "others: it matters only to code that loads it at run time (a plugin loader, ctypes)"
     )
     inspector = Inspector()
@@ -98,3 +98,77 @@ def test_what_an_unimported_dll_needs_is_info(
 
 
 AMP = "twwin/vcamp140.dll"
+
+
+def test_plugins_and_programs_of_the_wheel(
+    tmp_path: Path, mac: tuple[ModuleType, object], wheelbuild: ModuleType
+) -> None:
+    """Qt Designer's layout: a program (``Tool.app/Contents/MacOS/Tool``) whose run path
+    ``@executable_path/../../../lib`` reaches the wheel's libraries, and plugins it loads
+    with dlopen from ``lib/plugins/designer/`` whose own run path (``@loader_path/``, as
+    PySide6's libPySidePlugin has) does not: dlopen searches the main executable's run
+    paths, so the plugin finds ``@rpath/libtwdep.1.dylib`` through the program's
+    (``program-rpath``), and the program finds ``@executable_path/../Frameworks/...`` in
+    its own bundle.  A plugin's library that the wheel lacks is still reported, as
+    information: no module or program of the wheel loads the plugin."""
+    machobuild, mb = mac
+    arm = {"arch": "arm64", "macos": "11.0"}
+    core_c = str(machobuild.CSRC / "twmac_core.c")
+    dep = machobuild._dep(mb, tmp_path, "arm64", "11.0")
+    framework = mb.stub("arm64", "@executable_path/../Frameworks/libtwexe.dylib", "twmac_stub.c")
+    missing = mb.stub("arm64", "@rpath/libtwmissing.dylib", "twmac_stub.c")
+
+    def link(name: str, inputs: list[Path], kind: str, *flags: str) -> bytes:
+        out = mb.link(tmp_path / name, [core_c, *map(str, inputs)], kind=kind, flags=flags, **arm)
+        return out.read_bytes()
+
+    tool = "twmac/Tool.app/Contents/MacOS/Tool"
+    plugin, web = (
+        "twmac/lib/plugins/designer/libtwplugin.dylib",
+        "twmac/lib/plugins/designer/libtwweb.dylib",
+    )
+    members = {
+        CORE: link("core.so", [dep], "-bundle", "-Wl,-rpath,@loader_path/lib"),
+        "twmac/lib/libtwdep.1.dylib": dep.read_bytes(),
+        tool: link(
+            "Tool", [dep, framework], "-Wl,-e,_PyInit__core",
+            "-DTWMAC_EXTRA=libtwexe_value", "-Wl,-rpath,@executable_path/../../../lib",
+        ),
+        "twmac/Tool.app/Contents/Frameworks/libtwexe.dylib": framework.read_bytes(),
+        plugin: link("libtwplugin.dylib", [dep], "-bundle", "-Wl,-rpath,@loader_path/"),
+        web: link(
+            "libtwweb.dylib", [dep, missing], "-bundle",
+            "-DTWMAC_EXTRA=libtwmissing_value", "-Wl,-rpath,@loader_path/../../",
+        ),
+    }  # fmt: skip
+    contents = wheelbuild._WheelContents("twmac", "a program and its plugins")
+    contents.add_text("twmac/__init__.py", "")
+    for name, data in members.items():
+        contents.add_bytes(name, data, 0o755)
+    report = Inspector().inspect(contents.write(tmp_path, "cp311-cp311-macosx_11_0_arm64"))
+    needed = {
+        (f.path, d.name): (d.status, d.path, d.via)
+        for f in report.images
+        for d in f.dependencies
+        if not d.name.startswith("/usr/lib/")
+    }
+    lib = "twmac/lib/libtwdep.1.dylib"
+    assert needed == {
+        (CORE, "@rpath/libtwdep.1.dylib"): ("bundled", lib, "rpath"),
+        (tool, "@rpath/libtwdep.1.dylib"): ("bundled", lib, "program-rpath"),
+        (tool, "@executable_path/../Frameworks/libtwexe.dylib"): (
+            "bundled",
+            "twmac/Tool.app/Contents/Frameworks/libtwexe.dylib",
+            "executable_path",
+        ),
+        (plugin, "@rpath/libtwdep.1.dylib"): ("bundled", lib, "program-rpath"),
+        (web, "@rpath/libtwdep.1.dylib"): ("bundled", lib, "rpath"),
+        (web, "@rpath/libtwmissing.dylib"): ("broken", None, "unreached"),
+    }
+    assert [(f.severity, f.code, f.file) for f in report.findings if f.severity != "info"] == []
+    [(severity, message, file)] = _findings(report, "broken-reference")
+    assert (severity, file) == ("info", web)
+    assert message.startswith("needs @rpath/libtwmissing.dylib, which the wheel does not have")
+    assert message.endswith(
+        "it matters only to code that loads it at run time (a plugin loader, ctypes)"
+    )

@@ -51,7 +51,7 @@ def image_findings(
     if platform.system == "windows":
         machines = wheel_machines(platform.filename_platforms, judged, windows)
         unloaded = unloaded_foreign(judged, machines)
-        unused = unimported(judged)
+    unused = unimported(judged)
     loaded = [f for f in judged if f.path not in unloaded]  # what a process of the wheel loads
     out = [
         *_tag_consistency(platform),
@@ -72,10 +72,10 @@ def image_findings(
 
 
 def _as_info(findings: list[Finding], unused: Collection[str]) -> list[Finding]:
-    """What a DLL that no module or program imports needs (windows.unimported) is only
-    needed when something loads it at run time: information, not a warning."""
+    """What a library that no module or program loads needs (windows.unimported) is only
+    needed when something loads it at run time: information, not a warning or an error."""
     note = (
-        "; no extension module or program of the wheel imports this DLL, directly or through "
+        "; no extension module or program of the wheel loads this file, directly or through "
         "others: it matters only to code that loads it at run time (a plugin loader, ctypes)"
     )
     return [

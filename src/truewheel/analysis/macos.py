@@ -128,15 +128,19 @@ def resolve_macos(
     for name in sorted(files):
         by_basename.setdefault(posixpath.basename(name), name)
     loaders = _loaders(files, by_installed)
+    programs = sorted(n for n, m in files.items() if all(s.filetype == "execute" for s in m.slices))
     out: dict[str, list[Dependency]] = {}
     for name, macho in files.items():
         found: dict[str, Dependency] = {}
+        hosts = _hosts(name, macho, programs, loaders)
         for piece in macho.slices:
             for ref in piece.dylibs:
                 if system.is_system(ref.name):  # even when the wheel has a file of that name
                     dep = Dependency(ref.name, SYSTEM)
                 else:
                     dep = _resolve(ref.name, name, piece, files, by_installed, by_basename, loaders)
+                    if dep.status in (BROKEN, EXTERNAL) and hosts:
+                        dep = _in_program(dep, piece.arch, hosts, files, by_installed) or dep
                     if dep.status in (BROKEN, EXTERNAL) and dep.path is None and requirements:
                         # also when a run path leaves the wheel: the one inside may be filled
                         places = _places(ref.name, name, piece, files, loaders)
@@ -148,6 +152,67 @@ def resolve_macos(
                     found[ref.name] = dep
         out[name] = list(found.values())
     return out
+
+
+def _hosts(
+    name: str, macho: MachOFile, programs: list[str], loaders: Mapping[str, set[str]]
+) -> list[str]:
+    """The programs of the wheel that may be the process when ``name`` is loaded, and so
+    set ``@executable_path`` and head the run-path stack: ``name`` itself when it is one;
+    the programs at the top of every chain that loads it; or, for a plugin (a bundle no
+    file of the wheel links and Python cannot import: no ``.so`` suffix, such as Qt
+    Designer's ``libPySidePlugin.dylib``), every program, as dlopen searches the run
+    paths of the main executable.  None when an extension module may be the process."""
+    if name in programs:
+        return [name]
+    if not loaders[name]:
+        plugin = all(s.filetype == "bundle" for s in macho.slices) and not name.endswith(".so")
+        return programs if plugin else []
+    roots: set[str] = set()
+    seen, stack = {name}, sorted(loaders[name])
+    while stack and len(seen) <= _MAX_LOADER_DEPTH * 8:
+        loader = stack.pop()
+        if loader not in seen:
+            seen.add(loader)
+            stack.extend(sorted(loaders[loader]))
+            if not loaders[loader]:
+                roots.add(loader)
+    return sorted(roots) if roots and roots <= set(programs) else []
+
+
+def _in_program(
+    dep: Dependency,
+    arch: str,
+    hosts: list[str],
+    files: Mapping[str, MachOFile],
+    by_installed: Mapping[str, str],
+) -> Dependency | None:
+    """``dep`` found through a program the wheel ships, when one of ``hosts`` is the
+    process: ``@executable_path/`` from its directory (every host must have it), an
+    ``@rpath/`` through its run paths (one host that reaches it suffices: the file's own
+    run paths and loaders did not, so only a process of that program loads it)."""
+    reference = dep.name
+    if reference.startswith("@executable_path/"):
+        rest = reference[len("@executable_path/") :]
+        found = {
+            by_installed.get(
+                posixpath.normpath(posixpath.join(posixpath.dirname(installed_path(h)), rest))
+            )
+            for h in hosts
+        }
+        if len(found) == 1 and None not in found:
+            return Dependency(reference, BUNDLED, found.pop(), "executable_path")
+        return None
+    if not reference.startswith("@rpath/"):
+        return None
+    for host in hosts:
+        origin = posixpath.dirname(installed_path(host))
+        for piece in files[host].slices:
+            rpaths = tuple(r.replace("@executable_path", "@loader_path", 1) for r in piece.rpaths)
+            for candidate in _candidates(reference, origin, rpaths) if piece.arch == arch else ():
+                if candidate in by_installed:
+                    return Dependency(reference, BUNDLED, by_installed[candidate], "program-rpath")
+    return None
 
 
 def _loaders(

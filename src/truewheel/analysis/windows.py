@@ -235,20 +235,26 @@ def unloaded_foreign(images: Sequence[ImageFile], machines: Collection[int]) -> 
 
 
 def unimported(images: Sequence[ImageFile]) -> set[str]:
-    """DLLs that no extension module or program of the wheel imports, directly or through
-    the DLLs those import: only code that loads them by path at run time (a plugin loader
-    such as Qt's, ``ctypes``) uses them, or nothing does (the C++ AMP runtime
-    ``vcamp140.dll`` of an MSVC runtime bundle).  What such a DLL imports is not known to
-    be needed.  A wheel without extension modules loads its DLLs by path (soundfile's
-    ``libsndfile``, opened with cffi): none is left out then."""
-    by_path = {f.path: f for f in images if f.pe is not None}
-    if not any(p.lower().endswith(".pyd") for p in by_path):
+    """Libraries that no extension module or program of the wheel loads, directly or
+    through the libraries those load: only code that loads them by path at run time (a
+    plugin loader such as Qt's, ``ctypes``) uses them, or nothing does (the C++ AMP runtime
+    ``vcamp140.dll`` of an MSVC runtime bundle).  What such a file needs is not known to
+    be needed.  For PE files and, alike, Mach-O files (an extension module is a bundle
+    named ``.so``, the only suffix CPython imports on macOS; a Qt plugin is a bundle named
+    ``.dylib``).  A wheel without extension modules loads its libraries by path
+    (soundfile's ``libsndfile``, opened with cffi): none is left out then."""
+    by_path = {f.path: f for f in images if f.pe is not None or f.macho is not None}
+    roots = [p for p, f in by_path.items() if _module_or_program(f)]
+    if not any(p.lower().endswith((".pyd", ".so")) for p in roots):
         return set()
-    roots = [
-        p for p, f in by_path.items()
-        if p.lower().endswith(".pyd") or (f.pe is not None and not f.pe.is_dll)
-    ]  # fmt: skip
     return set(by_path) - _imported_closure(by_path, roots)
+
+
+def _module_or_program(f: ImageFile) -> bool:
+    if f.pe is not None:
+        return f.path.lower().endswith(".pyd") or not f.pe.is_dll
+    kinds = {s.filetype for s in f.macho.slices} if f.macho is not None else set()
+    return kinds == {"execute"} or (kinds == {"bundle"} and f.path.endswith(".so"))
 
 
 def _imported_closure(by_path: dict[str, ImageFile], roots: list[str]) -> set[str]:
