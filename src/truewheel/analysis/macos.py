@@ -5,7 +5,10 @@ is the directory of the file that needs it, ``@rpath/`` tries each LC_RPATH of
 that file and then of the images that loaded it (the run-path stack), an
 absolute path is taken as it is (the system's libraries live in the dyld
 shared cache since macOS 11, so only the name can be judged), and
-``@executable_path/`` is the interpreter's directory, which no wheel controls.
+``@executable_path/`` is the directory of the process's program: the
+interpreter's, which no wheel controls, unless the program is one the wheel
+ships (Qt Designer in PySide6), which is also the main executable whose run
+paths dlopen searches for the plugins it loads.
 Each slice of a fat file is resolved on its own; a file's dependency is as bad
 as its worst slice makes it.
 
