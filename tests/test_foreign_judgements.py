@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ def _findings(report: WheelReport, code: str) -> list[tuple[str, str, str | None
 
 
 @pytest.fixture
-def mac(tmp_path: Path, machobuild: ModuleType) -> tuple[ModuleType, object]:
+def mac(tmp_path: Path, machobuild: ModuleType) -> tuple[ModuleType, Any]:
     tools = machobuild.find_tools(tmp_path / "bin")
     if tools is None:
         pytest.skip("clang, ld64.lld or llvm-lipo missing")
@@ -29,7 +30,7 @@ def mac(tmp_path: Path, machobuild: ModuleType) -> tuple[ModuleType, object]:
 
 
 def test_tag_too_old_names_every_slice_that_needs_more(
-    tmp_path: Path, mac: tuple[ModuleType, object], wheelbuild: ModuleType
+    tmp_path: Path, mac: tuple[ModuleType, Any], wheelbuild: ModuleType
 ) -> None:
     """A macosx_10_9_universal2 wheel whose arm64 slices need 12.0 and x86_64 slices 10.15:
     one error per file that says both; a file whose x86_64 slice keeps to 10.9 names arm64
@@ -101,7 +102,7 @@ AMP = "twwin/vcamp140.dll"
 
 
 def test_plugins_and_programs_of_the_wheel(
-    tmp_path: Path, mac: tuple[ModuleType, object], wheelbuild: ModuleType
+    tmp_path: Path, mac: tuple[ModuleType, Any], wheelbuild: ModuleType
 ) -> None:
     """Qt Designer's layout: a program (``Tool.app/Contents/MacOS/Tool``) whose run path
     ``@executable_path/../../../lib`` reaches the wheel's libraries, and plugins it loads
@@ -120,7 +121,8 @@ def test_plugins_and_programs_of_the_wheel(
 
     def link(name: str, inputs: list[Path], kind: str, *flags: str) -> bytes:
         out = mb.link(tmp_path / name, [core_c, *map(str, inputs)], kind=kind, flags=flags, **arm)
-        return out.read_bytes()
+        data: bytes = out.read_bytes()
+        return data
 
     tool = "twmac/Tool.app/Contents/MacOS/Tool"
     plugin, web = (
