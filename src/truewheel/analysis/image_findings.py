@@ -47,11 +47,10 @@ def image_findings(
         return []
     judged = [f for f in images if (f.macho if platform.system == "macos" else f.pe) is not None]
     unloaded: set[str] = set()
-    unused: set[str] = set()
     if platform.system == "windows":
         machines = wheel_machines(platform.filename_platforms, judged, windows)
         unloaded = unloaded_foreign(judged, machines)
-    unused = unimported(judged)
+    unused = unimported(judged)  # what they need is known to be needed by nothing
     loaded = [f for f in judged if f.path not in unloaded]  # what a process of the wheel loads
     out = [
         *_tag_consistency(platform),
