@@ -153,7 +153,7 @@ def test_rpath_reference_with_no_run_path_anywhere(split: dict[str, Path]) -> No
     _case(split, "mac")
     report = inspect(split, "mac-no-rpath")
     assert judged(report) == [("warning", "external-library")]
-    assert found(report, MAC_CORE, "@rpath/libtwomp.dylib")[2] == "executable-rpath"
+    assert found(report, MAC_CORE, "@rpath/libtwomp.dylib")[2] == "interpreter-rpath"
     assert report.image_platform is not None
     assert report.image_platform.external_libraries == ["@rpath/libtwomp.dylib"]
 

@@ -325,7 +325,7 @@ def _external(
             "import fails with 'DLL load failed'",
             f.path,
         )
-    if via == "executable-rpath":
+    if via == "interpreter-rpath":
         return Finding(
             "warning",
             "external-library",

@@ -262,7 +262,7 @@ def _resolve(
         return Dependency(reference, BROKEN, by_basename[base], "absolute")
     if not escapes and not _loaders_escape(name, piece.arch, files, loaders):
         if reference.startswith("@rpath/") and not _places(reference, name, piece, files, loaders):
-            return Dependency(reference, EXTERNAL, None, "executable-rpath")
+            return Dependency(reference, EXTERNAL, None, "interpreter-rpath")
         return Dependency(reference, BROKEN, None, "unreached")  # no run path leads out
     return Dependency(reference, EXTERNAL)
 
