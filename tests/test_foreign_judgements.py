@@ -174,3 +174,32 @@ def test_plugins_and_programs_of_the_wheel(
     assert message.endswith(
         "it matters only to code that loads it at run time (a plugin loader, ctypes)"
     )
+
+
+def test_plugins_of_a_library_wheel_and_mangled_imports(
+    tmp_path: Path, pebuild: ModuleType, wheelbuild: ModuleType
+) -> None:
+    """PyQt5-Qt5's shape: no extension module, a host library in ``bin/`` and a plugin in
+    ``plugins/`` that imports it; the host loads the plugin after itself, so the plugin's
+    import is found by name: information.  netCDF4's shape: a plugin importing ``twdep.dll``,
+    which the wheel ships only as delvewheel's mangled copy, cannot load wherever it is
+    loaded from: the warning stays."""
+    builder = pebuild._Builder(tmp_path / "build")
+    host = builder.named("amd64", "TwHost.dll")
+    plugin = builder.module("amd64", "plugin", dep=host).read_bytes()  # imports TwHost.dll
+    contents = wheelbuild._WheelContents("twlib", "a library wheel with a plugin")
+    contents.add_bytes("twlib/Qt/bin/TwHost.dll", host.read_bytes())
+    contents.add_bytes("twlib/Qt/plugins/platforms/twplugin.dll", plugin)
+    library = Inspector().inspect(contents.write(tmp_path, "py3-none-win_amd64"))
+    [broken] = _findings(library, "broken-reference")
+    assert broken[0] == "info" and "twlib/Qt/bin/TwHost.dll" in broken[1]
+    assert broken[2] == "twlib/Qt/plugins/platforms/twplugin.dll"
+
+    core = builder.module("amd64", "core").read_bytes()  # imports twdep-<hash>.dll
+    plain = builder.module("amd64", "plain", dep=builder.named("amd64", "twdep.dll"))
+    extra = {"twwin/plugins/twfilter.dll": plain.read_bytes()}  # imports twdep.dll
+    wheel = pebuild._wheel(
+        tmp_path, "mangled", core, builder.dep("amd64"), "win_amd64", extra=extra
+    )
+    [external] = _findings(Inspector().inspect(wheel), "external-library")
+    assert external[0] == "warning" and "only under the mangled name" in external[1]

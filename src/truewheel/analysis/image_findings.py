@@ -54,7 +54,7 @@ def image_findings(
     loaded = [f for f in judged if f.path not in unloaded]  # what a process of the wheel loads
     out = [
         *_tag_consistency(platform),
-        *_as_info(dependency_findings(loaded, windows, provided), unused),
+        *dependency_findings(loaded, windows, provided, unused),
         *vendored_findings(judged),
         *duplicate_findings(judged, unloaded),
         *build_path_findings(judged),
@@ -70,19 +70,14 @@ def image_findings(
     return out
 
 
-def _as_info(findings: list[Finding], unused: Collection[str]) -> list[Finding]:
+def _as_info(finding: Finding) -> Finding:
     """What a library that no module or program loads needs (windows.unimported) is only
     needed when something loads it at run time: information, not a warning or an error."""
     note = (
         "; no extension module or program of the wheel loads this file, directly or through "
         "others: it matters only to code that loads it at run time (a plugin loader, ctypes)"
     )
-    return [
-        Finding("info", f.code, f.message + note, f.file)
-        if f.file in unused and f.severity != "info"
-        else f
-        for f in findings
-    ]
+    return Finding("info", finding.code, finding.message + note, finding.file)
 
 
 def _tag_consistency(platform: ImagePlatform) -> list[Finding]:
@@ -268,23 +263,35 @@ def mac_rpath_findings(images: list[ImageFile], mac: MacSystem) -> list[Finding]
 
 
 def dependency_findings(
-    images: list[ImageFile], windows: WindowsSystem, provided: Mapping[str, str]
+    images: list[ImageFile],
+    windows: WindowsSystem,
+    provided: Mapping[str, str],
+    unused: Collection[str] = (),
 ) -> list[Finding]:
+    """Where each file's dependencies come from; for a file no module or program loads
+    (``unused``), information, except an import of a name the wheel ships only mangled:
+    the repair tool renamed the library and left this file's import alone, so it cannot
+    load wherever it is loaded from (netCDF4's HDF5 filter plugins)."""
     out: list[Finding] = []
     mangled = _mangled_copies(images)
     for f in images:
         for dep in f.dependencies:
             base = posixpath.basename(dep.name)
+            copy = None
             if dep.provider is not None:
-                out.append(requirement_finding(dep, f.path, "macos" if f.macho else "windows"))
+                finding = requirement_finding(dep, f.path, "macos" if f.macho else "windows")
             elif dep.status == EXTERNAL and (dep.name in provided or base in provided):
                 dist = provided.get(dep.name) or provided[base]
-                out.append(provided_finding(dep.name, dist, f.path))
+                finding = provided_finding(dep.name, dist, f.path)
             elif dep.status == EXTERNAL:
                 copy = mangled.get(dep.name.lower()) if f.pe is not None else None
-                out.append(_external(f, dep.name, dep.via, windows, copy))
+                finding = _external(f, dep.name, dep.via, windows, copy)
             elif dep.status == BROKEN:
-                out.append(_broken(f, dep.name, dep.path, dep.via))
+                finding = _broken(f, dep.name, dep.path, dep.via)
+            else:
+                continue
+            unneeded = f.path in unused and finding.severity != "info" and copy is None
+            out.append(_as_info(finding) if unneeded else finding)
     return out
 
 

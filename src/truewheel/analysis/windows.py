@@ -45,6 +45,7 @@ _LIBS_DIR = re.compile(rb"[A-Za-z0-9_.\-]+\.libs\b")
 _COMMENT = re.compile(rb"#[^\n]*")
 _WORD = re.compile(rb"(?<![\w.])[A-Za-z_][\w\-]*(?![\w\-])")
 _LOAD_ORDER = re.compile(r"\.load-order-[^/]+")
+_PLUGIN_DIR = re.compile(r"(?:^|/)(?:plugins?|qml)/")
 # site.addpackage: a .pth line starting "import " or "import\t" is executed, any other
 # (not a comment) is a directory appended to sys.path.
 _PTH_IMPORT = re.compile(rb"import[ \t]")
@@ -242,11 +243,14 @@ def unimported(images: Sequence[ImageFile]) -> set[str]:
     be needed.  For PE files and, alike, Mach-O files (an extension module is a bundle
     named ``.so``, the only suffix CPython imports on macOS; a Qt plugin is a bundle named
     ``.dylib``).  A wheel without extension modules loads its libraries by path
-    (soundfile's ``libsndfile``, opened with cffi): none is left out then."""
+    (soundfile's ``libsndfile``, opened with cffi): only the files under a ``plugins`` or
+    ``qml`` directory that none of its other files imports are left out then (PyQt5-Qt5,
+    whose Qt plugins its host library loads after itself)."""
     by_path = {f.path: f for f in images if f.pe is not None or f.macho is not None}
     roots = [p for p, f in by_path.items() if _module_or_program(f)]
     if not any(p.lower().endswith((".pyd", ".so")) for p in roots):
-        return set()
+        plugins = {p for p in by_path if _PLUGIN_DIR.search(p.lower())}
+        return plugins - _imported_closure(by_path, sorted(set(by_path) - plugins))
     return set(by_path) - _imported_closure(by_path, roots)
 
 
