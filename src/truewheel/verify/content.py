@@ -8,6 +8,9 @@ with its file under the best-ranked prefix it has, a file under a lower-ranked p
 with identical bytes winning only a tie.  So a wheel's ``pkg/core.py`` that differs from
 ``src/pkg/core.py`` is reported as different even when ``tests/data/pkg/core.py``
 happens to hold the wheel's bytes: what the build would have copied is the former.
+A ``package_dir`` that renames a package (``{'regex': 'regex_3'}``, read statically by
+:mod:`.packagedirs`) adds the file it names as one more candidate, under a layout of its
+own, ranked the same way.
 
 Native files are compiled from the sdist when their own bytes name a source file the
 sdist holds, or export the init function of a module whose source the sdist holds;
@@ -51,7 +54,8 @@ def classify(
         result = _classify_one(wheel, file, candidates.get(file.path, []), ranks, sdist, sbom)
         results.append(result)
         if result.source and result.category in ("from-sdist-identical", "from-sdist-different"):
-            used.add(_prefix_of(result.source, file.tree_path or ""))
+            found = candidates.get(file.path, [])
+            used.update(layout for layout, path in found if path == result.source)
         findings += _findings(result, file)
     order = {c: i for i, c in enumerate(CATEGORIES)}
     results.sort(key=lambda r: (order[r.category], r.path))
@@ -65,7 +69,9 @@ def layout_prefixes(tree_paths: Iterable[str], sdist: SdistFiles) -> Counter[str
 
 
 def _candidates(tree_path: str | None, sdist: SdistFiles) -> list[tuple[str, str]]:
-    """(prefix, sdist path) of every sdist file whose path ends with ``tree_path``."""
+    """(layout, sdist path) of every sdist file whose path ends with ``tree_path`` (the
+    layout is the prefix above it), and of the file a ``package_dir`` rename puts there
+    (the layout names the mapping)."""
     if not tree_path:
         return []
     found = []
@@ -75,11 +81,10 @@ def _candidates(tree_path: str | None, sdist: SdistFiles) -> list[tuple[str, str
     for path in sdist.by_basename.get(tree_path.rsplit("/", 1)[-1], ()):
         if path.endswith(tail):
             found.append((path[: -len(tree_path)], path))
+    found += [
+        (label, p) for label, p in sdist.package_dirs.sources(tree_path) if p in sdist.digests
+    ]
     return found
-
-
-def _prefix_of(source: str, tree_path: str) -> str:
-    return source[: -len(tree_path)] if source.endswith(tree_path) else ""
 
 
 def _classify_one(
