@@ -59,17 +59,21 @@ def generated_reason(tree_path: str, data: bytes, version: str) -> str | None:
 
 
 def _literal_module(text: str, version: str | None = None, *, versioneer: bool = False) -> bool:
-    """Only docstrings, ``__future__``/``typing`` imports, ``TYPE_CHECKING`` blocks and
-    assignments of literals (and versioneer's ``json.loads`` getter in its own file);
+    """Only docstrings, ``__future__``/``typing`` imports, ``TYPE_CHECKING`` blocks,
+    assignments of literals and ``if [not] name:`` blocks that copy one literal name to
+    another (and versioneer's ``json.loads`` getter in its own file);
     with ``version``, one of the literals is that version."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     seen: list[object] = []
+    bound: set[str] = set()
     for node in tree.body:
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             continue
+        if isinstance(node, ast.If) and _copies_only(node, bound):
+            continue  # numpy's and scipy's ``if not release: version = full_version``
         if isinstance(node, ast.ImportFrom) and node.module in ("__future__", "typing"):
             continue
         if isinstance(node, ast.Import) and all(a.name == "typing" for a in node.names):
@@ -81,6 +85,7 @@ def _literal_module(text: str, version: str | None = None, *, versioneer: bool =
                 seen.append(ast.literal_eval(node.value))
             except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
                 return False
+            bound.update(_names(node))
             continue
         if versioneer and (
             (isinstance(node, ast.Import) and [a.name for a in node.names] == ["json"])
@@ -89,6 +94,35 @@ def _literal_module(text: str, version: str | None = None, *, versioneer: bool =
             continue
         return False
     return version is None or any(_holds(value, version) for value in seen)
+
+
+def _names(node: ast.Assign | ast.AnnAssign) -> list[str]:
+    """The plain names an assignment binds (``a = b = 1``, ``a: str = ''``)."""
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return [t.id for t in targets if isinstance(t, ast.Name)]
+
+
+def _copies_only(node: ast.If, bound: set[str]) -> bool:
+    """``if [not] NAME:`` over names bound to literals, whose branches only assign literals
+    or such names to plain names: nothing is called, imported or computed."""
+    test = node.test.operand if isinstance(node.test, ast.UnaryOp) else node.test
+    if not isinstance(node.test, (ast.Name, ast.UnaryOp)) or not isinstance(test, ast.Name):
+        return False
+    if isinstance(node.test, ast.UnaryOp) and not isinstance(node.test.op, ast.Not):
+        return False
+    if test.id not in bound:
+        return False
+    for child in [*node.body, *node.orelse]:
+        if not isinstance(child, ast.Assign) or not all(
+            isinstance(t, ast.Name) for t in child.targets
+        ):
+            return False
+        value = child.value
+        if not (
+            isinstance(value, ast.Constant) or (isinstance(value, ast.Name) and value.id in bound)
+        ):
+            return False
+    return True
 
 
 def _type_checking(test: ast.expr) -> bool:

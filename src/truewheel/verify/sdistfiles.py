@@ -8,10 +8,12 @@ file is hashed, and a file is kept whole only when it may be a wheel member's so
 be shown).  What is kept is capped in total, so memory stays bounded whatever the input.
 
 ``package_dir`` (:mod:`.packagedirs`) can rename a package directory, so a file whose name
-is a wheel member's basename but whose path is not a wheel path may be a source too; it is
-only known once ``setup.py``, ``setup.cfg`` and ``pyproject.toml`` have gone by (a tarball
-has no order), so such files are held in a budget of their own and pruned to the ones a
-mapping names when the pass ends.
+is a wheel member's basename but whose path is not a wheel path may be a source too; and a
+template (``x.py.in``, :mod:`.templates`) is the source of a rendered member.  Which of them
+matter is only known once ``setup.py``, ``setup.cfg`` and ``pyproject.toml`` have gone by (a
+tarball has no order), so such files are held in a budget of their own and pruned to the
+ones a mapping names, and templates, when the pass ends.  Build files (``meson.build``,
+f2py signatures: :mod:`.buildfiles`) are parsed as they pass and only their names kept.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from pathlib import Path
 
 from truewheel.errors import InputError
 from truewheel.reproducible.sdist import Sdist
+from truewheel.verify.buildfiles import BuildFiles, is_build_file
 from truewheel.verify.packagedirs import CONFIG_FILES, MAX_CONFIG, PackageDirs, read_package_dirs
+from truewheel.verify.templates import untemplated
 
 __all__ = [
     "MAX_KEPT_BYTES",
@@ -57,6 +61,7 @@ class SdistFiles:
     kept: dict[str, bytes] = field(default_factory=dict)  # small differing candidates
     links: list[str] = field(default_factory=list)  # symbolic links (not followed)
     package_dirs: PackageDirs = field(default_factory=PackageDirs)
+    build: BuildFiles = field(default_factory=BuildFiles)
 
     @property
     def filename(self) -> str:
@@ -93,6 +98,7 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
     for tree_path, digest in wheel_paths.items():
         basenames.setdefault(tree_path.rsplit("/", 1)[-1], set()).add(digest)
     kept_total = renamed_total = 0
+    build = BuildFiles()
     with Sdist(path) as sdist:
         for member in sdist.members():
             if member.kind == "hardlink":
@@ -107,7 +113,13 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
             if member.kind != "file":
                 continue
             wanted = _wanted(member.parts, wheel_paths, member.size)
-            elsewhere = not wanted and member.size <= MAX_TEXT and member.parts[-1] in basenames
+            name = member.parts[-1]
+            elsewhere = (
+                not wanted
+                and member.size <= MAX_TEXT
+                and (name in basenames or untemplated(name) in basenames)
+            )
+            is_build = is_build_file(member.parts, member.size)
             is_pkg_info = len(member.parts) == 2 and member.parts[1] == "PKG-INFO"
             is_config = (
                 len(member.parts) == 2
@@ -122,7 +134,7 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
                 )
             hasher = hashlib.sha256()
             held: list[bytes] | None = (
-                [] if (wanted or elsewhere or is_pkg_info or is_config) else None
+                [] if (wanted or elsewhere or is_pkg_info or is_config or is_build) else None
             )
             for chunk in member.chunks():
                 hasher.update(chunk)
@@ -138,7 +150,9 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
                 pkg_infos[member.parts[0]] = data
             if is_config:
                 configs[member.parts] = data
-            kept_elsewhere = elsewhere and digest not in basenames[member.parts[-1]]
+            if is_build:
+                build.add("/".join(member.parts), data)
+            kept_elsewhere = elsewhere and digest not in basenames.get(name, ())
             if kept_elsewhere and renamed_total + len(data) <= MAX_RENAMED_BYTES:
                 renamed[member.parts] = data
                 renamed_total += len(data)
@@ -161,14 +175,18 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
     package_dirs = read_package_dirs(
         {parts[1]: data for parts, data in configs.items() if parts[0] == top}
     )
-    files = SdistFiles(path=path, top=top, pkg_info=pkg_info, package_dirs=package_dirs)
+    files = SdistFiles(
+        path=path, top=top, pkg_info=pkg_info, package_dirs=package_dirs, build=build.below(top)
+    )
     for parts, digest in members.items():
         files.digests[below(parts)] = digest
         files.sizes[below(parts)] = sizes[parts]
     files.kept = {below(parts): data for parts, data in texts.items()}
     mapped = {path for tree_path in wheel_paths for _, path in package_dirs.sources(tree_path)}
     files.kept.update(
-        (below(parts), data) for parts, data in renamed.items() if below(parts) in mapped
+        (below(parts), data)
+        for parts, data in renamed.items()
+        if below(parts) in mapped or _template_of(below(parts), wheel_paths)
     )
     files.links = [below(parts) for parts in links]
     return files
@@ -177,6 +195,15 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
 def _suffixes(parts: tuple[str, ...]) -> list[str]:
     """Every path this file could stand for: itself and each tail of it."""
     return ["/".join(parts[i:]) for i in range(len(parts))]
+
+
+def _template_of(path: str, wheel_paths: Collection[str]) -> bool:
+    """A template (``x.py.in``) whose output would sit at a wheel path (``x.py``)."""
+    output = untemplated(path)
+    if output is None:
+        return False
+    parts = output.split("/")
+    return any(p in wheel_paths for p in _suffixes(tuple(parts)))
 
 
 def _wanted(parts: tuple[str, ...], wheel_paths: Collection[str], size: int) -> bool:

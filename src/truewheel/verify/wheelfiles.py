@@ -8,20 +8,25 @@ says about where it came from: its module init function (``PyInit_<name>``, whic
 import system requires to match the file name) and source file names the toolchain
 wrote into it: DWARF compile-unit and line-table names, ``__FILE__`` in assertions,
 Cython's table of ``.pyx`` files and mypyc's of ``.py`` files for tracebacks, Rust's
-panic locations; and the name of the mypyc library a mypyc module's shim loads.  A hit is
+panic locations; the name of the mypyc library a mypyc module's shim loads, and Pythran's
+``__pythran__``.  A hit is
 labelled with the ELF section it lies in, so ``.debug_line_str`` says DWARF.
 """
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from truewheel.analysis.member import analyze_stream
+from packaging.utils import canonicalize_name
+
+from truewheel.analysis.member import MemberFacts, analyze_stream
 from truewheel.elf import is_elf
 from truewheel.errors import located
 from truewheel.macho import is_macho
 from truewheel.pe import is_pe
+from truewheel.policy.libraries import LibraryTable
 from truewheel.verify.sourcesearch import SourceSearch
 from truewheel.wheel import WheelArchive
 from truewheel.wheel.zipreader import ZipMember
@@ -45,6 +50,8 @@ class NativeEvidence:
     init_functions: tuple[str, ...]  # PyInit_<name> found
     mypyc_groups: tuple[str, ...]  # dotted names of mypyc's shared libraries (pkg.mod__mypyc)
     sources: tuple[tuple[str, str], ...]  # (source name as written, where: section or "")
+    pythran: bool = False  # ``__pythran__``: Pythran compiled it from a .py module
+    library: str | None = None  # what the library table knows it as ("Apache Arrow C++ 16.0.0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +81,11 @@ def source_path(name: str, dist_info: str) -> str | None:
 
 def read_wheel(wheel: WheelArchive) -> list[WheelFile]:
     """Every regular member, in archive order, read once."""
-    return [_read_member(wheel, member) for member in wheel.files]
+    table = LibraryTable.load()
+    return [_read_member(wheel, member, table) for member in wheel.files]
 
 
-def _read_member(wheel: WheelArchive, member: ZipMember) -> WheelFile:
+def _read_member(wheel: WheelArchive, member: ZipMember, table: LibraryTable) -> WheelFile:
     search: SourceSearch | None = None
     started = False
 
@@ -98,7 +106,7 @@ def _read_member(wheel: WheelArchive, member: ZipMember) -> WheelFile:
             search.finish()
 
     with located(wheel.path, member.name):
-        facts = analyze_stream(stream, member.file_size, member.name, None, deep=True)
+        facts = analyze_stream(stream, member.file_size, member.name, table, deep=True)
     native = None
     if search is not None:
         kind = "elf" if facts.elf else "macho" if facts.macho else "pe" if facts.pe else None
@@ -111,21 +119,45 @@ def _read_member(wheel: WheelArchive, member: ZipMember) -> WheelFile:
             inits: dict[str, None] = {}
             groups: dict[str, None] = {}
             sources: dict[tuple[str, str], None] = {}
+            pythran = False
             for hit in search.hits:
                 text = hit.text.decode("ascii", "replace")
-                if text.startswith("PyInit_"):
+                if text == "__pythran__":
+                    pythran = True
+                elif text.startswith("PyInit_"):
                     inits.setdefault(text)
                 elif text.endswith("__mypyc"):
                     groups.setdefault(text)
                 elif not _continues(hit.before):
                     sources.setdefault((text, _section_at(sections, hit.offset)))
-            native = NativeEvidence(kind, tuple(inits), tuple(groups), tuple(sources))
+            library = _library(table, member.name, facts, wheel.metadata.name)
+            native = NativeEvidence(
+                kind, tuple(inits), tuple(groups), tuple(sources), pythran, library
+            )
     return WheelFile(
         member=member,
         sha256=facts.digests["sha256"].hex(),
         tree_path=source_path(member.name, wheel.dist_info),
         native=native,
     )
+
+
+def _library(table: LibraryTable, name: str, facts: MemberFacts, dist: str) -> str | None:
+    """The family and version ``policy/libraries.py`` identifies, and whether the table
+    says this distribution ships it as its own product; None for no known family."""
+    soname = facts.elf.soname if facts.elf else None
+    family = table.family_of(name, soname)
+    if family is None:
+        return None
+    version = next((v for v in facts.versions if v.family == family.id), None)
+    shown = f"{family.name} {version.version}" if version else family.name
+    if version:
+        said = " ".join(version.evidence.replace("\x00", " ").split())[:80]
+        shown += f" (version from {said})"
+    canonical = canonicalize_name(dist)
+    if any(fnmatch.fnmatchcase(canonical, p) for p in family.first_party_dists):
+        shown += f"; {canonical} ships it as its own product"
+    return shown
 
 
 def _native_format(head: bytes) -> str | None:
