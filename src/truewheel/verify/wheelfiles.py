@@ -21,12 +21,12 @@ from dataclasses import dataclass
 
 from packaging.utils import canonicalize_name
 
-from truewheel.analysis.member import MemberFacts, analyze_stream
+from truewheel.analysis.member import analyze_stream
 from truewheel.elf import is_elf
 from truewheel.errors import located
 from truewheel.macho import is_macho
 from truewheel.pe import is_pe
-from truewheel.policy.libraries import LibraryTable
+from truewheel.policy.libraries import LibraryTable, VersionSearch
 from truewheel.verify.sourcesearch import SourceSearch
 from truewheel.wheel import WheelArchive
 from truewheel.wheel.zipreader import ZipMember
@@ -87,10 +87,11 @@ def read_wheel(wheel: WheelArchive) -> list[WheelFile]:
 
 def _read_member(wheel: WheelArchive, member: ZipMember, table: LibraryTable) -> WheelFile:
     search: SourceSearch | None = None
+    versions: VersionSearch | None = None
     started = False
 
     def stream() -> Iterator[bytes]:
-        nonlocal search, started
+        nonlocal search, versions, started
         first = not started
         started = True
         position = 0
@@ -98,15 +99,20 @@ def _read_member(wheel: WheelArchive, member: ZipMember, table: LibraryTable) ->
             if first:
                 if position == 0 and _native_format(chunk) is not None:
                     search = SourceSearch(_MAX_HITS)
+                    versions = _version_search(table, member)
                 if search is not None:
                     search.feed(position, chunk)
+                if versions is not None:
+                    versions.feed(position, chunk)
             position += len(chunk)
             yield chunk
         if first and search is not None:
             search.finish()
+        if first and versions is not None:
+            versions.finish()
 
     with located(wheel.path, member.name):
-        facts = analyze_stream(stream, member.file_size, member.name, table, deep=True)
+        facts = analyze_stream(stream, member.file_size, member.name, None, deep=True)
     native = None
     if search is not None:
         kind = "elf" if facts.elf else "macho" if facts.macho else "pe" if facts.pe else None
@@ -130,7 +136,7 @@ def _read_member(wheel: WheelArchive, member: ZipMember, table: LibraryTable) ->
                     groups.setdefault(text)
                 elif not _continues(hit.before):
                     sources.setdefault((text, _section_at(sections, hit.offset)))
-            library = _library(table, member.name, facts, wheel.metadata.name)
+            library = _library(versions, wheel.metadata.name)
             native = NativeEvidence(
                 kind, tuple(inits), tuple(groups), tuple(sources), pythran, library
             )
@@ -142,18 +148,28 @@ def _read_member(wheel: WheelArchive, member: ZipMember, table: LibraryTable) ->
     )
 
 
-def _library(table: LibraryTable, name: str, facts: MemberFacts, dist: str) -> str | None:
-    """The family and version ``policy/libraries.py`` identifies, and whether the table
-    says this distribution ships it as its own product; None for no known family."""
-    soname = facts.elf.soname if facts.elf else None
-    family = table.family_of(name, soname)
-    if family is None:
+def _version_search(table: LibraryTable, member: ZipMember) -> VersionSearch | None:
+    """The library table's version patterns for a native file whose name is a known
+    family's, to say what an unexplained library is; not for grafts in ``*.libs/`` or
+    ``.dylibs/``, which repair evidence accounts for anyway."""
+    directory = member.name.rsplit("/", 2)[-2] if member.name.count("/") else ""
+    if directory.endswith(".libs") or directory == ".dylibs":
         return None
-    version = next((v for v in facts.versions if v.family == family.id), None)
-    shown = f"{family.name} {version.version}" if version else family.name
-    if version:
-        said = " ".join(version.evidence.replace("\x00", " ").split())[:80]
-        shown += f" (version from {said})"
+    search = table.version_search(member.name, member.file_size)
+    return search if search.family is not None else None
+
+
+def _library(versions: VersionSearch | None, dist: str) -> str | None:
+    """The family and version ``policy/libraries.py`` identifies (by file name; the version
+    from the family's strings), and whether the table says this distribution ships it as
+    its own product; None for no known family."""
+    if versions is None or versions.family is None:
+        return None
+    family, found = versions.family, versions.found()
+    shown = f"{family.name} {found[0]}" if found else family.name
+    if found:
+        said = " ".join(found[1].replace("\x00", " ").split())[:80]
+        shown += f" (version from {said!r})"
     canonical = canonicalize_name(dist)
     if any(fnmatch.fnmatchcase(canonical, p) for p in family.first_party_dists):
         shown += f"; {canonical} ships it as its own product"
