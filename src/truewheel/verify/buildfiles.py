@@ -1,5 +1,5 @@
 """What an sdist's build files declare, read as text and never run: the names a Meson build
-writes and the modules f2py signature files define.
+writes, the extension modules it builds, and the modules f2py signature files define.
 
 A build writes files the sdist does not hold: Meson's ``custom_target``/``configure_file``
 outputs (scipy's ``_ufuncs.pyx``, ``cython_blas.pxd``, ``boost.npz``, ``version.py``) and
@@ -26,6 +26,12 @@ _MAX_NAMES = 1 << 16  # quoted names kept in all; a real build has a few thousan
 _MESON_STRING = re.compile(r"'((?:[^'\\\n]|\\.){1,300})'")
 _F2PY_MODULE = re.compile(r"^[ \t]*python[ \t]+module[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.I | re.M)
 _SIGNATURES = (".pyf", ".pyf.src")
+#: ``py.extension_module('name', ...)``, or a table entry ``'name': {'sources': [...]}`` that
+#: a ``foreach`` hands to ``extension_module`` (pandas' ``_libs/meson.build``).
+_EXTENSION = re.compile(
+    r"extension_module\(\s*'([A-Za-z_][A-Za-z0-9_]*)'"
+    r"|'([A-Za-z_][A-Za-z0-9_]*)'\s*:\s*\{\s*'sources'\s*:"
+)
 
 
 def is_build_file(parts: tuple[str, ...], size: int) -> bool:
@@ -41,6 +47,7 @@ class BuildFiles:
 
     meson: dict[str, set[str]] = field(default_factory=dict)  # directory -> quoted basenames
     f2py: dict[str, str] = field(default_factory=dict)  # module -> signature file path
+    extensions: dict[str, set[str]] = field(default_factory=dict)  # directory -> module names
     _count: int = 0
 
     def add(self, path: str, data: bytes) -> None:
@@ -48,6 +55,10 @@ class BuildFiles:
         directory = path.rsplit("/", 1)[0] if "/" in path else ""
         if path.rsplit("/", 1)[-1] == "meson.build":
             names = self.meson.setdefault(directory, set())
+            modules = self.extensions.setdefault(directory, set())
+            for found in _EXTENSION.finditer(text):
+                if len(modules) < 4096:
+                    modules.add(found.group(1) or found.group(2))
             for match in _MESON_STRING.finditer(text):
                 if self._count >= _MAX_NAMES:
                     break
@@ -70,6 +81,7 @@ class BuildFiles:
 
         out = BuildFiles(_count=self._count)
         out.meson = {strip(d): names for d, names in self.meson.items()}
+        out.extensions = {strip(d): names for d, names in self.extensions.items()}
         out.f2py = {module: strip(path) for module, path in self.f2py.items()}
         return out
 

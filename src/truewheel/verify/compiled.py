@@ -44,7 +44,7 @@ def compiled_evidence(
     source: str | None = None
     init = f"PyInit_{module_name(file.path)}"
     if init in file.native.init_functions:
-        line, source = _init_evidence(file, sdist, init)
+        line, source = _init_evidence(file, sdist, init, directories)
         if line:
             evidence.append(line)
     named = 0
@@ -60,7 +60,9 @@ def compiled_evidence(
     return tuple(evidence), source
 
 
-def _init_evidence(file: WheelFile, sdist: SdistFiles, init: str) -> tuple[str | None, str | None]:
+def _init_evidence(
+    file: WheelFile, sdist: SdistFiles, init: str, directories: list[str]
+) -> tuple[str | None, str | None]:
     assert file.native is not None
     module = init.removeprefix("PyInit_")
     here = file.tree_path.rsplit("/", 1)[0] if file.tree_path and "/" in file.tree_path else ""
@@ -76,6 +78,11 @@ def _init_evidence(file: WheelFile, sdist: SdistFiles, init: str) -> tuple[str |
             via = f", {by or 'compiled by Pythran (__pythran__)'}"
         kind = "its template" if untemplated(own[0]) else ""
         return f"exports {init}{via}; sdist has {kind + ' ' if kind else ''}{own[0]}", own[0]
+    own = [d for d in directories if not here or d == here or d.endswith("/" + here)]
+    declared = next((d for d in own if module in sdist.build.extensions.get(d, ())), None)
+    if declared is not None:
+        build = f"{declared}/meson.build" if declared else "meson.build"
+        return f"exports {init}; {build} declares the extension module {module!r}", build
     if module in sdist.build.f2py:
         signature = sdist.build.f2py[module]
         return f"exports {init}; {signature} declares the f2py module {module}", signature

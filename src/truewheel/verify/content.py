@@ -26,6 +26,7 @@ from dataclasses import replace
 
 from truewheel.analysis.sboms import DeclaredComponent, declarations
 from truewheel.policy.libraries import LibraryName
+from truewheel.verify.bytecode import compiled_from, source_of
 from truewheel.verify.compiled import compiled_evidence
 from truewheel.verify.generated import generated_reason
 from truewheel.verify.model import CATEGORIES, Finding, MemberResult
@@ -125,7 +126,7 @@ def _classify_one(
     prefixes = _prefixes(ranks)
     moved = moved_from(file.tree_path, file.sha256, sdist, prefixes)
     if moved is not None:
-        same = ("the same name and bytes in another directory of the package",)
+        same = ("the same name and bytes elsewhere in the sdist (in its package, or at its top)",)
         return replace(result, category="from-sdist-identical", source=moved, evidence=same)
     directories = sdist_directories(file.tree_path, prefixes)
     if file.native is not None:
@@ -140,6 +141,11 @@ def _classify_one(
         reason = generated_reason(file.tree_path, data, wheel.metadata.version)
         if reason:
             return replace(result, category="generated", evidence=(reason,))
+        bytecode = _bytecode_evidence(file.tree_path, data, sdist, prefixes)
+        if bytecode is not None:
+            return replace(
+                result, category="compiled-from-sdist", source=bytecode[0], evidence=bytecode[1:]
+            )
         pyx = cython_header(file.tree_path, data, sdist, prefixes)
         if pyx is not None:
             header = (f"Cython's header for the public/api declarations of {pyx}",)
@@ -161,6 +167,24 @@ def _classify_one(
         named = (f"not in the sdist; {build} names it: a file the build writes (unchecked)",)
         return replace(result, category="generated", evidence=named)
     return replace(result, category="unexplained")
+
+
+def _bytecode_evidence(
+    tree_path: str, data: bytes, sdist: SdistFiles, prefixes: list[str]
+) -> tuple[str, str] | None:
+    """(source, why) for a ``.pyc`` that is its sdist ``.py`` compiled (:mod:`.bytecode`)."""
+    found = source_of(tree_path)
+    if found is None:
+        return None
+    source_path, optimize = found
+    for prefix in prefixes:
+        source = sdist.kept.get(prefix + source_path)
+        if source is None:
+            continue
+        why = compiled_from(data, source, source_path.rsplit("/", 1)[-1], optimize)
+        if why is not None:
+            return prefix + source_path, why
+    return None
 
 
 def _prefixes(ranks: Counter[str]) -> list[str]:

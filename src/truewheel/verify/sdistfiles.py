@@ -12,7 +12,8 @@ is a wheel member's basename but whose path is not a wheel path may be a source 
 template (``x.py.in``, :mod:`.templates`) is the source of a rendered member.  Which of them
 matter is only known once ``setup.py``, ``setup.cfg`` and ``pyproject.toml`` have gone by (a
 tarball has no order), so such files are held in a budget of their own and pruned to the
-ones a mapping names, and templates, when the pass ends.  Build files (``meson.build``,
+ones a mapping names, and templates, when the pass ends.  The ``.py`` of a ``.pyc`` member
+is kept too (:mod:`.bytecode` compiles it again).  Build files (``meson.build``,
 f2py signatures: :mod:`.buildfiles`) are parsed as they pass and only their names kept.
 """
 
@@ -27,6 +28,7 @@ from pathlib import Path
 from truewheel.errors import InputError
 from truewheel.reproducible.sdist import Sdist
 from truewheel.verify.buildfiles import BuildFiles, is_build_file
+from truewheel.verify.bytecode import source_of
 from truewheel.verify.packagedirs import CONFIG_FILES, MAX_CONFIG, PackageDirs, read_package_dirs
 from truewheel.verify.templates import untemplated
 
@@ -97,6 +99,7 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
     basenames: dict[str, set[str]] = {}
     for tree_path, digest in wheel_paths.items():
         basenames.setdefault(tree_path.rsplit("/", 1)[-1], set()).add(digest)
+    compiled = {found[0] for p in wheel_paths if (found := source_of(p)) is not None}
     kept_total = renamed_total = 0
     build = BuildFiles()
     with Sdist(path) as sdist:
@@ -113,6 +116,7 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
             if member.kind != "file":
                 continue
             wanted = _wanted(member.parts, wheel_paths, member.size)
+            bytecode_source = _wanted(member.parts, compiled, member.size)
             name = member.parts[-1]
             elsewhere = (
                 not wanted
@@ -134,7 +138,9 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
                 )
             hasher = hashlib.sha256()
             held: list[bytes] | None = (
-                [] if (wanted or elsewhere or is_pkg_info or is_config or is_build) else None
+                []
+                if (wanted or bytecode_source or elsewhere or is_pkg_info or is_config or is_build)
+                else None
             )
             for chunk in member.chunks():
                 hasher.update(chunk)
@@ -157,7 +163,8 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
                 renamed[member.parts] = data
                 renamed_total += len(data)
             differs = any(wheel_paths.get(p) != digest for p in _suffixes(member.parts))
-            if wanted and differs and kept_total + len(data) <= MAX_KEPT_BYTES:
+            needed = (wanted and differs) or bytecode_source
+            if needed and kept_total + len(data) <= MAX_KEPT_BYTES:
                 texts[member.parts] = data
                 kept_total += len(data)
     top = _top(path, pkg_infos)

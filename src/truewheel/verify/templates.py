@@ -5,7 +5,9 @@ Meson's and CMake's ``configure_file`` and autoconf replace ``@NAME@`` (CMake al
 ``${NAME}``) and nothing else, one line for one line.  So a rendered file is accepted only
 when it has as many lines as its template, every line without a placeholder is unchanged,
 and every line with one matches the template line with each placeholder standing for a
-value.  A value holds no quote, backslash or line break; in Python output each line must
+value; in a C header ``#mesondefine NAME`` and ``#cmakedefine NAME`` lines become
+``#define NAME value`` or ``/* #undef NAME */``.  A value holds no quote, backslash or line
+break; in Python output each line must
 also tokenize into the same kinds of tokens as its template line, so a substitution can
 fill a string or stand for a name, never add a call, an import or a statement.
 """
@@ -22,6 +24,7 @@ __all__ = ["TEMPLATE_SUFFIXES", "rendered_from", "untemplated"]
 TEMPLATE_SUFFIXES = (".in", ".src", ".tmpl", ".template")
 _PLACEHOLDER = re.compile(r"@[A-Za-z_][A-Za-z0-9_]*@|\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 _VALUE = r"[^'\"\\\r\n]*"
+_DEFINE = re.compile(r"#\s*(mesondefine|cmakedefine01|cmakedefine)\s+([A-Za-z_][A-Za-z0-9_]*)\b.*")
 _MAX_LINES = 20_000
 
 
@@ -47,12 +50,28 @@ def rendered_from(template: bytes, output: bytes, *, python: bool) -> int | None
     for before, after in zip(old, new, strict=True):
         if before == after:
             continue
-        if not _PLACEHOLDER.search(before) or not _fills(before, after):
+        defined = not python and _defined(before, after)
+        if not defined and not (_PLACEHOLDER.search(before) and _fills(before, after)):
             return None
         if python and not _same_tokens(before, after):
             return None
         filled += 1
     return filled
+
+
+def _defined(before: str, after: str) -> bool:
+    """Meson's ``#mesondefine NAME`` and CMake's ``#cmakedefine NAME [value]`` /
+    ``#cmakedefine01 NAME``, rendered as ``#define NAME value`` or ``/* #undef NAME */``
+    (C headers only: the caller never asks for Python)."""
+    found = _DEFINE.fullmatch(before.strip())
+    if found is None:
+        return False
+    name = found.group(2)
+    rendered = after.strip()
+    if rendered in (f"/* #undef {name} */", f"#undef {name}"):
+        return True
+    value = rendered.removeprefix(f"#define {name}")
+    return value != rendered and (value == "" or (value[0] in " \t" and "\n" not in value))
 
 
 def _fills(before: str, after: str) -> bool:

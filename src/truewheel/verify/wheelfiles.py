@@ -2,15 +2,15 @@
 its sources, from one pass over its bytes.
 
 Every member streams once through :func:`truewheel.analysis.member.analyze_stream`
-(hash; ELF, Mach-O and PE facts from the ranges their readers ask for).  A native
-file's bytes are also searched as they pass, for the two things a compiled module
-says about where it came from: its module init function (``PyInit_<name>``, which the
-import system requires to match the file name) and source file names the toolchain
-wrote into it: DWARF compile-unit and line-table names, ``__FILE__`` in assertions,
-Cython's table of ``.pyx`` files and mypyc's of ``.py`` files for tracebacks, Rust's
-panic locations; the name of the mypyc library a mypyc module's shim loads, and Pythran's
-``__pythran__``.  A hit is
-labelled with the ELF section it lies in, so ``.debug_line_str`` says DWARF.
+(hash; ELF, Mach-O and PE facts from the ranges their readers ask for).  A native file's
+bytes (a static ``ar`` archive of object files counts) are also searched as they pass, for
+the two things a compiled module says about where it came from: its module init function
+(``PyInit_<name>``, which the import system requires to match the file name) and source
+file names the toolchain wrote into it: DWARF compile-unit and line-table names,
+``__FILE__`` in assertions, Cython's table of ``.pyx`` files and mypyc's of ``.py`` files
+for tracebacks, Rust's panic locations; the name of the mypyc library a mypyc module's shim
+loads, and Pythran's ``__pythran__``.  A hit is labelled with the ELF section it lies in, so
+``.debug_line_str`` says DWARF.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 class NativeEvidence:
     """What a native file's bytes say about its origin."""
 
-    format: str  # "elf", "macho" or "pe"
+    format: str  # "elf", "macho", "pe" or "ar" (a static library of object files)
     init_functions: tuple[str, ...]  # PyInit_<name> found
     mypyc_groups: tuple[str, ...]  # dotted names of mypyc's shared libraries (pkg.mod__mypyc)
     sources: tuple[tuple[str, str], ...]  # (source name as written, where: section or "")
@@ -89,15 +89,16 @@ def _read_member(wheel: WheelArchive, member: ZipMember, table: LibraryTable) ->
     search: SourceSearch | None = None
     versions: VersionSearch | None = None
     started = False
+    detected: str | None = None
 
     def stream() -> Iterator[bytes]:
-        nonlocal search, versions, started
+        nonlocal search, versions, started, detected
         first = not started
         started = True
         position = 0
         for chunk in wheel.stream(member):
             if first:
-                if position == 0 and _native_format(chunk) is not None:
+                if position == 0 and (detected := _native_format(chunk)) is not None:
                     search = SourceSearch(_MAX_HITS)
                     versions = _version_search(table, member)
                 if search is not None:
@@ -116,6 +117,7 @@ def _read_member(wheel: WheelArchive, member: ZipMember, table: LibraryTable) ->
     native = None
     if search is not None:
         kind = "elf" if facts.elf else "macho" if facts.macho else "pe" if facts.pe else None
+        kind = "ar" if detected == "ar" else kind
         if kind is not None:
             sections = sorted(
                 (s.offset, s.offset + s.size, s.name)
@@ -177,6 +179,8 @@ def _library(versions: VersionSearch | None, dist: str) -> str | None:
 
 
 def _native_format(head: bytes) -> str | None:
+    if head.startswith(b"!<arch>\n"):
+        return "ar"  # numpy ships libnpymath.a: object files, each naming its source
     if is_elf(head[:4]):
         return "elf"
     if is_macho(head[:64]):
