@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,16 @@ def test_setup_py_is_read_never_run(tmp_path: Path) -> None:
 def test_unreadable_configuration_gives_nothing(name: str, data: bytes) -> None:
     found = read_package_dirs({name: data})
     assert found.mappings == () and found.problems and found.problems[0].startswith(name)
+
+
+def test_a_setup_py_with_invalid_escapes_is_read_quietly() -> None:
+    """'\\d' warns when parsed (a SyntaxWarning, shown by default, on 3.12): not our output,
+    and under ``-W error`` it must not turn into a parse failure either."""
+    setup = b"import re\nPATTERN = re.compile('\\d+')\nsetup(package_dir={'twv': 'lib3'})\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = read_package_dirs({"setup.py": setup})
+    assert found.mappings == (("twv", "lib3", "setup.py"),) and found.problems == ()
 
 
 def test_directories_leaving_the_tree_and_odd_packages_are_ignored() -> None:

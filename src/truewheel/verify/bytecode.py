@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import marshal
 import re
+import warnings
 
 __all__ = ["compiled_from", "source_of"]
 
@@ -51,7 +52,9 @@ def compiled_from(pyc: bytes, source: bytes, basename: str, optimize: int) -> st
     body = pyc[16:]
     for filename in _filenames(body, basename):
         try:
-            code = compile(source, filename, "exec", dont_inherit=True, optimize=optimize)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # its invalid escapes are not ours to print
+                code = compile(source, filename, "exec", dont_inherit=True, optimize=optimize)
         except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
             return None
         if marshal.dumps(code) == body:

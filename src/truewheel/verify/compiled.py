@@ -104,7 +104,7 @@ def _named(
         if templates:
             return f"sdist has its template {templates[0]}", templates[0]
     parts = [p for p in name.split("/") if p not in ("", ".", "..")]
-    if not parts or not parts[-1].startswith(module):
+    if not parts or parts[-1].split(".", 1)[0] not in _own_stems(module):
         return None, None
     if len(parts) > 1:  # the directory it names, wherever the layout puts it
         tail = "/".join(parts[:-1])
@@ -119,6 +119,12 @@ def _named(
             None,
         )
     return None, None
+
+
+def _own_stems(module: str) -> tuple[str, ...]:
+    """The names a module's own generated source takes: ``<module>.pyx``/``.c``, and f2py's
+    ``<module>module.c`` and ``<module>-f2pywrappers.f``."""
+    return (module, f"{module}module", f"{module}-f2pywrappers", f"{module}-f2pywrappers2")
 
 
 def matching_sources(name: str, sdist: SdistFiles) -> list[str]:

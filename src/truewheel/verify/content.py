@@ -298,11 +298,13 @@ def _native_summary(file: WheelFile) -> tuple[str, ...]:
 
 
 def _findings(result: MemberResult, file: WheelFile) -> list[Finding]:
-    code = result.path.endswith(_CODE_SUFFIXES) or file.native is not None
+    # a static library (ar) is linked by later builds, never loaded: unexplained, a note
+    loaded = file.native is not None and file.native.format != "ar"
+    code = result.path.endswith(_CODE_SUFFIXES) or loaded
     code = code or ".data/scripts/" in result.path
     if result.category == "unexplained":
         if code and result.size > 0:
-            what = "native file" if file.native is not None else "code"
+            what = "native file" if loaded else "code"
             return [
                 Finding(
                     "finding",

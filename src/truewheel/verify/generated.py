@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 
 __all__ = ["generated_reason"]
 
@@ -66,7 +67,9 @@ def _literal_module(text: str, version: str | None = None, *, versioneer: bool =
     another (and versioneer's ``json.loads`` getter in its own file);
     with ``version``, one of the literals is that version."""
     try:
-        tree = ast.parse(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escapes warn (3.12: SyntaxWarning, shown)
+            tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     seen: list[object] = []

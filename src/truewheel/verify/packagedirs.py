@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import configparser
 import sys
+import warnings
 from dataclasses import dataclass
 
 if sys.version_info >= (3, 11):
@@ -112,7 +113,9 @@ def _str_dict(value: object) -> dict[str, str]:
 def _from_setup_py(text: str) -> dict[str, str]:
     """``package_dir=`` of a ``setup(...)``/``setuptools.setup(...)`` call: a dict literal,
     ``dict(a='b')`` with literal values, or a module-level name assigned one of those."""
-    tree = ast.parse(text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # invalid escapes warn (3.12: SyntaxWarning, shown)
+        tree = ast.parse(text)
     names: dict[str, ast.expr] = {}
     for statement in tree.body:
         if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
