@@ -162,7 +162,10 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
             if kept_elsewhere and renamed_total + len(data) <= MAX_RENAMED_BYTES:
                 renamed[member.parts] = data
                 renamed_total += len(data)
-            differs = any(wheel_paths.get(p) != digest for p in _suffixes(member.parts))
+            # a wheel member at one of its suffixes has other bytes (a diff will be shown)
+            differs = any(
+                p in wheel_paths and wheel_paths[p] != digest for p in _suffixes(member.parts)
+            )
             needed = (wanted and differs) or bytecode_source
             if needed and kept_total + len(data) <= MAX_KEPT_BYTES:
                 texts[member.parts] = data

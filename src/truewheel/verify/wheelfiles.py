@@ -16,7 +16,8 @@ loads, and Pythran's ``__pythran__``.  A hit is labelled with the ELF section it
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from packaging.utils import canonicalize_name
@@ -39,6 +40,8 @@ SOURCE_SUFFIXES = (
     ".c", ".cc", ".cpp", ".cxx", ".c++", ".m", ".mm", ".pyx", ".rs", ".f", ".f90", ".go", ".zig",
 )  # fmt: skip
 _MAX_HITS = 4096
+#: ``x.cpython-311-x86_64-linux-gnu.so``, ``x.abi3.so``, ``x.cp311-win_amd64.pyd``, ``x.pyd``
+_EXTENSION_MODULE = re.compile(r"\.(?:cpython-|cp3|pypy|abi3)[^/]*\.(?:so|pyd|dylib)$|\.pyd$")
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./+-")
 
 
@@ -81,11 +84,19 @@ def source_path(name: str, dist_info: str) -> str | None:
 
 def read_wheel(wheel: WheelArchive) -> list[WheelFile]:
     """Every regular member, in archive order, read once."""
-    table = LibraryTable.load()
+    tables: list[LibraryTable] = []  # loaded (0.1 s) for the first library, if any
+
+    def table() -> LibraryTable:
+        if not tables:
+            tables.append(LibraryTable.load())
+        return tables[0]
+
     return [_read_member(wheel, member, table) for member in wheel.files]
 
 
-def _read_member(wheel: WheelArchive, member: ZipMember, table: LibraryTable) -> WheelFile:
+def _read_member(
+    wheel: WheelArchive, member: ZipMember, table: Callable[[], LibraryTable]
+) -> WheelFile:
     search: SourceSearch | None = None
     versions: VersionSearch | None = None
     started = False
@@ -150,14 +161,17 @@ def _read_member(wheel: WheelArchive, member: ZipMember, table: LibraryTable) ->
     )
 
 
-def _version_search(table: LibraryTable, member: ZipMember) -> VersionSearch | None:
+def _version_search(table: Callable[[], LibraryTable], member: ZipMember) -> VersionSearch | None:
     """The library table's version patterns for a native file whose name is a known
-    family's, to say what an unexplained library is; not for grafts in ``*.libs/`` or
+    family's, to say what an unexplained library is; not for extension modules (their
+    names end in an interpreter tag or ``.pyd``) nor for grafts in ``*.libs/`` or
     ``.dylibs/``, which repair evidence accounts for anyway."""
     directory = member.name.rsplit("/", 2)[-2] if member.name.count("/") else ""
     if directory.endswith(".libs") or directory == ".dylibs":
         return None
-    search = table.version_search(member.name, member.file_size)
+    if _EXTENSION_MODULE.search(member.name.rsplit("/", 1)[-1]):
+        return None
+    search = table().version_search(member.name, member.file_size)
     return search if search.family is not None else None
 
 
