@@ -72,7 +72,13 @@ RELEASES = (
     "tornado==6.4",
 )
 #: ``--release`` runs: the sdist and wheels for several platforms of one version each.
-RELEASE_RUNS = ("markupsafe==2.1.5", "msgpack==1.0.8", "pyyaml==6.0.1", "wrapt==1.16.0")
+RELEASE_RUNS = (
+    "markupsafe==2.1.5",
+    "msgpack==1.0.8",
+    "pyyaml==6.0.1",
+    "wrapt==1.16.0",
+    "regex==2024.5.15",
+)
 RELEASE_PLATFORMS = (
     "manylinux2014_x86_64",
     "manylinux2014_aarch64",
