@@ -54,9 +54,31 @@ RELEASES = (
     "yarl==1.9.4",
     "simplejson==3.19.2",
     "regex==2024.5.15",
+    # large native releases (also the --speed inputs)
+    "scipy==1.13.0",
+    "pyarrow==16.0.0",
+    # added with verify's precision pass (issue 15 leftovers)
+    "numpy==1.26.4",
+    "pandas==2.2.2",
+    "lxml==5.2.1",
+    "orjson==3.10.3",
+    "pydantic-core==2.18.2",
+    "cryptography==42.0.7",
+    "aiohttp==3.9.5",
+    "zstandard==0.22.0",
+    "kiwisolver==1.4.5",
+    "greenlet==3.0.3",
+    "coverage==7.5.1",
+    "tornado==6.4",
 )
 #: ``--release`` runs: the sdist and wheels for several platforms of one version each.
-RELEASE_RUNS = ("markupsafe==2.1.5", "msgpack==1.0.8", "pyyaml==6.0.1", "wrapt==1.16.0")
+RELEASE_RUNS = (
+    "markupsafe==2.1.5",
+    "msgpack==1.0.8",
+    "pyyaml==6.0.1",
+    "wrapt==1.16.0",
+    "regex==2024.5.15",
+)
 RELEASE_PLATFORMS = (
     "manylinux2014_x86_64",
     "manylinux2014_aarch64",
@@ -66,6 +88,7 @@ RELEASE_PLATFORMS = (
     "macosx_11_0_arm64",
 )
 _SDIST = (".tar.gz", ".zip", ".tar.bz2", ".tgz")
+_SHOWN = 6  # members listed per row; the rest counted
 
 
 def _canonical(name: str) -> str:
@@ -140,14 +163,14 @@ def row(spec: str, status: int, doc: dict[str, object], seconds: float) -> str:
     notes = []
     members = doc["members"]
     assert isinstance(members, list)
-    for m in members:
-        if m["category"] in ("unexplained", "from-sdist-different"):
-            notes.append(f"{m['category']}: `{m['path']}`")
+    odd = [m for m in members if m["category"] in ("unexplained", "from-sdist-different")]
+    notes += [f"{m['category']}: `{m['path']}`" for m in odd[:_SHOWN]]
+    if len(odd) > _SHOWN:
+        notes.append(f"and {len(odd) - _SHOWN} more")
     findings = doc["findings"]
     assert isinstance(findings, list)
-    notes += [
-        f"**{f['code']}**: {f['message'][:140]}" for f in findings if f["severity"] == "finding"
-    ]
+    codes = [f["code"] for f in findings if f["severity"] == "finding"]
+    notes += [f"**{code}** x{codes.count(code)}" for code in dict.fromkeys(codes)]
     meta = doc["metadata"]
     assert isinstance(meta, dict)
     version = meta["sdist_metadata_version"]

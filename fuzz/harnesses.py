@@ -379,3 +379,107 @@ def pe(data: bytes) -> None:
 
 
 HARNESSES["pe"] = pe
+
+
+# --- verify's own parsing of an sdist (issue 15) ---------------------------------------------
+
+import base64  # noqa: E402
+import csv  # noqa: E402
+import hashlib  # noqa: E402
+import io  # noqa: E402
+import tarfile  # noqa: E402
+import zipfile  # noqa: E402
+
+from truewheel.verify import verify_wheel  # noqa: E402
+from truewheel.verify.buildfiles import BuildFiles  # noqa: E402
+from truewheel.verify.generated import generated_reason  # noqa: E402
+from truewheel.verify.metadata import compare_metadata  # noqa: E402
+from truewheel.verify.packagedirs import read_package_dirs  # noqa: E402
+from truewheel.verify.templates import rendered_from  # noqa: E402
+
+#: The texts a ``verify`` input holds, separated by NUL bytes, in this order.
+VERIFY_PARTS = (
+    "PKG-INFO",
+    "METADATA",
+    "setup.py",
+    "setup.cfg",
+    "pyproject.toml",
+    "pkg/meson.build",
+    "pkg/config.py.in",
+    "pkg/config.py",
+)
+_TREE_PATHS = ("pkg/config.py", "pkg/sub/mod.py", "mod.py", "a/b/c/d.py")
+
+
+def verify_texts(data: bytes) -> None:
+    """verify's readers of PKG-INFO against METADATA, package_dir (setup.py, setup.cfg,
+    pyproject.toml), meson.build and f2py names, templates and version files, each alone and
+    then through ``verify_wheel`` on an sdist and a wheel made of the same texts: only
+    TruewheelError out, no mapping that leaves the tree, no problem without a reason."""
+    parts = dict(zip(VERIFY_PARTS, data.split(b"\x00"), strict=False))
+    texts = {name: part.decode("utf-8", "replace") for name, part in parts.items()}
+    try:
+        compare_metadata(texts.get("PKG-INFO", ""), texts.get("METADATA", ""))
+    except TruewheelError:
+        pass
+    configs: dict[str, bytes] = {
+        n: parts[n] for n in ("setup.py", "setup.cfg", "pyproject.toml") if n in parts
+    }
+    found = read_package_dirs(configs)
+    if not all(isinstance(p, str) and p for p in found.problems):
+        raise Finding(f"package_dir problem without a reason: {found.problems!r}")
+    for package, directory, where in found.mappings:
+        if directory.startswith("/") or ".." in directory.split("/") or where not in configs:
+            raise Finding(f"package_dir mapping leaves the tree: {package!r} -> {directory!r}")
+    for tree_path in _TREE_PATHS:
+        for _, path in found.sources(tree_path):
+            if path.startswith("/") or ".." in path.split("/"):
+                raise Finding(f"package_dir source outside the tree: {path!r}")
+    build = BuildFiles()
+    build.add("top/pkg/meson.build", parts.get("pkg/meson.build", b""))
+    build.add("top/pkg/sig.pyf", parts.get("pkg/config.py.in", b""))
+    build.below("top").meson_naming("config.py", ["pkg", ""])
+    template, output = parts.get("pkg/config.py.in", b""), parts.get("pkg/config.py", b"")
+    for python in (True, False):
+        filled = rendered_from(template, output, python=python)
+        if filled is not None and (filled < 0 or (template == output and filled != 0)):
+            raise Finding(f"rendered_from counted {filled} for {template!r}")
+    generated_reason("pkg/_version.py", output, "1.0")
+    with _fresh_dir() as work:
+        _verify_pair(work, parts)
+
+
+def _verify_pair(work: Path, parts: dict[str, bytes]) -> None:
+    sdist = work / "fuzz-1.0.tar"
+    with tarfile.open(sdist, "w") as tar:
+        for name in VERIFY_PARTS:
+            if name in parts and name not in ("METADATA", "pkg/config.py"):
+                info = tarfile.TarInfo(f"fuzz-1.0/{name}")
+                info.size = len(parts[name])
+                tar.addfile(info, io.BytesIO(parts[name]))
+    members = {
+        "pkg/config.py": parts.get("pkg/config.py", b""),
+        "pkg/__init__.py": b"",
+        "fuzz-1.0.dist-info/METADATA": parts.get("METADATA", b""),
+        "fuzz-1.0.dist-info/WHEEL": (
+            b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+    }
+    record = io.StringIO()
+    writer = csv.writer(record, lineterminator="\n")
+    for name, body in members.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(body).digest()).rstrip(b"=").decode()
+        writer.writerow([name, f"sha256={digest}", len(body)])
+    writer.writerow(["fuzz-1.0.dist-info/RECORD", "", ""])
+    members["fuzz-1.0.dist-info/RECORD"] = record.getvalue().encode()
+    wheel = work / "fuzz-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, body in members.items():
+            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), body)
+    try:
+        verify_wheel(wheel, sdist)
+    except TruewheelError as exc:
+        _expect_located(exc, wheel)
+
+
+HARNESSES["verify"] = verify_texts

@@ -28,6 +28,8 @@ INSTRUMENTED: dict[str, list[str]] = {
 }
 
 INSTRUMENTED["pe"] = []  # PE/COFF (issue 14): truewheel.pe alone
+#: verify (issue 15): its readers of PKG-INFO, setup.cfg, pyproject.toml and setup.py
+INSTRUMENTED["verify"] = ["packaging.requirements", "packaging.version", "configparser", "tomllib"]
 
 #: No single file written while fuzzing may grow beyond this (libFuzzer reports SIGXFSZ).
 MAX_FILE_BYTES = 256 * 2**20

@@ -171,6 +171,23 @@ def test_filename_tag_missing_from_wheel_file(tmp_path: Path) -> None:
     assert not report.corresponds
 
 
+def test_a_compressed_tag_set_in_wheel_is_read_as_its_tags(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """maturin 1.5.1 (orjson 3.10.3, pydantic-core 2.18.2) writes one compressed Tag line."""
+    sdist = make_sdist(tmp_path / "twv-1.0.tar.gz", PURE_SDIST, info=pkg_info())
+    tag = "py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64"
+    wheel = make_wheel(tmp_path, PURE_WHEEL, tag=tag)
+    report = verify_wheel(wheel, sdist)
+    codes = {f.code: f.severity for f in report.findings}
+    assert codes == {"wheel-tag-compressed": "note"} and report.corresponds
+    status, document = run(capsys, wheel, sdist)  # the schema knows the code
+    assert status == 0 and document["schema_version"] == "1.2"
+    wheel = make_wheel(tmp_path, PURE_WHEEL, tag=tag, wheel_tags=("py3-none-manylinux2014_x86_64",))
+    codes = {f.code: f.severity for f in verify_wheel(wheel, sdist).findings}
+    assert codes["tag-not-in-wheel"] == "finding"  # manylinux_2_17 is listed nowhere
+
+
 def test_dynamic_field_may_differ_static_may_not(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -8,6 +8,9 @@ with its file under the best-ranked prefix it has, a file under a lower-ranked p
 with identical bytes winning only a tie.  So a wheel's ``pkg/core.py`` that differs from
 ``src/pkg/core.py`` is reported as different even when ``tests/data/pkg/core.py``
 happens to hold the wheel's bytes: what the build would have copied is the former.
+A ``package_dir`` that renames a package (``{'regex': 'regex_3'}``, read statically by
+:mod:`.packagedirs`) adds the file it names as one more candidate, under a layout of its
+own, ranked the same way.
 
 Native files are compiled from the sdist when their own bytes name a source file the
 sdist holds, or export the init function of a module whose source the sdist holds;
@@ -23,10 +26,19 @@ from dataclasses import replace
 
 from truewheel.analysis.sboms import DeclaredComponent, declarations
 from truewheel.policy.libraries import LibraryName
+from truewheel.verify.bytecode import compiled_from, source_of
+from truewheel.verify.compiled import compiled_evidence
 from truewheel.verify.generated import generated_reason
 from truewheel.verify.model import CATEGORIES, Finding, MemberResult
 from truewheel.verify.sdistfiles import MAX_TEXT, SdistFiles
-from truewheel.verify.wheelfiles import SOURCE_SUFFIXES, WheelFile
+from truewheel.verify.unplaced import (
+    cython_header,
+    moved_from,
+    named_by_build,
+    sdist_directories,
+    template_of,
+)
+from truewheel.verify.wheelfiles import WheelFile
 from truewheel.wheel import WheelArchive
 
 __all__ = ["MAX_DIFF_CHARS", "MAX_DIFF_LINES", "classify", "layout_prefixes"]
@@ -51,7 +63,8 @@ def classify(
         result = _classify_one(wheel, file, candidates.get(file.path, []), ranks, sdist, sbom)
         results.append(result)
         if result.source and result.category in ("from-sdist-identical", "from-sdist-different"):
-            used.add(_prefix_of(result.source, file.tree_path or ""))
+            found = candidates.get(file.path, [])
+            used.update(layout for layout, path in found if path == result.source)
         findings += _findings(result, file)
     order = {c: i for i, c in enumerate(CATEGORIES)}
     results.sort(key=lambda r: (order[r.category], r.path))
@@ -65,7 +78,9 @@ def layout_prefixes(tree_paths: Iterable[str], sdist: SdistFiles) -> Counter[str
 
 
 def _candidates(tree_path: str | None, sdist: SdistFiles) -> list[tuple[str, str]]:
-    """(prefix, sdist path) of every sdist file whose path ends with ``tree_path``."""
+    """(layout, sdist path) of every sdist file whose path ends with ``tree_path`` (the
+    layout is the prefix above it), and of the file a ``package_dir`` rename puts there
+    (the layout names the mapping)."""
     if not tree_path:
         return []
     found = []
@@ -75,11 +90,10 @@ def _candidates(tree_path: str | None, sdist: SdistFiles) -> list[tuple[str, str
     for path in sdist.by_basename.get(tree_path.rsplit("/", 1)[-1], ()):
         if path.endswith(tail):
             found.append((path[: -len(tree_path)], path))
+    found += [
+        (label, p) for label, p in sdist.package_dirs.sources(tree_path) if p in sdist.digests
+    ]
     return found
-
-
-def _prefix_of(source: str, tree_path: str) -> str:
-    return source[: -len(tree_path)] if source.endswith(tree_path) else ""
 
 
 def _classify_one(
@@ -109,8 +123,14 @@ def _classify_one(
     repaired = _repair_evidence(file, sbom)
     if repaired:
         return replace(result, category="added-by-repair", evidence=repaired)
+    prefixes = _prefixes(ranks)
+    moved = moved_from(file.tree_path, file.sha256, sdist, prefixes)
+    if moved is not None:
+        same = ("the same name and bytes elsewhere in the sdist (in its package, or at its top)",)
+        return replace(result, category="from-sdist-identical", source=moved, evidence=same)
+    directories = sdist_directories(file.tree_path, prefixes)
     if file.native is not None:
-        evidence, compiled_from = _compiled_evidence(file, sdist)
+        evidence, compiled_from = compiled_evidence(file, sdist, directories)
         if evidence:
             return replace(
                 result, category="compiled-from-sdist", source=compiled_from, evidence=evidence
@@ -121,7 +141,56 @@ def _classify_one(
         reason = generated_reason(file.tree_path, data, wheel.metadata.version)
         if reason:
             return replace(result, category="generated", evidence=(reason,))
+        bytecode = _bytecode_evidence(file.tree_path, data, sdist, prefixes)
+        if bytecode is not None:
+            return replace(
+                result, category="compiled-from-sdist", source=bytecode[0], evidence=bytecode[1:]
+            )
+        pyx = cython_header(file.tree_path, data, sdist, prefixes)
+        if pyx is not None:
+            header = (f"Cython's header for the public/api declarations of {pyx}",)
+            return replace(result, category="generated", source=pyx, evidence=header)
+        rendered = template_of(file.tree_path, data, sdist, prefixes)
+        if rendered is not None:
+            diff = None
+            if rendered.category == "from-sdist-different" and rendered.source is not None:
+                diff = _diff(sdist.kept[rendered.source], data, rendered.source, file.path)
+            return replace(
+                result,
+                category=rendered.category,
+                source=rendered.source,
+                evidence=(rendered.evidence,),
+                diff=diff,
+            )
+    build = named_by_build(file.path, file.tree_path, sdist, directories)
+    if build is not None:
+        named = (f"not in the sdist; {build} names it: a file the build writes (unchecked)",)
+        return replace(result, category="generated", evidence=named)
     return replace(result, category="unexplained")
+
+
+def _bytecode_evidence(
+    tree_path: str, data: bytes, sdist: SdistFiles, prefixes: list[str]
+) -> tuple[str, str] | None:
+    """(source, why) for a ``.pyc`` that is its sdist ``.py`` compiled (:mod:`.bytecode`)."""
+    found = source_of(tree_path)
+    if found is None:
+        return None
+    source_path, optimize = found
+    for prefix in prefixes:
+        source = sdist.kept.get(prefix + source_path)
+        if source is None:
+            continue
+        why = compiled_from(data, source, source_path.rsplit("/", 1)[-1], optimize)
+        if why is not None:
+            return prefix + source_path, why
+    return None
+
+
+def _prefixes(ranks: Counter[str]) -> list[str]:
+    """The plain layout prefixes (not package_dir renames), best ranked first; the top last."""
+    plain = [p for p in ranks if p == "" or p.endswith("/")]
+    return [*sorted((p for p in plain if p), key=lambda p: (-ranks[p], p)), ""]
 
 
 def _different(
@@ -218,76 +287,24 @@ def _repair_evidence(file: WheelFile, sbom: dict[str, DeclaredComponent]) -> tup
     return tuple(evidence)
 
 
-def _module_name(path: str) -> str:
-    return path.rsplit("/", 1)[-1].split(".", 1)[0]
-
-
-def _compiled_evidence(file: WheelFile, sdist: SdistFiles) -> tuple[tuple[str, ...], str | None]:
-    """The evidence that the sdist's sources made this file, and the main source."""
-    assert file.native is not None
-    evidence: list[str] = []
-    source: str | None = None
-    module = _module_name(file.path)
-    init = f"PyInit_{module}"
-    if init in file.native.init_functions:
-        here = file.tree_path.rsplit("/", 1)[0] if file.tree_path and "/" in file.tree_path else ""
-        # mypyc compiles .py files: a shim that loads a mypyc library stands for its .py
-        suffixes = (*SOURCE_SUFFIXES, ".py") if file.native.mypyc_groups else SOURCE_SUFFIXES
-        own = [p for p in sdist.by_stem.get(module, ()) if p.endswith(suffixes)]
-        own.sort(key=lambda p: (not p.rsplit("/", 1)[0].endswith(here), len(p), p))
-        if own:
-            via = f", loads {file.native.mypyc_groups[0]} (mypyc)" if own[0].endswith(".py") else ""
-            evidence.append(f"exports {init}{via}; sdist has {own[0]}")
-            source = own[0]
-        elif any(p == "Cargo.toml" or p.endswith("/Cargo.toml") for p in sdist.digests):
-            evidence.append(f"exports {init}; the sdist is a Rust crate (Cargo.toml)")
-    named = 0
-    for name, section in file.native.sources:
-        matches = _matching_sources(name, sdist)
-        if matches:
-            where = f" ({_describe(section)})" if section else ""
-            evidence.append(f"names {name}{where}: sdist has {matches[0]}")
-            source = source or matches[0]
-            named += 1
-            if named >= 5:
-                break
-    return tuple(evidence), source
-
-
-def _matching_sources(name: str, sdist: SdistFiles) -> list[str]:
-    """sdist files ``name`` names: the shorter of the two paths is a tail of the other."""
-    parts = [p for p in name.split("/") if p not in ("", ".", "..")]
-    if not parts:
-        return []
-    out = []
-    for path in sdist.by_basename.get(parts[-1], ()):
-        tail = path.split("/")
-        width = min(len(tail), len(parts))
-        if parts[-width:] == tail[-width:]:
-            out.append(path)
-    return sorted(out, key=lambda p: (-p.count("/"), p))
-
-
-def _describe(section: str) -> str:
-    if section.startswith((".debug_", ".zdebug_")):
-        return f"DWARF, {section}"
-    return section
-
-
 def _native_summary(file: WheelFile) -> tuple[str, ...]:
     assert file.native is not None
     out = [f"{file.native.format} file; nothing in it names a source file the sdist holds"]
     if file.native.init_functions:
         out.append("exports " + ", ".join(file.native.init_functions[:3]))
+    if file.native.library:
+        out.append(f"the library table identifies it: {file.native.library}")
     return tuple(out)
 
 
 def _findings(result: MemberResult, file: WheelFile) -> list[Finding]:
-    code = result.path.endswith(_CODE_SUFFIXES) or file.native is not None
+    # a static library (ar) is linked by later builds, never loaded: unexplained, a note
+    loaded = file.native is not None and file.native.format != "ar"
+    code = result.path.endswith(_CODE_SUFFIXES) or loaded
     code = code or ".data/scripts/" in result.path
     if result.category == "unexplained":
         if code and result.size > 0:
-            what = "native file" if file.native is not None else "code"
+            what = "native file" if loaded else "code"
             return [
                 Finding(
                     "finding",

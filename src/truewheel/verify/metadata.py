@@ -21,6 +21,7 @@ from typing import Any
 from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import parse_tag
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -143,10 +144,31 @@ def identity_findings(
     return out
 
 
+def _expanded(line: str) -> list[str]:
+    """The tags of one WHEEL ``Tag`` value: itself, or each tag of a compressed set
+    (``cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64``, as maturin 1.5 writes)."""
+    parts = line.split("-")
+    if len(parts) != 3 or not all(parts) or "." not in line:
+        return [line]
+    return sorted(str(t) for t in parse_tag(line))
+
+
 def tag_findings(wheel: WheelArchive, requires_python: str | None) -> list[Finding]:
     """The file name's tags against WHEEL's Tag lines, and against Requires-Python."""
     out: list[Finding] = []
-    listed = set(wheel.wheel_info.tags)
+    listed: set[str] = set()
+    for line in wheel.wheel_info.tags:
+        expanded = _expanded(line)
+        listed.update(expanded)
+        if len(expanded) > 1:
+            out.append(
+                Finding(
+                    "note",
+                    "wheel-tag-compressed",
+                    f"WHEEL's Tag line {line!r} is a compressed tag set, where the wheel spec"
+                    f" has one tag per line; read as its {len(expanded)} tags",
+                )
+            )
     named = sorted(str(t) for t in wheel.name.tags)
     missing = [t for t in named if t not in listed]
     if missing:

@@ -6,6 +6,15 @@ in order, so what the comparison will need is decided as each member passes: eve
 file is hashed, and a file is kept whole only when it may be a wheel member's source
 (its path ends with a wheel path), is small, and differs from that member (a diff will
 be shown).  What is kept is capped in total, so memory stays bounded whatever the input.
+
+``package_dir`` (:mod:`.packagedirs`) can rename a package directory, so a file whose name
+is a wheel member's basename but whose path is not a wheel path may be a source too; and a
+template (``x.py.in``, :mod:`.templates`) is the source of a rendered member.  Which of them
+matter is only known once ``setup.py``, ``setup.cfg`` and ``pyproject.toml`` have gone by (a
+tarball has no order), so such files are held in a budget of their own and pruned to the
+ones a mapping names, and templates, when the pass ends.  The ``.py`` of a ``.pyc`` member
+is kept too (:mod:`.bytecode` compiles it again).  Build files (``meson.build``,
+f2py signatures: :mod:`.buildfiles`) are parsed as they pass and only their names kept.
 """
 
 from __future__ import annotations
@@ -18,13 +27,26 @@ from pathlib import Path
 
 from truewheel.errors import InputError
 from truewheel.reproducible.sdist import Sdist
+from truewheel.verify.buildfiles import BuildFiles, is_build_file
+from truewheel.verify.bytecode import source_of
+from truewheel.verify.packagedirs import CONFIG_FILES, MAX_CONFIG, PackageDirs, read_package_dirs
+from truewheel.verify.templates import untemplated
 
-__all__ = ["MAX_KEPT_BYTES", "MAX_PKG_INFO", "MAX_TEXT", "SdistFiles", "read_sdist"]
+__all__ = [
+    "MAX_KEPT_BYTES",
+    "MAX_PKG_INFO",
+    "MAX_RENAMED_BYTES",
+    "MAX_TEXT",
+    "SdistFiles",
+    "read_sdist",
+]
 
 #: A file larger than this is never shown as a diff (its digest is still compared).
 MAX_TEXT = 256 << 10
 #: All kept texts together; past this, further differences are listed without a diff.
 MAX_KEPT_BYTES = 32 << 20
+#: Texts held until ``package_dir`` is known (files named like a wheel member elsewhere).
+MAX_RENAMED_BYTES = 8 << 20
 #: PKG-INFO holds the long description; 16 MiB is far above any real one.
 MAX_PKG_INFO = 16 << 20
 
@@ -40,6 +62,8 @@ class SdistFiles:
     sizes: dict[str, int] = field(default_factory=dict)
     kept: dict[str, bytes] = field(default_factory=dict)  # small differing candidates
     links: list[str] = field(default_factory=list)  # symbolic links (not followed)
+    package_dirs: PackageDirs = field(default_factory=PackageDirs)
+    build: BuildFiles = field(default_factory=BuildFiles)
 
     @property
     def filename(self) -> str:
@@ -70,7 +94,14 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
     texts: dict[tuple[str, ...], bytes] = {}
     pkg_infos: dict[str, bytes] = {}
     links: list[tuple[str, ...]] = []
-    kept_total = 0
+    configs: dict[tuple[str, ...], bytes] = {}
+    renamed: dict[tuple[str, ...], bytes] = {}  # named like a member, elsewhere
+    basenames: dict[str, set[str]] = {}
+    for tree_path, digest in wheel_paths.items():
+        basenames.setdefault(tree_path.rsplit("/", 1)[-1], set()).add(digest)
+    compiled = {found[0] for p in wheel_paths if (found := source_of(p)) is not None}
+    kept_total = renamed_total = 0
+    build = BuildFiles()
     with Sdist(path) as sdist:
         for member in sdist.members():
             if member.kind == "hardlink":
@@ -85,7 +116,20 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
             if member.kind != "file":
                 continue
             wanted = _wanted(member.parts, wheel_paths, member.size)
+            bytecode_source = _wanted(member.parts, compiled, member.size)
+            name = member.parts[-1]
+            elsewhere = (
+                not wanted
+                and member.size <= MAX_TEXT
+                and (name in basenames or untemplated(name) in basenames)
+            )
+            is_build = is_build_file(member.parts, member.size)
             is_pkg_info = len(member.parts) == 2 and member.parts[1] == "PKG-INFO"
+            is_config = (
+                len(member.parts) == 2
+                and member.parts[1] in CONFIG_FILES
+                and member.size <= MAX_CONFIG
+            )
             if is_pkg_info and member.size > MAX_PKG_INFO:
                 raise InputError(
                     f"PKG-INFO is {member.size} bytes (limit {MAX_PKG_INFO})",
@@ -93,7 +137,11 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
                     member=member.name,
                 )
             hasher = hashlib.sha256()
-            held: list[bytes] | None = [] if (wanted or is_pkg_info) else None
+            held: list[bytes] | None = (
+                []
+                if (wanted or bytecode_source or elsewhere or is_pkg_info or is_config or is_build)
+                else None
+            )
             for chunk in member.chunks():
                 hasher.update(chunk)
                 if held is not None:
@@ -106,8 +154,20 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
             data = b"".join(held)
             if is_pkg_info:
                 pkg_infos[member.parts[0]] = data
-            differs = any(wheel_paths.get(p) != digest for p in _suffixes(member.parts))
-            if wanted and differs and kept_total + len(data) <= MAX_KEPT_BYTES:
+            if is_config:
+                configs[member.parts] = data
+            if is_build:
+                build.add("/".join(member.parts), data)
+            kept_elsewhere = elsewhere and digest not in basenames.get(name, ())
+            if kept_elsewhere and renamed_total + len(data) <= MAX_RENAMED_BYTES:
+                renamed[member.parts] = data
+                renamed_total += len(data)
+            # a wheel member at one of its suffixes has other bytes (a diff will be shown)
+            differs = any(
+                p in wheel_paths and wheel_paths[p] != digest for p in _suffixes(member.parts)
+            )
+            needed = (wanted and differs) or bytecode_source
+            if needed and kept_total + len(data) <= MAX_KEPT_BYTES:
                 texts[member.parts] = data
                 kept_total += len(data)
     top = _top(path, pkg_infos)
@@ -122,11 +182,22 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
         inside = parts[1:] if parts[0] == top and len(parts) > 1 else parts
         return "/".join(inside)
 
-    files = SdistFiles(path=path, top=top, pkg_info=pkg_info)
+    package_dirs = read_package_dirs(
+        {parts[1]: data for parts, data in configs.items() if parts[0] == top}
+    )
+    files = SdistFiles(
+        path=path, top=top, pkg_info=pkg_info, package_dirs=package_dirs, build=build.below(top)
+    )
     for parts, digest in members.items():
         files.digests[below(parts)] = digest
         files.sizes[below(parts)] = sizes[parts]
     files.kept = {below(parts): data for parts, data in texts.items()}
+    mapped = {path for tree_path in wheel_paths for _, path in package_dirs.sources(tree_path)}
+    files.kept.update(
+        (below(parts), data)
+        for parts, data in renamed.items()
+        if below(parts) in mapped or _template_of(below(parts), wheel_paths)
+    )
     files.links = [below(parts) for parts in links]
     return files
 
@@ -134,6 +205,15 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
 def _suffixes(parts: tuple[str, ...]) -> list[str]:
     """Every path this file could stand for: itself and each tail of it."""
     return ["/".join(parts[i:]) for i in range(len(parts))]
+
+
+def _template_of(path: str, wheel_paths: Collection[str]) -> bool:
+    """A template (``x.py.in``) whose output would sit at a wheel path (``x.py``)."""
+    output = untemplated(path)
+    if output is None:
+        return False
+    parts = output.split("/")
+    return any(p in wheel_paths for p in _suffixes(tuple(parts)))
 
 
 def _wanted(parts: tuple[str, ...], wheel_paths: Collection[str], size: int) -> bool:

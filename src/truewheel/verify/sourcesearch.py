@@ -2,11 +2,12 @@
 
 A source name is a run of path bytes ending in a source suffix (``src/_core.c``,
 ``pkg/mod.pyx``); an init function is ``PyInit_<name>``; a mypyc group is a dotted
-name ending in ``__mypyc``.  A pattern that starts with a repeated character class
-would try a match at every byte of every identifier in a symbol table (quadratic in
-the runs, 15 s on pyarrow's libraries); this search looks only for the literal
-anchors (``PyInit_``, ``__mypyc``, ``.c``...) and walks back from each to the start of
-its run, so its cost is one pass of the regex engine's literal scan.
+name ending in ``__mypyc``; ``__pythran__`` marks a module Pythran compiled.  A pattern
+that starts with a repeated character class would try a match at every byte of every
+identifier in a symbol table (quadratic in the runs, 15 s on pyarrow's libraries); this
+search looks only for the literal anchors (``PyInit_``, ``__mypyc``, ``.c``...) and
+walks back from each to the start of its run, so its cost is one pass of the regex
+engine's literal scan.
 
 A run longer than the bound (300 bytes for a source name, 200 for a mypyc group) is
 no name anyone wrote, and is dropped; several suffixes in one run (``a.c/b.c``) make
@@ -21,8 +22,10 @@ from truewheel.elf.search import Hit
 
 __all__ = ["SourceSearch"]
 
+_PYTHRAN = b"__pythran__"  # Pythran's module attribute: the module was compiled by Pythran
 _ANCHOR = re.compile(
     rb"PyInit_[A-Za-z0-9_]{1,200}"
+    rb"|__pythran__(?![A-Za-z0-9_])"
     rb"|__mypyc(?![A-Za-z0-9_])"
     rb"|\.(?:c|cc|cpp|cxx|c\+\+|m|mm|pyx|py|rs|f|f90|go|zig)(?![A-Za-z0-9_+])"
 )
@@ -71,7 +74,7 @@ class SourceSearch:
 
     def _take(self, buffer: bytes, base: int, match: re.Match[bytes]) -> None:
         at, end = match.start(), match.end()
-        if buffer[at] == ord("P"):
+        if buffer[at] == ord("P") or buffer[at:end] == _PYTHRAN:
             self._add(base + at, buffer[at:end], buffer[at - 1] if at else -1)
             return
         dotted = buffer[at] == ord("_")

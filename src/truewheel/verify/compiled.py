@@ -1,0 +1,147 @@
+"""Whether a native module was compiled from the sdist: what its own bytes say, against
+what the sdist holds or says its build writes.
+
+Evidence, each item a line of the report:
+
+* its init function ``PyInit_<module>`` (the import system requires it to match the file
+  name) and a ``<module>`` source in the sdist: ``.c``/``.pyx``/``.rs``..., a template of
+  one (``_decomp_update.pyx.in``, rendered by the build), the ``.py`` that mypyc or Pythran
+  (``__pythran__``) compiled, or the f2py signature file that declares ``python module
+  <module>``; for a Rust module a ``Cargo.toml``;
+* a source name written into it (DWARF, ``__FILE__``, Cython's and mypyc's tables) that
+  is an sdist file or its template;
+  or, for the module's own source (``<module>.pyx``, f2py's ``<module>module.c``), a file
+  the sdist lacks and the ``meson.build`` of that directory names (Meson generated it:
+  scipy's ``beta_ufunc.pyx`` from ``scipy/stats/meson.build``).
+
+A name the build only *says* it writes is weaker than a file the sdist holds, and the
+evidence line says which it is.
+"""
+
+from __future__ import annotations
+
+from truewheel.verify.sdistfiles import SdistFiles
+from truewheel.verify.templates import TEMPLATE_SUFFIXES, untemplated
+from truewheel.verify.wheelfiles import SOURCE_SUFFIXES, WheelFile
+
+__all__ = ["compiled_evidence", "module_name"]
+
+_MAX_NAMED = 5
+
+
+def module_name(path: str) -> str:
+    return path.rsplit("/", 1)[-1].split(".", 1)[0]
+
+
+def compiled_evidence(
+    file: WheelFile, sdist: SdistFiles, directories: list[str]
+) -> tuple[tuple[str, ...], str | None]:
+    """The evidence that the sdist's sources made this file, and the main source.
+    ``directories`` are the sdist directories that stand for the member's own directory
+    and its parents, nearest first (where a ``meson.build`` naming its sources would be)."""
+    assert file.native is not None
+    evidence: list[str] = []
+    source: str | None = None
+    init = f"PyInit_{module_name(file.path)}"
+    if init in file.native.init_functions:
+        line, source = _init_evidence(file, sdist, init, directories)
+        if line:
+            evidence.append(line)
+    named = 0
+    for name, section in file.native.sources:
+        where = f" ({_describe(section)})" if section else ""
+        line, path = _named(name, sdist, directories, module_name(file.path))
+        if line:
+            evidence.append(f"names {name}{where}: {line}")
+            source = source or path
+            named += 1
+            if named >= _MAX_NAMED:
+                break
+    return tuple(evidence), source
+
+
+def _init_evidence(
+    file: WheelFile, sdist: SdistFiles, init: str, directories: list[str]
+) -> tuple[str | None, str | None]:
+    assert file.native is not None
+    module = init.removeprefix("PyInit_")
+    here = file.tree_path.rsplit("/", 1)[0] if file.tree_path and "/" in file.tree_path else ""
+    # mypyc and Pythran compile .py files: such a module stands for its .py
+    compiles_py = bool(file.native.mypyc_groups) or file.native.pythran
+    suffixes = (*SOURCE_SUFFIXES, ".py") if compiles_py else SOURCE_SUFFIXES
+    own = [p for p in sdist.by_stem.get(module, ()) if (untemplated(p) or p).endswith(suffixes)]
+    own.sort(key=lambda p: (not p.rsplit("/", 1)[0].endswith(here), p != untemplated(p), len(p)))
+    if own:
+        via = ""
+        if own[0].endswith(".py"):
+            by = f"loads {file.native.mypyc_groups[0]} (mypyc)" if file.native.mypyc_groups else ""
+            via = f", {by or 'compiled by Pythran (__pythran__)'}"
+        kind = "its template" if untemplated(own[0]) else ""
+        return f"exports {init}{via}; sdist has {kind + ' ' if kind else ''}{own[0]}", own[0]
+    own = [d for d in directories if not here or d == here or d.endswith("/" + here)]
+    declared = next((d for d in own if module in sdist.build.extensions.get(d, ())), None)
+    if declared is not None:
+        build = f"{declared}/meson.build" if declared else "meson.build"
+        return f"exports {init}; {build} declares the extension module {module!r}", build
+    if module in sdist.build.f2py:
+        signature = sdist.build.f2py[module]
+        return f"exports {init}; {signature} declares the f2py module {module}", signature
+    if any(p == "Cargo.toml" or p.endswith("/Cargo.toml") for p in sdist.digests):
+        return f"exports {init}; the sdist is a Rust crate (Cargo.toml)", None
+    return None, None
+
+
+def _named(
+    name: str, sdist: SdistFiles, directories: list[str], module: str
+) -> tuple[str | None, str | None]:
+    """What the sdist has for a source name: the file, its template, or (for the module's
+    own source, ``<module>.pyx`` or f2py's ``<module>module.c``) a build naming it."""
+    matches = matching_sources(name, sdist)
+    if matches:
+        return f"sdist has {matches[0]}", matches[0]
+    for suffix in TEMPLATE_SUFFIXES:
+        templates = matching_sources(name + suffix, sdist)
+        if templates:
+            return f"sdist has its template {templates[0]}", templates[0]
+    parts = [p for p in name.split("/") if p not in ("", ".", "..")]
+    if not parts or parts[-1].split(".", 1)[0] not in _own_stems(module):
+        return None, None
+    if len(parts) > 1:  # the directory it names, wherever the layout puts it
+        tail = "/".join(parts[:-1])
+        where = [d for d in sdist.build.meson if d == tail or d.endswith("/" + tail)]
+    else:
+        where = directories
+    build = sdist.build.meson_naming(parts[-1], where)
+    if build is not None:
+        return (
+            f"not in the sdist, which names it in {build} (a file the build generates,"
+            " or takes from a build requirement)",
+            None,
+        )
+    return None, None
+
+
+def _own_stems(module: str) -> tuple[str, ...]:
+    """The names a module's own generated source takes: ``<module>.pyx``/``.c``, and f2py's
+    ``<module>module.c`` and ``<module>-f2pywrappers.f``."""
+    return (module, f"{module}module", f"{module}-f2pywrappers", f"{module}-f2pywrappers2")
+
+
+def matching_sources(name: str, sdist: SdistFiles) -> list[str]:
+    """sdist files ``name`` names: the shorter of the two paths is a tail of the other."""
+    parts = [p for p in name.split("/") if p not in ("", ".", "..")]
+    if not parts:
+        return []
+    out = []
+    for path in sdist.by_basename.get(parts[-1], ()):
+        tail = path.split("/")
+        width = min(len(tail), len(parts))
+        if parts[-width:] == tail[-width:]:
+            out.append(path)
+    return sorted(out, key=lambda p: (-p.count("/"), p))
+
+
+def _describe(section: str) -> str:
+    if section.startswith((".debug_", ".zdebug_")):
+        return f"DWARF, {section}"
+    return section
