@@ -1,11 +1,12 @@
 """`truewheel verify` on real releases: the sdist and the cp311 manylinux x86_64 wheel of each.
 
-Downloads (once, into benchmarks/.cache/verify/) with the project's pip:
-``pip download --no-deps --no-binary :all:`` for the sdist and ``--only-binary :all:
---python-version 3.11 --platform manylinux2014_x86_64`` for the wheel (pure releases get
-their py3 wheel), runs ``truewheel verify --json`` on each pair and prints the Markdown
-table that docs/verify.md holds: verdict, member counts, and what every unexplained or
-different member and every finding is.  ``--json`` writes the raw documents too.
+Downloads (once, into benchmarks/.cache/verify/): the sdist through truewheel's own Simple
+API client (sha256 checked, nothing run: ``pip download --no-binary`` would run its build
+backend), the wheel with the project's pip, ``--only-binary :all: --python-version 3.11
+--platform manylinux2014_x86_64`` (pure releases get their py3 wheel), runs ``truewheel
+verify --json`` on each pair and prints the Markdown table that docs/verify.md holds:
+verdict, member counts, and what every unexplained or different member and every finding
+is.  ``--json`` writes the raw documents too.
 
     python benchmarks/verify_real.py [--packages NAME==VERSION ...] [--json out.json]
     python benchmarks/verify_real.py --releases     # verify --release on RELEASE_RUNS
@@ -115,10 +116,7 @@ def fetch(spec: str, python: Path) -> tuple[Path | None, Path | None]:
     VERIFY_DIR.mkdir(parents=True, exist_ok=True)
     pip = [str(python), "-m", "pip", "download", "-q", "--no-deps", "-d", str(VERIFY_DIR)]
     sdist = _find(VERIFY_DIR, name, version, wheel=False)
-    if sdist is None:
-        subprocess.run([*pip, "--no-binary", ":all:", spec], capture_output=True, check=False)
-        sdist = _find(VERIFY_DIR, name, version, wheel=False)
-    if sdist is None:  # pip builds an sdist's metadata first (scipy's needs a compiler)
+    if sdist is None:  # not pip: `pip download --no-binary` runs the sdist's build backend
         sdist = _fetch_sdist(spec, VERIFY_DIR)
     wheel = _find(VERIFY_DIR, name, version, wheel=True)
     if wheel is None:
@@ -186,7 +184,7 @@ def fetch_release(spec: str, python: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     pip = [str(python), "-m", "pip", "download", "-q", "--no-deps", "-d", str(directory)]
     if not any(p.name.endswith(_SDIST) for p in directory.iterdir()):
-        subprocess.run([*pip, "--no-binary", ":all:", spec], capture_output=True, check=False)
+        _fetch_sdist(spec, directory)
     for platform in RELEASE_PLATFORMS:
         marker = directory / f".{platform}"
         if marker.exists():
