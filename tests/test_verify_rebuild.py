@@ -308,3 +308,14 @@ def test_rebuild_goes_with_sdist_only(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "--rebuild needs WHEEL --sdist SDIST" in capsys.readouterr().err
     assert main(["verify", "--rebuild", str(tmp_path / "x-1.0-py3-none-any.whl")]) == 2
     assert "--rebuild needs WHEEL --sdist SDIST" in capsys.readouterr().err
+
+
+def test_a_graft_of_another_version_is_the_same_library() -> None:
+    """gmpy2 2.2.1's wheel grafts libgmp-c9be030b.so.10.5.0 (GMP built from source, SONAME
+    the file name); a rebuild here grafts Debian's libgmp.so.10 (10.4.1): the same library,
+    not one "the published wheel does not carry"."""
+    from truewheel.verify.rebuild import grafted_here_only
+
+    published = ["gmpy2.libs/libgmp-c9be030b.so.10.5.0", "gmpy2.libs/libmpc-73366ebf.so.3.3.1"]
+    grafted = ["libgmp.so.10", "libmpc.so.3", "libquadmath.so.0"]
+    assert grafted_here_only(grafted, published) == ["libquadmath.so.0"]

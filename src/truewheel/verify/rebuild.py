@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from truewheel.commands.build import BuildResult, build_wheel
 from truewheel.commands.repair import Repairer, RepairOptions
+from truewheel.policy.libraries import LibraryName
 from truewheel.repair.hostlibs import HostLibraries
-from truewheel.repair.model import GraftedLibrary
 from truewheel.repair.plan import RepairError
 from truewheel.reproducible.backend import BuildError
 from truewheel.reproducible.source import sha256_file
@@ -33,13 +34,12 @@ from truewheel.verify.published import (
     comments_of,
     glibc_of_tag,
     native_files,
-    original_name,
     read_published,
     target_tag,
 )
 from truewheel.verify.rebuild_model import RebuildResult, RebuiltMember, RepairReplay, Toolchain
 
-__all__ = ["assess", "rebuild"]
+__all__ = ["assess", "grafted_here_only", "rebuild"]
 
 _EXCUSING = {
     "linking",
@@ -141,7 +141,8 @@ def _replay_repair(
             continue
         if plat is None and wanted is not None:
             notes.append(f"repaired for {', '.join(done.platform_tags)} instead of {wanted}")
-        extra = _grafted_here_only(done.plan.grafted if done.plan else [], published)
+        grafted = [g.original_name for g in done.plan.grafted] if done.plan else []
+        extra = grafted_here_only(grafted, published.grafts)
         if extra:
             notes.append(
                 f"the rebuild links {', '.join(extra)} from this machine, which the published "
@@ -170,12 +171,13 @@ def _replay_repair(
     return built, replay
 
 
-def _grafted_here_only(grafted: list[GraftedLibrary], published: Published) -> list[str]:
-    """The libraries the rebuild's repair grafted that no published graft is a copy of."""
-    theirs = {original_name(Path(name).name) for name in published.grafts}
-    return sorted(
-        {g.original_name for g in grafted if original_name(g.original_name) not in theirs}
-    )
+def grafted_here_only(grafted: Iterable[str], published: Iterable[str]) -> list[str]:
+    """The libraries the rebuild's repair grafted (their original names) that no published
+    graft is a copy of, compared by library (``libgmp``): a graft of another version
+    (gmpy2 2.2.1 ships ``libgmp-c9be030b.so.10.5.0``, this machine grafts ``libgmp.so.10``,
+    10.4.1) is the same library."""
+    theirs = {LibraryName.parse(Path(name).name).stem for name in published}
+    return sorted({g for g in grafted if LibraryName.parse(g).stem not in theirs})
 
 
 def _reproduced(members: tuple[RebuiltMember, ...]) -> bool:
