@@ -11,6 +11,7 @@ from packaging.utils import canonicalize_name
 from truewheel.analysis.duplicates import duplicate_findings
 from truewheel.analysis.formats import format_findings
 from truewheel.analysis.libc import GLIBC, MUSL
+from truewheel.analysis.loaded import unloaded
 from truewheel.analysis.platform import (
     architecture_of,
     load_problem,
@@ -29,7 +30,7 @@ from truewheel.analysis.scan import ScannedMember
 from truewheel.analysis.split import CHECKED, MISSING, UNDECLARED, library_key
 from truewheel.analysis.symbols import symbol_findings
 from truewheel.elf.machine import runs_under
-from truewheel.policy.libraries import SINGLETON_CATEGORIES
+from truewheel.policy.libraries import SINGLETON_CATEGORIES, LibraryName
 from truewheel.policy.manylinux import PolicySet
 from truewheel.wheel import WheelArchive
 
@@ -69,7 +70,7 @@ def collect_findings(
         *dependency_findings(native, provided),
         *rpath_findings(native),
         *vendored_findings(native),
-        *duplicate_findings(native),
+        *duplicate_findings(native, _plugins(native)),
         *build_path_findings(native),
         *symbol_findings(native),
     ]
@@ -340,34 +341,76 @@ def requirement_finding(dep: Dependency, path: str, system: str) -> Finding:
     )
 
 
+def unloaded_info(finding: Finding) -> Finding:
+    """What a library that no module or program of the wheel loads needs (analysis/loaded.py)
+    is only needed when something loads it at run time: information, not a warning or an
+    error."""
+    note = (
+        "; no extension module or program of the wheel loads this file, directly or through "
+        "others: it matters only to code that loads it at run time (a plugin loader, ctypes)"
+    )
+    return Finding("info", finding.code, finding.message + note, finding.file)
+
+
 def dependency_findings(native: list[NativeFile], provided: Mapping[str, str]) -> list[Finding]:
+    """Where each ELF file's dependencies come from; what a library nothing of the wheel
+    loads needs is information (PySide2's Qt plugins), unless it imports the plain name of
+    a library the wheel ships only hash-mangled: the repair left it unpatched."""
+    unused = _unloaded_elf(native)
+    mangled = {n.stem for f in native if (n := LibraryName.parse(posixpath.basename(f.path))).hash}
     out: list[Finding] = []
     for f in native:
         for dep in f.dependencies:
             if dep.provider is not None:
-                out.append(requirement_finding(dep, f.path, "linux"))
+                finding = requirement_finding(dep, f.path, "linux")
             elif dep.status == EXTERNAL and dep.name in provided:
-                out.append(provided_finding(dep.name, provided[dep.name], f.path))
+                finding = provided_finding(dep.name, provided[dep.name], f.path)
             elif dep.status == EXTERNAL:
-                out.append(
-                    Finding(
-                        "warning",
-                        "external-library",
-                        f"needs {dep.name}, which the user's system must provide",
-                        f.path,
-                    )
+                finding = Finding(
+                    "warning",
+                    "external-library",
+                    f"needs {dep.name}, which the user's system must provide",
+                    f.path,
                 )
             elif dep.status == BROKEN:
-                out.append(
-                    Finding(
-                        "error",
-                        "broken-reference",
-                        f"needs {dep.name}; the wheel has it at {dep.path} "
-                        "but no RPATH/RUNPATH entry reaches it",
-                        f.path,
-                    )
+                finding = Finding(
+                    "error",
+                    "broken-reference",
+                    f"needs {dep.name}; the wheel has it at {dep.path} "
+                    "but no RPATH/RUNPATH entry reaches it",
+                    f.path,
                 )
+            else:
+                continue
+            name = LibraryName.parse(dep.name)
+            plain = name.hash is None and name.stem in mangled  # the unpatched import
+            quiet = f.path in unused and finding.severity != "info" and not plain
+            out.append(unloaded_info(finding) if quiet else finding)
     return out
+
+
+def _unloaded_elf(native: list[NativeFile]) -> set[str]:
+    """ELF files nothing of the wheel loads: the roots are its extension modules (any
+    ``.so`` CPython can import: not a ``lib*`` library, or named ``.cpython-*``/``.abi3``)
+    and its programs (those with an interpreter)."""
+    modules = [f.path for f in native if _is_module(posixpath.basename(f.path))]
+    roots = modules + [f.path for f in native if f.elf.interpreter and f.path not in modules]
+    files = {f.path: f.dependencies for f in native}
+    return unloaded(files, roots, modules=bool(modules))
+
+
+def _plugins(native: list[NativeFile]) -> set[str]:
+    """Files nothing of the wheel loads and that have no SONAME: plugins, loaded by path;
+    two with one file name in different directories are two plugins (PySide2's Wayland
+    client and server ``libdmabuf-server.so``), not two builds of one library."""
+    by_path = {f.path: f for f in native}
+    return {p for p in _unloaded_elf(native) if not by_path[p].elf.soname}
+
+
+def _is_module(name: str) -> bool:
+    if ".cpython-" in name or name.endswith(".abi3.so"):
+        return name.endswith(".so")
+    return name.endswith(".so") and not name.startswith("lib") and name.count(".") == 1
 
 
 def rpath_findings(native: list[NativeFile]) -> list[Finding]:

@@ -21,6 +21,7 @@ from truewheel.analysis.findings import (
     build_path_findings,
     provided_finding,
     requirement_finding,
+    unloaded_info,
     vendored_findings,
 )
 from truewheel.analysis.macos import MacTag, is_loadable, needed_version, parse_mac_tag, tag_for
@@ -68,16 +69,6 @@ def image_findings(
         out += system_copy_findings(judged, windows)
         out += python_dll_findings(judged, python_tags)
     return out
-
-
-def _as_info(finding: Finding) -> Finding:
-    """What a library that no module or program loads needs (windows.unimported) is only
-    needed when something loads it at run time: information, not a warning or an error."""
-    note = (
-        "; no extension module or program of the wheel loads this file, directly or through "
-        "others: it matters only to code that loads it at run time (a plugin loader, ctypes)"
-    )
-    return Finding("info", finding.code, finding.message + note, finding.file)
 
 
 def _tag_consistency(platform: ImagePlatform) -> list[Finding]:
@@ -291,7 +282,7 @@ def dependency_findings(
             else:
                 continue
             unneeded = f.path in unused and finding.severity != "info" and copy is None
-            out.append(_as_info(finding) if unneeded else finding)
+            out.append(unloaded_info(finding) if unneeded else finding)
     return out
 
 

@@ -23,6 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 
+from truewheel.analysis.loaded import imported_closure, unloaded
 from truewheel.analysis.report import ImageFile
 from truewheel.analysis.resolve import BROKEN, BUNDLED, EXTERNAL, SYSTEM, Dependency, installed_path
 from truewheel.analysis.split import RequirementLocator
@@ -45,7 +46,6 @@ _LIBS_DIR = re.compile(rb"[A-Za-z0-9_.\-]+\.libs\b")
 _COMMENT = re.compile(rb"#[^\n]*")
 _WORD = re.compile(rb"(?<![\w.])[A-Za-z_][\w\-]*(?![\w\-])")
 _LOAD_ORDER = re.compile(r"\.load-order-[^/]+")
-_PLUGIN_DIR = re.compile(r"(?:^|/)(?:plugins?|qml)/")
 # site.addpackage: a .pth line starting "import " or "import\t" is executed, any other
 # (not a comment) is a directory appended to sys.path.
 _PTH_IMPORT = re.compile(rb"import[ \t]")
@@ -232,26 +232,18 @@ def unloaded_foreign(images: Sequence[ImageFile], machines: Collection[int]) -> 
         p for p, f in by_path.items()
         if p.lower().endswith(".pyd") or (f.pe is not None and f.pe.machine in machines)
     ]  # fmt: skip
-    return set(by_path) - _imported_closure(by_path, roots)
+    deps = {p: f.dependencies for p, f in by_path.items()}
+    return set(by_path) - imported_closure(deps, roots)
 
 
 def unimported(images: Sequence[ImageFile]) -> set[str]:
-    """Libraries that no extension module or program of the wheel loads, directly or
-    through the libraries those load: only code that loads them by path at run time (a
-    plugin loader such as Qt's, ``ctypes``) uses them, or nothing does (the C++ AMP runtime
-    ``vcamp140.dll`` of an MSVC runtime bundle).  What such a file needs is not known to
-    be needed.  For PE files and, alike, Mach-O files (an extension module is a bundle
-    named ``.so``, the only suffix CPython imports on macOS; a Qt plugin is a bundle named
-    ``.dylib``).  A wheel without extension modules loads its libraries by path
-    (soundfile's ``libsndfile``, opened with cffi): only the files under a ``plugins`` or
-    ``qml`` directory that none of its other files imports are left out then (PyQt5-Qt5,
-    whose Qt plugins its host library loads after itself)."""
+    """PE and Mach-O libraries that no extension module or program of the wheel loads
+    (analysis/loaded.py).  An extension module is a ``.pyd``, or on macOS a bundle named
+    ``.so``, the only suffix CPython imports there (a Qt plugin is a bundle named ``.dylib``)."""
     by_path = {f.path: f for f in images if f.pe is not None or f.macho is not None}
     roots = [p for p, f in by_path.items() if _module_or_program(f)]
-    if not any(p.lower().endswith((".pyd", ".so")) for p in roots):
-        plugins = {p for p in by_path if _PLUGIN_DIR.search(p.lower())}
-        return plugins - _imported_closure(by_path, sorted(set(by_path) - plugins))
-    return set(by_path) - _imported_closure(by_path, roots)
+    modules = any(p.lower().endswith((".pyd", ".so")) for p in roots)
+    return unloaded({p: f.dependencies for p, f in by_path.items()}, roots, modules=modules)
 
 
 def _module_or_program(f: ImageFile) -> bool:
@@ -259,15 +251,3 @@ def _module_or_program(f: ImageFile) -> bool:
         return f.path.lower().endswith(".pyd") or not f.pe.is_dll
     kinds = {s.filetype for s in f.macho.slices} if f.macho is not None else set()
     return kinds == {"execute"} or (kinds == {"bundle"} and f.path.endswith(".so"))
-
-
-def _imported_closure(by_path: dict[str, ImageFile], roots: list[str]) -> set[str]:
-    """``roots`` and every file of the wheel they import, directly or through one another."""
-    live = list(roots)
-    seen = set(live)
-    while live:
-        for dep in by_path[live.pop()].dependencies:
-            if dep.path in by_path and dep.path not in seen:
-                seen.add(dep.path)
-                live.append(dep.path)
-    return seen
