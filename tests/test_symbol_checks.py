@@ -242,3 +242,27 @@ def test_crafted_hash_tables_are_bounded(wheels: dict[str, Path]) -> None:
         assert len(ElfFile.parse(endless).imports) < 1 << 20
     except ElfError:
         pass
+
+
+@pytest.mark.parametrize(
+    ("tag", "severity"), [("manylinux_2_28_x86_64", "info"), ("manylinux2014_x86_64", "warning")]
+)
+def test_blacklisted_only_by_older_policies_than_claimed(
+    tmp_path: Path, wheelbuild: ModuleType, tag: str, severity: str
+) -> None:
+    """pyvips-binary's shape: pthread_setattr_default_np is black-listed up to manylinux_2_17
+    (glibc 2.18 symbols); a wheel claiming manylinux_2_28 is not affected by those lists."""
+    source = tmp_path / "attr.c"
+    source.write_text(
+        "#include <pthread.h>\nint tw_attr(pthread_attr_t *a) "
+        "{ return pthread_setattr_default_np(a); }\n"
+    )
+    module = tmp_path / "attr.so"
+    cmd = ["gcc", "-shared", "-fPIC", "-D_GNU_SOURCE", "-o", str(module), str(source)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    contents = wheelbuild._WheelContents("twattr", "a glibc 2.18 symbol")
+    contents.add_elf("twattr/_core.cpython-311-x86_64-linux-gnu.so", module)
+    report = Inspector().inspect(contents.write(tmp_path, f"cp311-cp311-{tag}"))
+    found = [f for f in report.findings if f.code == "blacklisted-symbol"]
+    assert found and {f.severity for f in found} == {severity}
+    assert all("pthread_setattr_default_np" in f.message for f in found)

@@ -72,9 +72,21 @@ def collect_findings(
         *vendored_findings(native),
         *duplicate_findings(native, _plugins(native)),
         *build_path_findings(native),
-        *symbol_findings(native),
+        *symbol_findings(native, _claimed_policies(wheel.name.platforms, glibc, musl)),
     ]
     return sorted(findings, key=lambda f: (f.rank, f.code, f.file or "", f.message))
+
+
+def _claimed_policies(platforms: Sequence[str], glibc: PolicySet, musl: PolicySet) -> set[str]:
+    """The manylinux/musllinux policies the file name claims (``manylinux2014`` is
+    ``manylinux_2_17``)."""
+    out = set()
+    for tag in platforms:
+        for policies in (glibc, musl):
+            policy, _ = policies.policy_of_tag(tag)
+            if policy is not None:
+                out.add(policy.name)
+    return out
 
 
 def record_findings(wheel: WheelArchive, scanned: list[ScannedMember]) -> list[Finding]:

@@ -11,6 +11,8 @@ library: a bundled copy exports what the file was linked against.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from truewheel.analysis.report import Finding, NativeFile
 from truewheel.analysis.resolve import BUNDLED
 from truewheel.policy.symbols import SymbolRules
@@ -67,8 +69,11 @@ def python_build_findings(native: list[NativeFile]) -> list[Finding]:
     return out
 
 
-def symbol_findings(native: list[NativeFile]) -> list[Finding]:
-    """The CPython-build findings, and each file's black-listed imports with the reason."""
+def symbol_findings(native: list[NativeFile], claimed: Collection[str] = ()) -> list[Finding]:
+    """The CPython-build findings, and each file's black-listed imports with the reason: a
+    warning, or information when the wheel's tags claim only policies that do not list them
+    (pyvips-binary's ``pthread_setattr_default_np``, listed up to manylinux_2_17, in a
+    manylinux_2_28 wheel)."""
     rules = SymbolRules.load()
     out = python_build_findings(native)
     for f in native:
@@ -82,7 +87,12 @@ def symbol_findings(native: list[NativeFile]) -> list[Finding]:
                 f"{_imports(symbols)} from {library}, black-listed by {len(policies)} "
                 f"policies ({span}): {rules.why[library]}"
             )
-            out.append(Finding("warning", "blacklisted-symbol", message, f.path))
+            if claimed and not set(claimed) & set(policies):
+                tags = ", ".join(sorted(claimed))
+                message += f"; the wheel claims {tags}, which does not list them"
+                out.append(Finding("info", "blacklisted-symbol", message, f.path))
+            else:
+                out.append(Finding("warning", "blacklisted-symbol", message, f.path))
     return out
 
 
