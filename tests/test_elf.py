@@ -171,6 +171,9 @@ const char *meson = "/project/.mesonpy-ab12cd34/src/module.c";
 const char *ci = "/private/var/folders/v0/b5tl404n5h/T/build-via-sdist-fo1bh_l0/pkg/src/m.c";
 /* Rust's strings have no NUL: two paths run together in one read-only blob */
 const char run[] = {"/home/builder/registry/src/lib.rs/tmp/rust-20250515-8221-rntm20/core.rs"};
+/* clarabel's: a crate's source under Cargo's home runs into text, then rustc's commit */
+const char crate[] = {"/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/faer-0.21.9/"
+    "src/sparse/linalg/cholesky.rsi8usizeIndexOverflow/rustc/17067e9ac6d7ecb70e50f92c1944e545"};
 """
 
 
@@ -188,4 +191,5 @@ def test_build_path_temp_dirs_and_run_together_strings(tmp_path: Path) -> None:
         ("/project/.mesonpy-ab12cd34", True),
         ("/private/var/folders/v0/b5tl404n5h/T/build-via-sdist-fo1bh_l0", True),
         ("/home/builder/registry", False),
+        ("/root/.cargo", False),
     }

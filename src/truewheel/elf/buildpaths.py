@@ -116,8 +116,16 @@ _SOURCE_SUFFIX = re.compile(r"\.(?:c|cc|cpp|cxx|h|hh|hpp|hxx|pyx|pxd|pxi|f|f90|f
 _RUN_TOGETHER = re.compile(r"\.(?:c|cc|cpp|cxx|h|hh|hpp|hxx|pyx|pxd|f90|cu|rs)(?=/)")
 
 
+# A crate's source under Cargo's home runs into the next string with no ``/`` between:
+# ``.../faer-0.21.9/src/sparse/linalg/cholesky.rsi8usizeIndexOverflow.../rustc/<commit>``.
+_CARGO_SOURCE = re.compile(r"/\.cargo/(?:registry|git)/.*?\.rs")
+
+
 def _first_path(text: str) -> str:
     """The first of several paths run together, cut after its source file's name."""
+    cargo = _CARGO_SOURCE.search(text)
+    if cargo is not None:
+        return text[: cargo.end()]
     match = _RUN_TOGETHER.search(text)
     return text[: match.end()] if match else text
 
