@@ -203,3 +203,18 @@ def test_plugins_of_a_library_wheel_and_mangled_imports(
     )
     [external] = _findings(Inspector().inspect(wheel), "external-library")
     assert external[0] == "warning" and "only under the mangled name" in external[1]
+
+
+def test_debug_runtime_import_stays_a_warning(tmp_path: Path, pebuild: ModuleType) -> None:
+    """blosc2's ``lib/tcc.dll`` (loaded by its JIT, imported by no module) needs the debug C
+    runtime, which only Visual Studio installs: no Redistributable helps, and wherever the
+    file is loaded from, it fails."""
+    builder = pebuild._Builder(tmp_path / "build")
+    debug = builder.named("amd64", "VCRUNTIME140D.dll")
+    tcc = builder.module("amd64", "tcc", dep=debug).read_bytes()
+    core = builder.module("amd64", "core").read_bytes()
+    extra = {"twwin/lib/tcc.dll": tcc}
+    wheel = pebuild._wheel(tmp_path, "debug", core, builder.dep("amd64"), "win_amd64", extra=extra)
+    [found] = _findings(Inspector().inspect(wheel), "msvc-runtime-not-shipped")
+    assert found[0] == "warning" and found[2] == "twwin/lib/tcc.dll"
+    assert "Visual Studio" in found[1] and "Redistributable the import" not in found[1]

@@ -262,7 +262,8 @@ def dependency_findings(
     """Where each file's dependencies come from; for a file no module or program loads
     (``unused``), information, except an import of a name the wheel ships only mangled:
     the repair tool renamed the library and left this file's import alone, so it cannot
-    load wherever it is loaded from (netCDF4's HDF5 filter plugins)."""
+    load wherever it is loaded from (netCDF4's HDF5 filter plugins); nor can a file that
+    imports the debug C runtime (blosc2's ``tcc.dll``, which its JIT loads)."""
     out: list[Finding] = []
     mangled = _mangled_copies(images)
     for f in images:
@@ -281,7 +282,10 @@ def dependency_findings(
                 finding = _broken(f, dep.name, dep.path, dep.via)
             else:
                 continue
+            # a debug runtime is on no user's machine: whatever loads the file, it fails
+            debug = f.pe is not None and windows.is_debug_runtime(dep.name)
             unneeded = f.path in unused and finding.severity != "info" and copy is None
+            unneeded = unneeded and not debug
             out.append(unloaded_info(finding) if unneeded else finding)
     return out
 
@@ -319,8 +323,13 @@ def _external(
             "warning",
             "msvc-runtime-not-shipped",
             f"imports {name}, which neither Windows nor the interpreter installs "
-            f"({windows.runtime_note(name)}): without the Visual C++ Redistributable the "
-            "import fails with 'DLL load failed'",
+            f"({windows.runtime_note(name)}): "
+            + (
+                "the import fails with 'DLL load failed' wherever Visual Studio is not installed"
+                if windows.is_debug_runtime(name)
+                else "without the Visual C++ Redistributable the import fails with 'DLL load "
+                "failed'"
+            ),
             f.path,
         )
     if via == "interpreter-rpath":

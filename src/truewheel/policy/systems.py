@@ -186,7 +186,23 @@ class WindowsSystem:
         return self.tag_machines.get(platform)
 
     def runtime_note(self, dll: str) -> str:
+        if self.is_debug_runtime(dll):
+            return (
+                "the debug C/C++ runtime of a Debug build, installed with Visual Studio only; "
+                "Microsoft does not allow redistributing it and no Redistributable has it"
+            )
         return self.msvc_runtime.get(dll.lower(), "part of the Visual C++ Redistributable")
+
+    @staticmethod
+    def is_debug_runtime(dll: str) -> bool:
+        """``vcruntime140d.dll``, ``msvcp140d.dll``, ``ucrtbased.dll``: what a Debug build
+        links instead of the runtime a Release build uses."""
+        return _DEBUG_RUNTIME.fullmatch(dll.lower()) is not None
+
+
+_DEBUG_RUNTIME = re.compile(
+    r"(?:vcruntime|msvcp|concrt|vccorlib|vcomp)14\d(?:_\w+)?d\.dll|ucrtbased\.dll"
+)
 
 
 def _system32(table: dict[str, Any], runtime_140: re.Pattern[str]) -> dict[int, frozenset[str]]:
