@@ -32,6 +32,7 @@ from truewheel.analysis.windows import (
     dll_managing_dirs,
     pth_startup,
     resolve_windows,
+    unimported,
     unloaded_foreign,
     wheel_machines,
 )
@@ -121,10 +122,12 @@ def image_platform(
     if system == "windows":  # files of another machine nothing loads do not bound the tag
         unloaded = unloaded_foreign(judged, wheel_machines(wheel.name.platforms, judged, windows))
         judged = [f for f in judged if f.path not in unloaded] or judged
+    unused = unimported(judged)  # plugins: what they need is no need of the wheel's
     external = sorted(
         {
             d.name
             for f in judged
+            if f.path not in unused
             for d in f.dependencies
             if d.status == EXTERNAL
             and d.via not in ("weak", "delay-load", NAMED, CHECKED, UNDECLARED)
