@@ -38,6 +38,27 @@ FAIL_ON = ("error", "warning", "info", "never")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _executor_options(workers_help: str, dask_help: str) -> Callable[[F], F]:
+    """``-j/--workers``, ``--dask`` and ``--dask-timeout``: where scan and verify --index run."""
+
+    def decorate(command: F) -> F:
+        command = click.option(
+            "--dask-timeout",
+            type=click.FloatRange(min=0.1),
+            default=30.0,
+            show_default=True,
+            help="Seconds to wait for the Dask scheduler.",
+        )(command)
+        command = click.option(
+            "--dask", "dask_address", metavar="ADDRESS", default=None, help=dask_help
+        )(command)
+        return click.option(
+            "-j", "--workers", type=click.IntRange(1, 256), default=None, help=workers_help
+        )(command)
+
+    return decorate
+
+
 @dataclass
 class _Session:
     """What :func:`main` must know after a command has raised: only ``--debug``."""
@@ -421,26 +442,9 @@ def build_command(source: str, wheel_dir: str, check: int | None, as_json: bool)
     type=click.Path(dir_okay=False, path_type=str),
     help="Write the report to this file (atomically) instead of stdout.",
 )
-@click.option(
-    "-j",
-    "--workers",
-    type=click.IntRange(1, 256),
-    default=None,
-    help="Local worker processes [default: all cores].",
-)
-@click.option(
-    "--dask",
-    "dask_address",
-    metavar="ADDRESS",
-    default=None,
-    help="Run on this Dask scheduler (tcp://host:8786) instead of local processes.",
-)
-@click.option(
-    "--dask-timeout",
-    type=click.FloatRange(min=0.1),
-    default=30.0,
-    show_default=True,
-    help="Seconds to wait for the Dask scheduler.",
+@_executor_options(
+    "Local worker processes [default: all cores].",
+    "Run on this Dask scheduler (tcp://host:8786) instead of local processes.",
 )
 @click.option("--rescan", is_flag=True, help="Scan every unit again, even if unchanged.")
 @click.option(
@@ -532,26 +536,9 @@ def scan_command(
     default=None,
     help="Simple API to fetch releases from [default: $PIP_INDEX_URL or PyPI].",
 )
-@click.option(
-    "-j",
-    "--workers",
-    type=click.IntRange(1, 256),
-    default=None,
-    help="With --index: local worker processes [default: 1].",
-)
-@click.option(
-    "--dask",
-    "dask_address",
-    metavar="ADDRESS",
-    default=None,
-    help="With --index: run on this Dask scheduler (tcp://host:8786).",
-)
-@click.option(
-    "--dask-timeout",
-    type=click.FloatRange(min=0.1),
-    default=30.0,
-    show_default=True,
-    help="Seconds to wait for the Dask scheduler.",
+@_executor_options(
+    "With --index: local worker processes [default: 1].",
+    "With --index: run on this Dask scheduler (tcp://host:8786).",
 )
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the JSON report (docs/json-schema.md)."
