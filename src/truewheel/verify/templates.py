@@ -20,8 +20,9 @@ import tokenize
 
 __all__ = ["TEMPLATE_SUFFIXES", "rendered_from", "untemplated"]
 
-#: A template's name is its output's name plus one of these.
-TEMPLATE_SUFFIXES = (".in", ".src", ".tmpl", ".template")
+#: A template's name is its output's name plus one of these (``.tp``: Tempita, as in
+#: scikit-learn's ``_sag_fast.pyx.tp``).
+TEMPLATE_SUFFIXES = (".in", ".src", ".tmpl", ".template", ".tp")
 _PLACEHOLDER = re.compile(r"@[A-Za-z_][A-Za-z0-9_]*@|\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 _VALUE = r"[^'\"\\\r\n]*"
 _DEFINE = re.compile(r"#\s*(mesondefine|cmakedefine01|cmakedefine)\s+([A-Za-z_][A-Za-z0-9_]*)\b.*")
