@@ -27,11 +27,14 @@ _MESON_STRING = re.compile(r"'((?:[^'\\\n]|\\.){1,300})'")
 _F2PY_MODULE = re.compile(r"^[ \t]*python[ \t]+module[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.I | re.M)
 _SIGNATURES = (".pyf", ".pyf.src")
 #: ``py.extension_module('name', ...)``, or a table entry ``'name': {'sources': [...]}`` that
-#: a ``foreach`` hands to ``extension_module`` (pandas' ``_libs/meson.build``).
+#: a ``foreach`` hands to ``extension_module`` (pandas' ``_libs/meson.build``); other keys
+#: may come first (matplotlib's ``src/meson.build``: ``'_image': {'subdir': 'matplotlib',
+#: 'sources': ...}``), group 3 holds them.
 _EXTENSION = re.compile(
     r"extension_module\(\s*'([A-Za-z_][A-Za-z0-9_]*)'"
-    r"|'([A-Za-z_][A-Za-z0-9_]*)'\s*:\s*\{\s*'sources'\s*:"
+    r"|'([A-Za-z_][A-Za-z0-9_]*)'\s*:\s*\{([^{}]{0,400}?)'sources'\s*:"
 )
+_SUBDIR = re.compile(r"'subdir'\s*:\s*'([A-Za-z0-9_./-]{1,200})'")
 
 
 def is_build_file(parts: tuple[str, ...], size: int) -> bool:
@@ -48,6 +51,9 @@ class BuildFiles:
     meson: dict[str, set[str]] = field(default_factory=dict)  # directory -> quoted basenames
     f2py: dict[str, str] = field(default_factory=dict)  # module -> signature file path
     extensions: dict[str, set[str]] = field(default_factory=dict)  # directory -> module names
+    #: installed directory -> module names a table entry with ``'subdir'`` declares there,
+    #: from whichever ``meson.build`` (matplotlib declares ``matplotlib``'s in ``src/``)
+    installed: dict[str, dict[str, str]] = field(default_factory=dict)  # -> module -> its file
     _count: int = 0
 
     def add(self, path: str, data: bytes) -> None:
@@ -59,6 +65,10 @@ class BuildFiles:
             for found in _EXTENSION.finditer(text):
                 if len(modules) < 4096:
                     modules.add(found.group(1) or found.group(2))
+                subdir = _SUBDIR.search(found.group(3) or "")
+                if subdir is not None and len(self.installed) < 4096:
+                    target = subdir.group(1).strip("/")
+                    self.installed.setdefault(target, {})[found.group(2)] = path
             for match in _MESON_STRING.finditer(text):
                 if self._count >= _MAX_NAMES:
                     break
@@ -82,6 +92,10 @@ class BuildFiles:
         out = BuildFiles(_count=self._count)
         out.meson = {strip(d): names for d, names in self.meson.items()}
         out.extensions = {strip(d): names for d, names in self.extensions.items()}
+        out.installed = {
+            d: {module: strip(path) for module, path in found.items()}
+            for d, found in self.installed.items()
+        }
         out.f2py = {module: strip(path) for module, path in self.f2py.items()}
         return out
 

@@ -83,6 +83,10 @@ def _init_evidence(
     if declared is not None:
         build = f"{declared}/meson.build" if declared else "meson.build"
         return f"exports {init}; {build} declares the extension module {module!r}", build
+    table = sdist.build.installed.get(here, {}).get(module)
+    if table is not None:
+        line = f"exports {init}; {table} declares the extension module {module!r}"
+        return f"{line} for {here!r}", table
     if module in sdist.build.f2py:
         signature = sdist.build.f2py[module]
         return f"exports {init}; {signature} declares the f2py module {module}", signature
