@@ -87,6 +87,13 @@ def _init_evidence(
     if table is not None:
         line = f"exports {init}; {table} declares the extension module {module!r}"
         return f"{line} for {here!r}", table
+    dotted = (
+        file.tree_path.rsplit(".", 1)[0].split(".", 1)[0].replace("/", ".")
+        if file.tree_path
+        else ""
+    )
+    if dotted and dotted in sdist.configured:
+        return f"exports {init}; the sdist's build configuration names {dotted!r}", None
     if module in sdist.build.f2py:
         signature = sdist.build.f2py[module]
         return f"exports {init}; {signature} declares the f2py module {module}", signature

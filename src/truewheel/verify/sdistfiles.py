@@ -20,6 +20,7 @@ f2py signatures: :mod:`.buildfiles`) are parsed as they pass and only their name
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -64,6 +65,9 @@ class SdistFiles:
     links: list[str] = field(default_factory=list)  # symbolic links (not followed)
     package_dirs: PackageDirs = field(default_factory=PackageDirs)
     build: BuildFiles = field(default_factory=BuildFiles)
+    #: dotted names quoted in the top directory's setup.py/setup.cfg/pyproject.toml: an
+    #: ``Extension("psycopg2._psycopg", ...)`` names the module it builds
+    configured: frozenset[str] = frozenset()
 
     @property
     def filename(self) -> str:
@@ -182,17 +186,24 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
         inside = parts[1:] if parts[0] == top and len(parts) > 1 else parts
         return "/".join(inside)
 
-    package_dirs = read_package_dirs(
-        {parts[1]: data for parts, data in configs.items() if parts[0] == top}
-    )
+    top_configs = {parts[1]: data for parts, data in configs.items() if parts[0] == top}
     files = SdistFiles(
-        path=path, top=top, pkg_info=pkg_info, package_dirs=package_dirs, build=build.below(top)
+        path=path,
+        top=top,
+        pkg_info=pkg_info,
+        package_dirs=read_package_dirs(top_configs),
+        build=build.below(top),
+        configured=frozenset(
+            name
+            for data in top_configs.values()
+            for name in _DOTTED.findall(data.decode("utf-8", "replace"))[:_MAX_DOTTED]
+        ),
     )
     for parts, digest in members.items():
         files.digests[below(parts)] = digest
         files.sizes[below(parts)] = sizes[parts]
     files.kept = {below(parts): data for parts, data in texts.items()}
-    mapped = {path for tree_path in wheel_paths for _, path in package_dirs.sources(tree_path)}
+    mapped = {p for tree_path in wheel_paths for _, p in files.package_dirs.sources(tree_path)}
     files.kept.update(
         (below(parts), data)
         for parts, data in renamed.items()
@@ -200,6 +211,10 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
     )
     files.links = [below(parts) for parts in links]
     return files
+
+
+_DOTTED = re.compile(r"""["']([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)["']""")
+_MAX_DOTTED = 4096
 
 
 def _suffixes(parts: tuple[str, ...]) -> list[str]:
