@@ -6,7 +6,9 @@ when a generator's own header says so, or when the module is nothing but assignm
 literal values and one of them is this release's version (setuptools-scm, versioneer,
 hatch-vcs and meson all write such files).  Entry-point launchers in
 ``.data/scripts`` are accepted in the shape installers and setuptools write: a
-``#!python`` line, an import of one callable and ``sys.exit`` of its call.
+``#!python`` line, an import of one callable and ``sys.exit`` of its call.  maturin writes
+a pure-Rust project's ``<name>/__init__.py`` as four fixed lines re-exporting the extension
+module ``<name>.<name>`` (jiter).
 """
 
 from __future__ import annotations
@@ -37,6 +39,12 @@ _LAUNCHER = re.compile(
     r"    sys\.exit\((?P=attr)\(\)\)\n?"
 )
 _MAX_TEXT = 64 << 10
+#: What maturin writes as ``<name>/__init__.py`` of a pure-Rust project's wheel (its
+#: ``write_bindings_module``): re-export the extension module ``<name>.<name>``.
+_MATURIN_INIT = (
+    "from .{name} import *\n\n__doc__ = {name}.__doc__\n"
+    'if hasattr({name}, "__all__"):\n    __all__ = {name}.__all__\n'
+)
 
 
 def generated_reason(tree_path: str, data: bytes, version: str) -> str | None:
@@ -48,6 +56,10 @@ def generated_reason(tree_path: str, data: bytes, version: str) -> str | None:
     except UnicodeDecodeError:
         return None
     basename = tree_path.rsplit("/", 1)[-1]
+    parts = tree_path.split("/")
+    maturin = _MATURIN_INIT.format(name=parts[0])
+    if len(parts) == 2 and basename == "__init__.py" and text.rstrip("\n") == maturin.rstrip("\n"):
+        return "maturin's re-export of the extension module (from .<name> import *)"
     if basename.endswith(".py"):
         lowered = text[:2048].lower()
         header = next((h for h in _HEADERS if h in lowered), None)
