@@ -140,10 +140,14 @@ def _fetch_sdist(spec: str, directory: Path) -> Path | None:
         return None
 
 
-def verify(truewheel: str, wheel: Path, sdist: Path) -> tuple[int, dict[str, object], float]:
+def verify(
+    truewheel: str, wheel: Path, sdist: Path, *options: str
+) -> tuple[int, dict[str, object], float]:
+    """``truewheel verify --json [options] WHEEL --sdist SDIST``: exit status, document (or
+    the one-line error of exit 2) and seconds."""
     start = time.perf_counter()
     done = subprocess.run(
-        [truewheel, "verify", "--json", str(wheel), "--sdist", str(sdist)],
+        [truewheel, "verify", *options, "--json", str(wheel), "--sdist", str(sdist)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     seconds = time.perf_counter() - start

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import harness as h
@@ -36,18 +34,6 @@ RELEASES = (
     "cffi==1.17.1",
     "brotli==1.1.0",
 )
-
-
-def rebuild(truewheel: str, wheel: Path, sdist: Path) -> tuple[int, dict[str, object], float]:
-    start = time.perf_counter()
-    done = subprocess.run(
-        [truewheel, "verify", "--rebuild", "--json", str(wheel), "--sdist", str(sdist)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    seconds = time.perf_counter() - start
-    if done.returncode == 2:
-        return 2, {"error": done.stderr.strip()}, seconds
-    return done.returncode, json.loads(done.stdout), seconds
 
 
 def row(spec: str, doc: dict[str, object], seconds: float) -> str:
@@ -106,7 +92,7 @@ def main() -> int:
             missing = "no sdist" if sdist is None else "no wheel"
             print(f"| {spec} | not downloaded | | | {missing} | | |")
             continue
-        _, doc, seconds = rebuild(truewheel, wheel, sdist)
+        _, doc, seconds = verify_real.verify(truewheel, wheel, sdist, "--rebuild")
         documents[spec] = doc
         print(row(spec, doc, seconds), flush=True)
     print()

@@ -18,6 +18,8 @@ FUZZ_DIR = Path(__file__).resolve().parent.parent / "fuzz"
 
 
 def _load(name: str) -> ModuleType:
+    if str(FUZZ_DIR) not in sys.path:
+        sys.path.insert(0, str(FUZZ_DIR))  # harnesses import their siblings by name
     spec = importlib.util.spec_from_file_location(f"truewheel_fuzz_{name}", FUZZ_DIR / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

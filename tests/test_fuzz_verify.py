@@ -4,26 +4,9 @@ METADATA, package_dir from setup.py/setup.cfg/pyproject.toml, meson.build, templ
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
 
-FUZZ_DIR = Path(__file__).resolve().parent.parent / "fuzz"
-
-
-def _load(name: str) -> ModuleType:
-    if str(FUZZ_DIR) not in sys.path:
-        sys.path.insert(0, str(FUZZ_DIR))  # harnesses import their siblings by name
-    spec = importlib.util.spec_from_file_location(f"truewheel_fuzz_{name}", FUZZ_DIR / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
+from test_fuzz_reproducers import _load
 
 HOSTILE = {
     "deep-setup-py": b"\0\0setup(package_dir=" + b"{" * 50_000 + b"\0",
