@@ -12,7 +12,8 @@ Evidence, each item a line of the report:
   is an sdist file or its template;
   or, for the module's own source (``<module>.pyx``, f2py's ``<module>module.c``), a file
   the sdist lacks and the ``meson.build`` of that directory names (Meson generated it:
-  scipy's ``beta_ufunc.pyx`` from ``scipy/stats/meson.build``).
+  scipy's ``beta_ufunc.pyx`` from ``scipy/stats/meson.build``), or that a Python script at
+  the sdist's top mentions (h5py's ``api_gen.py`` writes ``h5py/defs.pyx``).
 
 A name the build only *says* it writes is weaker than a file the sdist holds, and the
 evidence line says which it is.
@@ -127,6 +128,13 @@ def _named(
         return (
             f"not in the sdist, which names it in {build} (a file the build generates,"
             " or takes from a build requirement)",
+            None,
+        )
+    script = sdist.scripts.mentioning(name)
+    if script is not None:
+        return (
+            f"not in the sdist; its build script {script[0]} mentions {script[1]}"
+            " (a file that script writes; its content unchecked)",
             None,
         )
     return None, None

@@ -150,6 +150,9 @@ def _classify_one(
         if pyx is not None:
             header = (f"Cython's header for the public/api declarations of {pyx}",)
             return replace(result, category="generated", source=pyx, evidence=header)
+        if _setup_pth(file.tree_path, data, sdist):
+            written = ("setup.py holds its code as a string literal and quotes its name",)
+            return replace(result, category="generated", source="setup.py", evidence=written)
         rendered = template_of(file.tree_path, data, sdist, prefixes)
         if rendered is not None:
             diff = None
@@ -162,11 +165,23 @@ def _classify_one(
                 evidence=(rendered.evidence,),
                 diff=diff,
             )
-    build = named_by_build(file.path, file.tree_path, sdist, directories)
+    build = named_by_build(file.path, file.tree_path, file.member.file_size, sdist, directories)
     if build is not None:
         named = (f"not in the sdist; {build} names it: a file the build writes (unchecked)",)
         return replace(result, category="generated", evidence=named)
     return replace(result, category="unexplained")
+
+
+def _setup_pth(tree_path: str, data: bytes, sdist: SdistFiles) -> bool:
+    """A ``.pth`` at the wheel's top that ``setup.py`` writes from a literal (setuptools'
+    ``distutils-precedence.pth``): the same statements, exactly."""
+    if "/" in tree_path or not tree_path.endswith(".pth"):
+        return False
+    try:
+        code = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return sdist.scripts.writes_pth(tree_path.removesuffix(".pth"), code)
 
 
 def _bytecode_evidence(

@@ -12,7 +12,8 @@ is a wheel member's basename but whose path is not a wheel path may be a source 
 template (``x.py.in``, :mod:`.templates`) is the source of a rendered member.  Which of them
 matter is only known once ``setup.py``, ``setup.cfg`` and ``pyproject.toml`` have gone by (a
 tarball has no order), so such files are held in a budget of their own and pruned to the
-ones a mapping names, and templates, when the pass ends.  The ``.py`` of a ``.pyc`` member
+ones a mapping names when the pass ends.  A template whose output would sit at a wheel path
+is known as it passes, and kept in the main budget.  The ``.py`` of a ``.pyc`` member
 is kept too (:mod:`.bytecode` compiles it again).  Build files (``meson.build``,
 f2py signatures: :mod:`.buildfiles`) are parsed as they pass and only their names kept.
 """
@@ -31,6 +32,7 @@ from truewheel.reproducible.sdist import Sdist
 from truewheel.verify.buildfiles import BuildFiles, is_build_file
 from truewheel.verify.bytecode import source_of
 from truewheel.verify.packagedirs import CONFIG_FILES, MAX_CONFIG, PackageDirs, read_package_dirs
+from truewheel.verify.scripts import BuildScripts, is_build_script
 from truewheel.verify.templates import untemplated
 
 __all__ = [
@@ -68,6 +70,7 @@ class SdistFiles:
     #: dotted names quoted in the top directory's setup.py/setup.cfg/pyproject.toml: an
     #: ``Extension("psycopg2._psycopg", ...)`` names the module it builds
     configured: frozenset[str] = frozenset()
+    scripts: BuildScripts = field(default_factory=BuildScripts)  # the top's *.py files
 
     @property
     def filename(self) -> str:
@@ -106,6 +109,7 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
     compiled = {found[0] for p in wheel_paths if (found := source_of(p)) is not None}
     kept_total = renamed_total = 0
     build = BuildFiles()
+    scripts: dict[str, BuildScripts] = {}  # by top directory (known only at the end)
     with Sdist(path) as sdist:
         for member in sdist.members():
             if member.kind == "hardlink":
@@ -122,12 +126,17 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
             wanted = _wanted(member.parts, wheel_paths, member.size)
             bytecode_source = _wanted(member.parts, compiled, member.size)
             name = member.parts[-1]
+            template = member.size <= MAX_TEXT and _template_of("/".join(member.parts), wheel_paths)
             elsewhere = (
                 not wanted
+                and not template
                 and member.size <= MAX_TEXT
                 and (name in basenames or untemplated(name) in basenames)
             )
             is_build = is_build_file(member.parts, member.size)
+            is_script = is_build_script(member.parts, member.size) and (
+                member.parts[0] in scripts or len(scripts) < _MAX_TOPS
+            )
             is_pkg_info = len(member.parts) == 2 and member.parts[1] == "PKG-INFO"
             is_config = (
                 len(member.parts) == 2
@@ -143,7 +152,14 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
             hasher = hashlib.sha256()
             held: list[bytes] | None = (
                 []
-                if (wanted or bytecode_source or elsewhere or is_pkg_info or is_config or is_build)
+                if wanted
+                or bytecode_source
+                or template
+                or elsewhere
+                or is_pkg_info
+                or is_config
+                or is_build
+                or is_script
                 else None
             )
             for chunk in member.chunks():
@@ -162,6 +178,8 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
                 configs[member.parts] = data
             if is_build:
                 build.add("/".join(member.parts), data)
+            if is_script:
+                scripts.setdefault(member.parts[0], BuildScripts()).add(member.parts[1], data)
             kept_elsewhere = elsewhere and digest not in basenames.get(name, ())
             if kept_elsewhere and renamed_total + len(data) <= MAX_RENAMED_BYTES:
                 renamed[member.parts] = data
@@ -170,7 +188,7 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
             differs = any(
                 p in wheel_paths and wheel_paths[p] != digest for p in _suffixes(member.parts)
             )
-            needed = (wanted and differs) or bytecode_source
+            needed = (wanted and differs) or bytecode_source or template
             if needed and kept_total + len(data) <= MAX_KEPT_BYTES:
                 texts[member.parts] = data
                 kept_total += len(data)
@@ -193,6 +211,7 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
         pkg_info=pkg_info,
         package_dirs=read_package_dirs(top_configs),
         build=build.below(top),
+        scripts=scripts.get(top, BuildScripts()),
         configured=frozenset(
             name
             for data in top_configs.values()
@@ -205,9 +224,7 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
     files.kept = {below(parts): data for parts, data in texts.items()}
     mapped = {p for tree_path in wheel_paths for _, p in files.package_dirs.sources(tree_path)}
     files.kept.update(
-        (below(parts), data)
-        for parts, data in renamed.items()
-        if below(parts) in mapped or _template_of(below(parts), wheel_paths)
+        (below(parts), data) for parts, data in renamed.items() if below(parts) in mapped
     )
     files.links = [below(parts) for parts in links]
     return files
@@ -215,6 +232,7 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
 
 _DOTTED = re.compile(r"""["']([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)["']""")
 _MAX_DOTTED = 4096
+_MAX_TOPS = 64  # top directories whose scripts are read (an sdist has one)
 
 
 def _suffixes(parts: tuple[str, ...]) -> list[str]:

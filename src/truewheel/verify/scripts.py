@@ -1,0 +1,98 @@
+"""What the Python scripts at an sdist's top say a build writes, read and never run.
+
+Some builds write files from code the sdist ships beside ``setup.py``: h5py's
+``api_gen.py`` writes ``h5py/defs.pyx`` (compiled into ``h5py/defs.*.so``) from
+``api_functions.txt``; setuptools' ``setup.py`` writes ``distutils-precedence.pth`` from a
+string literal.  Two narrow facts are kept from the top directory's ``*.py`` files:
+
+* the source paths each mentions (``h5py/defs.pyx``, anywhere in its text): a compiled
+  module's *own* source named in its bytes, absent from the sdist but mentioned by such a
+  script, is a file that script says it writes (weaker than a file the sdist holds, and
+  the evidence line says so);
+* ``setup.py``'s string literals: a ``.pth`` at the top of the wheel (it runs at every
+  interpreter start-up) is accounted for only when ``setup.py`` quotes its name and holds
+  its code as a literal, statement for statement.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from dataclasses import dataclass, field
+
+__all__ = ["MAX_SCRIPT", "BuildScripts", "is_build_script", "statements"]
+
+#: A larger script is not read (real ones are tens of KiB).
+MAX_SCRIPT = 1 << 20
+_MAX_MENTIONS = 4096
+_MAX_LITERALS = 4096
+_MENTION = re.compile(
+    r"(?<![\w./-])([A-Za-z0-9_][\w./-]{0,200}\.(?:pyx|pxd|pxi|c|cc|cpp|cxx|h|hpp|f|f90))(?![\w.])"
+)
+
+
+def is_build_script(parts: tuple[str, ...], size: int) -> bool:
+    """A ``.py`` file directly below the sdist's top directory."""
+    return len(parts) == 2 and parts[1].endswith(".py") and size <= MAX_SCRIPT
+
+
+def statements(code: str) -> list[str]:
+    """The statements of one-line code, however joined (``;`` or newlines), stripped."""
+    return [s.strip() for s in re.split(r"[;\n]", code) if s.strip()]
+
+
+@dataclass
+class BuildScripts:
+    """Source paths mentioned by each top-level script, and ``setup.py``'s string literals."""
+
+    mentions: dict[str, str] = field(default_factory=dict)  # mentioned path -> script
+    setup_literals: set[str] = field(default_factory=set)
+
+    def add(self, name: str, data: bytes) -> None:
+        text = data.decode("utf-8", "replace")
+        for found in _MENTION.findall(text):
+            if len(self.mentions) >= _MAX_MENTIONS:
+                break
+            self.mentions.setdefault(found.removeprefix("./"), name)
+        if name == "setup.py":
+            self.setup_literals = _literals(text)
+
+    def mentioning(self, name: str) -> tuple[str, str] | None:
+        """(script, mention) for a mentioned path that ``name`` names: the shorter of the
+        two paths is a tail of the other."""
+        parts = [p for p in name.split("/") if p not in ("", ".", "..")]
+        if not parts:
+            return None
+        for mention, script in sorted(self.mentions.items(), key=lambda m: (-m[0].count("/"), m)):
+            tail = mention.split("/")
+            width = min(len(tail), len(parts))
+            if tail[-1] == parts[-1] and tail[-width:] == parts[-width:]:
+                return script, mention
+        return None
+
+    def writes_pth(self, stem: str, code: str) -> bool:
+        """``setup.py`` quotes ``stem`` and holds ``code`` as a literal, statement for
+        statement (setuptools joins its dedented lines with ``'; '``)."""
+        wanted = statements(code)
+        return (
+            bool(wanted)
+            and stem in self.setup_literals
+            and any(statements(literal) == wanted for literal in self.setup_literals)
+        )
+
+
+def _literals(text: str) -> set[str]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            out.add(node.value)
+            if len(out) >= _MAX_LITERALS:
+                break
+    return out
