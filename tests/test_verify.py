@@ -182,7 +182,7 @@ def test_a_compressed_tag_set_in_wheel_is_read_as_its_tags(
     codes = {f.code: f.severity for f in report.findings}
     assert codes == {"wheel-tag-compressed": "note"} and report.corresponds
     status, document = run(capsys, wheel, sdist)  # the schema knows the code
-    assert status == 0 and document["schema_version"] == "1.2"
+    assert status == 0 and document["schema_version"] == "1.3"
     wheel = make_wheel(tmp_path, PURE_WHEEL, tag=tag, wheel_tags=("py3-none-manylinux2014_x86_64",))
     codes = {f.code: f.severity for f in verify_wheel(wheel, sdist).findings}
     assert codes["tag-not-in-wheel"] == "finding"  # manylinux_2_17 is listed nowhere
@@ -223,6 +223,17 @@ def test_names_and_versions_are_compared_normalized(tmp_path: Path) -> None:
     sdist = make_sdist(tmp_path / "twv-1.0.tar.gz", PURE_SDIST, info=other)
     report = verify_wheel(make_wheel(tmp_path, PURE_WHEEL), sdist)
     assert "version-differs" in {f.code for f in report.findings if f.severity == "finding"}
+
+
+def test_another_projects_sdist_is_said_once(tmp_path: Path) -> None:
+    """rich's wheel against httpx's sdist gave 115 findings; the one that matters is that
+    the sdist is of another project, so nothing else is compared."""
+    info = pkg_info().replace("Name: twv", "Name: other").replace("Summary: ", "Summary: x ")
+    sdist = make_sdist(tmp_path / "other-1.0.tar.gz", {"other/x.py": b"x = 1\n"}, info=info)
+    report = verify_wheel(make_wheel(tmp_path, PURE_WHEEL), sdist)
+    assert [f.code for f in report.findings if f.severity == "finding"] == ["name-differs"]
+    assert "other-project" in {f.code for f in report.findings if f.severity == "note"}
+    assert report.members == () and report.fields == () and not report.corresponds
 
 
 def test_generated_version_file_and_launcher(tmp_path: Path) -> None:

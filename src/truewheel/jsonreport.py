@@ -36,10 +36,10 @@ SCHEMA_VERSIONS = {
     "normalize": "1.0",
     "scan": "1.1",
     "unvendor": "1.0",
-    "verify": "1.2",
+    "verify": "1.3",
 }
 #: Documents of a command's other modes, each with its own schema file.
-MODE_SCHEMA_VERSIONS = {"verify-release": "1.1", "verify-index": "1.0"}
+MODE_SCHEMA_VERSIONS = {"verify-release": "1.2", "verify-index": "1.0"}
 
 
 def envelope(

@@ -3,13 +3,16 @@
 :func:`verify_wheel` reads the wheel once (every member hashed; native files searched
 for what names their sources), then the sdist once (every file hashed, PKG-INFO read,
 small differing candidates kept for a diff), and compares: metadata (:mod:`.metadata`)
-and every member (:mod:`.content`).  Nothing is extracted and nothing is built; the
+and every member (:mod:`.content`); not when PKG-INFO names another project, where only
+that is said.  Nothing is extracted and nothing is built; the
 result is a :class:`~truewheel.verify.model.VerifyReport`.
 """
 
 from __future__ import annotations
 
 import os
+
+from packaging.utils import canonicalize_name
 
 from truewheel.verify.content import classify
 from truewheel.verify.metadata import compare_metadata, identity_findings, tag_findings
@@ -53,9 +56,20 @@ def verify_wheel(
         ]
         findings += identity_findings(sdist_path, pkg_info.name, pkg_info.version, sdist.top, wheel)
         findings += tag_findings(wheel, wheel_requires_python(wheel))
-        findings += meta.findings
-        members, member_findings, layout = classify(wheel, files, sdist)
-        findings += member_findings
+        members: list[MemberResult] = []
+        layout: tuple[str, ...] = ()
+        fields = meta.fields
+        if canonicalize_name(pkg_info.name) != canonicalize_name(wheel.metadata.name):
+            # another project's sdist: hundreds of field and member findings would bury the one
+            # that matters, so they are not computed
+            fields = ()
+            other = f"{pkg_info.name!r}, not {wheel.metadata.name!r}"
+            skipped = f"the sdist is of another project ({other}): fields and members not compared"
+            findings.append(Finding("note", "other-project", skipped))
+        else:
+            findings += meta.findings
+            members, member_findings, layout = classify(wheel, files, sdist)
+            findings += member_findings
         findings.sort(key=lambda f: (f.severity != "finding", f.member is not None))
         return VerifyReport(
             wheel=wheel_path,
@@ -66,7 +80,7 @@ def verify_wheel(
             wheel_metadata_version=meta.wheel_version,
             static_metadata=meta.static,
             dynamic=meta.dynamic,
-            fields=meta.fields,
+            fields=fields,
             layout=layout,
             members=tuple(members),
             findings=tuple(findings),

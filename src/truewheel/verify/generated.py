@@ -172,10 +172,11 @@ def _versioneer_getter(node: ast.stmt) -> bool:
 
 
 def _holds(value: object, version: str) -> bool:
+    """The version as a value of its own (or a dict's, versioneer's ``get_versions``), not
+    one item of a sequence: rich's ``_unicode_data/_versions.py`` lists Unicode versions, and
+    one of them is rich 15.0.0."""
     if isinstance(value, str):
         return value == version or value.lstrip("v") == version
-    if isinstance(value, (tuple, list)):
-        return any(_holds(v, version) for v in value)
     if isinstance(value, dict):
         return any(_holds(v, version) for v in value.values())
     return False
