@@ -352,3 +352,20 @@ def test_bad_inputs_are_one_line_and_exit_2(
         [line] = captured.err.splitlines()
         assert line.startswith("truewheel: error:") and expected in line, line
     assert main(["verify", str(wheel)]) == 2  # --sdist is required: a usage error
+
+
+def test_a_long_field_is_shown_where_it_differs(tmp_path: Path) -> None:
+    """Two license texts alike for their first 80 characters were shown as the same
+    excerpt twice; the lengths and the first difference say what changed."""
+    text = "Permission is hereby granted, free of charge, to any person obtaining a copy " * 3
+    sdist = make_sdist(
+        tmp_path / "twv-1.0.tar.gz", PURE_SDIST, info=pkg_info("2.2", f"License: {text}\n")
+    )
+    changed = text[:100] + "X" + text[101:]
+    wheel = make_wheel(tmp_path, PURE_WHEEL, metadata=pkg_info("2.2", f"License: {changed}\n"))
+    [finding] = verify_wheel(wheel, sdist).findings
+    assert finding.code == "metadata-differs"
+    assert f"sdist {len(text)} characters, wheel {len(changed)}, first differing at" in (
+        finding.message
+    )
+    assert " 100: " in finding.message and "grXnted" in finding.message, finding.message

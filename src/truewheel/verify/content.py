@@ -236,8 +236,21 @@ def _different(
             evidence.append(f"{reason}, rewritten at build time")
             return replace(result, category="generated", evidence=tuple(evidence), diff=diff)
     if diff is None:
-        evidence.append("no diff shown (binary, or larger than the diff limit)")
+        sizes = (sdist.sizes.get(result.source, 0), file.member.file_size)
+        evidence.append(f"no diff shown: {_no_diff(old, new, sizes)}")
     return replace(result, category="from-sdist-different", evidence=tuple(evidence), diff=diff)
+
+
+def _no_diff(old: bytes | None, new: bytes | None, sizes: tuple[int, int]) -> str:
+    """Why a differing member has no diff, said exactly; ``sizes`` are (sdist, wheel)."""
+    for side, size in zip(("sdist", "wheel"), sizes, strict=True):
+        if size > MAX_TEXT:
+            return f"the {side}'s file is {size} bytes, above the {MAX_TEXT}-byte diff limit"
+    if old is None or new is None:
+        return "past the memory budget for kept texts"
+    if b"\0" in old + new:
+        return "binary (NUL bytes)"
+    return "not UTF-8 text"
 
 
 def _same_script(old: bytes, new: bytes, path: str) -> bool:

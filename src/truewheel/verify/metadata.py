@@ -80,7 +80,7 @@ class MetadataComparison:
         self.fields = tuple(fields)
 
     def _difference(self, name: str, a: tuple[str, ...], b: tuple[str, ...]) -> Finding:
-        shown = f"sdist {_show(a)}, wheel {_show(b)}"
+        shown = _show_pair(a, b) or f"sdist {_show(a)}, wheel {_show(b)}"
         if self.static:
             return Finding(
                 "finding",
@@ -287,6 +287,27 @@ def _at_least(version: str, floor: str) -> bool:
         return Version(version) >= Version(floor)
     except InvalidVersion:
         return False
+
+
+def _show_pair(a: tuple[str, ...], b: tuple[str, ...]) -> str | None:
+    """Two long single values (a license text, a description) shown where they first
+    differ, with their lengths: their first 80 characters are often the same."""
+    if len(a) != 1 or len(b) != 1 or max(len(a[0]), len(b[0])) <= 80:
+        return None
+    x, y = a[0], b[0]
+    at = next(
+        (i for i, (p, q) in enumerate(zip(x, y, strict=False)) if p != q), min(len(x), len(y))
+    )
+    start = max(0, at - 30)
+
+    def excerpt(text: str) -> str:
+        cut = text[start : at + 40]
+        return ("..." if start else "") + repr(cut) + ("..." if at + 40 < len(text) else "")
+
+    return (
+        f"sdist {len(x)} characters, wheel {len(y)}, first differing at character {at}:"
+        f" sdist {excerpt(x)}, wheel {excerpt(y)}"
+    )
 
 
 def _show(values: tuple[str, ...]) -> str:
