@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from conftest import check_document
+from test_verify_release import simple_index
 from truewheel.cli import main
 
 FIXTURE = Path(__file__).parent / "fixtures" / "buildproj"
@@ -110,6 +111,12 @@ def test_a_truewheel_build_is_reproduced_bit_for_bit(
     assert rebuild["repair"] is None  # a linux_x86_64 wheel: no repair to replay
     assert main(["verify", "--rebuild", str(wheel), "--sdist", str(sdist)]) == 0
     assert "rebuild: reproduced bit for bit" in capsys.readouterr().out
+    # the sdist fetched from an index (NAME==VERSION, here the wheel's own) rebuilds alike
+    url = simple_index(tmp_path / "index", [sdist], name="twbuild")
+    assert main(["verify", "--rebuild", "--json", str(wheel), "--index-url", url]) == 0
+    document = json.loads(capsys.readouterr().out)
+    check_document(document)
+    assert document["sdist"].endswith("/twbuild-1.0.tar.gz") and document["rebuild"]["reproduced"]
 
 
 def test_a_pip_wheel_built_with_other_flags_differs_for_a_named_cause(
@@ -302,12 +309,12 @@ def test_a_graft_this_machine_does_not_have_is_said(
     assert status == 0  # the graft's bytes are the repair's, apart from the name it was given
 
 
-def test_rebuild_goes_with_sdist_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_rebuild_goes_with_one_wheel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "release").mkdir()
     assert main(["verify", "--rebuild", "--release", str(tmp_path / "release")]) == 2
-    assert "--rebuild needs WHEEL --sdist SDIST" in capsys.readouterr().err
-    assert main(["verify", "--rebuild", str(tmp_path / "x-1.0-py3-none-any.whl")]) == 2
-    assert "--rebuild needs WHEEL --sdist SDIST" in capsys.readouterr().err
+    assert "--rebuild is for one WHEEL" in capsys.readouterr().err
+    assert main(["verify", "--rebuild", "--index", str(tmp_path / "release")]) == 2
+    assert "--rebuild is for one WHEEL" in capsys.readouterr().err
 
 
 def test_a_graft_of_another_version_is_the_same_library() -> None:

@@ -214,9 +214,11 @@ def test_index_on_a_dask_local_cluster(tmp_path: Path, capsys: pytest.CaptureFix
     assert [r["verdict"] for r in document["releases"]] == ["corresponds"]
 
 
-def simple_index(root: Path, files: list[Path], *, corrupt: str | None = None) -> str:
-    """A PEP 503 index in ``root`` for twv: one page linking each file with its sha256."""
-    page = root / "simple" / "twv"
+def simple_index(
+    root: Path, files: list[Path], *, corrupt: str | None = None, name: str = "twv"
+) -> str:
+    """A PEP 503 index in ``root`` for ``name``: one page linking each file with its sha256."""
+    page = root / "simple" / name
     page.mkdir(parents=True)
     store = root / "files"
     store.mkdir()

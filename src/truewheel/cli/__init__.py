@@ -556,15 +556,15 @@ def scan_command(
 @click.option(
     "--rebuild",
     is_flag=True,
-    help="With --sdist: also build SDIST here (truewheel build), repair it as WHEEL was, "
-    "compare every member.",
+    help="Also build the sdist here (truewheel build), repair it as WHEEL was, "
+    "compare every member (one WHEEL, with --sdist or NAME==VERSION).",
 )
 def verify_command(inputs: tuple[str, ...], **options: Any) -> Outcome:
     """Does a wheel come from its sdist?  Metadata and every member, without building.
 
     \b
     truewheel verify WHEEL --sdist SDIST [--rebuild]
-    truewheel verify WHEEL [NAME==VERSION]   (the sdist fetched from the index)
+    truewheel verify WHEEL [NAME==VERSION] [--rebuild]   (the sdist fetched from the index)
     truewheel verify --release DIR           (an sdist and all wheels of one version)
     truewheel verify --index SOURCES...      (many releases, one row each)
 

@@ -70,8 +70,8 @@ def run_verify_modes(
     from truewheel.verify.fetch import default_index
 
     url = index_url or default_index()
-    if rebuild and not sdist:
-        raise click.UsageError("--rebuild needs WHEEL --sdist SDIST")
+    if rebuild and (release is not None or index):
+        raise click.UsageError("--rebuild is for one WHEEL (with --sdist SDIST or NAME==VERSION)")
     if as_csv and not index:
         raise click.UsageError("--csv is for --index")
     if (workers or dask_address) and not index:
@@ -106,7 +106,7 @@ def run_verify_modes(
         return _with_output(outcome, output, [wheel, sdist])
     spec = inputs[1] if len(inputs) == 2 else None
     with working_on(wheel):
-        report = verify_fetched(wheel, spec, url)
+        report = verify_fetched(wheel, spec, url, rebuild=rebuild)
     if as_json:
         from truewheel.cli._documents import verify_document
 
@@ -115,7 +115,8 @@ def run_verify_modes(
         from truewheel.cli._verify import render
 
         text = plain_text(render(report, verbose))
-    return _with_output(Outcome(text, findings=not report.corresponds), output, [wheel])
+    findings = not report.corresponds or report.reproduced is False
+    return _with_output(Outcome(text, findings=findings), output, [wheel])
 
 
 def _with_output(outcome: Outcome, output: str | None, inputs: list[str]) -> Outcome:

@@ -52,7 +52,14 @@ def verify_release(directory: str | os.PathLike[str]) -> ReleaseReport:
     return verify_release_files(release_in(directory))
 
 
-def verify_fetched(wheel: str | os.PathLike[str], spec: str | None, index: str) -> VerifyReport:
+def verify_fetched(
+    wheel: str | os.PathLike[str], spec: str | None, index: str, *, rebuild: bool = False
+) -> VerifyReport:
     """``wheel`` against the sdist of ``spec`` (default: the wheel's own name and version)
     as the index serves it; offline or not found is an InputError (exit 2)."""
-    return verify_against_index(wheel, spec or spec_of_wheel(wheel), index)
+    return verify_against_index(
+        wheel,
+        spec or spec_of_wheel(wheel),
+        index,
+        lambda wheel, sdist: verify(wheel, sdist, rebuild=rebuild),
+    )

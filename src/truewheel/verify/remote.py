@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,8 +31,14 @@ def spec_of_wheel(wheel: str | os.PathLike[str]) -> str:
     return f"{parsed.name}=={parsed.version}"
 
 
-def verify_against_index(wheel: str | os.PathLike[str], spec: str, index: str) -> VerifyReport:
-    """``wheel`` against the sdist the index serves for ``spec``."""
+def verify_against_index(
+    wheel: str | os.PathLike[str],
+    spec: str,
+    index: str,
+    check: Callable[[str | os.PathLike[str], Path], VerifyReport] = verify_wheel,
+) -> VerifyReport:
+    """``wheel`` against the sdist the index serves for ``spec``, by ``check`` (the
+    command's ``verify`` with ``--rebuild`` builds it while it is on disk)."""
     name, version = parse_spec(spec)
     sdists = [f for f in release_files(name, version, index) if f.sdist]
     if not sdists:
@@ -39,7 +46,7 @@ def verify_against_index(wheel: str | os.PathLike[str], spec: str, index: str) -
     chosen = sdists[0]
     with tempfile.TemporaryDirectory(prefix="truewheel-verify-") as work:
         path = download(chosen, Path(work), spec)
-        report = verify_wheel(wheel, path)
+        report = check(wheel, path)
     return replace(report, sdist=chosen.url)
 
 
