@@ -4,10 +4,11 @@ what the sdist holds or says its build writes.
 Evidence, each item a line of the report:
 
 * its init function ``PyInit_<module>`` (the import system requires it to match the file
-  name) and a ``<module>`` source in the sdist: ``.c``/``.pyx``/``.rs``..., a template of
-  one (``_decomp_update.pyx.in``, rendered by the build), the ``.py`` that mypyc or Pythran
-  (``__pythran__``) compiled, or the f2py signature file that declares ``python module
-  <module>``; for a Rust module a ``Cargo.toml``;
+  name) and a ``<module>`` (or CPython's ``<module>module``) source in the sdist:
+  ``.c``/``.pyx``/``.rs``..., a template of one (``_decomp_update.pyx.in``, rendered by the
+  build), the ``.py`` that mypyc or Pythran (``__pythran__``) compiled, or the f2py
+  signature file that declares ``python module <module>``; for a Rust module a
+  ``Cargo.toml``;
 * a source name written into it (DWARF, ``__FILE__``, Cython's and mypyc's tables) that
   is an sdist file or its template;
   or, for the module's own source (``<module>.pyx``, f2py's ``<module>module.c``), a file
@@ -49,7 +50,10 @@ def compiled_evidence(
         if line:
             evidence.append(line)
     named = 0
-    for name, section in file.native.sources:
+    stems = _own_stems(module_name(file.path))
+    # the module's own source first (pymongo's _cmessage also names bson/_cbsonmodule.c)
+    ordered = sorted(file.native.sources, key=lambda s: _stem(s[0]) not in stems)
+    for name, section in ordered:
         where = f" ({_describe(section)})" if section else ""
         line, path = _named(name, sdist, directories, module_name(file.path))
         if line:
@@ -70,7 +74,8 @@ def _init_evidence(
     # mypyc and Pythran compile .py files: such a module stands for its .py
     compiles_py = bool(file.native.mypyc_groups) or file.native.pythran
     suffixes = (*SOURCE_SUFFIXES, ".py") if compiles_py else SOURCE_SUFFIXES
-    own = [p for p in sdist.by_stem.get(module, ()) if (untemplated(p) or p).endswith(suffixes)]
+    found = [*sdist.by_stem.get(module, ()), *sdist.by_stem.get(f"{module}module", ())]
+    own = [p for p in found if (untemplated(p) or p).endswith(suffixes)]
     own.sort(key=lambda p: (not p.rsplit("/", 1)[0].endswith(here), p != untemplated(p), len(p)))
     if own:
         via = ""
@@ -138,6 +143,10 @@ def _named(
             None,
         )
     return None, None
+
+
+def _stem(name: str) -> str:
+    return name.rsplit("/", 1)[-1].split(".", 1)[0]
 
 
 def _own_stems(module: str) -> tuple[str, ...]:
