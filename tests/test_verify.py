@@ -321,6 +321,30 @@ def test_repaired_wheel_grafts_are_added_by_repair(
     assert document["counts"]["compiled-from-sdist"] == 1
 
 
+def test_a_library_in_libs_that_nothing_loads_is_no_graft(
+    native: dict[str, Path], tmp_path: Path
+) -> None:
+    """rtree 1.4.1 ships its ctypes-loaded libspatialindex in rtree.libs/ (built by its CI,
+    not grafted by a repair): without an SBOM, a library there counts as a graft only when a
+    binary of the wheel loads it."""
+    with zipfile.ZipFile(native["repaired"]) as repaired:
+        members = {n: repaired.read(n) for n in repaired.namelist() if n.startswith("twv")}
+    graft = next(n for n in members if n.startswith("twv.libs/"))
+    module = next(n for n in members if n.startswith("twv/_core"))
+    tag = native["repaired"].name.removesuffix(".whl").split("-", 2)[2]
+    (tmp_path / "loaded").mkdir()
+    files = {**PURE_WHEEL, graft: members[graft], module: members[module]}
+    wheel = make_wheel(tmp_path / "loaded", files, tag=tag)
+    report = verify_wheel(wheel, native["sdist"])
+    assert by_path(report)[graft] == "added-by-repair" and report.corresponds
+    (tmp_path / "alone").mkdir()
+    wheel = make_wheel(tmp_path / "alone", {**PURE_WHEEL, graft: members[graft]}, tag=tag)
+    report = verify_wheel(wheel, native["sdist"])
+    [unexplained] = report.unexplained
+    assert unexplained.path == graft and not report.corresponds
+    assert any("no binary of the wheel loads it" in e for e in unexplained.evidence)
+
+
 def test_bad_inputs_are_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

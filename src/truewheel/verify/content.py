@@ -56,11 +56,13 @@ def classify(
     candidates = {f.path: _candidates(f.tree_path, sdist) for f in files if f.tree_path}
     ranks = Counter(prefix for found in candidates.values() for prefix, _ in found)
     sbom = declarations(wheel).components
+    loaded = _loaded_grafts(files)
     results: list[MemberResult] = []
     findings: list[Finding] = []
     used: set[str] = set()
     for file in files:
-        result = _classify_one(wheel, file, candidates.get(file.path, []), ranks, sdist, sbom)
+        found = candidates.get(file.path, [])
+        result = _classify_one(wheel, file, found, ranks, sdist, sbom, loaded)
         results.append(result)
         if result.source and result.category in ("from-sdist-identical", "from-sdist-different"):
             found = candidates.get(file.path, [])
@@ -103,6 +105,7 @@ def _classify_one(
     ranks: Counter[str],
     sdist: SdistFiles,
     sbom: dict[str, DeclaredComponent],
+    loaded: frozenset[str],
 ) -> MemberResult:
     result = MemberResult(file.path, "metadata", file.member.file_size, file.sha256)
     if file.tree_path is None:
@@ -120,7 +123,7 @@ def _classify_one(
             also = tuple(f"also at {p}" for p in others[:3])
             return replace(result, category="from-sdist-identical", source=source, evidence=also)
         return _different(wheel, file, replace(result, source=source), others, sdist)
-    repaired = _repair_evidence(file, sbom)
+    repaired = _repair_evidence(file, sbom, loaded)
     if repaired:
         return replace(result, category="added-by-repair", evidence=repaired)
     prefixes = _prefixes(ranks)
@@ -135,7 +138,7 @@ def _classify_one(
             return replace(
                 result, category="compiled-from-sdist", source=compiled_from, evidence=evidence
             )
-        return replace(result, category="unexplained", evidence=_native_summary(file))
+        return replace(result, category="unexplained", evidence=_native_summary(file, loaded))
     if file.member.file_size <= MAX_TEXT:
         data = wheel.read(file.member, limit=MAX_TEXT)
         reason = generated_reason(file.tree_path, data, wheel.metadata.version)
@@ -289,20 +292,49 @@ def _diff(old: bytes, new: bytes, source: str, path: str) -> str | None:
     return text
 
 
-def _repair_evidence(file: WheelFile, sbom: dict[str, DeclaredComponent]) -> tuple[str, ...]:
+def _graft_directory(path: str) -> str | None:
+    """``<dist>.libs`` or ``.dylibs`` when the member sits directly in one."""
+    parts = path.split("/")
+    directory = parts[-2] if len(parts) > 1 else ""
+    return directory if directory.endswith(".libs") or directory == ".dylibs" else None
+
+
+def _loaded_grafts(files: list[WheelFile]) -> frozenset[str]:
+    """The names of the libraries the wheel's binaries load, followed through the grafted
+    ones they load: what a repair tool had a reason to graft."""
+    natives = [f for f in files if f.native is not None]
+    grafts = {f.path.rsplit("/", 1)[-1].lower(): f for f in natives if _graft_directory(f.path)}
+    loaded: set[str] = set()
+    pending = [f for f in natives if not _graft_directory(f.path)]
+    while pending:
+        file = pending.pop()
+        assert file.native is not None
+        for name in file.native.needs - loaded:
+            loaded.add(name)
+            if name in grafts:
+                pending.append(grafts[name])
+    return frozenset(loaded)
+
+
+def _repair_evidence(
+    file: WheelFile, sbom: dict[str, DeclaredComponent], loaded: frozenset[str]
+) -> tuple[str, ...]:
     """Why a native file was grafted by a repair tool; empty when nothing says so.
 
-    Where it sits (``<dist>.libs/``, ``.dylibs/``) or the wheel's SBOM decides; a mangled
-    name alone does not (a project may ship its own ``libfoo-1a2b3c4d.so``).
+    The wheel's SBOM, or where it sits (``<dist>.libs/``, ``.dylibs/``) when another binary
+    of the wheel loads it: a repair tool grafts what a binary needs, so a library there
+    that nothing loads was put there otherwise (rtree 1.4.1's ``libspatialindex``, loaded
+    through ctypes, built by the project's CI).  A mangled name alone says nothing (a
+    project may ship its own ``libfoo-1a2b3c4d.so``).
     """
     if file.native is None:
         return ()
     parts = file.path.split("/")
-    directory = parts[-2] if len(parts) > 1 else ""
+    directory = _graft_directory(file.path)
     declared = sbom.get(file.path)
     evidence: list[str] = []
-    if directory.endswith(".libs") or directory == ".dylibs":
-        evidence.append(f"in {directory}/, where repair tools graft libraries")
+    if directory is not None and parts[-1].lower() in loaded:
+        evidence.append(f"in {directory}/, where repair tools graft libraries, and loaded")
     if declared is not None:
         evidence.append(
             f"declared by the wheel's SBOM ({declared.sbom}): {declared.purl or declared.name}"
@@ -315,9 +347,12 @@ def _repair_evidence(file: WheelFile, sbom: dict[str, DeclaredComponent]) -> tup
     return tuple(evidence)
 
 
-def _native_summary(file: WheelFile) -> tuple[str, ...]:
+def _native_summary(file: WheelFile, loaded: frozenset[str]) -> tuple[str, ...]:
     assert file.native is not None
     out = [f"{file.native.format} file; nothing in it names a source file the sdist holds"]
+    directory = _graft_directory(file.path)
+    if directory is not None and file.path.rsplit("/", 1)[-1].lower() not in loaded:
+        out.append(f"in {directory}/, but no binary of the wheel loads it: no repair grafted it")
     if file.native.init_functions:
         out.append("exports " + ", ".join(file.native.init_functions[:3]))
     if file.native.library:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from packaging.utils import canonicalize_name
 
-from truewheel.analysis.member import analyze_stream
+from truewheel.analysis.member import MemberFacts, analyze_stream
 from truewheel.elf import is_elf
 from truewheel.errors import located
 from truewheel.macho import is_macho
@@ -55,6 +55,8 @@ class NativeEvidence:
     sources: tuple[tuple[str, str], ...]  # (source name as written, where: section or "")
     pythran: bool = False  # ``__pythran__``: Pythran compiled it from a .py module
     library: str | None = None  # what the library table knows it as ("Apache Arrow C++ 16.0.0")
+    #: the libraries it loads, by file name, lower-cased (DT_NEEDED, LC_LOAD_DYLIB, PE imports)
+    needs: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +153,7 @@ def _read_member(
                     sources.setdefault((text, _section_at(sections, hit.offset)))
             library = _library(versions, wheel.metadata.name)
             native = NativeEvidence(
-                kind, tuple(inits), tuple(groups), tuple(sources), pythran, library
+                kind, tuple(inits), tuple(groups), tuple(sources), pythran, library, _needs(facts)
             )
     return WheelFile(
         member=member,
@@ -159,6 +161,18 @@ def _read_member(
         tree_path=source_path(member.name, wheel.dist_info),
         native=native,
     )
+
+
+def _needs(facts: MemberFacts) -> frozenset[str]:
+    """The file names of the libraries a binary loads (a graft is matched by its name)."""
+    names: list[str] = []
+    if facts.elf:
+        names += facts.elf.needed
+    if facts.macho:
+        names += [d.name for s in facts.macho.slices for d in s.dylibs]
+    if facts.pe:
+        names += [*facts.pe.imports, *facts.pe.delay_imports]
+    return frozenset(n.rsplit("/", 1)[-1].lower() for n in names)
 
 
 def _version_search(table: Callable[[], LibraryTable], member: ZipMember) -> VersionSearch | None:
