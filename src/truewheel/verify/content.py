@@ -31,6 +31,7 @@ from truewheel.verify.compiled import compiled_evidence
 from truewheel.verify.generated import generated_reason
 from truewheel.verify.model import CATEGORIES, Finding, MemberResult
 from truewheel.verify.sdistfiles import MAX_TEXT, SdistFiles
+from truewheel.verify.templates import rendered_from
 from truewheel.verify.unplaced import (
     cython_header,
     moved_from,
@@ -156,6 +157,11 @@ def _classify_one(
         if _setup_pth(file.tree_path, data, sdist):
             written = ("setup.py holds its code as a string literal and quotes its name",)
             return replace(result, category="generated", source="setup.py", evidence=written)
+        scripted = _script_template(file.tree_path, data, sdist)
+        if scripted is not None:
+            return replace(
+                result, category="generated", source=scripted[0], evidence=(scripted[1],)
+            )
         rendered = template_of(file.tree_path, data, sdist, prefixes)
         if rendered is not None:
             diff = None
@@ -185,6 +191,24 @@ def _setup_pth(tree_path: str, data: bytes, sdist: SdistFiles) -> bool:
     except UnicodeDecodeError:
         return False
     return sdist.scripts.writes_pth(tree_path.removesuffix(".pth"), code)
+
+
+def _script_template(tree_path: str, data: bytes, sdist: SdistFiles) -> tuple[str, str] | None:
+    """(script, why) when a script that names the member holds it as a ``%(name)s``
+    template and the member is that template filled (pywavelets' ``version_utils.py``)."""
+    for script, literal in sdist.written.get(tree_path, ()):
+        template = literal.encode()
+        filled = rendered_from(template, data, python=True, percent=True)
+        if filled is None:
+            continue
+        old = set(template.decode().splitlines())
+        values = [line.strip() for line in data.decode().splitlines() if line not in old]
+        shown = "; ".join(values[:3]) + ("; ..." if len(values) > 3 else "")
+        return script, (
+            f"{script} names {tree_path} and holds it as a %(name)s template: {filled} lines"
+            f" filled ({shown}), every other line the template's"
+        )
+    return None
 
 
 def _bytecode_evidence(

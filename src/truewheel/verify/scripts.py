@@ -12,6 +12,11 @@ string literal.  Two narrow facts are kept from the top directory's ``*.py`` fil
 * ``setup.py``'s string literals: a ``.pth`` at the top of the wheel (it runs at every
   interpreter start-up) is accounted for only when ``setup.py`` quotes its name and holds
   its code as a literal, statement for statement.
+
+And from any ``.py`` of the sdist, the ``%(name)s`` templates a script writes a wheel's
+module from (:func:`percent_templates`): pywavelets' ``util/version_utils.py`` quotes
+``'pywt/version.py'`` and holds its text as a multi-line literal, which ``templates.py``
+then checks line by line against the member.
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ import re
 import warnings
 from dataclasses import dataclass, field
 
-__all__ = ["MAX_SCRIPT", "BuildScripts", "is_build_script", "statements"]
+__all__ = ["MAX_SCRIPT", "BuildScripts", "is_build_script", "percent_templates", "statements"]
 
 #: A larger script is not read (real ones are tens of KiB).
 MAX_SCRIPT = 1 << 20
 _MAX_MENTIONS = 4096
 _MAX_LITERALS = 4096
+_QUOTED_MODULE = re.compile(r"""['"]([A-Za-z0-9_][\w./-]{0,200}\.py)['"]""")
+_PERCENT = re.compile(r"%\([A-Za-z_][A-Za-z0-9_]*\)[sdr]")
 _MENTION = re.compile(
     r"(?<![\w./-])([A-Za-z0-9_][\w./-]{0,200}\.(?:pyx|pxd|pxi|c|cc|cpp|cxx|h|hpp|f|f90))(?![\w.])"
 )
@@ -80,6 +87,24 @@ class BuildScripts:
             and stem in self.setup_literals
             and any(statements(literal) == wanted for literal in self.setup_literals)
         )
+
+
+def percent_templates(data: bytes, modules: set[str]) -> list[tuple[str, str]]:
+    """``(module, literal)``: a multi-line ``%(name)s`` string literal of a script that
+    quotes ``module``, one of the wheel's ``.py`` paths (``modules``); empty for most
+    files, which are skipped before parsing."""
+    if b"%(" not in data:
+        return []
+    text = data.decode("utf-8", "replace")
+    named = sorted({m for m in _QUOTED_MODULE.findall(text) if m.removeprefix("./") in modules})
+    if not named:
+        return []
+    found = [
+        literal
+        for literal in _literals(text)
+        if "\n" in literal and _PERCENT.search(literal) and len(literal) <= MAX_SCRIPT
+    ]
+    return [(module.removeprefix("./"), literal) for module in named for literal in found]
 
 
 def _literals(text: str) -> set[str]:

@@ -32,7 +32,7 @@ from truewheel.reproducible.sdist import Sdist
 from truewheel.verify.buildfiles import BuildFiles, is_build_file
 from truewheel.verify.bytecode import source_of
 from truewheel.verify.packagedirs import CONFIG_FILES, MAX_CONFIG, PackageDirs, read_package_dirs
-from truewheel.verify.scripts import BuildScripts, is_build_script
+from truewheel.verify.scripts import MAX_SCRIPT, BuildScripts, is_build_script, percent_templates
 from truewheel.verify.templates import untemplated
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "MAX_PKG_INFO",
     "MAX_RENAMED_BYTES",
     "MAX_TEXT",
+    "MAX_WRITTEN_BYTES",
     "SdistFiles",
     "read_sdist",
 ]
@@ -50,6 +51,8 @@ MAX_TEXT = 256 << 10
 MAX_KEPT_BYTES = 32 << 20
 #: Texts held until ``package_dir`` is known (files named like a wheel member elsewhere).
 MAX_RENAMED_BYTES = 8 << 20
+#: ``%(name)s`` templates found in scripts (``verify/scripts.py``), all together.
+MAX_WRITTEN_BYTES = 4 << 20
 #: PKG-INFO holds the long description; 16 MiB is far above any real one.
 MAX_PKG_INFO = 16 << 20
 
@@ -71,6 +74,8 @@ class SdistFiles:
     #: ``Extension("psycopg2._psycopg", ...)`` names the module it builds
     configured: frozenset[str] = frozenset()
     scripts: BuildScripts = field(default_factory=BuildScripts)  # the top's *.py files
+    #: wheel module -> (script, ``%(name)s`` literal) of each script that writes it from one
+    written: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     @property
     def filename(self) -> str:
@@ -110,6 +115,9 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
     kept_total = renamed_total = 0
     build = BuildFiles()
     scripts: dict[str, BuildScripts] = {}  # by top directory (known only at the end)
+    modules = {p for p in wheel_paths if p.endswith(".py")}
+    written: list[tuple[tuple[str, ...], str, str]] = []
+    written_total = 0
     with Sdist(path) as sdist:
         for member in sdist.members():
             if member.kind == "hardlink":
@@ -137,6 +145,7 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
             is_script = is_build_script(member.parts, member.size) and (
                 member.parts[0] in scripts or len(scripts) < _MAX_TOPS
             )
+            is_python = member.parts[-1].endswith(".py") and member.size <= MAX_SCRIPT
             is_pkg_info = len(member.parts) == 2 and member.parts[1] == "PKG-INFO"
             is_config = (
                 len(member.parts) == 2
@@ -160,6 +169,7 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
                 or is_config
                 or is_build
                 or is_script
+                or is_python
                 else None
             )
             for chunk in member.chunks():
@@ -180,6 +190,10 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
                 build.add("/".join(member.parts), data)
             if is_script:
                 scripts.setdefault(member.parts[0], BuildScripts()).add(member.parts[1], data)
+            for module, literal in percent_templates(data, modules) if is_python else ():
+                if written_total + len(literal) <= MAX_WRITTEN_BYTES:
+                    written.append((member.parts, module, literal))
+                    written_total += len(literal)
             kept_elsewhere = elsewhere and digest not in basenames.get(name, ())
             if kept_elsewhere and renamed_total + len(data) <= MAX_RENAMED_BYTES:
                 renamed[member.parts] = data
@@ -226,6 +240,8 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
     files.kept.update(
         (below(parts), data) for parts, data in renamed.items() if below(parts) in mapped
     )
+    for parts, module, literal in written:
+        files.written.setdefault(module, []).append((below(parts), literal))
     files.links = [below(parts) for parts in links]
     return files
 

@@ -24,6 +24,8 @@ __all__ = ["TEMPLATE_SUFFIXES", "rendered_from", "untemplated"]
 #: scikit-learn's ``_sag_fast.pyx.tp``).
 TEMPLATE_SUFFIXES = (".in", ".src", ".tmpl", ".template", ".tp")
 _PLACEHOLDER = re.compile(r"@[A-Za-z_][A-Za-z0-9_]*@|\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+#: Python's ``%(name)s`` (a ``write_version_py`` template held in a script's string literal)
+_PERCENT = re.compile(r"%\([A-Za-z_][A-Za-z0-9_]*\)[sdr]")
 _VALUE = r"[^'\"\\\r\n]*"
 _DEFINE = re.compile(r"#\s*(mesondefine|cmakedefine01|cmakedefine)\s+([A-Za-z_][A-Za-z0-9_]*)\b.*")
 _MAX_LINES = 20_000
@@ -37,9 +39,12 @@ def untemplated(name: str) -> str | None:
     return None
 
 
-def rendered_from(template: bytes, output: bytes, *, python: bool) -> int | None:
+def rendered_from(
+    template: bytes, output: bytes, *, python: bool, percent: bool = False
+) -> int | None:
     """How many placeholders lines were filled, when ``output`` is ``template`` rendered
-    (0 is a copy); None when it is not."""
+    (0 is a copy); None when it is not.  ``percent``: the placeholders are ``%(name)s``."""
+    placeholder = _PERCENT if percent else _PLACEHOLDER
     try:
         old = template.decode("utf-8").splitlines()
         new = output.decode("utf-8").splitlines()
@@ -52,9 +57,9 @@ def rendered_from(template: bytes, output: bytes, *, python: bool) -> int | None
         if before == after:
             continue
         defined = not python and _defined(before, after)
-        if not defined and not (_PLACEHOLDER.search(before) and _fills(before, after)):
+        if not defined and not (placeholder.search(before) and _fills(before, after, placeholder)):
             return None
-        if python and not _same_tokens(before, after):
+        if python and not _same_tokens(before, after, placeholder):
             return None
         filled += 1
     return filled
@@ -75,15 +80,15 @@ def _defined(before: str, after: str) -> bool:
     return value != rendered and (value == "" or (value[0] in " \t" and "\n" not in value))
 
 
-def _fills(before: str, after: str) -> bool:
-    pieces = _PLACEHOLDER.split(before)
+def _fills(before: str, after: str, placeholder: re.Pattern[str]) -> bool:
+    pieces = placeholder.split(before)
     pattern = _VALUE.join(re.escape(piece) for piece in pieces)
     return re.fullmatch(pattern, after) is not None
 
 
-def _same_tokens(before: str, after: str) -> bool:
+def _same_tokens(before: str, after: str, placeholder: re.Pattern[str]) -> bool:
     """The template line (each placeholder a name) and the output line tokenize alike."""
-    return _kinds(_PLACEHOLDER.sub("x", before)) == _kinds(after)
+    return _kinds(placeholder.sub("x", before)) == _kinds(after)
 
 
 def _kinds(line: str) -> list[int]:
