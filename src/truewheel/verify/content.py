@@ -258,10 +258,14 @@ def _different(
         if _same_lines(old, new):
             evidence.append("the same text; only its line endings differ (CRLF against LF)")
             return replace(result, category="from-sdist-identical", evidence=tuple(evidence))
+        if (b"\r\n" in old) != (b"\r\n" in new):
+            evidence.append("line endings differ too (CRLF against LF); the diff is of LF text")
+            lf = (old.replace(b"\r\n", b"\n"), new.replace(b"\r\n", b"\n"))
+            diff = _diff(*lf, result.source, file.path)
     if new is not None:
         reason = generated_reason(file.tree_path, new, wheel.metadata.version)
         if reason:
-            evidence.append(f"{reason}, rewritten at build time")
+            evidence.insert(0, f"{reason}, rewritten at build time")
             return replace(result, category="generated", evidence=tuple(evidence), diff=diff)
     regenerated = _regenerated_by_cython(wheel, file, result.source, sdist)
     if regenerated is not None:
