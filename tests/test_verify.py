@@ -375,7 +375,9 @@ def test_bad_inputs_are_one_line_and_exit_2(
         assert captured.out == ""
         [line] = captured.err.splitlines()
         assert line.startswith("truewheel: error:") and expected in line, line
-    assert main(["verify", str(wheel)]) == 2  # --sdist is required: a usage error
+    # a missing wheel is said as such, before its name is read for NAME==VERSION
+    assert main(["verify", str(tmp_path / "nonexist.whl")]) == 2
+    assert "nonexist.whl: cannot open (No such file" in capsys.readouterr().err
 
 
 def test_a_long_field_is_shown_where_it_differs(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
+from truewheel._files import open_regular
 from truewheel.verify import VerifyReport, verify_wheel
 from truewheel.verify.index import verify_index
 from truewheel.verify.release import release_in, verify_release_files
@@ -57,6 +58,7 @@ def verify_fetched(
 ) -> VerifyReport:
     """``wheel`` against the sdist of ``spec`` (default: the wheel's own name and version)
     as the index serves it; offline or not found is an InputError (exit 2)."""
+    os.close(open_regular(wheel))  # a missing wheel is said before its name is parsed
     return verify_against_index(
         wheel,
         spec or spec_of_wheel(wheel),
