@@ -22,13 +22,18 @@ evidence line says which it is.
 
 from __future__ import annotations
 
+import re
+
 from truewheel.verify.sdistfiles import SdistFiles
 from truewheel.verify.templates import TEMPLATE_SUFFIXES, untemplated
 from truewheel.verify.wheelfiles import SOURCE_SUFFIXES, WheelFile
 
-__all__ = ["compiled_evidence", "module_name"]
+__all__ = ["compiled_evidence", "foreign_sources", "module_name"]
 
 _MAX_NAMED = 5
+_MANY_FOREIGN = 10
+_SOURCE_NAME = re.compile(r"[A-Za-z_][\w+-]+\.[A-Za-z0-9+]+")
+_TOOLCHAIN_FILES = frozenset({"crtstuff.c", "crti.S", "crtn.S", "start.S", "init.c"})
 
 
 def module_name(path: str) -> str:
@@ -53,16 +58,43 @@ def compiled_evidence(
     stems = _own_stems(module_name(file.path))
     # the module's own source first (pymongo's _cmessage also names bson/_cbsonmodule.c)
     ordered = sorted(file.native.sources, key=lambda s: _stem(s[0]) not in stems)
+    foreign: dict[str, None] = {}
     for name, section in ordered:
+        if named >= _MAX_NAMED:
+            if not matching_sources(name, sdist):
+                foreign.setdefault(name)
+            continue
         where = f" ({_describe(section)})" if section else ""
         line, path = _named(name, sdist, directories, module_name(file.path))
         if line:
             evidence.append(f"names {name}{where}: {line}")
             source = source or path
             named += 1
-            if named >= _MAX_NAMED:
-                break
+        else:
+            foreign.setdefault(name)
+    lacking = [name for name in foreign if _plausible(name) and "/" in name]
+    if evidence and len(lacking) > max(_MANY_FOREIGN, 4 * named):
+        # llvmlite's libllvmlite.so: two names of its own, 1,800 of the LLVM it links in
+        evidence.append(
+            f"also names {len(lacking)} source files the sdist lacks (most of what it was"
+            f" built from is not in the sdist), e.g. {', '.join(lacking[:3])}"
+        )
     return tuple(evidence), source
+
+
+def foreign_sources(file: WheelFile, sdist: SdistFiles) -> list[str]:
+    """The source names a binary carries that no sdist file matches."""
+    assert file.native is not None
+    names = dict.fromkeys(name for name, _ in file.native.sources if _plausible(name))
+    return [name for name in names if not matching_sources(name, sdist)]
+
+
+def _plausible(name: str) -> bool:
+    """A source name worth showing: not a fragment the byte search caught (``P.m``,
+    ``ts..f``; a count of lacking names takes only paths, ``llvm/lib/IR/Core.cpp``) nor
+    the C runtime's start-up file GCC links into every binary."""
+    base = name.rsplit("/", 1)[-1]
+    return _SOURCE_NAME.fullmatch(base) is not None and base not in _TOOLCHAIN_FILES
 
 
 def _init_evidence(

@@ -28,7 +28,7 @@ from dataclasses import replace
 from truewheel.analysis.sboms import DeclaredComponent, declarations
 from truewheel.policy.libraries import LibraryName
 from truewheel.verify.bytecode import compiled_from, source_of
-from truewheel.verify.compiled import compiled_evidence
+from truewheel.verify.compiled import compiled_evidence, foreign_sources
 from truewheel.verify.generated import generated_reason
 from truewheel.verify.model import CATEGORIES, Finding, MemberResult
 from truewheel.verify.sdistfiles import MAX_TEXT, SdistFiles
@@ -140,7 +140,8 @@ def _classify_one(
             return replace(
                 result, category="compiled-from-sdist", source=compiled_from, evidence=evidence
             )
-        return replace(result, category="unexplained", evidence=_native_summary(file, loaded))
+        summary = _native_summary(file, loaded, foreign_sources(file, sdist))
+        return replace(result, category="unexplained", evidence=summary)
     if file.member.file_size <= MAX_TEXT:
         data = wheel.read(file.member, limit=MAX_TEXT)
         reason = generated_reason(file.tree_path, data, wheel.metadata.version)
@@ -405,9 +406,14 @@ def _repair_evidence(
     return tuple(evidence)
 
 
-def _native_summary(file: WheelFile, loaded: frozenset[str]) -> tuple[str, ...]:
+def _native_summary(file: WheelFile, loaded: frozenset[str], foreign: list[str]) -> tuple[str, ...]:
     assert file.native is not None
     out = [f"{file.native.format} file; nothing in it names a source file the sdist holds"]
+    if foreign:
+        shown = ", ".join(foreign[:4]) + (
+            f" and {len(foreign) - 4} more" if len(foreign) > 4 else ""
+        )
+        out.append(f"names sources the sdist lacks: {shown}")
     directory = _graft_directory(file.path)
     if directory is not None and file.path.rsplit("/", 1)[-1].lower() not in loaded:
         out.append(f"in {directory}/, but no binary of the wheel loads it: no repair grafted it")
