@@ -146,6 +146,9 @@ def _named(
     """What the sdist has for a source name: the file, its template, or (for the module's
     own source, ``<module>.pyx`` or f2py's ``<module>module.c``) a build naming it."""
     matches = matching_sources(name, sdist)
+    if len(matches) > 1 and "/" not in name:
+        # a bare name (DWARF's line table) may be any of them: pycryptodome's poly.c
+        return f"sdist has {matches[0]} (one of {len(matches)} files so named)", matches[0]
     if matches:
         return f"sdist has {matches[0]}", matches[0]
     for suffix in TEMPLATE_SUFFIXES:
