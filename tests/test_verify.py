@@ -337,6 +337,21 @@ def test_a_library_in_libs_that_nothing_loads_is_no_graft(
     wheel = make_wheel(tmp_path / "loaded", files, tag=tag)
     report = verify_wheel(wheel, native["sdist"])
     assert by_path(report)[graft] == "added-by-repair" and report.corresponds
+    # the library the graft was copied from, shipped too (tables 3.11.1 ships libblosc2.so
+    # and grafts it again): the graft's hash is that file's sha256 prefix
+    [host] = {
+        p.resolve()
+        for p in [*Path("/usr/lib").glob("*/libgmp.so.10*"), *Path("/usr/lib64").glob("libgmp*")]
+        if hashlib.sha256(p.read_bytes()).hexdigest()[:8] in graft
+    }
+    files["twv/libgmp.so.10"] = host.read_bytes()
+    (tmp_path / "copied").mkdir()
+    report = verify_wheel(make_wheel(tmp_path / "copied", files, tag=tag), native["sdist"])
+    [found] = [m for m in report.members if m.path == graft]
+    assert (
+        found.evidence[-1]
+        == "a copy of the wheel's own twv/libgmp.so.10 (that hash is its sha256's)"
+    )
     (tmp_path / "alone").mkdir()
     wheel = make_wheel(tmp_path / "alone", {**PURE_WHEEL, graft: members[graft]}, tag=tag)
     report = verify_wheel(wheel, native["sdist"])

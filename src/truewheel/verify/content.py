@@ -59,12 +59,13 @@ def classify(
     ranks = Counter(prefix for found in candidates.values() for prefix, _ in found)
     sbom = declarations(wheel).components
     loaded = _loaded_grafts(files)
+    originals = {f.sha256[:8]: f.path for f in files if f.native and not _graft_directory(f.path)}
     results: list[MemberResult] = []
     findings: list[Finding] = []
     used: set[str] = set()
     for file in files:
         found = candidates.get(file.path, [])
-        result = _classify_one(wheel, file, found, ranks, sdist, sbom, loaded)
+        result = _classify_one(wheel, file, found, ranks, sdist, sbom, (loaded, originals))
         results.append(result)
         if result.source and result.category in ("from-sdist-identical", "from-sdist-different"):
             found = candidates.get(file.path, [])
@@ -107,8 +108,9 @@ def _classify_one(
     ranks: Counter[str],
     sdist: SdistFiles,
     sbom: dict[str, DeclaredComponent],
-    loaded: frozenset[str],
+    grafts: tuple[frozenset[str], dict[str, str]],
 ) -> MemberResult:
+    loaded = grafts[0]
     result = MemberResult(file.path, "metadata", file.member.file_size, file.sha256)
     if file.tree_path is None:
         name = file.path.rsplit("/", 1)[-1]
@@ -125,7 +127,7 @@ def _classify_one(
             also = tuple(f"also at {p}" for p in others[:3])
             return replace(result, category="from-sdist-identical", source=source, evidence=also)
         return _different(wheel, file, replace(result, source=source), others, sdist)
-    repaired = _repair_evidence(file, sbom, loaded)
+    repaired = _repair_evidence(file, sbom, grafts)
     if repaired:
         return replace(result, category="added-by-repair", evidence=repaired)
     prefixes = _prefixes(ranks)
@@ -376,7 +378,9 @@ def _loaded_grafts(files: list[WheelFile]) -> frozenset[str]:
 
 
 def _repair_evidence(
-    file: WheelFile, sbom: dict[str, DeclaredComponent], loaded: frozenset[str]
+    file: WheelFile,
+    sbom: dict[str, DeclaredComponent],
+    grafts: tuple[frozenset[str], dict[str, str]],
 ) -> tuple[str, ...]:
     """Why a native file was grafted by a repair tool; empty when nothing says so.
 
@@ -384,8 +388,11 @@ def _repair_evidence(
     of the wheel loads it: a repair tool grafts what a binary needs, so a library there
     that nothing loads was put there otherwise (rtree 1.4.1's ``libspatialindex``, loaded
     through ctypes, built by the project's CI).  A mangled name alone says nothing (a
-    project may ship its own ``libfoo-1a2b3c4d.so``).
+    project may ship its own ``libfoo-1a2b3c4d.so``).  ``grafts``: the names the wheel's
+    binaries load, and its other native files by their sha256's first 8 hex digits (the
+    hash auditwheel puts in a graft's name: tables 3.11.1 grafts its own ``libblosc2.so``).
     """
+    loaded, originals = grafts
     if file.native is None:
         return ()
     parts = file.path.split("/")
@@ -403,6 +410,9 @@ def _repair_evidence(
     name = LibraryName.parse(parts[-1])
     if name.hash:
         evidence.append(f"mangled name: {name.unmangled} renamed with hash {name.hash}")
+        original = originals.get(name.hash)
+        if original is not None:
+            evidence.append(f"a copy of the wheel's own {original} (that hash is its sha256's)")
     return tuple(evidence)
 
 
