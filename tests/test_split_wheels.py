@@ -170,6 +170,19 @@ def test_dll_directory_added_by_a_module_the_package_imports(split: dict[str, Pa
     assert not [f for f in report.findings if f.severity != "info"]
 
 
+def test_dll_directory_added_by_a_module_imported_in_turn(split: dict[str, Path]) -> None:
+    """google-crc32c 1.9.0: ``__init__`` imports ``cext`` (``from google_crc32c import
+    cext``), which imports ``__config__``, which adds ``extra-dll``."""
+    _case(split, "win")
+    report = inspect(split, "win-chained-loader")
+    assert found(report, WIN_CORE, "twdep.dll")[:3] == (
+        "bundled",
+        "twsplit/libs/twdep.dll",
+        "package-loader",
+    )
+    assert not [f for f in report.findings if f.severity != "info"]
+
+
 def test_inspect_command_line_gives_companions(split: dict[str, Path]) -> None:
     """Wheels named on one command line check each other; each is still judged alone."""
     _case(split, "mac")

@@ -44,6 +44,7 @@ __all__ = ["image_files", "image_platform", "image_system"]
 
 _LOADER_CODE = re.compile(r"[^/]+/(?:__init__|_distributor_init)\.py")
 _LOADER_CODE_LIMIT = 1 << 20
+_MAX_LOADER_MODULES = 64  # modules followed from the entry points
 _MAC_MODULE = re.compile(r".*\.(?:cpython-[0-9]+-darwin|abi3)\.so")
 
 
@@ -167,30 +168,44 @@ def image_platform(
 
 def _loader_code(wheel: WheelArchive) -> dict[str, bytes]:
     """The package entry points that may carry a DLL loader (see windows.dll_managing_dirs),
-    and the package's own modules they import: openvino's ``__init__`` calls
-    ``package_utils._add_openvino_libs_to_search_path()``, which adds the DLL directory."""
+    and the package's own modules they import, and those import, in turn: openvino's
+    ``__init__`` calls ``package_utils._add_openvino_libs_to_search_path()``, which adds the
+    DLL directory; google-crc32c's imports ``cext``, which imports ``__config__``, which
+    adds ``extra-dll``."""
     small = {installed_path(m.name): m for m in wheel.files if m.file_size <= _LOADER_CODE_LIMIT}
     code = {
         m.name: wheel.read(m, limit=_LOADER_CODE_LIMIT)
         for path, m in small.items()
         if _LOADER_CODE.fullmatch(path)
     }
-    for name, text in list(code.items()):
+    pending = list(code.items())
+    while pending and len(code) < _MAX_LOADER_MODULES:
+        name, text = pending.pop()
         top = installed_path(name).split("/", 1)[0]
         for module in _submodules_imported(top, text):
             found = small.get(f"{top}/{module}.py") or small.get(f"{top}/{module}/__init__.py")
             if found is not None and found.name not in code:
                 code[found.name] = wheel.read(found, limit=_LOADER_CODE_LIMIT)
+                pending.append((found.name, code[found.name]))
     return code
 
 
 def _submodules_imported(top: str, text: bytes) -> list[str]:
     """The direct submodules of package ``top`` that ``text`` imports (``from .x import``,
-    ``from top.x import``, ``import top.x``)."""
+    ``from top.x import``, ``import top.x``, ``from top import x [as y], z``,
+    ``from . import x``): a name imported from the package may be a submodule, and is
+    looked for as one."""
     name = re.escape(top.encode())
     pattern = rb"^[ \t]*(?:from[ \t]+(?:\.|" + name + rb"\.)(\w+)[ \t]+import|import[ \t]+"
     pattern += name + rb"\.(\w+))"
-    return sorted({(a or b).decode() for a, b in re.findall(pattern, text, flags=re.MULTILINE)})
+    found = {(a or b).decode() for a, b in re.findall(pattern, text, flags=re.MULTILINE)}
+    listed = rb"^[ \t]*from[ \t]+(?:\.|" + name + rb")[ \t]+import[ \t]+\(?([\w ,\t]+)"
+    for names in re.findall(listed, text, flags=re.MULTILINE):
+        for part in names.split(b","):
+            words = part.split()
+            if words:
+                found.add(words[0].decode())
+    return sorted(found)
 
 
 def _startup_code(wheel: WheelArchive, names: list[str]) -> dict[str, bytes]:
