@@ -349,3 +349,17 @@ def test_release_text_escapes_what_the_wheels_say(
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\u202e" not in out
     assert "[bold]x[/bold] \\x1b[2J\\u202e" in out
+
+
+def test_release_text_names_what_differs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A new user: the per-wheel counts said 1 from-sdist-different but not which member."""
+    directory = tmp_path / "r"
+    directory.mkdir()
+    make_sdist(directory / "twv-1.0.tar.gz", {"src/twv/__init__.py": b"x = 1\n"}, info=pkg_info())
+    make_wheel(directory, {"twv/__init__.py": b"x = 2\n", "twv/extra.txt": b"?"}, tag=LINUX)
+    assert main(["verify", "--release", str(directory)]) == 1
+    out = capsys.readouterr().out
+    assert "    unexplained: twv/extra.txt\n" in out
+    assert "    from-sdist-different: twv/__init__.py\n" in out

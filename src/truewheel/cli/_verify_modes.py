@@ -201,6 +201,11 @@ def render_release(report: ReleaseReport, verbose: bool = False) -> list[str]:
         lines.append(f"    tags {claimed}; content allows {allowed}")
         shown = ", ".join(f"{n} {c}" for c, n in v.counts.items() if n)
         lines.append(f"    members: {shown}")
+        for category in ("unexplained", "from-sdist-different"):
+            paths = [m.path for m in v.members if m.category == category]
+            if paths and not verbose:
+                more = f" and {len(paths) - 3} more" if len(paths) > 3 else ""
+                lines.append(f"    {category}: {', '.join(paths[:3])}{more}")
         for f in v.findings:
             if f.severity == "finding" or verbose:
                 where = f"{f.member}: " if f.member else ""
