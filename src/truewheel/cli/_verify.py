@@ -54,6 +54,8 @@ def render(report: VerifyReport, verbose: bool = False) -> list[str]:
     ]
     if report.layout:
         lines.append("layout: " + ", ".join(p or "(top)" for p in report.layout))
+    elif report.members:
+        lines.append("layout: none (no member is a file of the sdist at its own path)")
     if report.rebuild is not None:
         from truewheel.cli._verify_rebuild import render_rebuild
 
