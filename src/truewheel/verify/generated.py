@@ -75,8 +75,8 @@ def generated_reason(tree_path: str, data: bytes, version: str) -> str | None:
 
 def _literal_module(text: str, version: str | None = None, *, versioneer: bool = False) -> bool:
     """Only docstrings, ``__future__``/``typing`` imports, ``TYPE_CHECKING`` blocks,
-    assignments of literals and ``if [not] name:`` blocks that copy one literal name to
-    another (and versioneer's ``json.loads`` getter in its own file);
+    assignments of literals, bare annotations of names, and ``if [not] name:`` blocks that
+    copy one literal name to another (and versioneer's ``json.loads`` getter in its own file);
     with ``version``, one of the literals is that version."""
     try:
         with warnings.catch_warnings():
@@ -97,6 +97,8 @@ def _literal_module(text: str, version: str | None = None, *, versioneer: bool =
             continue
         if isinstance(node, ast.If) and _type_checking(node.test) and _only_typing(node):
             continue
+        if isinstance(node, ast.AnnAssign) and node.value is None and _plain(node.annotation):
+            continue  # setuptools-scm's ``version: str`` declarations
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
             try:
                 seen.append(ast.literal_eval(node.value))
@@ -111,6 +113,17 @@ def _literal_module(text: str, version: str | None = None, *, versioneer: bool =
             continue
         return False
     return version is None or any(_holds(value, version) for value in seen)
+
+
+_ANNOTATION_NODES = (ast.Name, ast.Attribute, ast.Subscript, ast.Tuple, ast.Constant, ast.Load)
+
+
+def _plain(annotation: ast.expr) -> bool:
+    """An annotation made of names, subscripts and constants: evaluated at import, but
+    calling nothing (``x: os.system('id')`` would run)."""
+    return all(
+        isinstance(n, (*_ANNOTATION_NODES, ast.BinOp, ast.BitOr)) for n in ast.walk(annotation)
+    )
 
 
 def _names(node: ast.Assign | ast.AnnAssign) -> list[str]:
