@@ -363,3 +363,19 @@ def test_release_text_names_what_differs(
     out = capsys.readouterr().out
     assert "    unexplained: twv/extra.txt\n" in out
     assert "    from-sdist-different: twv/__init__.py\n" in out
+
+
+def test_a_metadata_written_with_crlf_says_the_same(tmp_path: Path) -> None:
+    """tiktoken 0.11.0's Windows METADATA has CRLF line ends inside its multi-line License:
+    the same text as the other wheels', and the sdist's."""
+    license_text = "License: MIT License\n        \n        Copyright (c) 2022 someone\n"
+    info = pkg_info("2.1", license_text)
+    directory = tmp_path / "r"
+    directory.mkdir()
+    make_sdist(directory / "twv-1.0.tar.gz", {"src/twv/__init__.py": b"x = 1\n"}, info=info)
+    files = {"twv/__init__.py": b"x = 1\n"}
+    make_wheel(directory, files, tag=WINDOWS, metadata=info.replace("\n", "\r\n"))
+    make_wheel(directory, files, tag=LINUX, metadata=info)
+    report = verify_release_files(release_in(directory))
+    assert report.corresponds, report.findings
+    assert not [f for w in report.wheels for f in w.verify.findings if "License" in f.message]

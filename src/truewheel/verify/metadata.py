@@ -234,8 +234,14 @@ def _values(raw: dict[str, Any], unparsed: dict[str, list[str]]) -> dict[str, tu
 
 def _normal(key: str, values: tuple[str, ...]) -> Counter[object]:
     """The meaning of a field's values, as a multiset."""
-    fix = _NORMALIZERS.get(key, str.strip)
+    fix = _NORMALIZERS.get(key, _text)
     return Counter(fix(v) for v in values)
+
+
+def _text(text: str) -> str:
+    """Any other field: its line endings (a METADATA written on Windows has CRLF in a
+    multi-line License: tiktoken 0.11.0) and surrounding space do not count."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def _requirement(text: str) -> str:
