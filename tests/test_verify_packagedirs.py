@@ -126,6 +126,31 @@ def test_nested_packages_take_the_longest_mapping() -> None:
     assert one_line.sources("a/x.py") == [("top/ (package_dir a)", "top/x.py")]
 
 
+def test_setup_spreading_a_dict_with_computed_values() -> None:
+    """pygame 2.6.1: ``setup(**PACKAGEDATA)``, a dict display whose other values are names
+    (cmdclass, ext_modules), bound twice (once under ``if STRIPPED:``)."""
+    setup = b"""
+PACKAGEDATA = {"cmdclass": cmdclass, "package_dir": {'twv': 'src_py', 'twv.tests': 'test'}}
+if STRIPPED:
+    PACKAGEDATA = {"package_dir": {'twv': 'src_py'}, "ext_modules": extensions}
+PACKAGEDATA.update(METADATA)
+setup(**PACKAGEDATA)
+"""
+    found = read_package_dirs({"setup.py": setup})
+    assert found.sources("twv/tests/t.py") == [("test/ (package_dir twv.tests)", "test/t.py")]
+    assert found.sources("twv/a.py") == [("src_py/ (package_dir twv)", "src_py/a.py")]
+    unspread = read_package_dirs({"setup.py": setup.replace(b"setup(**PACKAGEDATA)", b"")})
+    assert unspread.mappings == ()
+
+
+def test_a_stub_package_pep_561() -> None:
+    """python-rapidjson 1.20: ``package_dir={'rapidjson-stubs': 'typings/rapidjson'}``."""
+    found = read_package_dirs({"setup.py": b"setup(package_dir={'twv-stubs': 'typings/twv'})"})
+    assert found.sources("twv-stubs/__init__.pyi") == [
+        ("typings/twv/ (package_dir twv-stubs)", "typings/twv/__init__.pyi")
+    ]
+
+
 def test_a_package_from_the_top_directory() -> None:
     found = read_package_dirs({"setup.py": b"setup(package_dir={'twv': '.'})"})
     assert found.sources("twv/util.py") == [("(top) (package_dir twv)", "util.py")]

@@ -91,7 +91,11 @@ def read_package_dirs(files: dict[str, bytes]) -> PackageDirs:
 
 
 def _package(name: str) -> bool:
-    return name == "" or all(part.isidentifier() for part in name.split("."))
+    """A dotted package name; the first part may be a PEP 561 stub package
+    (``rapidjson-stubs``)."""
+    first, _, rest = name.partition(".")
+    first = first.removesuffix("-stubs")
+    return name == "" or all(part.isidentifier() for part in [first, *rest.split(".")] if part)
 
 
 def _directory(value: str) -> str | None:
@@ -112,21 +116,35 @@ def _str_dict(value: object) -> dict[str, str]:
 
 def _from_setup_py(text: str) -> dict[str, str]:
     """``package_dir=`` of a ``setup(...)``/``setuptools.setup(...)`` call: a dict literal,
-    ``dict(a='b')`` with literal values, or a module-level name assigned one of those."""
+    ``dict(a='b')`` with literal values, or a module-level name assigned one of those; or
+    the ``"package_dir"`` entry of a dict display that ``setup(**NAME)`` spreads (pygame's
+    ``PACKAGEDATA``, its other values computed)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # invalid escapes warn (3.12: SyntaxWarning, shown)
         tree = ast.parse(text)
     names: dict[str, ast.expr] = {}
+    spreads: dict[str, list[ast.Dict]] = {}  # every dict display bound to a name, anywhere
     for statement in tree.body:
         if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
             target = statement.targets[0]
             if isinstance(target, ast.Name):
                 names[target.id] = statement.value
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    spreads.setdefault(target.id, []).append(node.value)
     found: dict[str, str] = {}
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call) or _called(node.func) != "setup":
             continue
         for keyword in node.keywords:
+            if keyword.arg is None and isinstance(keyword.value, ast.Name):
+                for display in spreads.get(keyword.value.id, ()):
+                    for key, value in zip(display.keys, display.values, strict=True):
+                        if isinstance(key, ast.Constant) and key.value == "package_dir":
+                            found.update(_literal_dict(value))
+                continue
             if keyword.arg != "package_dir":
                 continue
             value = keyword.value
