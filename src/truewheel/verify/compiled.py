@@ -132,6 +132,9 @@ def _init_evidence(
     )
     if dotted and dotted in sdist.configured:
         return f"exports {init}; the sdist's build configuration names {dotted!r}", None
+    if dotted and dotted in sdist.cffi:
+        script = sdist.cffi[dotted]
+        return f"exports {init}; {script} hands {dotted!r} to cffi (ffi.set_source)", script
     if module in sdist.build.f2py:
         signature = sdist.build.f2py[module]
         return f"exports {init}; {signature} declares the f2py module {module}", signature

@@ -74,6 +74,8 @@ class SdistFiles:
     #: ``Extension("psycopg2._psycopg", ...)`` names the module it builds
     configured: frozenset[str] = frozenset()
     scripts: BuildScripts = field(default_factory=BuildScripts)  # the top's *.py files
+    #: dotted module -> the script handing it to cffi (``ffi.set_source("pkg._mod", ...)``)
+    cffi: dict[str, str] = field(default_factory=dict)
     #: wheel module -> (script, ``%(name)s`` literal) of each script that writes it from one
     written: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
@@ -118,6 +120,7 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
     modules = {p for p in wheel_paths if p.endswith(".py")}
     written: list[tuple[tuple[str, ...], str, str]] = []
     written_total = 0
+    cffi: dict[str, tuple[str, ...]] = {}
     with Sdist(path) as sdist:
         for member in sdist.members():
             if member.kind == "hardlink":
@@ -190,6 +193,9 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
                 build.add("/".join(member.parts), data)
             if is_script:
                 scripts.setdefault(member.parts[0], BuildScripts()).add(member.parts[1], data)
+            if is_python and b"set_source" in data and len(cffi) < _MAX_DOTTED:
+                for dotted in _CFFI_SOURCE.findall(data)[:64]:
+                    cffi.setdefault(dotted.decode(), member.parts)
             for module, literal in percent_templates(data, modules) if is_python else ():
                 if written_total + len(literal) <= MAX_WRITTEN_BYTES:
                     written.append((member.parts, module, literal))
@@ -240,6 +246,7 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
     files.kept.update(
         (below(parts), data) for parts, data in renamed.items() if below(parts) in mapped
     )
+    files.cffi = {dotted: below(parts) for dotted, parts in cffi.items()}
     for parts, module, literal in written:
         files.written.setdefault(module, []).append((below(parts), literal))
     files.links = [below(parts) for parts in links]
@@ -248,6 +255,9 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
 
 _DOTTED = re.compile(r"""["']([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)["']""")
 _MAX_DOTTED = 4096
+_CFFI_SOURCE = re.compile(
+    rb"""\.set_source\(\s*["']([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)["']"""
+)
 _MAX_TOPS = 64  # top directories whose scripts are read (an sdist has one)
 
 
