@@ -23,7 +23,7 @@ import difflib
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from truewheel.analysis.sboms import DeclaredComponent, declarations
 from truewheel.policy.libraries import LibraryName
@@ -31,6 +31,7 @@ from truewheel.verify.bytecode import compiled_from, source_of
 from truewheel.verify.compiled import compiled_evidence, foreign_sources
 from truewheel.verify.generated import generated_reason
 from truewheel.verify.model import CATEGORIES, Finding, MemberResult
+from truewheel.verify.protoc import protoc_source, reexports_sibling
 from truewheel.verify.sdistfiles import MAX_TEXT, SdistFiles
 from truewheel.verify.templates import rendered_from
 from truewheel.verify.unplaced import (
@@ -58,14 +59,22 @@ def classify(
     candidates = {f.path: _candidates(f.tree_path, sdist) for f in files if f.tree_path}
     ranks = Counter(prefix for found in candidates.values() for prefix, _ in found)
     sbom = declarations(wheel).components
-    loaded = _loaded_grafts(files)
-    originals = {f.sha256[:8]: f.path for f in files if f.native and not _graft_directory(f.path)}
+    context = _WheelContext(
+        sbom=sbom,
+        loaded=_loaded_grafts(files),
+        originals={
+            f.sha256[:8]: f.path for f in files if f.native and not _graft_directory(f.path)
+        },
+        modules=frozenset(
+            f.tree_path for f in files if f.tree_path and f.tree_path.endswith(".py")
+        ),
+    )
     results: list[MemberResult] = []
     findings: list[Finding] = []
     used: set[str] = set()
     for file in files:
         found = candidates.get(file.path, [])
-        result = _classify_one(wheel, file, found, ranks, sdist, sbom, (loaded, originals))
+        result = _classify_one(wheel, file, found, ranks, sdist, context)
         results.append(result)
         if result.source and result.category in ("from-sdist-identical", "from-sdist-different"):
             found = candidates.get(file.path, [])
@@ -107,10 +116,9 @@ def _classify_one(
     candidates: list[tuple[str, str]],
     ranks: Counter[str],
     sdist: SdistFiles,
-    sbom: dict[str, DeclaredComponent],
-    grafts: tuple[frozenset[str], dict[str, str]],
+    context: _WheelContext,
 ) -> MemberResult:
-    loaded = grafts[0]
+    loaded = context.loaded
     result = MemberResult(file.path, "metadata", file.member.file_size, file.sha256)
     if file.tree_path is None:
         name = file.path.rsplit("/", 1)[-1]
@@ -127,7 +135,7 @@ def _classify_one(
             also = tuple(f"also at {p}" for p in others[:3])
             return replace(result, category="from-sdist-identical", source=source, evidence=also)
         return _different(wheel, file, replace(result, source=source), others, sdist)
-    repaired = _repair_evidence(file, sbom, grafts)
+    repaired = _repair_evidence(file, context)
     if repaired:
         return replace(result, category="added-by-repair", evidence=repaired)
     prefixes = _prefixes(ranks)
@@ -158,6 +166,9 @@ def _classify_one(
         if pyx is not None:
             header = (f"Cython's header for the public/api declarations of {pyx}",)
             return replace(result, category="generated", source=pyx, evidence=header)
+        protoc = _protoc_evidence(file.tree_path, data, sdist, context.modules)
+        if protoc is not None:
+            return replace(result, category="generated", source=protoc[0], evidence=(protoc[1],))
         if _setup_pth(file.tree_path, data, sdist):
             written = ("setup.py holds its code as a string literal and quotes its name",)
             return replace(result, category="generated", source="setup.py", evidence=written)
@@ -183,6 +194,42 @@ def _classify_one(
         named = (f"not in the sdist; {build} names it: a file the build writes (unchecked)",)
         return replace(result, category="generated", evidence=named)
     return replace(result, category="unexplained")
+
+
+def _protoc_evidence(
+    tree_path: str, data: bytes, sdist: SdistFiles, modules: frozenset[str]
+) -> tuple[str | None, str] | None:
+    """protoc's output for a ``.proto`` the sdist holds, or a re-export of a sibling
+    ``_pb2`` module (:mod:`.protoc`)."""
+    if not tree_path.endswith(".py"):
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    proto = protoc_source(text)
+    if proto is not None:
+        held = [
+            p
+            for p in sdist.by_basename.get(proto.rsplit("/", 1)[-1], ())
+            if p == proto or p.endswith("/" + proto)
+        ]
+        if held:
+            return held[0], (
+                f"protoc's output for {proto}, which the sdist holds: only protobuf's"
+                " descriptor calls (its bytes not compared)"
+            )
+        return None
+    directory = tree_path.rsplit("/", 1)[0] + "/" if "/" in tree_path else ""
+    siblings = {
+        m[len(directory) : -3]
+        for m in modules
+        if m.startswith(directory) and "/" not in m[len(directory) :] and m.endswith("_pb2.py")
+    }
+    sibling = reexports_sibling(text, siblings)
+    if sibling is not None:
+        return None, f"only re-exports {directory}{sibling}.py (from .{sibling} import *)"
+    return None
 
 
 def _setup_pth(tree_path: str, data: bytes, sdist: SdistFiles) -> bool:
@@ -353,6 +400,16 @@ def _diff(old: bytes, new: bytes, source: str, path: str) -> str | None:
     return text
 
 
+@dataclass(frozen=True)
+class _WheelContext:
+    """What classifying one member needs to know about the others."""
+
+    sbom: dict[str, DeclaredComponent]
+    loaded: frozenset[str]  # library names the wheel's binaries load (through grafts)
+    originals: dict[str, str]  # sha256[:8] -> path of each binary outside graft directories
+    modules: frozenset[str]  # the wheel's .py members, as source-tree paths
+
+
 def _graft_directory(path: str) -> str | None:
     """``<dist>.libs`` or ``.dylibs`` when the member sits directly in one."""
     parts = path.split("/")
@@ -377,22 +434,18 @@ def _loaded_grafts(files: list[WheelFile]) -> frozenset[str]:
     return frozenset(loaded)
 
 
-def _repair_evidence(
-    file: WheelFile,
-    sbom: dict[str, DeclaredComponent],
-    grafts: tuple[frozenset[str], dict[str, str]],
-) -> tuple[str, ...]:
+def _repair_evidence(file: WheelFile, context: _WheelContext) -> tuple[str, ...]:
     """Why a native file was grafted by a repair tool; empty when nothing says so.
 
     The wheel's SBOM, or where it sits (``<dist>.libs/``, ``.dylibs/``) when another binary
     of the wheel loads it: a repair tool grafts what a binary needs, so a library there
     that nothing loads was put there otherwise (rtree 1.4.1's ``libspatialindex``, loaded
     through ctypes, built by the project's CI).  A mangled name alone says nothing (a
-    project may ship its own ``libfoo-1a2b3c4d.so``).  ``grafts``: the names the wheel's
-    binaries load, and its other native files by their sha256's first 8 hex digits (the
-    hash auditwheel puts in a graft's name: tables 3.11.1 grafts its own ``libblosc2.so``).
+    project may ship its own ``libfoo-1a2b3c4d.so``).  A graft whose name's hash is the
+    sha256 prefix of another binary of the wheel is a copy of it (the hash auditwheel puts
+    in a graft's name: tables 3.11.1 grafts its own ``libblosc2.so``).
     """
-    loaded, originals = grafts
+    loaded, originals, sbom = context.loaded, context.originals, context.sbom
     if file.native is None:
         return ()
     parts = file.path.split("/")
