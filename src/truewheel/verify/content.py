@@ -504,6 +504,10 @@ def _findings(result: MemberResult, file: WheelFile) -> list[Finding]:
                 )
             ]
         return [Finding("note", "unexplained", "nothing in the sdist accounts for it", result.path)]
+    foreign = [e for e in result.evidence if e.startswith("also names ")]
+    if result.category == "compiled-from-sdist" and foreign:
+        # compiled from the sdist, but mostly from code it lacks (llvmlite, blosc2_ext)
+        return [Finding("note", "mostly-foreign-sources", foreign[0], result.path)]
     if result.category == "from-sdist-different" and result.path.endswith((".py", ".pth", ".pyw")):
         return [
             Finding(
