@@ -7,8 +7,8 @@ Evidence, each item a line of the report:
   name) and a ``<module>`` (or CPython's ``<module>module``) source in the sdist:
   ``.c``/``.pyx``/``.rs``..., a template of one (``_decomp_update.pyx.in``, rendered by the
   build), the ``.py`` that mypyc or Pythran (``__pythran__``) compiled, or the f2py
-  signature file that declares ``python module <module>``; for a Rust module a
-  ``Cargo.toml``;
+  signature file that declares ``python module <module>``; SWIG's interface ``X.i`` for
+  ``_X``; for a Rust module a ``Cargo.toml``;
 * a source name written into it (DWARF, ``__FILE__``, Cython's and mypyc's tables) that
   is an sdist file or its template;
   or, for the module's own source (``<module>.pyx``, f2py's ``<module>module.c``), a file
@@ -123,6 +123,9 @@ def _init_evidence(
             via = f", {by or 'compiled by Pythran (__pythran__)'}"
         kind = "its template" if untemplated(own[0]) else ""
         return f"exports {init}{via}; sdist has {kind + ' ' if kind else ''}{own[0]}", own[0]
+    swig = [p for p in sdist.by_stem.get(module.removeprefix("_"), ()) if p.endswith(".i")]
+    if module.startswith("_") and swig:
+        return f"exports {init}; sdist has {swig[0]}, the SWIG interface of {module!r}", swig[0]
     own = [d for d in directories if not here or d == here or d.endswith("/" + here)]
     declared = next((d for d in own if module in sdist.build.extensions.get(d, ())), None)
     if declared is not None:
