@@ -253,13 +253,16 @@ def test_sdist_fetched_from_a_file_index(
     assert status == 0 and document["releases"][0]["wheels"] == 2
     # not on the index, a file that does not match its sha256: one line, exit 2
     for args, expected in (
-        ([str(wheel), "twv==9.9"], "has no sdist of this release"),
+        ([str(wheel), "twv==9.9"], "lists no file of version 9.9"),
         ([str(wheel), "nothere==1.0"], "no such project on the index"),
     ):
         assert main(["verify", *args, "--index-url", url]) == 2
         captured = capsys.readouterr()
         [line] = captured.err.splitlines()
         assert captured.out == "" and expected in line, line
+    wheels_only = simple_index(tmp_path / "wheels", [f for f in files if f.suffix == ".whl"])
+    assert main(["verify", str(wheel), "--index-url", wheels_only]) == 2
+    assert "has no sdist of this release" in capsys.readouterr().err
     bad = simple_index(tmp_path / "bad", files, corrupt="twv-1.0.tar.gz")
     assert main(["verify", str(wheel), "--index-url", bad]) == 2
     assert "does not have the sha256 the index lists" in capsys.readouterr().err

@@ -110,6 +110,8 @@ def release_files(name: str, version: str, index: str) -> list[IndexFile]:
             continue
         digest = sha256 if isinstance(sha256, str) else None
         out.append(IndexFile(filename, urllib.parse.urljoin(base, url), digest, found[1]))
+    if not out:
+        raise InputError(f"the index ({index}) lists no file of version {version}", path=spec)
     return sorted(out, key=lambda f: (not f.sdist, f.filename))
 
 
