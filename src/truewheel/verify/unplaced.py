@@ -7,8 +7,11 @@ Three ways, strongest first, each narrow so that an injected file stays unexplai
   ``install_sources`` place files freely (scipy installs
   ``_lib/array_api_compat/array_api_compat/*`` as ``_lib/array_api_compat/*`` and
   ``lbfgsb_src/README`` as ``optimize/README``; pandas its top ``pyproject.toml`` as
-  ``pandas/pyproject.toml``).  A file at the top of the wheel never counts (a ``.pth`` there
-  runs at start-up).
+  ``pandas/pyproject.toml``); or anywhere with the member's path below its top-level package,
+  when that path holds a directory (opencv installs
+  ``modules/core/misc/python/package/mat_wrapper/__init__.py`` as
+  ``cv2/mat_wrapper/__init__.py``).  A file at the top of the wheel never counts (a ``.pth``
+  there runs at start-up).
 * **rendered**: the sdist holds a template of it (``__config__.py.in``) and it is that
   template with its placeholders filled (:mod:`.templates` checks every line); a member
   that departs from its template is *different*, with the diff.  A Tempita template
@@ -64,10 +67,11 @@ def sdist_directories(tree_path: str, prefixes: list[str]) -> list[str]:
 def moved_from(tree_path: str, sha256: str, sdist: SdistFiles, prefixes: list[str]) -> str | None:
     """An sdist file of the same name and bytes in the same top-level package, or at the
     top of the tree (pandas installs its ``pyproject.toml`` and ``_version_meson.py`` into
-    ``pandas/``)."""
+    ``pandas/``), or ending with the member's path below its package (two parts or more)."""
     if "/" not in tree_path:
         return None
     name, package = tree_path.rsplit("/", 1)[-1], tree_path.split("/", 1)[0]
+    below = tree_path.split("/", 1)[1]
     for path in sorted(sdist.by_basename.get(name, ()), key=len):
         if sdist.digests[path] != sha256:
             continue
@@ -75,6 +79,8 @@ def moved_from(tree_path: str, sha256: str, sdist: SdistFiles, prefixes: list[st
             inside = path[len(prefix) :] if path.startswith(prefix) else None
             if inside is not None and (inside == name or inside.split("/", 1)[0] == package):
                 return path
+        if "/" in below and path.endswith("/" + below):
+            return path  # opencv's <module>/misc/python/package/mat_wrapper/__init__.py
     return None
 
 
