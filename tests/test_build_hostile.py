@@ -195,6 +195,23 @@ def test_truncated_tar_gz_says_it_is_truncated(
     assert "truncated archive" in refused(sdist, tmp_path, capsys)
 
 
+@pytest.mark.parametrize("where", ["deflate", "crc"])
+def test_damaged_gzip_data_is_a_corrupt_archive(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    """Bad deflate data mid-stream, or a trailer whose CRC does not match (ISA-L reads the
+    gzip layer and raises its own error types)."""
+    whole = bytearray(gzip.compress(tar_bytes(project({"big": b"abc" * 100_000}))))
+    if where == "deflate":
+        whole[len(whole) // 2 : len(whole) // 2 + 64] = bytes(64)
+    else:
+        whole[-8] ^= 0xFF
+    sdist = tmp_path / f"{where}-1.0.tar.gz"
+    sdist.write_bytes(bytes(whole))
+    err = refused(sdist, tmp_path, capsys)
+    assert str(sdist) in err and "corrupt archive" in err, err
+
+
 def test_tar_cut_at_a_block_boundary_is_truncated_not_shorter(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import bz2
 import calendar
-import gzip
 import lzma
 import os
 import zlib
@@ -23,7 +22,9 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import partial
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, cast
+
+from isal import igzip, isal_zlib
 
 from truewheel._files import open_regular, sha256_fd
 from truewheel.errors import InputError
@@ -38,6 +39,7 @@ __all__ = ["MAX_DEPTH", "Sdist", "SdistMember", "UnpackLimits", "member_parts"]
 MAX_DEPTH = 100
 
 _CHUNK = 1 << 20
+_ISAL_ERROR = cast("type[Exception]", isal_zlib.error)  # corrupt deflate data, as ISA-L says it
 _COMPRESSED = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz"}
 
 
@@ -278,7 +280,7 @@ def _translated(path: str, member: str | None) -> Iterator[None]:
         raise InputError(
             "truncated archive (compressed data ends early)", path=path, member=member
         ) from exc
-    except (OSError, zlib.error, lzma.LZMAError) as exc:
+    except (OSError, zlib.error, _ISAL_ERROR, lzma.LZMAError) as exc:
         if isinstance(exc, OSError) and exc.errno:
             message = f"cannot read ({exc.strerror})"
         else:
@@ -289,7 +291,10 @@ def _translated(path: str, member: str | None) -> Iterator[None]:
 def _decompressed(file: BinaryIO, compression: str | None) -> AbstractContextManager[Readable]:
     """The tar stream inside ``file``; closing it leaves ``file`` open."""
     if compression == "gzip":
-        return gzip.GzipFile(fileobj=file, mode="rb")
+        opened: AbstractContextManager[Readable] = igzip.IGzipFile(  # type: ignore[no-untyped-call]
+            fileobj=file, mode="rb"
+        )
+        return opened  # ISA-L inflates twice as fast as zlib
     if compression == "bzip2":
         return bz2.BZ2File(file)
     if compression == "xz":
