@@ -193,7 +193,7 @@ def _number(field: bytes, at: int, what: str) -> int:
     digits = field.split(b"\0", 1)[0].strip(b" ")
     if not digits:
         return 0
-    if not all(48 <= b <= 55 for b in digits):
+    if digits.translate(None, b"01234567"):  # anything left is not an octal digit
         raise InputError(f"corrupt archive (bad {what} field at byte {at})")
     return int(digits, 8)
 
