@@ -45,9 +45,13 @@ def test_a_renamed_package_corresponds(tmp_path: Path, config: str) -> None:
 
 
 def test_without_the_mapping_the_renamed_package_is_unexplained(tmp_path: Path) -> None:
+    """The package's own files are unexplained; ``data/table.txt`` has the bytes of
+    ``lib3/data/table.txt``, a file ending with its path below the package (two parts),
+    and is placed by that alone (opencv's ``misc/python/package/``)."""
     sdist = make_sdist(tmp_path / "twv-1.0.tar.gz", RENAMED, info=pkg_info())
     report = verify_wheel(make_wheel(tmp_path, WHEEL), sdist)
-    assert report.counts["unexplained"] == 3 and not report.corresponds
+    assert {m.path for m in report.unexplained} == {"twv/__init__.py", "twv/util.py"}
+    assert not report.corresponds
 
 
 def test_a_renamed_file_that_differs_comes_with_its_diff(tmp_path: Path) -> None:
@@ -80,7 +84,7 @@ def test_setup_py_is_read_never_run(tmp_path: Path) -> None:
     ).encode()
     sdist = make_sdist(tmp_path / "twv-1.0.tar.gz", {**RENAMED, "setup.py": setup}, info=pkg_info())
     report = verify_wheel(make_wheel(tmp_path, WHEEL), sdist)
-    assert report.counts["unexplained"] == 3 and not marker.exists()
+    assert report.counts["unexplained"] == 2 and not marker.exists()
 
 
 @pytest.mark.parametrize(
