@@ -29,6 +29,7 @@ from truewheel.analysis.sboms import DeclaredComponent, declarations
 from truewheel.policy.libraries import LibraryName
 from truewheel.verify.bytecode import compiled_from, source_of
 from truewheel.verify.compiled import compiled_evidence, foreign_sources
+from truewheel.verify.delvewheel import without_patch
 from truewheel.verify.generated import generated_reason
 from truewheel.verify.model import CATEGORIES, Finding, MemberResult
 from truewheel.verify.protoc import protoc_source, reexports_sibling
@@ -68,6 +69,7 @@ def classify(
         modules=frozenset(
             f.tree_path for f in files if f.tree_path and f.tree_path.endswith(".py")
         ),
+        libs=frozenset(d for f in files if (d := _graft_directory(f.path))),
     )
     results: list[MemberResult] = []
     findings: list[Finding] = []
@@ -134,7 +136,7 @@ def _classify_one(
         if identical:
             also = tuple(f"also at {p}" for p in others[:3])
             return replace(result, category="from-sdist-identical", source=source, evidence=also)
-        return _different(wheel, file, replace(result, source=source), others, sdist)
+        return _different(wheel, file, replace(result, source=source), others, sdist, context)
     repaired = _repair_evidence(file, context)
     if repaired:
         return replace(result, category="added-by-repair", evidence=repaired)
@@ -287,7 +289,12 @@ def _prefixes(ranks: Counter[str]) -> list[str]:
 
 
 def _different(
-    wheel: WheelArchive, file: WheelFile, result: MemberResult, others: list[str], sdist: SdistFiles
+    wheel: WheelArchive,
+    file: WheelFile,
+    result: MemberResult,
+    others: list[str],
+    sdist: SdistFiles,
+    context: _WheelContext,
 ) -> MemberResult:
     """A member whose sdist file has other bytes: a known rewrite, or a difference."""
     assert result.source is not None and file.tree_path is not None
@@ -308,6 +315,14 @@ def _different(
         if _same_lines(old, new):
             evidence.append("the same text; only its line endings differ (CRLF against LF)")
             return replace(result, category="from-sdist-identical", evidence=tuple(evidence))
+        patched = without_patch(new, set(context.libs)) if file.path.endswith(".py") else None
+        if patched is not None and _lines(patched[0]) == _lines(old):
+            evidence.insert(
+                0,
+                f"the sdist's file with delvewheel's patch inserted (a repair edit: it adds"
+                f" {patched[1]} to the DLL search path), and blank lines around it",
+            )
+            return replace(result, category="added-by-repair", evidence=tuple(evidence), diff=diff)
         if (b"\r\n" in old) != (b"\r\n" in new):
             evidence.append("line endings differ too (CRLF against LF); the diff is of LF text")
             lf = (old.replace(b"\r\n", b"\n"), new.replace(b"\r\n", b"\n"))
@@ -364,6 +379,12 @@ def _no_diff(old: bytes | None, new: bytes | None, sizes: tuple[int, int]) -> st
     return "not UTF-8 text"
 
 
+def _lines(data: bytes) -> list[bytes]:
+    """The non-blank lines, without their line ends: delvewheel adds blank lines around its
+    patch and drops the file's last line end (blank lines run nothing)."""
+    return [line.rstrip(b"\r") for line in data.split(b"\n") if line.strip()]
+
+
 def _same_script(old: bytes, new: bytes, path: str) -> bool:
     """A ``.data/scripts`` file whose only change is its ``#!`` line (``#!python``)."""
     if ".data/scripts/" not in path or not (old.startswith(b"#!") and new.startswith(b"#!")):
@@ -408,6 +429,7 @@ class _WheelContext:
     loaded: frozenset[str]  # library names the wheel's binaries load (through grafts)
     originals: dict[str, str]  # sha256[:8] -> path of each binary outside graft directories
     modules: frozenset[str]  # the wheel's .py members, as source-tree paths
+    libs: frozenset[str]  # the graft directories the wheel has (``<dist>.libs``)
 
 
 def _graft_directory(path: str) -> str | None:

@@ -27,6 +27,10 @@ _PLACEHOLDER = re.compile(r"@[A-Za-z_][A-Za-z0-9_]*@|\$\{[A-Za-z_][A-Za-z0-9_]*\
 #: Python's ``%(name)s`` (a ``write_version_py`` template held in a script's string literal)
 _PERCENT = re.compile(r"%\([A-Za-z_][A-Za-z0-9_]*\)[sdr]")
 _VALUE = r"[^'\"\\\r\n]*"
+#: In Python output a value may hold backslashes (scipy's Windows ``__config__.py`` fills
+#: ``r"@PYTHON_PATH@"`` with ``C:\Users\...``): a backslash that escapes a closing quote
+#: leaves the string open, and the token check below refuses the line.
+_PYTHON_VALUE = r"[^'\"\r\n]*"
 _DEFINE = re.compile(r"#\s*(mesondefine|cmakedefine01|cmakedefine)\s+([A-Za-z_][A-Za-z0-9_]*)\b.*")
 _MAX_LINES = 20_000
 
@@ -57,7 +61,8 @@ def rendered_from(
         if before == after:
             continue
         defined = not python and _defined(before, after)
-        if not defined and not (placeholder.search(before) and _fills(before, after, placeholder)):
+        placed = bool(placeholder.search(before)) and _fills(before, after, placeholder, python)
+        if not defined and not placed:
             return None
         if python and not _same_tokens(before, after, placeholder):
             return None
@@ -80,9 +85,9 @@ def _defined(before: str, after: str) -> bool:
     return value != rendered and (value == "" or (value[0] in " \t" and "\n" not in value))
 
 
-def _fills(before: str, after: str, placeholder: re.Pattern[str]) -> bool:
+def _fills(before: str, after: str, placeholder: re.Pattern[str], python: bool) -> bool:
     pieces = placeholder.split(before)
-    pattern = _VALUE.join(re.escape(piece) for piece in pieces)
+    pattern = (_PYTHON_VALUE if python else _VALUE).join(re.escape(piece) for piece in pieces)
     return re.fullmatch(pattern, after) is not None
 
 
