@@ -410,3 +410,19 @@ def test_a_long_field_is_shown_where_it_differs(tmp_path: Path) -> None:
         finding.message
     )
     assert " 100: " in finding.message and "grXnted" in finding.message, finding.message
+
+
+def test_requirement_names_compare_canonical(tmp_path: Path) -> None:
+    """marisa-trie 1.2.1 (readme_renderer against readme-renderer) and thinc 9.1.1: the same
+    requirement under PEP 503 spellings was a metadata-differs finding."""
+    sdist = make_sdist(
+        tmp_path / "twv-1.0.tar.gz",
+        PURE_SDIST,
+        info=pkg_info("2.4", "Requires-Dist: Readme_Renderer[MD_x]>=1.0\n"),
+    )
+    same = pkg_info("2.4", "Requires-Dist: readme-renderer[md-x] >=1.0\n")
+    assert verify_wheel(make_wheel(tmp_path, PURE_WHEEL, metadata=same), sdist).corresponds
+    (tmp_path / "other").mkdir()
+    other = pkg_info("2.4", "Requires-Dist: readme-renderer[md-x]>=2.0\n")
+    report = verify_wheel(make_wheel(tmp_path / "other", PURE_WHEEL, metadata=other), sdist)
+    assert [f.code for f in report.findings if f.severity == "finding"] == ["metadata-differs"]

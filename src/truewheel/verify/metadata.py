@@ -245,10 +245,15 @@ def _text(text: str) -> str:
 
 
 def _requirement(text: str) -> str:
+    """A requirement as it means: the name canonical (``readme_renderer`` is
+    ``readme-renderer``, PEP 503), extras sorted and canonical, then specifier and marker."""
     try:
-        return str(Requirement(text))
+        parsed = Requirement(text)
     except InvalidRequirement:
         return text.strip()
+    parsed.name = canonicalize_name(parsed.name)
+    parsed.extras = {canonicalize_name(e) for e in parsed.extras}
+    return str(parsed)
 
 
 def _specifier(text: str) -> str:
