@@ -142,15 +142,31 @@ def _init_evidence(
     )
     if dotted and dotted in sdist.configured:
         return f"exports {init}; the sdist's build configuration names {dotted!r}", None
-    if dotted and dotted in sdist.cffi:
-        script = sdist.cffi[dotted]
-        return f"exports {init}; {script} hands {dotted!r} to cffi (ffi.set_source)", script
+    cffi = _cffi_declared(dotted, sdist)
+    if cffi is not None:
+        return f"exports {init}; {cffi[0]} hands {cffi[1]} to cffi (ffi.set_source)", cffi[0]
     if module in sdist.build.f2py:
         signature = sdist.build.f2py[module]
         return f"exports {init}; {signature} declares the f2py module {module}", signature
     if any(p == "Cargo.toml" or p.endswith("/Cargo.toml") for p in sdist.digests):
         return f"exports {init}; the sdist is a Rust crate (Cargo.toml)", None
     return None, None
+
+
+def _cffi_declared(dotted: str, sdist: SdistFiles) -> tuple[str, str] | None:
+    """(script, how it is named) when a script gives cffi this module: by its dotted name
+    (pygit2's ``'pygit2._libgit2'``), or by a name relative to setup.py's ``ext_package``
+    (pycares' ``'_cares'`` with ``ext_package='pycares'``)."""
+    if not dotted:
+        return None
+    if dotted in sdist.cffi:
+        return sdist.cffi[dotted], repr(dotted)
+    package = sdist.scripts.ext_package
+    if package and dotted.startswith(package + "."):
+        relative = dotted[len(package) + 1 :]
+        if relative in sdist.cffi:
+            return sdist.cffi[relative], f"{relative!r} (in ext_package {package!r})"
+    return None
 
 
 def _named(

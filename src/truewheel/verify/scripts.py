@@ -32,6 +32,7 @@ __all__ = ["MAX_SCRIPT", "BuildScripts", "is_build_script", "percent_templates",
 MAX_SCRIPT = 1 << 20
 _MAX_MENTIONS = 4096
 _MAX_LITERALS = 4096
+_EXT_PACKAGE = re.compile(r"""\bext_package\s*=\s*['"]([A-Za-z_][\w.]{0,200})['"]""")
 _QUOTED_MODULE = re.compile(r"""['"]([A-Za-z0-9_][\w./-]{0,200}\.py)['"]""")
 _PERCENT = re.compile(r"%\([A-Za-z_][A-Za-z0-9_]*\)[sdr]")
 _MENTION = re.compile(
@@ -55,6 +56,8 @@ class BuildScripts:
 
     mentions: dict[str, str] = field(default_factory=dict)  # mentioned path -> script
     setup_literals: set[str] = field(default_factory=set)
+    #: ``setup(ext_package="pycares")``: the package cffi's relative module names go in
+    ext_package: str | None = None
 
     def add(self, name: str, data: bytes) -> None:
         text = data.decode("utf-8", "replace")
@@ -64,6 +67,8 @@ class BuildScripts:
             self.mentions.setdefault(found.removeprefix("./"), name)
         if name == "setup.py":
             self.setup_literals = _literals(text)
+            found = _EXT_PACKAGE.search(text)
+            self.ext_package = found.group(1) if found else None
 
     def mentioning(self, name: str) -> tuple[str, str] | None:
         """(script, mention) for a mentioned path that ``name`` names: the shorter of the
