@@ -8,7 +8,7 @@ Evidence, each item a line of the report:
   ``.c``/``.pyx``/``.rs``..., a template of one (``_decomp_update.pyx.in``, rendered by the
   build), the ``.py`` that mypyc or Pythran (``__pythran__``) compiled, or the f2py
   signature file that declares ``python module <module>``; SWIG's interface ``X.i`` for
-  ``_X``; for a Rust module a ``Cargo.toml``;
+  ``_X``; for a Rust module the crate that declares its name (:mod:`.rust`);
 * a source name written into it (DWARF, ``__FILE__``, Cython's and mypyc's tables) that
   is an sdist file or its template;
   or, for the module's own source (``<module>.pyx``, f2py's ``<module>module.c``), a file
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 
+from truewheel.verify.rust import DEPENDENCY_PATHS
 from truewheel.verify.sdistfiles import SdistFiles
 from truewheel.verify.templates import TEMPLATE_SUFFIXES, untemplated
 from truewheel.verify.wheelfiles import SOURCE_SUFFIXES, WheelFile
@@ -32,6 +33,7 @@ __all__ = ["compiled_evidence", "foreign_sources", "module_name"]
 
 _MAX_NAMED = 5
 _MANY_FOREIGN = 10
+_CRATE_ROOTS = frozenset({"lib.rs", "main.rs", "mod.rs", "build.rs"})
 _SOURCE_NAME = re.compile(r"[A-Za-z_][\w+-]+\.[A-Za-z0-9+]+")
 _TOOLCHAIN_FILES = frozenset({"crtstuff.c", "crti.S", "crtn.S", "start.S", "init.c"})
 
@@ -50,10 +52,12 @@ def compiled_evidence(
     evidence: list[str] = []
     source: str | None = None
     init = f"PyInit_{module_name(file.path)}"
+    strong = False  # evidence that is not only a crate root's generic name
     if init in file.native.init_functions:
         line, source = _init_evidence(file, sdist, init, directories)
         if line:
             evidence.append(line)
+            strong = True
     named = 0
     stems = _own_stems(module_name(file.path))
     # the module's own source first (pymongo's _cmessage also names bson/_cbsonmodule.c)
@@ -61,6 +65,8 @@ def compiled_evidence(
     foreign: dict[str, None] = {}
     held: set[str] = set()  # path-like names the sdist holds, counted in full
     for name, section in ordered:
+        if any(d in name for d in DEPENDENCY_PATHS):
+            continue
         if named >= _MAX_NAMED:
             if not matching_sources(name, sdist):
                 foreign.setdefault(name)
@@ -73,10 +79,13 @@ def compiled_evidence(
             evidence.append(f"names {name}{where}: {line}")
             source = source or path
             named += 1
+            strong = strong or not _generic(name)
             if "/" in name:
                 held.add(name)
         else:
             foreign.setdefault(name)
+    if not strong:
+        return (), None
     lacking = [name for name in foreign if _plausible(name) and "/" in name]
     if evidence and len(lacking) > max(_MANY_FOREIGN, 4 * len(held)):
         # llvmlite's libllvmlite.so: two names of its own, 1,659 of the LLVM it links in
@@ -85,6 +94,13 @@ def compiled_evidence(
             f" holds (mostly built from elsewhere), e.g. {', '.join(lacking[:3])}"
         )
     return tuple(evidence), source
+
+
+def _generic(name: str) -> bool:
+    """``src/lib.rs``: the root of every Rust crate, relative as rustc writes it; naming one
+    the sdist also has proves nothing (rpds' module names it, and so does jellyfish's sdist)."""
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    return len(parts) <= 2 and parts[-1] in _CRATE_ROOTS and parts[0] in ("src", parts[-1])
 
 
 def foreign_sources(file: WheelFile, sdist: SdistFiles) -> list[str]:
@@ -98,8 +114,8 @@ def _plausible(name: str) -> bool:
     """A source name worth showing: not a fragment the byte search caught (``P.m``,
     ``ts..f``; a count of lacking names takes only paths, ``llvm/lib/IR/Core.cpp``), a URL,
     nor the toolchain's own (GCC's ``crtstuff.c``, Rust's ``/rustc/<hash>/library``)."""
-    if name.startswith("//") or "://" in name or "/rustc/" in name:
-        return False  # a URL, or Rust's standard library (the toolchain's, like crtstuff.c)
+    if name.startswith("//") or "://" in name or any(d in name for d in DEPENDENCY_PATHS):
+        return False  # a URL, or a Rust dependency's or the toolchain's (pinned by Cargo.lock)
     base = name.rsplit("/", 1)[-1]
     return _SOURCE_NAME.fullmatch(base) is not None and base not in _TOOLCHAIN_FILES
 
@@ -148,8 +164,9 @@ def _init_evidence(
     if module in sdist.build.f2py:
         signature = sdist.build.f2py[module]
         return f"exports {init}; {signature} declares the f2py module {module}", signature
-    if any(p == "Cargo.toml" or p.endswith("/Cargo.toml") for p in sdist.digests):
-        return f"exports {init}; the sdist is a Rust crate (Cargo.toml)", None
+    crate = sdist.rust.modules.get(module)
+    if crate is not None:
+        return f"exports {init}; {crate} declares the Rust extension {module!r}", crate
     return None, None
 
 
@@ -174,6 +191,8 @@ def _named(
 ) -> tuple[str | None, str | None]:
     """What the sdist has for a source name: the file, its template, or (for the module's
     own source, ``<module>.pyx`` or f2py's ``<module>module.c``) a build naming it."""
+    if any(d in name for d in DEPENDENCY_PATHS):
+        return None, None  # a crate's own src/lib.rs matches every crate's by its tail
     matches = matching_sources(name, sdist)
     if len(matches) > 1 and "/" not in name:
         # a bare name (DWARF's line table) may be any of them: pycryptodome's poly.c

@@ -32,6 +32,7 @@ from truewheel.reproducible.sdist import Sdist
 from truewheel.verify.buildfiles import BuildFiles, is_build_file
 from truewheel.verify.bytecode import source_of
 from truewheel.verify.packagedirs import CONFIG_FILES, MAX_CONFIG, PackageDirs, read_package_dirs
+from truewheel.verify.rust import RustCrates, is_manifest
 from truewheel.verify.scripts import MAX_SCRIPT, BuildScripts, is_build_script, percent_templates
 from truewheel.verify.templates import untemplated
 
@@ -74,6 +75,7 @@ class SdistFiles:
     #: ``Extension("psycopg2._psycopg", ...)`` names the module it builds
     configured: frozenset[str] = frozenset()
     scripts: BuildScripts = field(default_factory=BuildScripts)  # the top's *.py files
+    rust: RustCrates = field(default_factory=RustCrates)  # extension names crates declare
     #: dotted module -> the script handing it to cffi (``ffi.set_source("pkg._mod", ...)``)
     cffi: dict[str, str] = field(default_factory=dict)
     #: wheel module -> (script, ``%(name)s`` literal) of each script that writes it from one
@@ -121,6 +123,7 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
     written: list[tuple[tuple[str, ...], str, str]] = []
     written_total = 0
     cffi: dict[str, tuple[str, ...]] = {}
+    rust = RustCrates()
     with Sdist(path) as sdist:
         for member in sdist.members():
             if member.kind == "hardlink":
@@ -149,6 +152,7 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
                 member.parts[0] in scripts or len(scripts) < _MAX_TOPS
             )
             is_python = member.parts[-1].endswith(".py") and member.size <= MAX_SCRIPT
+            is_rust = is_manifest(member.parts, member.size)
             is_pkg_info = len(member.parts) == 2 and member.parts[1] == "PKG-INFO"
             is_config = (
                 len(member.parts) == 2
@@ -173,6 +177,7 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
                 or is_build
                 or is_script
                 or is_python
+                or is_rust
                 else None
             )
             for chunk in member.chunks():
@@ -191,6 +196,8 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
                 configs[member.parts] = data
             if is_build:
                 build.add("/".join(member.parts), data)
+            if is_rust:
+                rust.add("/".join(member.parts), data, top=len(member.parts) == 2)
             if is_script:
                 scripts.setdefault(member.parts[0], BuildScripts()).add(member.parts[1], data)
             if is_python and b"set_source" in data and len(cffi) < _MAX_DOTTED:
@@ -232,6 +239,7 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
         package_dirs=read_package_dirs(top_configs),
         build=build.below(top),
         scripts=scripts.get(top, BuildScripts()),
+        rust=rust.below(top),
         configured=frozenset(
             name
             for data in top_configs.values()
