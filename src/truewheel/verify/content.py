@@ -154,6 +154,11 @@ def _classify_one(
             )
         summary = _native_summary(file, loaded, foreign_sources(file, sdist))
         return replace(result, category="unexplained", evidence=summary)
+    for prefix in prefixes:  # a .c the sdist lacks, that Cython wrote (thinc's .cpp)
+        cython = _regenerated_by_cython(wheel, file, prefix + file.tree_path, sdist)
+        if cython is not None:
+            cython_source = prefix + file.tree_path.rsplit(".", 1)[0] + ".pyx"
+            return replace(result, category="generated", source=cython_source, evidence=(cython,))
     if file.member.file_size <= MAX_TEXT:
         data = wheel.read(file.member, limit=MAX_TEXT)
         reason = generated_reason(file.tree_path, data, wheel.metadata.version)
@@ -361,10 +366,10 @@ def _regenerated_by_cython(
     if found is None:
         return None
     version = found.group(1).decode("ascii", "replace")
-    return (
-        f"Cython {version} wrote it from {pyx} at build time (the sdist's copy is another"
-        " Cython's output, or stale)"
-    )
+    said = f"Cython {version} wrote it from {pyx} at build time"
+    if source not in sdist.digests:
+        return said
+    return f"{said} (the sdist's copy differs: another Cython, other headers, or stale)"
 
 
 def _no_diff(old: bytes | None, new: bytes | None, sizes: tuple[int, int]) -> str:

@@ -57,6 +57,8 @@ def generated_reason(tree_path: str, data: bytes, version: str) -> str | None:
         return None
     basename = tree_path.rsplit("/", 1)[-1]
     parts = tree_path.split("/")
+    if basename == "py.typed" and text.strip() in ("", "partial"):
+        return "PEP 561's typing marker (empty, or 'partial'): backends write it"
     maturin = _MATURIN_INIT.format(name=parts[0])
     if len(parts) == 2 and basename == "__init__.py" and text.rstrip("\n") == maturin.rstrip("\n"):
         return "maturin's re-export of the extension module (from .<name> import *)"

@@ -72,6 +72,12 @@ def moved_from(tree_path: str, sha256: str, sdist: SdistFiles, prefixes: list[st
         return None
     name, package = tree_path.rsplit("/", 1)[-1], tree_path.split("/", 1)[0]
     below = tree_path.split("/", 1)[1]
+    if below == "__init__.pyi":  # maturin installs a pure-Rust project's <name>.pyi there
+        stub = next(
+            (p + f"{package}.pyi" for p in prefixes if p + f"{package}.pyi" in sdist.digests), None
+        )
+        if stub is not None and sdist.digests[stub] == sha256:
+            return stub
     for path in sorted(sdist.by_basename.get(name, ()), key=len):
         if sdist.digests[path] != sha256:
             continue
@@ -79,7 +85,7 @@ def moved_from(tree_path: str, sha256: str, sdist: SdistFiles, prefixes: list[st
             inside = path[len(prefix) :] if path.startswith(prefix) else None
             if inside is not None and (inside == name or inside.split("/", 1)[0] == package):
                 return path
-        if "/" in below and path.endswith("/" + below):
+        if "/" in below and (path == below or path.endswith("/" + below)):
             return path  # opencv's <module>/misc/python/package/mat_wrapper/__init__.py
     return None
 
