@@ -70,7 +70,7 @@ def compiled_evidence(
         if named >= _MAX_NAMED:
             if not matching_sources(name, sdist):
                 foreign.setdefault(name)
-            elif "/" in name:
+            elif _pathlike(name):
                 held.add(name)
             continue
         where = f" ({_describe(section)})" if section else ""
@@ -80,13 +80,13 @@ def compiled_evidence(
             source = source or path
             named += 1
             strong = strong or not _generic(name)
-            if "/" in name:
+            if _pathlike(name):
                 held.add(name)
         else:
             foreign.setdefault(name)
     if not strong:
         return (), None
-    lacking = [name for name in foreign if _plausible(name) and "/" in name]
+    lacking = [name for name in foreign if _plausible(name) and _pathlike(name)]
     if evidence and len(lacking) > max(_MANY_FOREIGN, 4 * len(held)):
         # llvmlite's libllvmlite.so: two names of its own, 1,659 of the LLVM it links in
         evidence.append(
@@ -94,6 +94,11 @@ def compiled_evidence(
             f" holds (mostly built from elsewhere), e.g. {', '.join(lacking[:3])}"
         )
     return tuple(evidence), source
+
+
+def _pathlike(name: str) -> bool:
+    """A name with a directory, either slash (xmlsec's ``..\\src\\keys.c``, built by MSVC)."""
+    return "/" in name or "\\" in name
 
 
 def _generic(name: str) -> bool:
@@ -116,7 +121,7 @@ def _plausible(name: str) -> bool:
     nor the toolchain's own (GCC's ``crtstuff.c``, Rust's ``/rustc/<hash>/library``)."""
     if name.startswith("//") or "://" in name or any(d in name for d in DEPENDENCY_PATHS):
         return False  # a URL, or a Rust dependency's or the toolchain's (pinned by Cargo.lock)
-    base = name.rsplit("/", 1)[-1]
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
     return _SOURCE_NAME.fullmatch(base) is not None and base not in _TOOLCHAIN_FILES
 
 
