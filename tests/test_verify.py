@@ -426,3 +426,36 @@ def test_requirement_names_compare_canonical(tmp_path: Path) -> None:
     other = pkg_info("2.4", "Requires-Dist: readme-renderer[md-x]>=2.0\n")
     report = verify_wheel(make_wheel(tmp_path / "other", PURE_WHEEL, metadata=other), sdist)
     assert [f.code for f in report.findings if f.severity == "finding"] == ["metadata-differs"]
+
+
+def test_a_member_changed_after_the_build_is_a_record_mismatch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A new user edited a wheel's __init__.py and left RECORD as it was: no remark.  A
+    member that is not RECORD's, one it does not list, and a line with no member are each
+    a finding, whatever the sdist says."""
+    wheel = make_wheel(tmp_path, PURE_WHEEL)
+    sdist = make_sdist(tmp_path / "twv-1.0.tar.gz", PURE_SDIST, info=pkg_info())
+    assert verify_wheel(wheel, sdist).corresponds
+    edited = tmp_path / "edited" / wheel.name
+    edited.parent.mkdir()
+    with zipfile.ZipFile(wheel) as old, zipfile.ZipFile(edited, "w") as new:
+        for name in old.namelist():
+            if name == "twv/util.py":
+                continue  # dropped: its RECORD line stays
+            data = old.read(name)
+            new.writestr(name, INIT + b"# patched\n" if name == "twv/__init__.py" else data)
+        new.writestr("twv/extra.txt", b"added")
+    status, document = run(capsys, edited, sdist)
+    mismatches = {
+        (f["member"], f["message"]) for f in document["findings"] if f["code"] == "record-mismatch"
+    }
+    assert mismatches == {
+        (
+            "twv/__init__.py",
+            f"{len(INIT) + 10} bytes, RECORD says {len(INIT)} (changed after the build?)",
+        ),
+        ("twv/extra.txt", "not listed in RECORD (added after the wheel was built?)"),
+        ("twv/util.py", "listed in RECORD, not in the wheel"),
+    }
+    assert status == 1

@@ -23,6 +23,7 @@ from truewheel.verify.model import (
     MemberResult,
     VerifyReport,
 )
+from truewheel.verify.recordcheck import record_findings
 from truewheel.verify.sdistfiles import read_sdist
 from truewheel.verify.wheelfiles import read_wheel
 from truewheel.wheel import WheelArchive
@@ -56,6 +57,7 @@ def verify_wheel(
         ]
         findings += identity_findings(sdist_path, pkg_info.name, pkg_info.version, sdist.top, wheel)
         findings += tag_findings(wheel, wheel_requires_python(wheel))
+        findings += record_findings(wheel, files)
         members: list[MemberResult] = []
         layout: tuple[str, ...] = ()
         fields = meta.fields
