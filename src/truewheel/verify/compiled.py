@@ -149,6 +149,11 @@ def _init_evidence(
         return f"exports {init}; sdist has {swig[0]}, the SWIG interface of {module!r}", swig[0]
     own = [d for d in directories if not here or d == here or d.endswith("/" + here)]
     declared = next((d for d in own if module in sdist.build.extensions.get(d, ())), None)
+    if (
+        declared is None and own
+    ):  # scipy's sparse/sparsetools/meson.build builds sparse/_sparsetools
+        children = (e for e in sorted(sdist.build.extensions) if e.rsplit("/", 1)[0] == own[0])
+        declared = next((e for e in children if module in sdist.build.extensions[e]), None)
     if declared is not None:
         build = f"{declared}/meson.build" if declared else "meson.build"
         return f"exports {init}; {build} declares the extension module {module!r}", build

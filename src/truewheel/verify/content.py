@@ -20,6 +20,7 @@ grafted libraries are recognised by where repair tools put them and how they ren
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -144,6 +145,14 @@ def _classify_one(
     moved = moved_from(file.tree_path, file.sha256, sdist, prefixes)
     if moved is not None:
         same = ("the same name and bytes elsewhere in the sdist (in its package, or at its top)",)
+        return replace(result, category="from-sdist-identical", source=moved, evidence=same)
+    lf = _lf_sha256(wheel, file) if file.native is None else None
+    moved = moved_from(file.tree_path, lf, sdist, prefixes) if lf else None
+    if moved is not None:
+        same = (
+            "the same name and text elsewhere in the sdist (in its package, or at its top);"
+            " only its line endings differ (CRLF against LF)",
+        )
         return replace(result, category="from-sdist-identical", source=moved, evidence=same)
     directories = sdist_directories(file.tree_path, prefixes)
     if file.native is not None:
@@ -341,6 +350,9 @@ def _different(
     if regenerated is not None:
         evidence.append(regenerated)
         return replace(result, category="generated", evidence=tuple(evidence), diff=diff)
+    if diff is None and _lf_sha256(wheel, file) == sdist.digests[result.source]:
+        evidence.append("the same text; only its line endings differ (CRLF against LF)")
+        return replace(result, category="from-sdist-identical", evidence=tuple(evidence))
     if diff is None:
         sizes = (sdist.sizes.get(result.source, 0), file.member.file_size)
         evidence.append(f"no diff shown: {_no_diff(old, new, sizes)}")
@@ -382,6 +394,25 @@ def _no_diff(old: bytes | None, new: bytes | None, sizes: tuple[int, int]) -> st
     if b"\0" in old + new:
         return "binary (NUL bytes)"
     return "not UTF-8 text"
+
+
+def _lf_sha256(wheel: WheelArchive, file: WheelFile) -> str | None:
+    """The sha256 of the member with CRLF read as LF, when it has a CRLF and no NUL: a file
+    a Windows build took from a git checkout with autocrlf (scipy's Windows wheels), too
+    large to keep for a diff, compared with the sdist's LF file by digest."""
+    digest = hashlib.sha256()
+    crlf = False
+    carry = b""
+    for chunk in wheel.stream(file.member):
+        chunk = carry + chunk
+        if b"\0" in chunk:
+            return None
+        carry = b"\r" if chunk.endswith(b"\r") else b""
+        body = chunk[:-1] if carry else chunk
+        crlf = crlf or b"\r\n" in body
+        digest.update(body.replace(b"\r\n", b"\n"))
+    digest.update(carry)
+    return digest.hexdigest() if crlf else None
 
 
 def _lines(data: bytes) -> list[bytes]:
