@@ -37,9 +37,21 @@ _EXTENSION = re.compile(
 _SUBDIR = re.compile(r"'subdir'\s*:\s*'([A-Za-z0-9_./-]{1,200})'")
 
 
+#: CMake (scikit-build-core, scikit-build): a module target and where ``install`` puts it.
+_CMAKE_MODULE = re.compile(
+    r"\b(?:pybind11_add_module|nanobind_add_module|python3?_add_library|Python3?_add_library)"
+    r"\(\s*([A-Za-z_][A-Za-z0-9_]*)\b",
+    re.I,
+)
+_CMAKE_INSTALL = re.compile(
+    r"\binstall\(\s*TARGETS\s+([^)]*?)\s+(?:LIBRARY\s+|RUNTIME\s+)?DESTINATION\s+\"?([^\s)\"]+)",
+    re.I,
+)
+
+
 def is_build_file(parts: tuple[str, ...], size: int) -> bool:
     return size <= MAX_BUILD_FILE and (
-        parts[-1] == "meson.build" or parts[-1].lower().endswith(_SIGNATURES)
+        parts[-1] in ("meson.build", "CMakeLists.txt") or parts[-1].lower().endswith(_SIGNATURES)
     )
 
 
@@ -54,11 +66,16 @@ class BuildFiles:
     #: installed directory -> module names a table entry with ``'subdir'`` declares there,
     #: from whichever ``meson.build`` (matplotlib declares ``matplotlib``'s in ``src/``)
     installed: dict[str, dict[str, str]] = field(default_factory=dict)  # -> module -> its file
+    #: CMake module target -> (its CMakeLists.txt, the install destinations of that target)
+    cmake: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
     _count: int = 0
 
     def add(self, path: str, data: bytes) -> None:
         text = data.decode("utf-8", "replace")
         directory = path.rsplit("/", 1)[0] if "/" in path else ""
+        if path.rsplit("/", 1)[-1] == "CMakeLists.txt":
+            self._add_cmake(path, text)
+            return
         if path.rsplit("/", 1)[-1] == "meson.build":
             names = self.meson.setdefault(directory, set())
             modules = self.extensions.setdefault(directory, set())
@@ -81,6 +98,28 @@ class BuildFiles:
             if not module.startswith("__user__"):  # f2py's call-back block, not a module
                 self.f2py.setdefault(module, path)
 
+    def _add_cmake(self, path: str, text: str) -> None:
+        targets = _CMAKE_MODULE.findall(text)[:256]
+        places: dict[str, set[str]] = {}
+        for names, destination in _CMAKE_INSTALL.findall(text)[:256]:
+            for name in names.split():
+                places.setdefault(name, set()).add(destination.strip("/") or ".")
+        for name in targets:
+            if name not in self.cmake and len(self.cmake) < 4096:
+                self.cmake[name] = (path, frozenset(places.get(name, ())))
+
+    def cmake_declaring(self, module: str, directory: str) -> str | None:
+        """The CMakeLists.txt whose module target ``module`` is installed in ``directory``
+        (``.`` the top; a destination holding a variable is taken as any place)."""
+        found = self.cmake.get(module)
+        if found is None:
+            return None
+        path, destinations = found
+        here = directory or "."
+        if here in destinations or any("${" in d for d in destinations):
+            return path
+        return None
+
     def below(self, top: str) -> BuildFiles:
         """The same facts with paths below the sdist's top directory ``top``."""
 
@@ -97,6 +136,7 @@ class BuildFiles:
             for d, found in self.installed.items()
         }
         out.f2py = {module: strip(path) for module, path in self.f2py.items()}
+        out.cmake = {name: (strip(path), where) for name, (path, where) in self.cmake.items()}
         return out
 
     def meson_naming(self, name: str, directories: list[str]) -> str | None:

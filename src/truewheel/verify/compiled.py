@@ -157,6 +157,12 @@ def _init_evidence(
     if declared is not None:
         build = f"{declared}/meson.build" if declared else "meson.build"
         return f"exports {init}; {build} declares the extension module {module!r}", build
+    cmake = sdist.build.cmake_declaring(module, here)
+    if cmake is not None:
+        return (
+            f"exports {init}; {cmake} builds the module target {module!r} and installs it here",
+            cmake,
+        )
     table = sdist.build.installed.get(here, {}).get(module)
     if table is not None:
         line = f"exports {init}; {table} declares the extension module {module!r}"
