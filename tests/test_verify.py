@@ -459,3 +459,19 @@ def test_a_member_changed_after_the_build_is_a_record_mismatch(
         ("twv/util.py", "listed in RECORD, not in the wheel"),
     }
     assert status == 1
+
+
+def test_a_built_binary_in_the_sdist_is_a_note(native: dict[str, Path], tmp_path: Path) -> None:
+    """xmlsec 1.3.16's sdist ships src/xmlsec.cpython-39-darwin.so: built, not source."""
+    with zipfile.ZipFile(native["wheel"]) as wheel:
+        module = next(n for n in wheel.namelist() if n.startswith("twv/_core"))
+        data = wheel.read(module)
+    sdist_files = {**PURE_SDIST, "src/twv/_core.c": EXT_C, "src/prebuilt.so": data}
+    sdist = make_sdist(tmp_path / "twv-1.0.tar.gz", sdist_files, info=pkg_info())
+    report = verify_wheel(native["wheel"], sdist)
+    notes = [(f.code, f.member) for f in report.findings if f.severity == "note"]
+    assert ("sdist-binary", "src/prebuilt.so") in notes and report.corresponds
+    (tmp_path / "plain").mkdir()
+    source_only = {**sdist_files, "src/prebuilt.so": b"not built"}
+    plain = make_sdist(tmp_path / "plain" / "twv-1.0.tar.gz", source_only, info=pkg_info())
+    assert "sdist-binary" not in {f.code for f in verify_wheel(native["wheel"], plain).findings}

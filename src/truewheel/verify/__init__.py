@@ -58,6 +58,10 @@ def verify_wheel(
         findings += identity_findings(sdist_path, pkg_info.name, pkg_info.version, sdist.top, wheel)
         findings += tag_findings(wheel, wheel_requires_python(wheel))
         findings += record_findings(wheel, files)
+        findings += [
+            Finding("note", "sdist-binary", "the sdist ships a built binary (not source)", path)
+            for path in sdist.binaries
+        ]
         members: list[MemberResult] = []
         layout: tuple[str, ...] = ()
         fields = meta.fields

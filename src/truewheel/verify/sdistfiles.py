@@ -27,7 +27,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from truewheel.elf import is_elf
 from truewheel.errors import InputError
+from truewheel.macho import is_macho
+from truewheel.pe import is_pe
 from truewheel.reproducible.sdist import Sdist
 from truewheel.verify.buildfiles import BuildFiles, is_build_file
 from truewheel.verify.bytecode import source_of
@@ -76,6 +79,8 @@ class SdistFiles:
     configured: frozenset[str] = frozenset()
     scripts: BuildScripts = field(default_factory=BuildScripts)  # the top's *.py files
     rust: RustCrates = field(default_factory=RustCrates)  # extension names crates declare
+    #: native files (ELF, Mach-O, PE) in the sdist itself: built, not source (xmlsec 1.3.16)
+    binaries: list[str] = field(default_factory=list)
     #: dotted module -> the script handing it to cffi (``ffi.set_source("pkg._mod", ...)``)
     cffi: dict[str, str] = field(default_factory=dict)
     #: wheel module -> (script, ``%(name)s`` literal) of each script that writes it from one
@@ -124,6 +129,7 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
     written_total = 0
     cffi: dict[str, tuple[str, ...]] = {}
     rust = RustCrates()
+    binaries: list[tuple[str, ...]] = []  # compiled files the sdist itself ships
     with Sdist(path) as sdist:
         for member in sdist.members():
             if member.kind == "hardlink":
@@ -180,7 +186,11 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
                 or is_rust
                 else None
             )
+            first = True
             for chunk in member.chunks():
+                if first and len(binaries) < _MAX_BINARIES and _is_binary(chunk):
+                    binaries.append(member.parts)
+                first = False
                 hasher.update(chunk)
                 if held is not None:
                     held.append(chunk)
@@ -258,6 +268,7 @@ def read_sdist(path: str, wheel_paths: dict[str, str]) -> SdistFiles:
     for parts, module, literal in written:
         files.written.setdefault(module, []).append((below(parts), literal))
     files.links = [below(parts) for parts in links]
+    files.binaries = [below(parts) for parts in binaries]
     return files
 
 
@@ -266,7 +277,12 @@ _MAX_DOTTED = 4096
 _CFFI_SOURCE = re.compile(
     rb"""\.set_source\(\s*["']([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)["']"""
 )
+_MAX_BINARIES = 256
 _MAX_TOPS = 64  # top directories whose scripts are read (an sdist has one)
+
+
+def _is_binary(head: bytes) -> bool:
+    return is_elf(head[:4]) or is_macho(head[:64]) or is_pe(head[:4096])
 
 
 def _suffixes(parts: tuple[str, ...]) -> list[str]:
